@@ -1,0 +1,256 @@
+//! A four-lane f32 vector, the one SIMD type every kernel is written against.
+//!
+//! On wasm32 with `+simd128` it is a `v128`; everywhere else it is `[f32; 4]` with the same
+//! lane semantics, so the kernels' native unit tests run the very code the wasm build runs.
+//! Baseline WASM SIMD has no fused multiply-add: `mul_add` is a mul then an add (two roundings),
+//! and the array fallback does the same so both builds give bit-identical results.
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod imp {
+    use core::arch::wasm32::*;
+
+    #[derive(Clone, Copy)]
+    pub struct F32x4(v128);
+
+    impl F32x4 {
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            F32x4(f32x4_splat(x))
+        }
+        #[inline(always)]
+        pub fn zero() -> Self {
+            F32x4(f32x4_splat(0.0))
+        }
+        /// # Safety
+        /// `p` must point at four readable f32 (no alignment needed).
+        #[inline(always)]
+        pub unsafe fn load(p: *const f32) -> Self {
+            F32x4(v128_load(p as *const v128))
+        }
+        /// # Safety
+        /// `p` must point at four writable f32 (no alignment needed).
+        #[inline(always)]
+        pub unsafe fn store(self, p: *mut f32) {
+            v128_store(p as *mut v128, self.0)
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            F32x4(f32x4_add(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            F32x4(f32x4_sub(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn mul(self, o: Self) -> Self {
+            F32x4(f32x4_mul(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn div(self, o: Self) -> Self {
+            F32x4(f32x4_div(self.0, o.0))
+        }
+        /// `self * a + b`, rounded twice (no FMA in baseline WASM SIMD).
+        #[inline(always)]
+        pub fn mul_add(self, a: Self, b: Self) -> Self {
+            F32x4(f32x4_add(f32x4_mul(self.0, a.0), b.0))
+        }
+        #[inline(always)]
+        pub fn sqrt(self) -> Self {
+            F32x4(f32x4_sqrt(self.0))
+        }
+        #[inline(always)]
+        pub fn abs(self) -> Self {
+            F32x4(f32x4_abs(self.0))
+        }
+        /// Lane-wise max, `if self < o { o } else { self }`: NaN in `self` is kept.
+        #[inline(always)]
+        pub fn max(self, o: Self) -> Self {
+            F32x4(f32x4_pmax(self.0, o.0))
+        }
+        /// Lane-wise min, `if o < self { o } else { self }`: NaN in `self` is kept.
+        #[inline(always)]
+        pub fn min(self, o: Self) -> Self {
+            F32x4(f32x4_pmin(self.0, o.0))
+        }
+        /// Round to nearest, ties to even.
+        #[inline(always)]
+        pub fn round(self) -> Self {
+            F32x4(f32x4_nearest(self.0))
+        }
+        /// Lanes where `self > o`, as an all-ones/all-zeros mask.
+        #[inline(always)]
+        pub fn gt(self, o: Self) -> Mask {
+            Mask(f32x4_gt(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn lt(self, o: Self) -> Mask {
+            Mask(f32x4_lt(self.0, o.0))
+        }
+        /// Copy the sign bit of `sign` onto `self`.
+        #[inline(always)]
+        pub fn with_sign_of(self, sign: Self) -> Self {
+            let sign_bit = u32x4_splat(0x8000_0000);
+            F32x4(v128_bitselect(sign.0, self.0, sign_bit))
+        }
+        /// 2^n for lanes holding integral values in [-126, 127].
+        #[inline(always)]
+        pub fn exp2_int(self) -> Self {
+            let n = i32x4_trunc_sat_f32x4(self.0);
+            F32x4(i32x4_shl(i32x4_add(n, i32x4_splat(127)), 23))
+        }
+        #[inline(always)]
+        pub fn sum(self) -> f32 {
+            f32x4_extract_lane::<0>(self.0)
+                + f32x4_extract_lane::<1>(self.0)
+                + f32x4_extract_lane::<2>(self.0)
+                + f32x4_extract_lane::<3>(self.0)
+        }
+        #[inline(always)]
+        pub fn max_lane(self) -> f32 {
+            let a = f32x4_extract_lane::<0>(self.0).max(f32x4_extract_lane::<1>(self.0));
+            let b = f32x4_extract_lane::<2>(self.0).max(f32x4_extract_lane::<3>(self.0));
+            a.max(b)
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    pub struct Mask(v128);
+
+    impl Mask {
+        /// Lanes of `a` where the mask is set, lanes of `b` elsewhere.
+        #[inline(always)]
+        pub fn select(self, a: F32x4, b: F32x4) -> F32x4 {
+            F32x4(v128_bitselect(a.0, b.0, self.0))
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod imp {
+    #[derive(Clone, Copy)]
+    pub struct F32x4([f32; 4]);
+
+    #[inline(always)]
+    fn map(a: [f32; 4], f: impl Fn(f32) -> f32) -> [f32; 4] {
+        [f(a[0]), f(a[1]), f(a[2]), f(a[3])]
+    }
+    #[inline(always)]
+    fn zip(a: [f32; 4], b: [f32; 4], f: impl Fn(f32, f32) -> f32) -> [f32; 4] {
+        [f(a[0], b[0]), f(a[1], b[1]), f(a[2], b[2]), f(a[3], b[3])]
+    }
+
+    impl F32x4 {
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            F32x4([x; 4])
+        }
+        #[inline(always)]
+        pub fn zero() -> Self {
+            F32x4([0.0; 4])
+        }
+        /// # Safety
+        /// `p` must point at four readable f32 (no alignment needed).
+        #[inline(always)]
+        pub unsafe fn load(p: *const f32) -> Self {
+            F32x4((p as *const [f32; 4]).read_unaligned())
+        }
+        /// # Safety
+        /// `p` must point at four writable f32 (no alignment needed).
+        #[inline(always)]
+        pub unsafe fn store(self, p: *mut f32) {
+            (p as *mut [f32; 4]).write_unaligned(self.0)
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            F32x4(zip(self.0, o.0, |a, b| a + b))
+        }
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            F32x4(zip(self.0, o.0, |a, b| a - b))
+        }
+        #[inline(always)]
+        pub fn mul(self, o: Self) -> Self {
+            F32x4(zip(self.0, o.0, |a, b| a * b))
+        }
+        #[inline(always)]
+        pub fn div(self, o: Self) -> Self {
+            F32x4(zip(self.0, o.0, |a, b| a / b))
+        }
+        #[inline(always)]
+        pub fn mul_add(self, a: Self, b: Self) -> Self {
+            self.mul(a).add(b)
+        }
+        #[inline(always)]
+        pub fn sqrt(self) -> Self {
+            F32x4(map(self.0, f32::sqrt))
+        }
+        #[inline(always)]
+        pub fn abs(self) -> Self {
+            F32x4(map(self.0, f32::abs))
+        }
+        /// Lane-wise max, `if self < o { o } else { self }` (wasm `pmax`).
+        #[inline(always)]
+        pub fn max(self, o: Self) -> Self {
+            F32x4(zip(self.0, o.0, |a, b| if a < b { b } else { a }))
+        }
+        #[inline(always)]
+        pub fn min(self, o: Self) -> Self {
+            F32x4(zip(self.0, o.0, |a, b| if b < a { b } else { a }))
+        }
+        #[inline(always)]
+        pub fn round(self) -> Self {
+            F32x4(map(self.0, round_ties_even))
+        }
+        #[inline(always)]
+        pub fn gt(self, o: Self) -> Mask {
+            Mask([self.0[0] > o.0[0], self.0[1] > o.0[1], self.0[2] > o.0[2], self.0[3] > o.0[3]])
+        }
+        #[inline(always)]
+        pub fn lt(self, o: Self) -> Mask {
+            o.gt(self)
+        }
+        #[inline(always)]
+        pub fn with_sign_of(self, sign: Self) -> Self {
+            F32x4(zip(self.0, sign.0, f32::copysign))
+        }
+        #[inline(always)]
+        pub fn exp2_int(self) -> Self {
+            F32x4(map(self.0, |n| f32::from_bits(((n as i32 + 127) as u32) << 23)))
+        }
+        #[inline(always)]
+        pub fn sum(self) -> f32 {
+            self.0[0] + self.0[1] + self.0[2] + self.0[3]
+        }
+        #[inline(always)]
+        pub fn max_lane(self) -> f32 {
+            self.0[0].max(self.0[1]).max(self.0[2].max(self.0[3]))
+        }
+    }
+
+    fn round_ties_even(x: f32) -> f32 {
+        let r = x.round();
+        if (r - x).abs() == 0.5 && r % 2.0 != 0.0 {
+            r - x.signum()
+        } else {
+            r
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    pub struct Mask([bool; 4]);
+
+    impl Mask {
+        #[inline(always)]
+        pub fn select(self, a: F32x4, b: F32x4) -> F32x4 {
+            let m = self.0;
+            F32x4([
+                if m[0] { a.0[0] } else { b.0[0] },
+                if m[1] { a.0[1] } else { b.0[1] },
+                if m[2] { a.0[2] } else { b.0[2] },
+                if m[3] { a.0[3] } else { b.0[3] },
+            ])
+        }
+    }
+}
+
+pub use imp::{Mask, F32x4};

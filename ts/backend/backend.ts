@@ -1,0 +1,40 @@
+/**
+ * The compute backend: a heap of bytes addressed by byte offsets ("pointers") plus kernels that
+ * read and write that heap. The WebAssembly backend is the Rust crate; every kernel takes the same
+ * arguments as the crate's `lw_*` export of the same name (pointers are byte offsets, lengths are
+ * element counts), so the TS layer is written once against this interface.
+ */
+import type { Kernels } from './kernels';
+import { NotInitializedError } from '../errors';
+
+export interface Backend {
+  readonly name: 'wasm';
+  readonly k: Kernels;
+  /** Allocates `bytes` zeroed bytes, 16-byte aligned. Must be released with `free(ptr, bytes)`. */
+  alloc(bytes: number): number;
+  free(ptr: number, bytes: number): void;
+  /** A Float32Array over the whole heap. Rebuilt after memory growth: never hold it across an alloc. */
+  f32(): Float32Array;
+  /** An Int32Array over the whole heap, with the same caveat as `f32()`. */
+  i32(): Int32Array;
+  /** Current size of the heap in bytes (WASM linear memory size). */
+  heapBytes(): number;
+}
+
+let current: Backend | null = null;
+
+export function setBackend(b: Backend): void {
+  current = b;
+}
+
+export function backendOrNull(): Backend | null {
+  return current;
+}
+
+/** The active backend; throws if `init()` has not completed. */
+export function backend(): Backend {
+  if (current === null) {
+    throw new NotInitializedError('lstm-wasm is not initialized: call `await init()` first');
+  }
+  return current;
+}

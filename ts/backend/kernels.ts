@@ -1,0 +1,75 @@
+/**
+ * The kernel ABI: one entry per `lw_*` export of the Rust crate (crate/abi.rs), same names and
+ * argument order. Pointers are byte offsets into backend memory, `n`/`rows`/... element counts,
+ * flags 0/1. Outputs come first (llm.c order), except `lw_sgemm` which keeps BLAS order.
+ * "accumulates" means the kernel adds into its output (`+=`); the caller zeroes it first.
+ */
+type Ptr = number;
+
+export interface Kernels {
+  /** C (M,N) = alpha op(A) op(B) + beta C; op(A) (M,K), op(B) (K,N); beta = 0 never reads C. */
+  lw_sgemm(transA: number, transB: number, m: number, n: number, k: number, alpha: number,
+    a: Ptr, lda: number, b: Ptr, ldb: number, beta: number, c: Ptr, ldc: number): void;
+  /** out (batch, cols, rows) = x (batch, rows, cols) transposed; any 4-byte dtype. */
+  lw_transpose(out: Ptr, x: Ptr, batch: number, rows: number, cols: number): void;
+
+  lw_add(out: Ptr, a: Ptr, b: Ptr, n: number): void;
+  lw_sub(out: Ptr, a: Ptr, b: Ptr, n: number): void;
+  lw_mul(out: Ptr, a: Ptr, b: Ptr, n: number): void;
+  /** out[i*n + j] = a[i*n + j] (op) b[j]; a, out (rows, n), b (n). */
+  lw_add_bcast(out: Ptr, a: Ptr, b: Ptr, rows: number, n: number): void;
+  lw_sub_bcast(out: Ptr, a: Ptr, b: Ptr, rows: number, n: number): void;
+  lw_mul_bcast(out: Ptr, a: Ptr, b: Ptr, rows: number, n: number): void;
+  /** out[j] (=|+=) sum_i a[i*n + j]; accumulates when `accumulate` is 1. */
+  lw_sum_rows(out: Ptr, a: Ptr, rows: number, n: number, accumulate: number): void;
+  lw_add_scalar(out: Ptr, a: Ptr, scalar: number, n: number): void;
+  lw_scale(out: Ptr, a: Ptr, scalar: number, n: number): void;
+  /** y += alpha * x */
+  lw_axpy(y: Ptr, alpha: number, x: Ptr, n: number): void;
+  lw_fill(out: Ptr, value: number, n: number): void;
+  /** Copies n 4-byte elements (any dtype); overlapping ranges are allowed only if dst == src. */
+  lw_copy(dst: Ptr, src: Ptr, n: number): void;
+  /** Sum in f64. */
+  lw_sum(a: Ptr, n: number): number;
+  /** Sum of squares in f64. */
+  lw_sum_sq(a: Ptr, n: number): number;
+
+  lw_sigmoid_forward(out: Ptr, inp: Ptr, n: number): void;
+  /** dinp += dout * out * (1 - out) (accumulates) */
+  lw_sigmoid_backward(dinp: Ptr, dout: Ptr, out: Ptr, n: number): void;
+  lw_tanh_forward(out: Ptr, inp: Ptr, n: number): void;
+  /** dinp += dout * (1 - out^2) (accumulates) */
+  lw_tanh_backward(dinp: Ptr, dout: Ptr, out: Ptr, n: number): void;
+  lw_relu_forward(out: Ptr, inp: Ptr, n: number): void;
+  /** dinp += dout where out > 0 (accumulates) */
+  lw_relu_backward(dinp: Ptr, dout: Ptr, out: Ptr, n: number): void;
+
+  /** Row-wise over (rows, n). */
+  lw_softmax_forward(out: Ptr, inp: Ptr, rows: number, n: number): void;
+  /** Accumulates into dinp, from the forward output. */
+  lw_softmax_backward(dinp: Ptr, dout: Ptr, out: Ptr, rows: number, n: number): void;
+  lw_log_softmax_forward(out: Ptr, inp: Ptr, rows: number, n: number): void;
+  lw_log_softmax_backward(dinp: Ptr, dout: Ptr, out: Ptr, rows: number, n: number): void;
+
+  /** Mean cross-entropy over rows whose target != ignoreIndex (0 if none); logits (rows, v), targets int32 (rows). */
+  lw_cross_entropy_forward(logits: Ptr, targets: Ptr, rows: number, v: number, ignoreIndex: number): number;
+  /** Returns the mean loss and OVERWRITES dlogits with (softmax - onehot) * dloss / count (0 on ignored rows). */
+  lw_softmax_cross_entropy(dlogits: Ptr, logits: Ptr, targets: Ptr, rows: number, v: number, ignoreIndex: number, dloss: number): number;
+  /** dlogits += (softmax - onehot) * dloss / count on counted rows (accumulates). */
+  lw_cross_entropy_backward(dlogits: Ptr, logits: Ptr, targets: Ptr, rows: number, v: number, ignoreIndex: number, dloss: number): void;
+
+  /** out[r,:] = table[ids[r],:]; out (rows, c), table (v, c), ids int32 (rows) in [0, v). */
+  lw_embedding_forward(out: Ptr, table: Ptr, ids: Ptr, rows: number, v: number, c: number): void;
+  /** dtable[ids[r],:] += dout[r,:] unless ids[r] == paddingIdx (-1: none). Accumulates. */
+  lw_embedding_backward(dtable: Ptr, dout: Ptr, ids: Ptr, rows: number, v: number, c: number, paddingIdx: number): void;
+
+  /** torch.optim.SGD step; buf ignored (may be 0) when momentum is 0; step is 1-based. */
+  lw_sgd_step(p: Ptr, g: Ptr, buf: Ptr, n: number, lr: number, momentum: number, dampening: number,
+    weightDecay: number, nesterov: number, step: number): void;
+  /** torch.optim.Adam step; m, v zero before step 1. */
+  lw_adam_step(p: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number,
+    eps: number, weightDecay: number, step: number): void;
+  /** torch.optim.AdamW step (decoupled weight decay). */
+  lw_adamw_step(p: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number,
+    eps: number, weightDecay: number, step: number): void;
+}

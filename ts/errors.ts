@@ -1,0 +1,48 @@
+/**
+ * Typed errors. Every message names the op, the argument, the expected and the actual value,
+ * e.g. `matmul: b has 4 rows, expected 3 (the columns of a)`.
+ */
+
+/** Base class of every error lstm-wasm throws on purpose. */
+export class LstmWasmError extends Error {
+  override name = 'LstmWasmError';
+}
+
+/** A tensor's shape (or a size argument) does not fit the operation. */
+export class ShapeError extends LstmWasmError {
+  override name = 'ShapeError';
+}
+
+/** A tensor has the wrong dtype for the operation (e.g. float32 token ids). */
+export class DTypeError extends LstmWasmError {
+  override name = 'DTypeError';
+}
+
+/** An index is out of range: a token id, a class target, a dim, a slice bound. */
+export class IndexError extends LstmWasmError {
+  override name = 'IndexError';
+}
+
+/** A disposed tensor (or module, or optimizer) was used. */
+export class DisposedError extends LstmWasmError {
+  override name = 'DisposedError';
+}
+
+/** The library was used before `await init()`, or init failed. */
+export class NotInitializedError extends LstmWasmError {
+  override name = 'NotInitializedError';
+}
+
+/** A file or byte string (checkpoint, safetensors) is corrupt, truncated or of another format. */
+export class FormatError extends LstmWasmError {
+  override name = 'FormatError';
+}
+
+/** An argument has an invalid value that is not about shape, dtype or index (e.g. lr < 0). */
+export class ValueError extends LstmWasmError {
+  override name = 'ValueError';
+}
+
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}

@@ -1,0 +1,17 @@
+/**
+ * lstm-wasm: recurrent networks (RNN, LSTM, GRU) that train and run in Node and browsers, with
+ * PyTorch's names and semantics and WebAssembly SIMD kernels.
+ */
+export { init, isInitialized, wasmSimdSupported, type InitOptions, type WasmSource } from './init';
+export {
+  Tensor, tensor, zeros, ones, full, tidy, keep, memory,
+  type DType, type TensorData, type TensorOptions, type MemoryInfo,
+} from './tensor';
+export { noGrad, isGradEnabled } from './autograd';
+export { manualSeed, randn, rand, Generator, defaultGenerator } from './random';
+export * as F from './functional';
+export * as optim from './optim/index';
+export {
+  LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, FormatError, ValueError,
+} from './errors';
+export { add, sub, mul, matmul, sum, mean, reshape, transpose, slice, concat, tanh, sigmoid, relu, softmax, logSoftmax } from './ops/index';

@@ -1,0 +1,46 @@
+/** Argument checks shared by the ops: each error names the op, the argument and both values. */
+import { Tensor } from '../tensor';
+import { DTypeError, ShapeError, IndexError, formatShape } from '../errors';
+
+export function assertTensor(op: string, name: string, t: unknown): asserts t is Tensor {
+  if (!(t instanceof Tensor)) {
+    throw new DTypeError(`${op}: ${name} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
+  }
+}
+
+export function assertFloat(op: string, name: string, t: Tensor): void {
+  assertTensor(op, name, t);
+  if (t.dtype !== 'float32') throw new DTypeError(`${op}: ${name} must be float32, got ${t.dtype}`);
+}
+
+export function assertInt(op: string, name: string, t: Tensor): void {
+  assertTensor(op, name, t);
+  if (t.dtype !== 'int32') throw new DTypeError(`${op}: ${name} must be int32, got ${t.dtype}`);
+}
+
+export function assertSameShape(op: string, a: Tensor, b: Tensor, aName = 'a', bName = 'b'): void {
+  if (!sameShape(a.shape, b.shape)) {
+    throw new ShapeError(`${op}: ${bName} has shape ${formatShape(b.shape)}, expected ${formatShape(a.shape)} (the shape of ${aName})`);
+  }
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Normalizes a possibly negative dim into [0, ndim). */
+export function normalizeDim(op: string, dim: number, ndim: number): number {
+  if (!Number.isInteger(dim) || dim < -ndim || dim >= ndim) {
+    throw new IndexError(`${op}: dim ${dim} is out of range for a ${ndim}-D tensor (expected ${-ndim}..${ndim - 1})`);
+  }
+  return dim < 0 ? dim + ndim : dim;
+}
+
+export function product(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+/** Sizes before, at and after `dim`: a tensor seen as (outer, shape[dim], inner). */
+export function splitAt(shape: readonly number[], dim: number): [number, number, number] {
+  return [product(shape.slice(0, dim)), shape[dim], product(shape.slice(dim + 1))];
+}

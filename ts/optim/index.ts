@@ -1,0 +1,4 @@
+/** Optimizers (PyTorch `torch.optim`). */
+export { Optimizer } from './optimizer';
+export { SGD, type SGDOptions } from './sgd';
+export { Adam, AdamW, type AdamOptions } from './adam';

@@ -1,0 +1,93 @@
+/**
+ * Optimizer base: holds the parameters and, per parameter, its state buffers (owned by the
+ * optimizer, created untracked, released by `dispose()`). Updates run in the crate's fused kernels.
+ */
+import { Tensor, untracked } from '../tensor';
+import { DisposedError, ValueError, DTypeError } from '../errors';
+
+export interface ParamState {
+  /** Number of updates applied to this parameter (PyTorch's state["step"]). */
+  step: number;
+  buffers: Tensor[];
+}
+
+export abstract class Optimizer {
+  readonly params: readonly Tensor[];
+  protected readonly state = new Map<Tensor, ParamState>();
+  private disposed = false;
+
+  constructor(params: Iterable<Tensor>, name: string) {
+    this.params = Array.from(params);
+    if (this.params.length === 0) throw new ValueError(`${name}: got an empty parameter list`);
+    this.params.forEach((p, i) => {
+      if (!(p instanceof Tensor) || p.dtype !== 'float32') {
+        throw new DTypeError(`${name}: params[${i}] must be a float32 Tensor`);
+      }
+      if (!p.requiresGrad) throw new ValueError(`${name}: params[${i}] ${p.toString()} does not require grad`);
+    });
+    if (new Set(this.params).size !== this.params.length) throw new ValueError(`${name}: a parameter appears more than once`);
+  }
+
+  /** Zeroes every parameter's gradient in place (keeps the buffers: no allocation per step). */
+  zeroGrad(): void {
+    for (const p of this.params) if (p.grad !== null) p.grad.f32().fill(0);
+  }
+
+  /** Applies one update to every parameter that has a gradient. */
+  step(): void {
+    if (this.disposed) throw new DisposedError('optimizer.step: the optimizer was disposed');
+    for (const p of this.params) {
+      if (p.grad === null) continue;
+      let s = this.state.get(p);
+      if (s === undefined) {
+        s = { step: 0, buffers: untracked(() => this.createBuffers(p)) };
+        this.state.set(p, s);
+      }
+      s.step++;
+      this.update(p, p.grad, s);
+    }
+  }
+
+  /** The state buffers of a new parameter (zeroed), e.g. Adam's m and v. */
+  protected abstract createBuffers(p: Tensor): Tensor[];
+  protected abstract update(p: Tensor, grad: Tensor, state: ParamState): void;
+
+  /** Per-parameter state in parameter order (null where no step happened yet), for checkpoints. */
+  stateList(): ({ step: number; buffers: Tensor[] } | null)[] {
+    return this.params.map((p) => this.state.get(p) ?? null);
+  }
+
+  /** Restores state saved by `stateList` (copies the buffers' data). */
+  loadStateList(list: readonly ({ step: number; buffers: Float32Array[] } | null)[]): void {
+    if (list.length !== this.params.length) {
+      throw new ValueError(`loadStateList: ${list.length} entries for ${this.params.length} parameters`);
+    }
+    list.forEach((entry, i) => {
+      const p = this.params[i];
+      const old = this.state.get(p);
+      if (old) old.buffers.forEach((b) => b.dispose());
+      this.state.delete(p);
+      if (entry === null) return;
+      const buffers = untracked(() => this.createBuffers(p));
+      if (buffers.length !== entry.buffers.length || buffers.some((b, j) => b.size !== entry.buffers[j].length)) {
+        buffers.forEach((b) => b.dispose());
+        throw new ValueError(`loadStateList: state of parameter ${i} does not match its shape ${p.toString()}`);
+      }
+      buffers.forEach((b, j) => b.f32().set(entry.buffers[j]));
+      this.state.set(p, { step: entry.step, buffers });
+    });
+  }
+
+  /** Releases the state buffers. */
+  dispose(): void {
+    for (const s of this.state.values()) s.buffers.forEach((b) => b.dispose());
+    this.state.clear();
+    this.disposed = true;
+  }
+}
+
+export function checkHyper(name: string, key: string, value: number, min = 0): void {
+  if (typeof value !== 'number' || !(value >= min) || !Number.isFinite(value)) {
+    throw new ValueError(`${name}: ${key} must be a finite number >= ${min}, got ${value}`);
+  }
+}

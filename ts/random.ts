@@ -1,0 +1,118 @@
+/**
+ * The seedable generator behind `randn`, `rand`, parameter initialization and dropout masks.
+ * xoshiro128** (32-bit state words, exact in JS integer arithmetic), seeded by splitmix32.
+ * Its state can be read and restored, so checkpoints resume the exact random stream.
+ */
+import { Tensor, type TensorOptions } from './tensor';
+
+export class Generator {
+  private s = new Uint32Array(4);
+  /** A second normal from Box-Muller, kept for the next call (NaN when none). */
+  private spare = NaN;
+
+  constructor(seed = 0) {
+    this.manualSeed(seed);
+  }
+
+  manualSeed(seed: number): this {
+    let x = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
+    for (let i = 0; i < 4; i++) {
+      // splitmix32
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      this.s[i] = (z ^ (z >>> 16)) >>> 0;
+    }
+    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
+    this.spare = NaN;
+    return this;
+  }
+
+  /** Next 32 random bits as an unsigned integer. */
+  nextUint32(): number {
+    const s = this.s;
+    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
+    const t = s[1] << 9;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1) with 24 random bits (exactly representable in float32). */
+  uniform(): number {
+    return (this.nextUint32() >>> 8) / 16777216;
+  }
+
+  /** Standard normal (Box-Muller). */
+  normal(): number {
+    if (!Number.isNaN(this.spare)) {
+      const v = this.spare;
+      this.spare = NaN;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = this.uniform();
+    const v = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** The full state, for checkpoints. */
+  getState(): number[] {
+    return [...this.s, Number.isNaN(this.spare) ? NaN : this.spare];
+  }
+
+  setState(state: readonly number[]): void {
+    if (state.length !== 5) throw new RangeError(`Generator.setState: expected 5 numbers, got ${state.length}`);
+    for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;
+    this.spare = state[4] === null || state[4] === undefined ? NaN : Number(state[4]);
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** The global generator that `manualSeed` seeds. */
+export const defaultGenerator = new Generator(0);
+
+/** Seeds the global generator (PyTorch `torch.manual_seed`). */
+export function manualSeed(seed: number): void {
+  defaultGenerator.manualSeed(seed);
+}
+
+export interface RandomOptions extends TensorOptions {
+  generator?: Generator;
+}
+
+/** Fills a float32 tensor in place with U(low, high). */
+export function uniform_(t: Tensor, low: number, high: number, generator = defaultGenerator): Tensor {
+  const data = new Float32Array(t.size);
+  for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * generator.uniform();
+  t.f32().set(data);
+  return t;
+}
+
+/** Fills a float32 tensor in place with N(mean, std^2). */
+export function normal_(t: Tensor, mean = 0, std = 1, generator = defaultGenerator): Tensor {
+  const data = new Float32Array(t.size);
+  for (let i = 0; i < data.length; i++) data[i] = mean + std * generator.normal();
+  t.f32().set(data);
+  return t;
+}
+
+/** Standard-normal samples in the given shape. */
+export function randn(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  return normal_(new Tensor(shape, 'float32', options.requiresGrad ?? false), 0, 1, options.generator);
+}
+
+/** U[0, 1) samples in the given shape. */
+export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  return uniform_(new Tensor(shape, 'float32', options.requiresGrad ?? false), 0, 1, options.generator);
+}

@@ -1,0 +1,377 @@
+/**
+ * Tensors: float32 or int32, row-major and contiguous, data in backend (WASM) memory.
+ *
+ * Ownership: a tensor owns its buffer until `dispose()`. Tensors created inside `tidy(fn)` are
+ * disposed when `fn` returns, except those it returns or `keep()`s. Parameters, gradients and
+ * optimizer state are created untracked and owned by their module or optimizer.
+ */
+import { backend } from './backend/backend';
+import type { GradNode } from './autograd';
+import { DTypeError, DisposedError, ShapeError, formatShape } from './errors';
+import * as ops from './ops/index';
+
+export type DType = 'float32' | 'int32';
+export type TensorData = Float32Array | Int32Array | number[] | NestedNumbers;
+export interface NestedNumbers extends Array<number | NestedNumbers> {}
+
+export interface TensorOptions {
+  requiresGrad?: boolean;
+  /** Force a dtype for `number[]` data (default float32). */
+  dtype?: DType;
+}
+
+let liveTensors = 0;
+let liveBytes = 0;
+let nextId = 1;
+
+/** Scopes from `tidy`: the innermost one adopts every new tensor. */
+const scopes: Set<Tensor>[] = [];
+/** While > 0, new tensors are not adopted by any scope (parameters, grads, optimizer state). */
+let untrackedDepth = 0;
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly size: number;
+  /** Whether gradients flow to (or through) this tensor. */
+  requiresGrad: boolean;
+  /** Accumulated gradient of a leaf after `backward()`; owned by this tensor. */
+  grad: Tensor | null = null;
+  /** The op that produced this tensor, for autograd; null for leaves. */
+  gradFn: GradNode | null = null;
+  private ptr_: number;
+  private readonly bytes: number;
+  /** Tensors whose lifetime follows this one (e.g. buffers an op saved for backward). */
+  private owned: Tensor[] | null = null;
+
+  /** Allocates an uninitialized (zeroed) tensor. Prefer `tensor`, `zeros`, ... */
+  constructor(shape: readonly number[], dtype: DType = 'float32', requiresGrad = false) {
+    for (const d of shape) {
+      if (!Number.isInteger(d) || d < 0) {
+        throw new ShapeError(`tensor: shape ${formatShape(shape)} has an invalid dimension ${d}`);
+      }
+    }
+    this.shape = Object.freeze(shape.slice());
+    this.dtype = dtype;
+    this.size = shape.reduce((a, b) => a * b, 1);
+    this.requiresGrad = requiresGrad;
+    this.bytes = this.size * 4;
+    this.ptr_ = backend().alloc(this.bytes);
+    liveTensors++;
+    liveBytes += this.bytes;
+    if (untrackedDepth === 0 && scopes.length > 0) scopes[scopes.length - 1].add(this);
+  }
+
+  /** Byte offset of the data in backend memory. Throws once disposed. */
+  get ptr(): number {
+    if (this.ptr_ < 0) throw new DisposedError(`tensor #${this.id} ${formatShape(this.shape)} was disposed`);
+    return this.ptr_;
+  }
+
+  get isDisposed(): boolean {
+    return this.ptr_ < 0;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** True for tensors not produced by a differentiable op (inputs, parameters). */
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  /**
+   * A view of the data in backend memory. Valid only until the next allocation (memory growth
+   * detaches it): read or write it at once, never keep it.
+   */
+  view(): Float32Array | Int32Array {
+    const b = backend();
+    const start = this.ptr / 4;
+    return this.dtype === 'float32'
+      ? b.f32().subarray(start, start + this.size)
+      : b.i32().subarray(start, start + this.size);
+  }
+
+  /** A float32 view (see `view`); throws for int32 tensors. */
+  f32(): Float32Array {
+    if (this.dtype !== 'float32') throw new DTypeError(`tensor #${this.id}: expected float32, got ${this.dtype}`);
+    return this.view() as Float32Array;
+  }
+
+  /** A copy of the data, flat and row-major. */
+  toArray(): Float32Array | Int32Array {
+    return this.view().slice();
+  }
+
+  /** The data as nested JS arrays in the tensor's shape. */
+  tolist(): number | NestedNumbers {
+    const flat = Array.from(this.view());
+    const build = (dim: number, offset: number): number | NestedNumbers => {
+      if (dim === this.shape.length) return flat[offset];
+      const stride = this.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
+      return Array.from({ length: this.shape[dim] }, (_, i) => build(dim + 1, offset + i * stride)) as NestedNumbers;
+    };
+    return build(0, 0);
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new ShapeError(`item: tensor has ${this.size} elements ${formatShape(this.shape)}, expected 1`);
+    return this.view()[0];
+  }
+
+  /** Releases the data (and the gradient this tensor owns). Idempotent. */
+  dispose(): void {
+    if (this.ptr_ < 0) return;
+    backend().free(this.ptr_, this.bytes);
+    this.ptr_ = -1;
+    liveTensors--;
+    liveBytes -= this.bytes;
+    for (const s of scopes) s.delete(this);
+    if (this.grad !== null) {
+      this.grad.dispose();
+      this.grad = null;
+    }
+    this.gradFn = null;
+    if (this.owned !== null) {
+      for (const t of this.owned) t.dispose();
+      this.owned = null;
+    }
+  }
+
+  /** Makes `t` live exactly as long as this tensor: out of every scope, disposed with this one. */
+  ownTensor(t: Tensor): void {
+    keep(t);
+    (this.owned ??= []).push(t);
+  }
+
+  /** A new leaf tensor with the same data, cut from the graph (PyTorch `detach`, but a copy). */
+  detach(): Tensor {
+    const out = new Tensor(this.shape, this.dtype);
+    out.view().set(this.view());
+    return out;
+  }
+
+  /** A copy that stays in the graph (gradient flows back to this tensor). */
+  clone(): Tensor {
+    return ops.clone(this);
+  }
+
+  /** Sets `requiresGrad` on a leaf and returns it. */
+  requiresGrad_(value = true): this {
+    this.requiresGrad = value;
+    return this;
+  }
+
+  /** Runs reverse-mode autograd from this tensor (scalar, or with an explicit `gradient`). */
+  backward(gradient?: Tensor): void {
+    ops.backward(this, gradient);
+  }
+
+  toString(): string {
+    return `Tensor(${formatShape(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+
+  add(other: Tensor | number): Tensor {
+    return ops.add(this, other);
+  }
+  sub(other: Tensor | number): Tensor {
+    return ops.sub(this, other);
+  }
+  mul(other: Tensor | number): Tensor {
+    return ops.mul(this, other);
+  }
+  div(other: number): Tensor {
+    return ops.mul(this, 1 / other);
+  }
+  neg(): Tensor {
+    return ops.mul(this, -1);
+  }
+  matmul(other: Tensor): Tensor {
+    return ops.matmul(this, other);
+  }
+  sum(dim?: number, keepdim = false): Tensor {
+    return ops.sum(this, dim, keepdim);
+  }
+  mean(dim?: number, keepdim = false): Tensor {
+    return ops.mean(this, dim, keepdim);
+  }
+  reshape(...shape: number[] | [number[]]): Tensor {
+    const dims = Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
+    return ops.reshape(this, dims);
+  }
+  view_(...shape: number[]): Tensor {
+    return ops.reshape(this, shape);
+  }
+  /** Swaps the last two dims (PyTorch `x.mT`, or `transpose(-2, -1)`). */
+  transpose(): Tensor {
+    return ops.transpose(this);
+  }
+  get T(): Tensor {
+    return ops.transpose(this);
+  }
+  slice(dim: number, start: number, end?: number): Tensor {
+    return ops.slice(this, dim, start, end);
+  }
+  tanh(): Tensor {
+    return ops.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return ops.sigmoid(this);
+  }
+  relu(): Tensor {
+    return ops.relu(this);
+  }
+  softmax(dim = -1): Tensor {
+    return ops.softmax(this, dim);
+  }
+  logSoftmax(dim = -1): Tensor {
+    return ops.logSoftmax(this, dim);
+  }
+}
+
+/** Runs `fn` with tensor tracking off: what it creates is owned by the caller, not by a scope. */
+export function untracked<T>(fn: () => T): T {
+  untrackedDepth++;
+  try {
+    return fn();
+  } finally {
+    untrackedDepth--;
+  }
+}
+
+/**
+ * Runs `fn` in a scope: every tensor created inside is disposed when it returns, except the ones
+ * it returns (a tensor, or tensors inside a returned array or plain object) and the ones `keep()`s.
+ * Returned tensors move to the enclosing scope, if any.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const kept = new Set<Tensor>();
+  collectTensors(result, kept);
+  for (const t of scope) {
+    if (!kept.has(t)) t.dispose();
+  }
+  if (scopes.length > 0) {
+    const parent = scopes[scopes.length - 1];
+    for (const t of kept) if (scope.has(t)) parent.add(t);
+  }
+  return result;
+}
+
+/** Removes `t` from every scope, so no `tidy` disposes it. Returns `t`. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+function collectTensors(value: unknown, out: Set<Tensor>, depth = 0): void {
+  if (depth > 4 || value === null || typeof value !== 'object') return;
+  if (value instanceof Tensor) {
+    out.add(value);
+  } else if (Array.isArray(value)) {
+    for (const v of value) collectTensors(v, out, depth + 1);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collectTensors(v, out, depth + 1);
+  }
+}
+
+export interface MemoryInfo {
+  /** Tensors allocated and not yet disposed. */
+  liveTensors: number;
+  /** Bytes held by those tensors. */
+  tensorBytes: number;
+  /** Size of the backend heap (WASM linear memory), which only grows. */
+  heapBytes: number;
+}
+
+export function memory(): MemoryInfo {
+  return { liveTensors, tensorBytes: liveBytes, heapBytes: backend().heapBytes() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// creation
+// ---------------------------------------------------------------------------------------------
+
+function inferShape(data: NestedNumbers | number[]): number[] {
+  const shape: number[] = [];
+  let level: unknown = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0];
+  }
+  return shape;
+}
+
+/**
+ * A tensor from data. Float32Array or number[] give float32 (unless `dtype: 'int32'`), Int32Array
+ * gives int32. Nested arrays give their shape; flat data takes `shape` (default 1-D).
+ */
+export function tensor(data: TensorData, shape?: readonly number[], options: TensorOptions = {}): Tensor {
+  let flat: ArrayLike<number>;
+  let dtype: DType;
+  let inferred: number[];
+  if (data instanceof Float32Array || data instanceof Int32Array) {
+    flat = data;
+    dtype = data instanceof Int32Array ? 'int32' : 'float32';
+    if (options.dtype !== undefined && options.dtype !== dtype) {
+      throw new DTypeError(`tensor: data is a ${data.constructor.name} but dtype '${options.dtype}' was asked for`);
+    }
+    inferred = [data.length];
+  } else if (Array.isArray(data)) {
+    inferred = inferShape(data);
+    flat = (data as unknown[]).flat(Infinity) as number[];
+    dtype = options.dtype ?? 'float32';
+    if (flat.length !== inferred.reduce((a, b) => a * b, 1)) {
+      throw new ShapeError(`tensor: nested data is ragged (first-element shape ${formatShape(inferred)}, ${flat.length} numbers)`);
+    }
+    for (let i = 0; i < flat.length; i++) {
+      if (typeof flat[i] !== 'number') throw new DTypeError(`tensor: data[${i}] is ${typeof flat[i]}, expected a number`);
+    }
+  } else {
+    throw new DTypeError(`tensor: data must be a Float32Array, Int32Array or number array, got ${Object.prototype.toString.call(data)}`);
+  }
+  const finalShape = shape ?? inferred;
+  const size = finalShape.reduce((a, b) => a * b, 1);
+  if (size !== flat.length) {
+    throw new ShapeError(`tensor: shape ${formatShape(finalShape)} holds ${size} elements, data has ${flat.length}`);
+  }
+  if (dtype === 'int32') {
+    for (let i = 0; i < flat.length; i++) {
+      if (!Number.isInteger(flat[i])) throw new DTypeError(`tensor: int32 data[${i}] = ${flat[i]} is not an integer`);
+    }
+  }
+  if (options.requiresGrad && dtype !== 'float32') {
+    throw new DTypeError('tensor: only float32 tensors can require gradients');
+  }
+  const t = new Tensor(finalShape, dtype, options.requiresGrad ?? false);
+  t.view().set(flat as ArrayLike<number>);
+  return t;
+}
+
+export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
+  return new Tensor(shape, options.dtype ?? 'float32', options.requiresGrad ?? false);
+}
+
+export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
+  const t = zeros(shape, options);
+  t.view().fill(value);
+  return t;
+}
+
+export function ones(shape: readonly number[], options: TensorOptions = {}): Tensor {
+  return full(shape, 1, options);
+}
