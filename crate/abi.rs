@@ -66,11 +66,14 @@ pub unsafe extern "C" fn lw_sgemm(
     );
 }
 
-/// out (batch, cols, rows) = x (batch, rows, cols) transposed; 4-byte elements of any dtype.
+/// out (batch, cols, rows, inner) = x (batch, rows, cols, inner): swaps two dims, carrying blocks
+/// of `inner` elements (inner = 1: transpose of the last two dims). Any 4-byte dtype.
 #[no_mangle]
-pub unsafe extern "C" fn lw_transpose(out: *mut f32, x: *const f32, batch: usize, rows: usize, cols: usize) {
-    let len = batch * rows * cols;
-    crate::layout::transpose(batch, rows, cols, s(x, len), sm(out, len));
+pub unsafe extern "C" fn lw_transpose(
+    out: *mut f32, x: *const f32, batch: usize, rows: usize, cols: usize, inner: usize,
+) {
+    let len = batch * rows * cols * inner;
+    crate::layout::transpose(batch, rows, cols, inner, s(x, len), sm(out, len));
 }
 
 // ---------------------------------------------------------------------------------------------

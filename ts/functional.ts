@@ -4,3 +4,4 @@ export { dropout } from './ops/dropout';
 export { embedding } from './ops/embedding';
 export { softmax, logSoftmax } from './ops/softmax';
 export { tanh, sigmoid, relu } from './ops/activation';
+export { linear } from './ops/linear';

@@ -11,6 +11,8 @@ export { noGrad, isGradEnabled } from './autograd';
 export { manualSeed, randn, rand, Generator, defaultGenerator } from './random';
 export * as F from './functional';
 export * as optim from './optim/index';
+export * as nn from './nn/index';
+export { saveSafetensors, loadSafetensors, readSafetensors, type SafetensorsFile } from './io/safetensors';
 export {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, FormatError, ValueError,
 } from './errors';

@@ -10,8 +10,8 @@ export interface Kernels {
   /** C (M,N) = alpha op(A) op(B) + beta C; op(A) (M,K), op(B) (K,N); beta = 0 never reads C. */
   lw_sgemm(transA: number, transB: number, m: number, n: number, k: number, alpha: number,
     a: Ptr, lda: number, b: Ptr, ldb: number, beta: number, c: Ptr, ldc: number): void;
-  /** out (batch, cols, rows) = x (batch, rows, cols) transposed; any 4-byte dtype. */
-  lw_transpose(out: Ptr, x: Ptr, batch: number, rows: number, cols: number): void;
+  /** out (batch, cols, rows, inner) = x (batch, rows, cols, inner); inner = 1 transposes the last two dims. Any 4-byte dtype. */
+  lw_transpose(out: Ptr, x: Ptr, batch: number, rows: number, cols: number, inner: number): void;
 
   lw_add(out: Ptr, a: Ptr, b: Ptr, n: number): void;
   lw_sub(out: Ptr, a: Ptr, b: Ptr, n: number): void;
@@ -72,4 +72,26 @@ export interface Kernels {
   /** torch.optim.AdamW step (decoupled weight decay). */
   lw_adamw_step(p: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number,
     eps: number, weightDecay: number, step: number): void;
+
+  // Recurrent layers: one call per layer-direction for a whole sequence (crate/rnn). Pointer 0 =
+  // absent (no bias, zero initial state, no lengths, no cache = inference, no gradient wanted).
+  // x (T,B,I) time-major; y/dy rows of stride ldy; backward ACCUMULATES into every gradient.
+  lw_lstm_cache_len(t: number, b: number, h: number, p: number, hasProj: number): number;
+  lw_lstm_forward(t: number, b: number, i: number, h: number, p: number, x: Ptr, wIh: Ptr, wHh: Ptr, bIh: Ptr, bHh: Ptr,
+    wHr: Ptr, h0: Ptr, c0: Ptr, lengths: Ptr, reverse: number, y: Ptr, ldy: number, hN: Ptr, cN: Ptr, cache: Ptr): void;
+  lw_lstm_backward(t: number, b: number, i: number, h: number, p: number, x: Ptr, wIh: Ptr, wHh: Ptr, wHr: Ptr,
+    lengths: Ptr, reverse: number, cache: Ptr, dy: Ptr, ldy: number, dhN: Ptr, dcN: Ptr, dx: Ptr, dwIh: Ptr,
+    dwHh: Ptr, dbIh: Ptr, dbHh: Ptr, dwHr: Ptr, dh0: Ptr, dc0: Ptr): void;
+  lw_gru_cache_len(t: number, b: number, h: number): number;
+  lw_gru_forward(t: number, b: number, i: number, h: number, x: Ptr, wIh: Ptr, wHh: Ptr, bIh: Ptr, bHh: Ptr,
+    h0: Ptr, lengths: Ptr, reverse: number, y: Ptr, ldy: number, hN: Ptr, cache: Ptr): void;
+  lw_gru_backward(t: number, b: number, i: number, h: number, x: Ptr, wIh: Ptr, wHh: Ptr, bHh: Ptr, lengths: Ptr,
+    reverse: number, cache: Ptr, dy: Ptr, ldy: number, dhN: Ptr, dx: Ptr, dwIh: Ptr, dwHh: Ptr, dbIh: Ptr,
+    dbHh: Ptr, dh0: Ptr): void;
+  lw_rnn_cache_len(t: number, b: number, h: number): number;
+  lw_rnn_forward(t: number, b: number, i: number, h: number, relu: number, x: Ptr, wIh: Ptr, wHh: Ptr, bIh: Ptr,
+    bHh: Ptr, h0: Ptr, lengths: Ptr, reverse: number, y: Ptr, ldy: number, hN: Ptr, cache: Ptr): void;
+  lw_rnn_backward(t: number, b: number, i: number, h: number, relu: number, x: Ptr, wIh: Ptr, wHh: Ptr,
+    lengths: Ptr, reverse: number, cache: Ptr, dy: Ptr, ldy: number, dhN: Ptr, dx: Ptr, dwIh: Ptr, dwHh: Ptr,
+    dbIh: Ptr, dbHh: Ptr, dh0: Ptr): void;
 }

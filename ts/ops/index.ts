@@ -8,4 +8,6 @@ export { softmax, logSoftmax } from './softmax';
 export { crossEntropy, mseLoss } from './loss';
 export { dropout } from './dropout';
 export { embedding } from './embedding';
+export { linear } from './linear';
+export { swapLeadingDims, flatSegment } from './shape';
 export { backward } from '../autograd';

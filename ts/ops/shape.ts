@@ -32,7 +32,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Copies x seen as (batch, rows, cols) into out as (batch, cols, rows). */
 function transposeInto(x: Tensor, out: Tensor, batch: number, rows: number, cols: number): void {
-  backend().k.lw_transpose(out.ptr, x.ptr, batch, rows, cols);
+  backend().k.lw_transpose(out.ptr, x.ptr, batch, rows, cols, 1);
 }
 
 /** Swaps the last two dims. */
@@ -114,4 +114,35 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
       return gt;
     }),
   );
+}
+
+/** Swaps dims 0 and 1 of a tensor with at least 2 dims, e.g. (B, T, F) <-> (T, B, F). */
+export function swapLeadingDims(x: Tensor): Tensor {
+  assertTensor('swapLeadingDims', 'x', x);
+  if (x.ndim < 2) throw new ShapeError(`swapLeadingDims: needs at least 2 dims, got ${formatShape(x.shape)}`);
+  const [rows, cols] = x.shape;
+  const inner = product(x.shape.slice(2));
+  const out = new Tensor([cols, rows, ...x.shape.slice(2)], x.dtype);
+  backend().k.lw_transpose(out.ptr, x.ptr, 1, rows, cols, inner);
+  if (!needsGrad(x)) return out;
+  return record(out, 'swapLeadingDims', [x], (g) => [swapLeadingDims(g)]);
+}
+
+/**
+ * The `shape`-shaped tensor stored at element `offset` of x's flat data (a differentiable copy).
+ * Lets one op with several results pack them into one tensor and hand out the pieces.
+ */
+export function flatSegment(x: Tensor, offset: number, shape: readonly number[]): Tensor {
+  const size = product(shape);
+  if (offset < 0 || offset + size > x.size) {
+    throw new IndexError(`flatSegment: [${offset}, ${offset + size}) is outside a tensor of ${x.size} elements`);
+  }
+  const out = new Tensor(shape, x.dtype);
+  backend().k.lw_copy(out.ptr, x.ptr + 4 * offset, size);
+  if (!needsGrad(x)) return out;
+  return record(out, 'flatSegment', [x], (g) => {
+    const gx = new Tensor(x.shape);
+    backend().k.lw_copy(gx.ptr + 4 * offset, g.ptr, size);
+    return [gx];
+  });
 }

@@ -1,0 +1,120 @@
+/**
+ * nn.LSTMCell, nn.GRUCell, nn.RNNCell: one time step, PyTorch names (weight_ih, weight_hh,
+ * bias_ih, bias_hh) and init. They run the same crate kernels as the sequence modules with T = 1.
+ */
+import { Tensor } from '../tensor';
+import { uniform_ } from '../random';
+import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
+import { recurrentStack, packedSizes, type RecurrentMode, type RecurrentConfig, type RecurrentWeights } from '../ops/recurrent';
+import { flatSegment, reshape } from '../ops/shape';
+import { Module } from './module';
+import { checkSize } from './linear';
+
+const GATES: Record<RecurrentMode, number> = { LSTM: 4, GRU: 3, RNN_TANH: 1, RNN_RELU: 1 };
+
+abstract class CellBase extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly bias: boolean;
+  protected readonly mode: RecurrentMode;
+  protected readonly w: RecurrentWeights;
+
+  protected constructor(mode: RecurrentMode, name: string, inputSize: number, hiddenSize: number, bias: boolean) {
+    super();
+    checkSize(name, 'inputSize', inputSize);
+    checkSize(name, 'hiddenSize', hiddenSize);
+    this.mode = mode;
+    this.inputSize = inputSize;
+    this.hiddenSize = hiddenSize;
+    this.bias = bias;
+    const bound = 1 / Math.sqrt(hiddenSize);
+    const init = (t: Tensor): void => {
+      uniform_(t, -bound, bound);
+    };
+    const G = GATES[mode] * hiddenSize;
+    this.w = {
+      wIh: this.addParameter('weight_ih', [G, inputSize], init),
+      wHh: this.addParameter('weight_hh', [G, hiddenSize], init),
+      bIh: bias ? this.addParameter('bias_ih', [G], init) : null,
+      bHh: bias ? this.addParameter('bias_hh', [G], init) : null,
+      wHr: null,
+    };
+  }
+
+  /** input (B, I) or (I); states (B, H) or (H). Returns the new h (and c for LSTM). */
+  protected step(input: Tensor, h: Tensor | null, c: Tensor | null): { h: Tensor; c: Tensor | null } {
+    this.assertAlive('forward');
+    const name = this.constructor.name;
+    if (!(input instanceof Tensor) || input.dtype !== 'float32') throw new DTypeError(`${name}.forward: input must be a float32 Tensor`);
+    if ((input.ndim !== 1 && input.ndim !== 2) || input.shape[input.ndim - 1] !== this.inputSize) {
+      throw new ShapeError(`${name}.forward: input has shape ${formatShape(input.shape)}, expected (batch, ${this.inputSize}) or (${this.inputSize})`);
+    }
+    const unbatched = input.ndim === 1;
+    const B = unbatched ? 1 : input.shape[0];
+    const H = this.hiddenSize;
+    const temps: Tensor[] = [];
+    const x = reshape(input, [1, B, this.inputSize]);
+    temps.push(x);
+    const state = (s: Tensor | null, what: string): Tensor | null => {
+      if (s === null || s === undefined) return null;
+      const want = unbatched ? [H] : [B, H];
+      if (!(s instanceof Tensor) || s.dtype !== 'float32' || s.ndim !== want.length || s.shape.some((d, i) => d !== want[i])) {
+        throw new ShapeError(`${name}.forward: ${what} has shape ${s instanceof Tensor ? formatShape(s.shape) : typeof s}, expected ${formatShape(want)}`);
+      }
+      const r = reshape(s, [1, B, H]);
+      temps.push(r);
+      return r;
+    };
+    const cfg: RecurrentConfig = { mode: this.mode, numLayers: 1, directions: 1, hiddenSize: H, outSize: H, dropout: 0, training: this.training };
+    const packed = recurrentStack(cfg, x, state(h, 'hx'), state(c, 'cx'), null, [this.w]);
+    const sizes = packedSizes(cfg, 1, B);
+    const shape = unbatched ? [H] : [B, H];
+    const hOut = flatSegment(packed, sizes.out, shape);
+    const cOut = this.mode === 'LSTM' ? flatSegment(packed, sizes.out + sizes.h, shape) : null;
+    if (!packed.requiresGrad) {
+      packed.dispose();
+      for (const t of temps) t.dispose();
+    }
+    return { h: hOut, c: cOut };
+  }
+}
+
+export class LSTMCell extends CellBase {
+  constructor(inputSize: number, hiddenSize: number, options: { bias?: boolean } = {}) {
+    super('LSTM', 'LSTMCell', inputSize, hiddenSize, options.bias ?? true);
+  }
+
+  /** Returns [h', c']; hx = [h, c] or omitted for zeros. */
+  forward(input: Tensor, hx?: [Tensor, Tensor] | null): [Tensor, Tensor] {
+    if (hx !== undefined && hx !== null && (!Array.isArray(hx) || hx.length !== 2)) throw new ValueError('LSTMCell.forward: hx must be [h, c]');
+    const { h, c } = this.step(input, hx ? hx[0] : null, hx ? hx[1] : null);
+    return [h, c as Tensor];
+  }
+}
+
+export class GRUCell extends CellBase {
+  constructor(inputSize: number, hiddenSize: number, options: { bias?: boolean } = {}) {
+    super('GRU', 'GRUCell', inputSize, hiddenSize, options.bias ?? true);
+  }
+
+  /** Returns h'. */
+  forward(input: Tensor, hx?: Tensor | null): Tensor {
+    return this.step(input, hx ?? null, null).h;
+  }
+}
+
+export class RNNCell extends CellBase {
+  readonly nonlinearity: 'tanh' | 'relu';
+
+  constructor(inputSize: number, hiddenSize: number, options: { bias?: boolean; nonlinearity?: 'tanh' | 'relu' } = {}) {
+    const nl = options.nonlinearity ?? 'tanh';
+    if (nl !== 'tanh' && nl !== 'relu') throw new ValueError(`RNNCell: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
+    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', 'RNNCell', inputSize, hiddenSize, options.bias ?? true);
+    this.nonlinearity = nl;
+  }
+
+  /** Returns h'. */
+  forward(input: Tensor, hx?: Tensor | null): Tensor {
+    return this.step(input, hx ?? null, null).h;
+  }
+}

@@ -1,0 +1,70 @@
+/** nn.Linear and nn.Embedding. */
+import { Tensor } from '../tensor';
+import { uniform_, normal_ } from '../random';
+import { linear } from '../ops/linear';
+import { embedding } from '../ops/embedding';
+import { IndexError, ValueError } from '../errors';
+import { Module } from './module';
+
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+
+  /** PyTorch init: weight and bias ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform with a=sqrt(5)). */
+  constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}) {
+    super();
+    checkSize('Linear', 'inFeatures', inFeatures);
+    checkSize('Linear', 'outFeatures', outFeatures);
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.weight = this.addParameter('weight', [outFeatures, inFeatures], (t) => uniform_(t, -bound, bound));
+    this.bias = options.bias === false ? null : this.addParameter('bias', [outFeatures], (t) => uniform_(t, -bound, bound));
+  }
+
+  /** x (..., inFeatures) → (..., outFeatures). */
+  forward(x: Tensor): Tensor {
+    this.assertAlive('forward');
+    return linear(x, this.weight, this.bias);
+  }
+}
+
+export class Embedding extends Module {
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  readonly paddingIdx: number | null;
+  readonly weight: Tensor;
+
+  /** PyTorch init: N(0, 1), with the paddingIdx row zeroed (and never updated by gradients). */
+  constructor(numEmbeddings: number, embeddingDim: number, options: { paddingIdx?: number | null } = {}) {
+    super();
+    checkSize('Embedding', 'numEmbeddings', numEmbeddings);
+    checkSize('Embedding', 'embeddingDim', embeddingDim);
+    this.numEmbeddings = numEmbeddings;
+    this.embeddingDim = embeddingDim;
+    let pad = options.paddingIdx ?? null;
+    if (pad !== null) {
+      if (!Number.isInteger(pad) || pad < -numEmbeddings || pad >= numEmbeddings) {
+        throw new IndexError(`Embedding: paddingIdx ${pad} is out of range for ${numEmbeddings} embeddings`);
+      }
+      if (pad < 0) pad += numEmbeddings;
+    }
+    this.paddingIdx = pad;
+    this.weight = this.addParameter('weight', [numEmbeddings, embeddingDim], (t) => {
+      normal_(t);
+      if (pad !== null) t.f32().fill(0, pad * embeddingDim, (pad + 1) * embeddingDim);
+    });
+  }
+
+  /** int32 ids (any shape) → (...ids.shape, embeddingDim). */
+  forward(ids: Tensor): Tensor {
+    this.assertAlive('forward');
+    return embedding(ids, this.weight, this.paddingIdx);
+  }
+}
+
+export function checkSize(op: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v <= 0) throw new ValueError(`${op}: ${name} must be a positive integer, got ${v}`);
+}

@@ -1,0 +1,233 @@
+/**
+ * nn.RNN, nn.LSTM, nn.GRU: PyTorch's shapes, options, parameter names, gate order and init.
+ * input (T, B, I), or (B, T, I) with batchFirst, or unbatched (T, I); h/c are (L*D, B, P)
+ * whatever batchFirst says; output (T, B, D*P). P = projSize for a projected LSTM, else hiddenSize.
+ */
+import { Tensor, tensor } from '../tensor';
+import { uniform_ } from '../random';
+import { DTypeError, IndexError, ShapeError, ValueError, formatShape } from '../errors';
+import { recurrentStack, packedSizes, type RecurrentMode, type RecurrentWeights, type RecurrentConfig } from '../ops/recurrent';
+import { flatSegment, swapLeadingDims, reshape } from '../ops/shape';
+import { Module } from './module';
+import { checkSize } from './linear';
+
+export interface RNNBaseOptions {
+  numLayers?: number;
+  bias?: boolean;
+  batchFirst?: boolean;
+  /** Dropout on the outputs of every layer but the last, in training mode (PyTorch semantics). */
+  dropout?: number;
+  bidirectional?: boolean;
+}
+
+export interface LSTMOptions extends RNNBaseOptions {
+  /** If > 0, an LSTM with projections of that size (PyTorch `proj_size`). */
+  projSize?: number;
+}
+
+export interface RNNOptions extends RNNBaseOptions {
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+export interface ForwardOptions {
+  /**
+   * Per-sequence lengths (B numbers, each 1..T, any order). Outputs past a length are 0, final
+   * states are each sequence's own last step (the reverse direction starts at its own last step).
+   */
+  lengths?: readonly number[] | Int32Array | Tensor;
+}
+
+const GATES: Record<RecurrentMode, number> = { LSTM: 4, GRU: 3, RNN_TANH: 1, RNN_RELU: 1 };
+
+export abstract class RNNBase extends Module {
+  readonly mode: RecurrentMode;
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  readonly projSize: number;
+  /** Parameters per layer-direction, index layer*D + direction. */
+  protected readonly weights: RecurrentWeights[] = [];
+
+  protected constructor(mode: RecurrentMode, name: string, inputSize: number, hiddenSize: number, options: LSTMOptions) {
+    super();
+    checkSize(name, 'inputSize', inputSize);
+    checkSize(name, 'hiddenSize', hiddenSize);
+    this.mode = mode;
+    this.inputSize = inputSize;
+    this.hiddenSize = hiddenSize;
+    this.numLayers = options.numLayers ?? 1;
+    this.bias = options.bias ?? true;
+    this.batchFirst = options.batchFirst ?? false;
+    this.dropout = options.dropout ?? 0;
+    this.bidirectional = options.bidirectional ?? false;
+    this.projSize = options.projSize ?? 0;
+    checkSize(name, 'numLayers', this.numLayers);
+    if (!(this.dropout >= 0 && this.dropout <= 1)) throw new ValueError(`${name}: dropout must be in [0, 1], got ${this.dropout}`);
+    if (!Number.isInteger(this.projSize) || this.projSize < 0) throw new ValueError(`${name}: projSize must be a non-negative integer, got ${this.projSize}`);
+    if (this.projSize >= hiddenSize) throw new ValueError(`${name}: projSize (${this.projSize}) must be smaller than hiddenSize (${hiddenSize})`);
+
+    // PyTorch: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)), registered per layer then direction.
+    const bound = 1 / Math.sqrt(hiddenSize);
+    const init = (t: Tensor): void => {
+      uniform_(t, -bound, bound);
+    };
+    const G = GATES[mode] * hiddenSize;
+    const P = this.outSize;
+    const D = this.directions;
+    for (let l = 0; l < this.numLayers; l++) {
+      const inSize = l === 0 ? inputSize : P * D;
+      for (let d = 0; d < D; d++) {
+        const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+        const wIh = this.addParameter(`weight_ih${sfx}`, [G, inSize], init);
+        const wHh = this.addParameter(`weight_hh${sfx}`, [G, P], init);
+        const bIh = this.bias ? this.addParameter(`bias_ih${sfx}`, [G], init) : null;
+        const bHh = this.bias ? this.addParameter(`bias_hh${sfx}`, [G], init) : null;
+        const wHr = this.projSize > 0 ? this.addParameter(`weight_hr${sfx}`, [P, hiddenSize], init) : null;
+        this.weights.push({ wIh, wHh, bIh, bHh, wHr });
+      }
+    }
+  }
+
+  /** 2 if bidirectional, else 1. */
+  get directions(): 1 | 2 {
+    return this.bidirectional ? 2 : 1;
+  }
+
+  /** Width of h and of each direction's output: projSize if set, else hiddenSize. */
+  get outSize(): number {
+    return this.projSize > 0 ? this.projSize : this.hiddenSize;
+  }
+
+  /**
+   * Runs the stack. Returns output and the final states (time-major internals, user layout out).
+   * `h0`/`c0` may be null (zeros).
+   */
+  protected run(input: Tensor, h0: Tensor | null, c0: Tensor | null, options: ForwardOptions): { output: Tensor; hN: Tensor; cN: Tensor | null } {
+    this.assertAlive('forward');
+    const name = this.constructor.name;
+    if (!(input instanceof Tensor)) throw new DTypeError(`${name}.forward: input must be a Tensor`);
+    if (input.dtype !== 'float32') throw new DTypeError(`${name}.forward: input must be float32, got ${input.dtype}`);
+    if (input.ndim !== 2 && input.ndim !== 3) {
+      throw new ShapeError(`${name}.forward: input must be 3-D ${this.batchFirst ? '(B, T, I)' : '(T, B, I)'} or unbatched 2-D (T, I), got ${formatShape(input.shape)}`);
+    }
+    const unbatched = input.ndim === 2;
+    const features = input.shape[input.ndim - 1];
+    if (features !== this.inputSize) {
+      throw new ShapeError(`${name}.forward: input has ${features} features, expected inputSize=${this.inputSize}`);
+    }
+    const temps: Tensor[] = [];
+    const tmp = (t: Tensor): Tensor => {
+      temps.push(t);
+      return t;
+    };
+    let x = input;
+    if (unbatched) x = tmp(reshape(input, [input.shape[0], 1, features]));
+    else if (this.batchFirst) x = tmp(swapLeadingDims(input));
+    const [T, B] = x.shape;
+    if (T === 0) throw new ShapeError(`${name}.forward: input has no time steps ${formatShape(input.shape)}`);
+    const LD = this.numLayers * this.directions;
+    const checkState = (s: Tensor | null, what: string, width: number): Tensor | null => {
+      if (s === null || s === undefined) return null;
+      if (!(s instanceof Tensor) || s.dtype !== 'float32') throw new DTypeError(`${name}.forward: ${what} must be a float32 Tensor`);
+      const want = unbatched ? [LD, width] : [LD, B, width];
+      if (s.ndim !== want.length || s.shape.some((d, i) => d !== want[i])) {
+        throw new ShapeError(`${name}.forward: ${what} has shape ${formatShape(s.shape)}, expected ${formatShape(want)} (numLayers*numDirections, ${unbatched ? '' : 'batch, '}${what === 'c0' ? 'hiddenSize' : 'hidden/proj size'})`);
+      }
+      return unbatched ? tmp(reshape(s, [LD, 1, width])) : s;
+    };
+    const h = checkState(h0, 'h0', this.outSize);
+    const c = this.mode === 'LSTM' ? checkState(c0, 'c0', this.hiddenSize) : null;
+    const lengths = this.lengthsTensor(options.lengths, T, B, name);
+    if (lengths !== null) temps.push(lengths);
+
+    const cfg: RecurrentConfig = {
+      mode: this.mode, numLayers: this.numLayers, directions: this.directions, hiddenSize: this.hiddenSize,
+      outSize: this.outSize, dropout: this.dropout, training: this.training,
+    };
+    const packed = recurrentStack(cfg, x, h, c, lengths, this.weights);
+    const sizes = packedSizes(cfg, T, B);
+    const P = this.outSize;
+    const D = this.directions;
+    let output = flatSegment(packed, 0, [T, B, D * P]);
+    if (unbatched) output = swap(output, reshape(output, [T, D * P]));
+    else if (this.batchFirst) output = swap(output, swapLeadingDims(output));
+    const hN = flatSegment(packed, sizes.out, unbatched ? [LD, P] : [LD, B, P]);
+    const cN = this.mode === 'LSTM' ? flatSegment(packed, sizes.out + sizes.h, unbatched ? [LD, this.hiddenSize] : [LD, B, this.hiddenSize]) : null;
+    if (!packed.requiresGrad) {
+      // Inference: nothing refers to the intermediates; free them now (constant memory when streaming).
+      packed.dispose();
+      for (const t of temps) t.dispose();
+    } else if (lengths !== null) {
+      packed.ownTensor(lengths);
+    }
+    return { output, hN, cN };
+
+    function swap(old: Tensor, replacement: Tensor): Tensor {
+      if (!packed.requiresGrad) old.dispose();
+      return replacement;
+    }
+  }
+
+  private lengthsTensor(lengths: ForwardOptions['lengths'], T: number, B: number, name: string): Tensor | null {
+    if (lengths === undefined || lengths === null) return null;
+    const values = lengths instanceof Tensor ? Array.from(lengths.toArray()) : Array.from(lengths);
+    if (values.length !== B) throw new ShapeError(`${name}.forward: lengths has ${values.length} entries, expected batch size ${B}`);
+    values.forEach((v, i) => {
+      if (!Number.isInteger(v) || v < 1 || v > T) {
+        throw new IndexError(`${name}.forward: lengths[${i}] = ${v} is out of range (expected an integer in 1..${T}, the sequence length)`);
+      }
+    });
+    return tensor(Int32Array.from(values), [B]);
+  }
+}
+
+export class LSTM extends RNNBase {
+  constructor(inputSize: number, hiddenSize: number, options: LSTMOptions = {}) {
+    super('LSTM', 'LSTM', inputSize, hiddenSize, options);
+  }
+
+  /** Returns [output, [hN, cN]]; hx = [h0, c0] (both, or neither for zeros). */
+  forward(input: Tensor, hx?: [Tensor, Tensor] | null, options: ForwardOptions = {}): [Tensor, [Tensor, Tensor]] {
+    if (hx !== undefined && hx !== null && (!Array.isArray(hx) || hx.length !== 2)) {
+      throw new ValueError('LSTM.forward: hx must be [h0, c0]');
+    }
+    const { output, hN, cN } = this.run(input, hx ? hx[0] : null, hx ? hx[1] : null, options);
+    return [output, [hN, cN as Tensor]];
+  }
+}
+
+export class GRU extends RNNBase {
+  constructor(inputSize: number, hiddenSize: number, options: RNNBaseOptions = {}) {
+    if ((options as LSTMOptions).projSize) throw new ValueError('GRU: projSize is only supported by LSTM');
+    super('GRU', 'GRU', inputSize, hiddenSize, options);
+  }
+
+  /** Returns [output, hN]. */
+  forward(input: Tensor, h0?: Tensor | null, options: ForwardOptions = {}): [Tensor, Tensor] {
+    const { output, hN } = this.run(input, h0 ?? null, null, options);
+    return [output, hN];
+  }
+}
+
+export class RNN extends RNNBase {
+  readonly nonlinearity: 'tanh' | 'relu';
+
+  constructor(inputSize: number, hiddenSize: number, options: RNNOptions = {}) {
+    const nl = options.nonlinearity ?? 'tanh';
+    if (nl !== 'tanh' && nl !== 'relu') throw new ValueError(`RNN: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
+    if ((options as LSTMOptions).projSize) throw new ValueError('RNN: projSize is only supported by LSTM');
+    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', 'RNN', inputSize, hiddenSize, options);
+    this.nonlinearity = nl;
+  }
+
+  /** Returns [output, hN]. */
+  forward(input: Tensor, h0?: Tensor | null, options: ForwardOptions = {}): [Tensor, Tensor] {
+    const { output, hN } = this.run(input, h0 ?? null, null, options);
+    return [output, hN];
+  }
+}
+
