@@ -7,7 +7,7 @@
  * are consumed; only leaf gradients (`.grad`) survive, owned by their leaf tensor.
  */
 import { Tensor, untracked, ones } from './tensor';
-import { DisposedError, LstmWasmError, ShapeError, formatShape } from './errors';
+import { DTypeError, DisposedError, LstmWasmError, ShapeError, formatShape } from './errors';
 import { backend } from './backend/backend';
 
 /**
@@ -90,53 +90,73 @@ export function backward(root: Tensor, gradient?: Tensor): void {
   if (gradient === undefined && root.size !== 1) {
     throw new ShapeError(`backward: gradient can be implicit only for a scalar output, got shape ${formatShape(root.shape)}`);
   }
-  if (gradient !== undefined && gradient.size !== root.size) {
-    throw new ShapeError(`backward: gradient has shape ${formatShape(gradient.shape)}, expected ${formatShape(root.shape)}`);
+  if (gradient !== undefined) {
+    if (gradient.dtype !== 'float32') throw new DTypeError(`backward: gradient must be float32, got ${gradient.dtype}`);
+    if (gradient.ndim !== root.ndim || gradient.shape.some((d, i) => d !== root.shape[i])) {
+      throw new ShapeError(`backward: gradient has shape ${formatShape(gradient.shape)}, expected ${formatShape(root.shape)}`);
+    }
   }
   untracked(() => {
     const grads = new Map<Tensor, Tensor>();
     const seed = gradient !== undefined ? gradient.detach() : ones(root.shape);
     grads.set(root, seed);
     const order = topologicalOrder(root);
-    for (let idx = order.length - 1; idx >= 0; idx--) {
-      const t = order[idx];
-      const g = grads.get(t);
-      if (g === undefined) continue;
-      grads.delete(t);
-      if (t.gradFn === null) {
-        // A leaf: accumulate into .grad, which the leaf owns.
-        if (t.grad === null) {
-          t.grad = g;
-          continue;
+    // Fail before any work if the graph lost a tensor it needs.
+    for (const t of order) {
+      for (const input of t.gradFn?.inputs ?? []) {
+        if (input.isDisposed) {
+          seed.dispose();
+          throw new DisposedError(`backward: an input of ${t.gradFn?.name} was disposed before backward()`);
         }
-        accumulateInto(t.grad, g);
-        g.dispose();
+      }
+    }
+    try {
+      walk(order, grads);
+    } finally {
+      // Normally empty; after an error, frees what was in flight (backward's buffers are untracked).
+      for (const g of grads.values()) g.dispose();
+    }
+  });
+}
+
+/** Visits the graph in reverse topological order, moving gradients from outputs to inputs. */
+function walk(order: Tensor[], grads: Map<Tensor, Tensor>): void {
+  for (let idx = order.length - 1; idx >= 0; idx--) {
+    const t = order[idx];
+    const g = grads.get(t);
+    if (g === undefined) continue;
+    grads.delete(t);
+    if (t.gradFn === null) {
+      // A leaf: accumulate into .grad, which the leaf owns.
+      if (t.grad === null) {
+        t.grad = g;
         continue;
       }
-      const node = t.gradFn;
-      for (const input of node.inputs) {
-        if (input.isDisposed) {
-          throw new DisposedError(`backward: an input of ${node.name} was disposed before backward()`);
-        }
-      }
-      const inputGrads = node.backward(g);
+      accumulateInto(t.grad, g);
       g.dispose();
-      node.inputs.forEach((input, i) => {
-        const ig = inputGrads[i];
-        if (ig === null || ig === undefined) return;
-        if (!input.requiresGrad) {
-          ig.dispose();
-          return;
-        }
-        const existing = grads.get(input);
-        if (existing === undefined) {
-          grads.set(input, ig);
-        } else {
-          accumulateInto(existing, ig);
-          ig.dispose();
-        }
-      });
+      continue;
     }
-    for (const g of grads.values()) g.dispose();
-  });
+    const node = t.gradFn;
+    let inputGrads: (Tensor | null)[];
+    try {
+      inputGrads = node.backward(g);
+    } finally {
+      g.dispose();
+    }
+    node.inputs.forEach((input, i) => {
+      const ig = inputGrads[i];
+      if (ig === null || ig === undefined) return;
+      if (!input.requiresGrad) {
+        ig.dispose();
+        return;
+      }
+      const existing = grads.get(input);
+      if (existing === undefined) {
+        grads.set(input, ig);
+      } else {
+        accumulateInto(existing, ig);
+        ig.dispose();
+      }
+    });
+  }
 }

@@ -351,7 +351,9 @@ export function tensor(data: TensorData, shape?: readonly number[], options: Ten
   }
   if (dtype === 'int32') {
     for (let i = 0; i < flat.length; i++) {
-      if (!Number.isInteger(flat[i])) throw new DTypeError(`tensor: int32 data[${i}] = ${flat[i]} is not an integer`);
+      if (!Number.isInteger(flat[i]) || flat[i] < -2147483648 || flat[i] > 2147483647) {
+        throw new DTypeError(`tensor: int32 data[${i}] = ${flat[i]} is not an integer in the int32 range`);
+      }
     }
   }
   if (options.requiresGrad && dtype !== 'float32') {

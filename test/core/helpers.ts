@@ -285,3 +285,55 @@ export function refEmbedding(weight: Flat, dim: number, ids: ArrayLike<number>):
 }
 
 export const refSigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/** Throws with the worst element named unless |got - want| <= bound elementwise. */
+export function assertWithinBound(
+  got: ArrayLike<number>, want: ArrayLike<number>, bound: ArrayLike<number>, label: string,
+): void {
+  if (got.length !== want.length) throw new Error(`${label}: length ${got.length}, expected ${want.length}`);
+  let worst = -1;
+  let worstRatio = 1;
+  for (let i = 0; i < got.length; i++) {
+    const ratio = Math.abs(got[i] - want[i]) / bound[i];
+    if (!(ratio <= worstRatio)) {
+      worst = i;
+      worstRatio = Number.isNaN(ratio) ? Infinity : ratio;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(
+      `${label}: element ${worst} is ${got[worst]}, expected ${want[worst]} ` +
+        `(|diff| ${Math.abs(got[worst] - want[worst]).toExponential(3)} > bound ${bound[worst].toExponential(3)})`,
+    );
+  }
+}
+
+/** Unit roundoff of float32. */
+export const F32_EPS = 2 ** -24;
+
+/**
+ * C = op(A) op(B) in float64 with op(A) (M,K), op(B) (K,N); A is stored (K,M) when transA, B (N,K)
+ * when transB. Also returns sum_k |op(A)[i,k]| |op(B)[k,j]|, which bounds the float32 rounding
+ * error of an inner product of length K: |fl(C) - C| <= (K u / (1 - K u)) * that sum.
+ */
+export function refGemm(
+  a: Flat, b: Flat, m: number, k: number, n: number, transA = false, transB = false,
+): { c: Float64Array; absC: Float64Array } {
+  const c = new Float64Array(m * n);
+  const absC = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      let t = 0;
+      for (let q = 0; q < k; q++) {
+        const x = transA ? a[q * m + i] : a[i * k + q];
+        const y = transB ? b[j * k + q] : b[q * n + j];
+        s += x * y;
+        t += Math.abs(x * y);
+      }
+      c[i * n + j] = s;
+      absC[i * n + j] = t;
+    }
+  }
+  return { c, absC };
+}

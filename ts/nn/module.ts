@@ -17,15 +17,16 @@ export abstract class Module {
   private readonly children: [string, Module][] = [];
   private disposed = false;
 
-  /** Creates a float32 parameter of `shape`, owned by this module, filled by `init`. */
-  protected addParameter(name: string, shape: readonly number[], init: (t: Tensor) => void): Tensor {
+  /** Creates a float32 parameter of `shape`, owned by this module, filled by `init` (PyTorch `register_parameter`). */
+  addParameter(name: string, shape: readonly number[], init: (t: Tensor) => void): Tensor {
     const p = untracked(() => new Tensor(shape, 'float32', true));
     init(p);
     this.ownParams.push([name, p]);
     return p;
   }
 
-  protected addModule<M extends Module>(name: string, m: M): M {
+  /** Registers a child module under `name` (its parameters become `name.*`); returns it. */
+  addModule<M extends Module>(name: string, m: M): M {
     this.children.push([name, m]);
     return m;
   }

@@ -59,10 +59,28 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   return out;
 }
 
+function copyAs(x: Tensor, shape: readonly number[]): Tensor {
+  const out = new Tensor(shape);
+  backend().k.lw_copy(out.ptr, x.ptr, x.size);
+  return out;
+}
+
 /** x * s as a new tensor. */
 export function scaled(x: Tensor, s: number): Tensor {
   const out = new Tensor(x.shape);
   backend().k.lw_scale(out.ptr, x.ptr, s, x.size);
+  return out;
+}
+
+/** The broadcast result shape (both shapes aligned at the right, 1s padded on the left). */
+function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = a[i - (n - a.length)] ?? 1;
+    const db = b[i - (n - b.length)] ?? 1;
+    out.push(Math.max(da, db));
+  }
   return out;
 }
 
@@ -73,7 +91,7 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
   const layout = layoutOf(op, a, b);
   const big = layout === 'a-repeats' ? b : a;
   const small = layout === 'a-repeats' ? a : b;
-  const out = new Tensor(big.shape);
+  const out = new Tensor(broadcastShape(a.shape, b.shape));
   const rows = big.size / Math.max(small.size, 1);
   if (layout === 'same') {
     kernelSame(op, a, b, out);
@@ -90,8 +108,9 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
   return record(out, op, [a, b], (g) => {
     // Gradient w.r.t. each input at the output's shape, then summed down to the input's shape.
     const reduce = (full: Tensor, like: Tensor): Tensor => {
-      if (full.size === like.size) return full;
-      const r = sumToShape(full, like.shape);
+      if (sameShape(full.shape, like.shape)) return full;
+      // Same size but another rank (e.g. [1, 4] vs [4]) is a plain copy; otherwise sum the rows.
+      const r = full.size === like.size ? copyAs(full, like.shape) : sumToShape(full, like.shape);
       full.dispose();
       return r;
     };

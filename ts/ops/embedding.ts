@@ -21,6 +21,13 @@ export function embedding(ids: Tensor, weight: Tensor, paddingIdx: number | null
   assertFloat('embedding', 'weight', weight);
   if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be (numEmbeddings, dim), got ${formatShape(weight.shape)}`);
   const [count, dim] = weight.shape;
+  let pad = paddingIdx;
+  if (pad !== null) {
+    if (!Number.isInteger(pad) || pad < -count || pad >= count) {
+      throw new IndexError(`embedding: paddingIdx ${pad} is out of range for ${count} embeddings`);
+    }
+    if (pad < 0) pad += count; // PyTorch: -1 is the last row
+  }
   checkIds('embedding', ids, count);
   const out = new Tensor([...ids.shape, dim]);
   const k = backend().k;
@@ -28,7 +35,7 @@ export function embedding(ids: Tensor, weight: Tensor, paddingIdx: number | null
   if (!needsGrad(weight)) return out;
   return record(out, 'embedding', [ids, weight], (g) => {
     const gw = new Tensor(weight.shape); // zeroed: the scatter accumulates
-    k.lw_embedding_backward(gw.ptr, g.ptr, ids.ptr, ids.size, count, dim, paddingIdx ?? -1);
+    k.lw_embedding_backward(gw.ptr, g.ptr, ids.ptr, ids.size, count, dim, pad ?? -1);
     return [null, gw];
   });
 }
