@@ -12,6 +12,7 @@ export { manualSeed, randn, rand, Generator, defaultGenerator } from './random';
 export * as F from './functional';
 export * as optim from './optim/index';
 export * as nn from './nn/index';
+export { Module } from './nn/module';
 export { saveSafetensors, loadSafetensors, readSafetensors, type SafetensorsFile } from './io/safetensors';
 export {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, FormatError, ValueError,
