@@ -6,6 +6,7 @@
 pub mod kernel;
 pub mod naive;
 pub mod pack;
+pub mod small_m;
 
 use std::cell::RefCell;
 
@@ -39,6 +40,10 @@ pub fn sgemm(
     }
     if k == 0 || alpha == 0.0 {
         scale_c(m, n, beta, c, ldc);
+        return;
+    }
+    if m <= small_m::SMALL_M {
+        small_m::sgemm_small_m(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
     PACK_BUFFERS.with(|buffers| {
@@ -170,6 +175,11 @@ mod tests {
         check(false, false, 130, 70, 520, 0.5, 1.0);
         check(true, false, 129, 4100, 3, -2.0, 0.25);
         check(false, true, 5, 9, 600, 1.5, -1.0);
+        // The small-m path (m <= 4), every layout, with alpha and beta.
+        for &(ta, tb) in &[(false, false), (false, true), (true, false), (true, true)] {
+            check(ta, tb, 1, 33, 70, 0.5, -1.0);
+            check(ta, tb, 4, 2050, 513, 2.0, 0.5);
+        }
     }
 
     #[test]
