@@ -320,3 +320,195 @@ pub unsafe extern "C" fn lw_adamw_step(
 ) {
     crate::optim::adam_step(sm(p, n), s(g, n), sm(m, n), sm(v, n), lr, beta1, beta2, eps, weight_decay, step, true)
 }
+
+// ---------------------------------------------------------------------------------------------
+// recurrent layers — see crate/rnn
+// ---------------------------------------------------------------------------------------------
+//
+// One call runs one direction of one layer over a whole sequence, PyTorch semantics.
+// Sizes: t time, b batch, i input features, h hidden, p LSTM projection size (pass p = h when
+// there is no projection; GRU/RNN have no p). x (t,b,i) is time-major and contiguous; gate order
+// LSTM i,f,g,o, GRU r,z,n; w_ih (G,i), w_hh (G,p), b_ih/b_hh (G), w_hr (p,h) with G = 4h/3h/h.
+// A pointer of 0 means absent: no bias (b_ih, b_hh each), zero h0/c0, no lengths, no cache (pure
+// inference: only O(max(b,64)*G) reusable scratch), gradient not wanted, zero dy/dh_n/dc_n.
+// `lengths` (b) i32, each in 1..=t, any order: at time t rows with t >= len[b] are masked (state
+// carried, y row 0, no gradient), which is PyTorch's packed-sequence behaviour for both
+// directions. `reverse != 0` processes t = t-1 down to 0.
+// y / dy rows are strided: row (t,b) starts at element (t*b_size + b) * ldy (ldy >= p), so both
+// directions of a bidirectional layer share one (t,b,2p) buffer. y, h_n, c_n are OVERWRITTEN.
+// `cache` (length from lw_*_cache_len, f32) is written by forward and read by backward with the
+// same x, weights, lengths and direction. Backward ACCUMULATES into dx, dw_*, db_*, dh0, dc0.
+
+use crate::rnn::{self, Dims, Seq, WeightGrads, Weights};
+
+#[inline(always)]
+unsafe fn opt<'a>(p: *const f32, n: usize) -> Option<&'a [f32]> {
+    if p.is_null() { None } else { Some(s(p, n)) }
+}
+#[inline(always)]
+unsafe fn opt_mut<'a>(p: *mut f32, n: usize) -> Option<&'a mut [f32]> {
+    if p.is_null() { None } else { Some(sm(p, n)) }
+}
+#[inline(always)]
+unsafe fn opt_i32<'a>(p: *const i32, n: usize) -> Option<&'a [i32]> {
+    if p.is_null() { None } else { Some(si(p, n)) }
+}
+/// Elements spanned by `rows` rows of `width` at row stride `ld`.
+#[inline(always)]
+fn strided_len(rows: usize, width: usize, ld: usize) -> usize {
+    if rows == 0 || width == 0 { 0 } else { (rows - 1) * ld + width }
+}
+
+/// Floats of LSTM cache: t*b*4h + (t+1)*b*h + (t+1)*b*p (+ t*b*h if has_proj != 0). Layout:
+/// gates (t,b,4h) activated i,f,g,o | c (t+1,b,h) | h (t+1,b,p) | r = o*tanh(c) (t,b,h) if proj.
+/// The t+1 state rows are step boundaries indexed by time: forward direction row t = state
+/// before step t; reverse direction row t+1 = state before step t.
+#[no_mangle]
+pub extern "C" fn lw_lstm_cache_len(t: usize, b: usize, h: usize, p: usize, has_proj: u32) -> usize {
+    rnn::lstm::lstm_cache_len(t, b, h, p, has_proj != 0)
+}
+
+/// LSTM forward, one layer-direction. w_hr != 0 enables the projection (then p < h usually;
+/// otherwise p must equal h). Writes y rows (p), h_n (b,p), c_n (b,h) (each may be 0), and the
+/// cache when cache != 0. h0 (b,p), c0 (b,h).
+#[no_mangle]
+pub unsafe extern "C" fn lw_lstm_forward(
+    t: usize, b: usize, i: usize, h: usize, p: usize,
+    x: *const f32, w_ih: *const f32, w_hh: *const f32, b_ih: *const f32, b_hh: *const f32,
+    w_hr: *const f32, h0: *const f32, c0: *const f32, lengths: *const i32, reverse: u32,
+    y: *mut f32, ldy: usize, h_n: *mut f32, c_n: *mut f32, cache: *mut f32,
+) {
+    let has_proj = !w_hr.is_null();
+    let g = 4 * h;
+    let w = Weights {
+        w_ih: s(w_ih, g * i), w_hh: s(w_hh, g * p),
+        b_ih: opt(b_ih, g), b_hh: opt(b_hh, g), w_hr: opt(w_hr, p * h),
+    };
+    let seq = Seq { dims: Dims { t, b, i, h, p }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
+    rnn::lstm::lstm_forward(
+        sm(y, strided_len(t * b, p, ldy)), ldy, opt_mut(h_n, b * p), opt_mut(c_n, b * h),
+        opt_mut(cache, rnn::lstm::lstm_cache_len(t, b, h, p, has_proj)),
+        s(x, t * b * i), &w, opt(h0, b * p), opt(c0, b * h), &seq,
+    )
+}
+
+/// LSTM backward from `cache`. dy rows (p) at stride ldy, dh_n (b,p), dc_n (b,h) (0 = zero).
+/// ACCUMULATES dx (t,b,i), dw_ih (4h,i), dw_hh (4h,p), db_ih, db_hh (4h), dw_hr (p,h), dh0 (b,p),
+/// dc0 (b,h); any may be 0. w_hr must be given (non-0) iff forward had a projection.
+#[no_mangle]
+pub unsafe extern "C" fn lw_lstm_backward(
+    t: usize, b: usize, i: usize, h: usize, p: usize,
+    x: *const f32, w_ih: *const f32, w_hh: *const f32, w_hr: *const f32,
+    lengths: *const i32, reverse: u32, cache: *const f32,
+    dy: *const f32, ldy: usize, dh_n: *const f32, dc_n: *const f32,
+    dx: *mut f32, dw_ih: *mut f32, dw_hh: *mut f32, db_ih: *mut f32, db_hh: *mut f32,
+    dw_hr: *mut f32, dh0: *mut f32, dc0: *mut f32,
+) {
+    let has_proj = !w_hr.is_null();
+    let g = 4 * h;
+    let w = Weights { w_ih: s(w_ih, g * i), w_hh: s(w_hh, g * p), b_ih: None, b_hh: None, w_hr: opt(w_hr, p * h) };
+    let dw = WeightGrads {
+        dw_ih: opt_mut(dw_ih, g * i), dw_hh: opt_mut(dw_hh, g * p),
+        db_ih: opt_mut(db_ih, g), db_hh: opt_mut(db_hh, g), dw_hr: opt_mut(dw_hr, p * h),
+    };
+    let seq = Seq { dims: Dims { t, b, i, h, p }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
+    rnn::lstm::lstm_backward(
+        opt_mut(dx, t * b * i), dw, opt_mut(dh0, b * p), opt_mut(dc0, b * h),
+        opt(dy, strided_len(t * b, p, ldy)), ldy, opt(dh_n, b * p), opt(dc_n, b * h),
+        s(x, t * b * i), &w, s(cache, rnn::lstm::lstm_cache_len(t, b, h, p, has_proj)), &seq,
+    )
+}
+
+/// Floats of GRU cache: t*b*4h + (t+1)*b*h. Layout: gates (t,b,4h) rows [r z n hn] (activated
+/// r, z, n and hn = W_hn h_prev + b_hn) | h (t+1,b,h) step boundaries as for the LSTM.
+#[no_mangle]
+pub extern "C" fn lw_gru_cache_len(t: usize, b: usize, h: usize) -> usize {
+    rnn::gru::gru_cache_len(t, b, h)
+}
+
+/// GRU forward, one layer-direction. h0 (b,h); writes y rows (h), h_n (b,h), cache.
+#[no_mangle]
+pub unsafe extern "C" fn lw_gru_forward(
+    t: usize, b: usize, i: usize, h: usize,
+    x: *const f32, w_ih: *const f32, w_hh: *const f32, b_ih: *const f32, b_hh: *const f32,
+    h0: *const f32, lengths: *const i32, reverse: u32,
+    y: *mut f32, ldy: usize, h_n: *mut f32, cache: *mut f32,
+) {
+    let g = 3 * h;
+    let w = Weights { w_ih: s(w_ih, g * i), w_hh: s(w_hh, g * h), b_ih: opt(b_ih, g), b_hh: opt(b_hh, g), w_hr: None };
+    let seq = Seq { dims: Dims { t, b, i, h, p: h }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
+    rnn::gru::gru_forward(
+        sm(y, strided_len(t * b, h, ldy)), ldy, opt_mut(h_n, b * h),
+        opt_mut(cache, rnn::gru::gru_cache_len(t, b, h)), s(x, t * b * i), &w, opt(h0, b * h), &seq,
+    )
+}
+
+/// GRU backward from `cache`. `b_hh` is accepted for symmetry and unused (hn is cached); may be 0.
+/// ACCUMULATES dx (t,b,i), dw_ih (3h,i), dw_hh (3h,h), db_ih, db_hh (3h), dh0 (b,h).
+#[no_mangle]
+pub unsafe extern "C" fn lw_gru_backward(
+    t: usize, b: usize, i: usize, h: usize,
+    x: *const f32, w_ih: *const f32, w_hh: *const f32, _b_hh: *const f32,
+    lengths: *const i32, reverse: u32, cache: *const f32,
+    dy: *const f32, ldy: usize, dh_n: *const f32,
+    dx: *mut f32, dw_ih: *mut f32, dw_hh: *mut f32, db_ih: *mut f32, db_hh: *mut f32, dh0: *mut f32,
+) {
+    let g = 3 * h;
+    let w = Weights { w_ih: s(w_ih, g * i), w_hh: s(w_hh, g * h), b_ih: None, b_hh: None, w_hr: None };
+    let dw = WeightGrads {
+        dw_ih: opt_mut(dw_ih, g * i), dw_hh: opt_mut(dw_hh, g * h),
+        db_ih: opt_mut(db_ih, g), db_hh: opt_mut(db_hh, g), dw_hr: None,
+    };
+    let seq = Seq { dims: Dims { t, b, i, h, p: h }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
+    rnn::gru::gru_backward(
+        opt_mut(dx, t * b * i), dw, opt_mut(dh0, b * h),
+        opt(dy, strided_len(t * b, h, ldy)), ldy, opt(dh_n, b * h),
+        s(x, t * b * i), &w, s(cache, rnn::gru::gru_cache_len(t, b, h)), &seq,
+    )
+}
+
+/// Floats of RNN cache: (t+1)*b*h, the hidden-state step boundaries (as for the LSTM).
+#[no_mangle]
+pub extern "C" fn lw_rnn_cache_len(t: usize, b: usize, h: usize) -> usize {
+    rnn::elman::rnn_cache_len(t, b, h)
+}
+
+/// Elman RNN forward (`relu != 0`: relu, else tanh), one layer-direction. h0 (b,h); writes
+/// y rows (h), h_n (b,h), cache.
+#[no_mangle]
+pub unsafe extern "C" fn lw_rnn_forward(
+    t: usize, b: usize, i: usize, h: usize, relu: u32,
+    x: *const f32, w_ih: *const f32, w_hh: *const f32, b_ih: *const f32, b_hh: *const f32,
+    h0: *const f32, lengths: *const i32, reverse: u32,
+    y: *mut f32, ldy: usize, h_n: *mut f32, cache: *mut f32,
+) {
+    let w = Weights { w_ih: s(w_ih, h * i), w_hh: s(w_hh, h * h), b_ih: opt(b_ih, h), b_hh: opt(b_hh, h), w_hr: None };
+    let seq = Seq { dims: Dims { t, b, i, h, p: h }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
+    rnn::elman::rnn_forward(
+        sm(y, strided_len(t * b, h, ldy)), ldy, opt_mut(h_n, b * h),
+        opt_mut(cache, rnn::elman::rnn_cache_len(t, b, h)), s(x, t * b * i), &w, opt(h0, b * h), relu != 0, &seq,
+    )
+}
+
+/// Elman RNN backward from `cache` (same `relu` as forward). ACCUMULATES dx (t,b,i),
+/// dw_ih (h,i), dw_hh (h,h), db_ih, db_hh (h), dh0 (b,h).
+#[no_mangle]
+pub unsafe extern "C" fn lw_rnn_backward(
+    t: usize, b: usize, i: usize, h: usize, relu: u32,
+    x: *const f32, w_ih: *const f32, w_hh: *const f32,
+    lengths: *const i32, reverse: u32, cache: *const f32,
+    dy: *const f32, ldy: usize, dh_n: *const f32,
+    dx: *mut f32, dw_ih: *mut f32, dw_hh: *mut f32, db_ih: *mut f32, db_hh: *mut f32, dh0: *mut f32,
+) {
+    let w = Weights { w_ih: s(w_ih, h * i), w_hh: s(w_hh, h * h), b_ih: None, b_hh: None, w_hr: None };
+    let dw = WeightGrads {
+        dw_ih: opt_mut(dw_ih, h * i), dw_hh: opt_mut(dw_hh, h * h),
+        db_ih: opt_mut(db_ih, h), db_hh: opt_mut(db_hh, h), dw_hr: None,
+    };
+    let seq = Seq { dims: Dims { t, b, i, h, p: h }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
+    rnn::elman::rnn_backward(
+        opt_mut(dx, t * b * i), dw, opt_mut(dh0, b * h),
+        opt(dy, strided_len(t * b, h, ldy)), ldy, opt(dh_n, b * h),
+        s(x, t * b * i), &w, s(cache, rnn::elman::rnn_cache_len(t, b, h)), relu != 0, &seq,
+    )
+}

@@ -12,4 +12,5 @@ pub mod layout;
 pub mod math;
 pub mod ops;
 pub mod optim;
+pub mod rnn;
 pub mod simd;
