@@ -50,11 +50,7 @@ pub fn sgemm(
         let mut buffers = buffers.borrow_mut();
         let (apack, bpack) = &mut *buffers;
         let kc_max = KC.min(k);
-        let need_a = round_up(MC.min(m), MR) * kc_max;
         let need_b = round_up(NC.min(n), NR) * kc_max;
-        if apack.len() < need_a {
-            apack.resize(need_a, 0.0);
-        }
         if bpack.len() < need_b {
             bpack.resize(need_b, 0.0);
         }
@@ -64,40 +60,115 @@ pub fn sgemm(
             // Split k into KC-deep slices; the first slice applies beta, the rest accumulate.
             for pc in (0..k).step_by(KC) {
                 let kc = KC.min(k - pc);
-                let beta_block = if pc == 0 { beta } else { 1.0 };
                 // Pack the (kc, nc) block of op(B) once; every row block of A reuses it.
                 pack::pack_b(bpack, b, ldb, trans_b, pc, jc, kc, nc);
-                // Split m into MC-tall row blocks.
-                for ic in (0..m).step_by(MC) {
-                    let mc = MC.min(m - ic);
-                    pack::pack_a(apack, a, lda, trans_a, ic, pc, mc, kc);
-                    // Micro-kernel loop: NR-column panels of B, then MR-row panels of A.
-                    for jr in (0..nc).step_by(NR) {
-                        let nr = NR.min(nc - jr);
-                        let bp = bpack[jr * kc..].as_ptr();
-                        for ir in (0..mc).step_by(MR) {
-                            let mr = MR.min(mc - ir);
-                            let ap = apack[ir * kc..].as_ptr();
-                            let c_offset = (ic + ir) * ldc + jc + jr;
-                            // The tile's last element must exist in c; checked once per tile so
-                            // the unsafe kernels below never write outside C.
-                            assert!(c_offset + (mr - 1) * ldc + nr <= c.len());
-                            let cp = c[c_offset..].as_mut_ptr();
-                            // SAFETY: packed panels hold kc*MR and kc*NR floats (sized above);
-                            // the assert bounds the C tile.
-                            unsafe {
-                                if mr == MR && nr == NR {
-                                    kernel::kernel_4x8(kc, ap, bp, cp, ldc, alpha, beta_block);
-                                } else {
-                                    kernel::kernel_edge(kc, ap, bp, cp, ldc, mr, nr, alpha, beta_block);
-                                }
-                            }
-                        }
+                let beta_block = if pc == 0 { beta } else { 1.0 };
+                multiply_packed_block(trans_a, m, alpha, a, lda, pc, kc, bpack, jc, nc, beta_block, c, ldc, apack);
+            }
+        }
+    });
+}
+
+/// C[:, jc..jc+nc] = alpha * op(A)[:, pc..pc+kc] * Bblock + beta * C[:, jc..jc+nc], where Bblock
+/// is the (kc, nc) block of op(B) already packed into NR-column panels.
+#[allow(clippy::too_many_arguments)]
+fn multiply_packed_block(
+    trans_a: bool, m: usize, alpha: f32, a: &[f32], lda: usize, pc: usize, kc: usize,
+    bpack: &[f32], jc: usize, nc: usize, beta: f32, c: &mut [f32], ldc: usize, apack: &mut Vec<f32>,
+) {
+    let need_a = round_up(MC.min(m), MR) * kc;
+    if apack.len() < need_a {
+        apack.resize(need_a, 0.0);
+    }
+    // Split m into MC-tall row blocks.
+    for ic in (0..m).step_by(MC) {
+        let mc = MC.min(m - ic);
+        pack::pack_a(apack, a, lda, trans_a, ic, pc, mc, kc);
+        // Micro-kernel loop: NR-column panels of B, then MR-row panels of A.
+        for jr in (0..nc).step_by(NR) {
+            let nr = NR.min(nc - jr);
+            let bp = bpack[jr * kc..].as_ptr();
+            for ir in (0..mc).step_by(MR) {
+                let mr = MR.min(mc - ir);
+                let ap = apack[ir * kc..].as_ptr();
+                let c_offset = (ic + ir) * ldc + jc + jr;
+                // The tile's last element must exist in c; checked once per tile so the unsafe
+                // kernels below never write outside C.
+                assert!(c_offset + (mr - 1) * ldc + nr <= c.len());
+                let cp = c[c_offset..].as_mut_ptr();
+                // SAFETY: packed panels hold kc*MR and kc*NR floats (sized above and by the
+                // packer); the assert bounds the C tile.
+                unsafe {
+                    if mr == MR && nr == NR {
+                        kernel::kernel_4x8(kc, ap, bp, cp, ldc, alpha, beta);
+                    } else {
+                        kernel::kernel_edge(kc, ap, bp, cp, ldc, mr, nr, alpha, beta);
                     }
                 }
             }
         }
-    });
+    }
+}
+
+/// op(B) prepared once for many products `C = alpha * op(A) * op(B) + beta * C` against it, as
+/// the recurrent weights of a layer are for every time step. When the products will have more
+/// than `small_m::SMALL_M` rows, B is packed into the micro-kernel's panels up front (the packing
+/// the plain `sgemm` would redo on every call); for fewer rows it is read in place.
+pub struct PreparedB<'a> {
+    b: &'a [f32],
+    ldb: usize,
+    trans_b: bool,
+    k: usize,
+    n: usize,
+    /// Blocks in (jc, pc) loop order, each `round_up(nc, NR) * kc` floats.
+    packed: Option<Vec<f32>>,
+}
+
+impl<'a> PreparedB<'a> {
+    /// Prepares op(B) (K,N) for products whose op(A) has `rows` rows.
+    pub fn new(b: &'a [f32], ldb: usize, trans_b: bool, k: usize, n: usize, rows: usize) -> Self {
+        let packed = if rows > small_m::SMALL_M && k > 0 && n > 0 {
+            let mut data = vec![0.0f32; round_up(n, NR) * k];
+            let mut at = 0;
+            for jc in (0..n).step_by(NC) {
+                let nc = NC.min(n - jc);
+                for pc in (0..k).step_by(KC) {
+                    let kc = KC.min(k - pc);
+                    let len = round_up(nc, NR) * kc;
+                    pack::pack_b(&mut data[at..at + len], b, ldb, trans_b, pc, jc, kc, nc);
+                    at += len;
+                }
+            }
+            Some(data)
+        } else {
+            None
+        };
+        PreparedB { b, ldb, trans_b, k, n, packed }
+    }
+
+    /// `C = alpha * op(A) * op(B) + beta * C`, op(A) (M,K), C (M,N): the same result as `sgemm`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn gemm(&self, trans_a: bool, m: usize, alpha: f32, a: &[f32], lda: usize, beta: f32, c: &mut [f32], ldc: usize) {
+        let (k, n) = (self.k, self.n);
+        let packed = match &self.packed {
+            Some(p) if m > small_m::SMALL_M && k > 0 && alpha != 0.0 => p,
+            _ => return sgemm(trans_a, self.trans_b, m, n, k, alpha, a, lda, self.b, self.ldb, beta, c, ldc),
+        };
+        PACK_BUFFERS.with(|buffers| {
+            let apack = &mut buffers.borrow_mut().0;
+            let mut at = 0;
+            for jc in (0..n).step_by(NC) {
+                let nc = NC.min(n - jc);
+                for pc in (0..k).step_by(KC) {
+                    let kc = KC.min(k - pc);
+                    let len = round_up(nc, NR) * kc;
+                    let beta_block = if pc == 0 { beta } else { 1.0 };
+                    multiply_packed_block(trans_a, m, alpha, a, lda, pc, kc, &packed[at..at + len], jc, nc, beta_block, c, ldc, apack);
+                    at += len;
+                }
+            }
+        });
+    }
 }
 
 /// C = beta * C (C = 0 when beta is 0, without reading C).
@@ -145,6 +216,12 @@ mod tests {
         let tol = 1e-5 * (k as f32).sqrt().max(1.0) * 4.0;
         for (idx, (x, y)) in fast.iter().zip(&slow).enumerate() {
             assert!((x - y).abs() <= tol, "ta={} tb={} m={} n={} k={} idx={}: {} vs {}", ta, tb, m, n, k, idx, x, y);
+        }
+        // The prepared-B path gives the same result.
+        let mut prepared = c0.clone();
+        PreparedB::new(&b, ldb, tb, k, n, m).gemm(ta, m, alpha, &a, lda, beta, &mut prepared, ldc);
+        for (idx, (x, y)) in prepared.iter().zip(&slow).enumerate() {
+            assert!((x - y).abs() <= tol, "prepared ta={} tb={} m={} n={} k={} idx={}: {} vs {}", ta, tb, m, n, k, idx, x, y);
         }
         // Padding columns between rows of C must be untouched.
         for i in 0..m {

@@ -9,7 +9,7 @@ use super::{
     accumulate, bias_grads, carry_masked, chunk_steps, fold_bias, init_state, input_projection, ld,
     pair, st, take, with_scratch, write_y, Seq, WeightGrads, Weights,
 };
-use crate::gemm::sgemm;
+use crate::gemm::{sgemm, PreparedB};
 use crate::math::tanh4;
 use crate::simd::F32x4;
 
@@ -66,6 +66,8 @@ pub fn rnn_forward(
         let (first, last) = if has_cache { seq.cache_first_last() } else { (0, tt % 2) };
         init_state(&mut hs[first * b * h..(first + 1) * b * h], h0);
 
+        // w_hh^T is multiplied at every step: pack it once for the whole sequence.
+        let w_hh_t = PreparedB::new(w.w_hh, h, true, h, h, b);
         let mut s0 = 0;
         while s0 < tt {
             let s1 = (s0 + tc).min(tt);
@@ -78,7 +80,7 @@ pub fn rnn_forward(
                 let (h_prev, h_next) = pair(hs, b * h, prev, next);
                 if seq.n_active(t) > 0 {
                     // pre += h_prev @ w_hh^T
-                    sgemm(false, true, b, h, h, 1.0, h_prev, h, w.w_hh, h, 1.0, pre, h);
+                    w_hh_t.gemm(false, b, 1.0, h_prev, h, 1.0, pre, h);
                 }
                 for bb in 0..b {
                     if seq.active(t, bb) {
@@ -113,6 +115,7 @@ pub fn rnn_backward(
     let mut dpre = vec![0.0f32; rows * h]; // (T,B,H); masked rows stay 0
     let mut dh = dh_n.map_or_else(|| vec![0.0; b * h], |v| v[..b * h].to_vec()); // (B,H)
 
+    let w_hh_packed = PreparedB::new(w.w_hh, h, false, h, h, b);
     for s in (0..tt).rev() {
         let t = seq.time(s);
         if seq.n_active(t) == 0 {
@@ -134,7 +137,7 @@ pub fn rnn_backward(
             dh_row.fill(0.0);
         }
         // dh_prev += dpre @ w_hh, (B,H) x (H,H); masked rows add exact zeros.
-        sgemm(false, false, b, h, h, 1.0, &dpre[t * b * h..(t + 1) * b * h], h, w.w_hh, h, 1.0, &mut dh, h);
+        w_hh_packed.gemm(false, b, 1.0, &dpre[t * b * h..(t + 1) * b * h], h, 1.0, &mut dh, h);
     }
     accumulate(dh0, &dh);
 

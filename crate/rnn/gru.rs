@@ -17,7 +17,7 @@ use super::{
     accumulate, bias_grads, carry_masked, chunk_steps, fold_bias, init_state, input_projection, ld,
     pair, st, take, with_scratch, write_y, Seq, WeightGrads, Weights,
 };
-use crate::gemm::sgemm;
+use crate::gemm::{sgemm, PreparedB};
 use crate::math::{sigmoid4, tanh4};
 use crate::simd::F32x4;
 
@@ -111,6 +111,8 @@ pub fn gru_forward(
         };
         let (first, last) = if has_cache { seq.cache_first_last() } else { (0, tt % 2) };
         init_state(&mut hs[first * b * h..(first + 1) * b * h], h0);
+        // w_hh^T is multiplied at every step: pack it once for the whole sequence.
+        let w_hh_t = PreparedB::new(w.w_hh, h, true, h, g, b);
 
         let mut s0 = 0;
         while s0 < tt {
@@ -124,7 +126,7 @@ pub fn gru_forward(
                 let (h_prev, h_next) = pair(hs, b * h, prev, next); // (B,H) each
                 if seq.n_active(t) > 0 {
                     // hg = h_prev @ w_hh^T, (B,H) x (H,3H)
-                    sgemm(false, true, b, g, h, 1.0, h_prev, h, w.w_hh, h, 0.0, hg, g);
+                    w_hh_t.gemm(false, b, 1.0, h_prev, h, 0.0, hg, g);
                 }
                 for bb in 0..b {
                     let grow = &mut gt[bb * ldg..(bb + 1) * ldg];
@@ -168,6 +170,7 @@ pub fn gru_backward(
     let mut dhg = vec![0.0f32; rows * g]; // (T,B,3H) dL/d(hidden-side pre-activations)
     let mut dh = dh_n.map_or_else(|| vec![0.0; b * h], |v| v[..b * h].to_vec()); // (B,H)
 
+    let w_hh_packed = PreparedB::new(w.w_hh, h, false, g, h, b);
     for s in (0..tt).rev() {
         let t = seq.time(s);
         if seq.n_active(t) == 0 {
@@ -191,7 +194,7 @@ pub fn gru_backward(
             );
         }
         // dh_prev += dhg @ w_hh, (B,3H) x (3H,H); masked rows add exact zeros.
-        sgemm(false, false, b, h, g, 1.0, &dhg[t * b * g..(t + 1) * b * g], g, w.w_hh, h, 1.0, &mut dh, h);
+        w_hh_packed.gemm(false, b, 1.0, &dhg[t * b * g..(t + 1) * b * g], g, 1.0, &mut dh, h);
     }
     accumulate(dh0, &dh);
 

@@ -17,7 +17,7 @@ use super::{
     bias_grads, carry_masked, chunk_steps, fold_bias, init_state, input_projection, ld, pair, st,
     take, with_scratch, accumulate, write_y, Seq, WeightGrads, Weights,
 };
-use crate::gemm::sgemm;
+use crate::gemm::{sgemm, PreparedB};
 use crate::math::{sigmoid4, tanh4};
 use crate::simd::F32x4;
 
@@ -123,6 +123,8 @@ pub fn lstm_forward(
                 (gbuf, cs, hs, rs)
             }
         };
+        // w_hh^T is multiplied at every step: pack it once for the whole sequence.
+        let w_hh_t = PreparedB::new(w.w_hh, p, true, p, g, b);
         let (first, last) = if has_cache { seq.cache_first_last() } else { (0, tt % 2) };
         init_state(&mut hs[first * b * p..(first + 1) * b * p], h0);
         init_state(&mut cs[first * b * h..(first + 1) * b * h], c0);
@@ -142,7 +144,7 @@ pub fn lstm_forward(
                 let any = seq.n_active(t) > 0;
                 if any {
                     // gates += h_prev @ w_hh^T
-                    sgemm(false, true, b, g, p, 1.0, h_prev, p, w.w_hh, p, 1.0, gt, g);
+                    w_hh_t.gemm(false, b, 1.0, h_prev, p, 1.0, gt, g);
                 }
                 let r_t: &mut [f32] = if has_proj {
                     let off = if has_cache { t * b * h } else { 0 };
@@ -209,6 +211,7 @@ pub fn lstm_backward(
     let mut dh_all = vec![0.0f32; if has_proj { rows * p } else { 0 }]; // (T,B,P) dL/dh_t, projection only
     let mut dr = vec![0.0f32; if has_proj { b * h } else { 0 }]; // (B,H)
 
+    let w_hh_packed = PreparedB::new(w.w_hh, p, false, g, p, b);
     for s in (0..tt).rev() {
         let t = seq.time(s);
         if seq.n_active(t) == 0 {
@@ -253,7 +256,7 @@ pub fn lstm_backward(
             dh[bb * p..bb * p + p].fill(0.0);
         }
         // dh_prev += dgates @ w_hh, (B,4H) x (4H,P); masked rows add exact zeros (pass-through).
-        sgemm(false, false, b, p, g, 1.0, dg_t, g, w.w_hh, p, 1.0, &mut dh, p);
+        w_hh_packed.gemm(false, b, 1.0, dg_t, g, 1.0, &mut dh, p);
     }
     accumulate(dh0, &dh);
     accumulate(dc0, &dc);
