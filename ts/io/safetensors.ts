@@ -89,7 +89,8 @@ export function readSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFil
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (raw === null || typeof raw !== 'object') throw new FormatError('safetensors: __metadata__ is not an object');
+      const isStringMap = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && Object.values(raw).every((v) => typeof v === 'string');
+      if (!isStringMap) throw new FormatError('safetensors: __metadata__ must be an object of string values');
       metadata = raw as Record<string, string>;
       continue;
     }
@@ -114,6 +115,18 @@ export function readSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFil
       throw new FormatError(`safetensors: tensor '${name}' ends at byte ${end} but the data section has ${dataLength} bytes (truncated file)`);
     }
     entries.push([name, dtype, shape as number[], begin, end]);
+  }
+  // The spec: the data section is indexed entirely, without holes or overlaps.
+  const byOffset = entries.slice().sort((a, b) => a[3] - b[3] || a[4] - b[4]);
+  let expectedBegin = 0;
+  for (const [name, , , begin, end] of byOffset) {
+    if (begin !== expectedBegin) {
+      throw new FormatError(`safetensors: tensor '${name}' starts at byte ${begin}, expected ${expectedBegin} (data_offsets overlap or leave a hole)`);
+    }
+    expectedBegin = end;
+  }
+  if (expectedBegin !== dataLength) {
+    throw new FormatError(`safetensors: the data section has ${dataLength} bytes but the tensors cover ${expectedBegin} (trailing bytes)`);
   }
   const tensors: Record<string, Tensor> = {};
   for (const [name, dtype, shape, begin] of entries) {

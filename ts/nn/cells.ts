@@ -52,21 +52,26 @@ abstract class CellBase extends Module {
     const unbatched = input.ndim === 1;
     const B = unbatched ? 1 : input.shape[0];
     const H = this.hiddenSize;
-    const temps: Tensor[] = [];
-    const x = reshape(input, [1, B, this.inputSize]);
-    temps.push(x);
-    const state = (s: Tensor | null, what: string): Tensor | null => {
-      if (s === null || s === undefined) return null;
-      const want = unbatched ? [H] : [B, H];
-      if (!(s instanceof Tensor) || s.dtype !== 'float32' || s.ndim !== want.length || s.shape.some((d, i) => d !== want[i])) {
-        throw new ShapeError(`${name}.forward: ${what} has shape ${s instanceof Tensor ? formatShape(s.shape) : typeof s}, expected ${formatShape(want)}`);
+    const want = unbatched ? [H] : [B, H];
+    const check = (st: Tensor | null, what: string): void => {
+      if (st === null || st === undefined) return;
+      if (!(st instanceof Tensor) || st.dtype !== 'float32' || st.ndim !== want.length || st.shape.some((d, i) => d !== want[i])) {
+        throw new ShapeError(`${name}.forward: ${what} has shape ${st instanceof Tensor ? formatShape(st.shape) : typeof st}, expected ${formatShape(want)}`);
       }
-      const r = reshape(s, [1, B, H]);
+    };
+    // Check everything before the first copy, so a bad call allocates nothing.
+    check(h, 'hx');
+    check(c, 'cx');
+    const temps: Tensor[] = [];
+    const asSequence = (t: Tensor, width: number): Tensor => {
+      const r = reshape(t, [1, B, width]);
       temps.push(r);
       return r;
     };
+    const x = asSequence(input, this.inputSize);
+    const state = (st: Tensor | null): Tensor | null => (st === null || st === undefined ? null : asSequence(st, H));
     const cfg: RecurrentConfig = { mode: this.mode, numLayers: 1, directions: 1, hiddenSize: H, outSize: H, dropout: 0, training: this.training };
-    const packed = recurrentStack(cfg, x, state(h, 'hx'), state(c, 'cx'), null, [this.w]);
+    const packed = recurrentStack(cfg, x, state(h), state(c), null, [this.w]);
     const sizes = packedSizes(cfg, 1, B);
     const shape = unbatched ? [H] : [B, H];
     const hOut = flatSegment(packed, sizes.out, shape);

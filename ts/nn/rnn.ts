@@ -119,30 +119,36 @@ export abstract class RNNBase extends Module {
     if (features !== this.inputSize) {
       throw new ShapeError(`${name}.forward: input has ${features} features, expected inputSize=${this.inputSize}`);
     }
+    // Every check comes before the first copy, so a bad call allocates nothing.
+    const T = unbatched || !this.batchFirst ? input.shape[0] : input.shape[1];
+    const B = unbatched ? 1 : this.batchFirst ? input.shape[0] : input.shape[1];
+    if (T === 0) throw new ShapeError(`${name}.forward: input has no time steps ${formatShape(input.shape)}`);
+    const LD = this.numLayers * this.directions;
+    const checkState = (s: Tensor | null, what: string, width: number): void => {
+      if (s === null || s === undefined) return;
+      if (!(s instanceof Tensor) || s.dtype !== 'float32') throw new DTypeError(`${name}.forward: ${what} must be a float32 Tensor`);
+      const want = unbatched ? [LD, width] : [LD, B, width];
+      if (s.ndim !== want.length || s.shape.some((d, i) => d !== want[i])) {
+        throw new ShapeError(`${name}.forward: ${what} has shape ${formatShape(s.shape)}, expected ${formatShape(want)} (numLayers*numDirections, ${unbatched ? '' : 'batch, '}${what === 'c0' ? 'hiddenSize' : 'hidden/proj size'})`);
+      }
+    };
+    checkState(h0, 'h0', this.outSize);
+    if (this.mode === 'LSTM') checkState(c0, 'c0', this.hiddenSize);
+    const lengthValues = this.checkLengths(options.lengths, T, B, name);
+
     const temps: Tensor[] = [];
     const tmp = (t: Tensor): Tensor => {
       temps.push(t);
       return t;
     };
     let x = input;
-    if (unbatched) x = tmp(reshape(input, [input.shape[0], 1, features]));
+    if (unbatched) x = tmp(reshape(input, [T, 1, features]));
     else if (this.batchFirst) x = tmp(swapLeadingDims(input));
-    const [T, B] = x.shape;
-    if (T === 0) throw new ShapeError(`${name}.forward: input has no time steps ${formatShape(input.shape)}`);
-    const LD = this.numLayers * this.directions;
-    const checkState = (s: Tensor | null, what: string, width: number): Tensor | null => {
-      if (s === null || s === undefined) return null;
-      if (!(s instanceof Tensor) || s.dtype !== 'float32') throw new DTypeError(`${name}.forward: ${what} must be a float32 Tensor`);
-      const want = unbatched ? [LD, width] : [LD, B, width];
-      if (s.ndim !== want.length || s.shape.some((d, i) => d !== want[i])) {
-        throw new ShapeError(`${name}.forward: ${what} has shape ${formatShape(s.shape)}, expected ${formatShape(want)} (numLayers*numDirections, ${unbatched ? '' : 'batch, '}${what === 'c0' ? 'hiddenSize' : 'hidden/proj size'})`);
-      }
-      return unbatched ? tmp(reshape(s, [LD, 1, width])) : s;
-    };
-    const h = checkState(h0, 'h0', this.outSize);
-    const c = this.mode === 'LSTM' ? checkState(c0, 'c0', this.hiddenSize) : null;
-    const lengths = this.lengthsTensor(options.lengths, T, B, name);
-    if (lengths !== null) temps.push(lengths);
+    const asBatched = (st: Tensor | null, width: number): Tensor | null =>
+      st === null || st === undefined ? null : unbatched ? tmp(reshape(st, [LD, 1, width])) : st;
+    const h = asBatched(h0, this.outSize);
+    const c = this.mode === 'LSTM' ? asBatched(c0, this.hiddenSize) : null;
+    const lengths = lengthValues === null ? null : tmp(tensor(lengthValues, [B]));
 
     const cfg: RecurrentConfig = {
       mode: this.mode, numLayers: this.numLayers, directions: this.directions, hiddenSize: this.hiddenSize,
@@ -172,7 +178,8 @@ export abstract class RNNBase extends Module {
     }
   }
 
-  private lengthsTensor(lengths: ForwardOptions['lengths'], T: number, B: number, name: string): Tensor | null {
+  /** Validated lengths as int32 values, or null when none were given. */
+  private checkLengths(lengths: ForwardOptions['lengths'], T: number, B: number, name: string): Int32Array | null {
     if (lengths === undefined || lengths === null) return null;
     const values = lengths instanceof Tensor ? Array.from(lengths.toArray()) : Array.from(lengths);
     if (values.length !== B) throw new ShapeError(`${name}.forward: lengths has ${values.length} entries, expected batch size ${B}`);
@@ -181,7 +188,7 @@ export abstract class RNNBase extends Module {
         throw new IndexError(`${name}.forward: lengths[${i}] = ${v} is out of range (expected an integer in 1..${T}, the sequence length)`);
       }
     });
-    return tensor(Int32Array.from(values), [B]);
+    return Int32Array.from(values);
   }
 }
 
