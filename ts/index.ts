@@ -2,7 +2,7 @@
  * lstm-wasm: recurrent networks (RNN, LSTM, GRU) that train and run in Node and browsers, with
  * PyTorch's names and semantics and WebAssembly SIMD kernels.
  */
-export { init, isInitialized, wasmSimdSupported, type InitOptions, type WasmSource } from './init';
+export { init, isInitialized, backendName, wasmSimdSupported, type InitOptions, type WasmSource } from './init';
 export {
   Tensor, tensor, zeros, ones, full, tidy, keep, memory,
   type DType, type TensorData, type TensorOptions, type MemoryInfo,

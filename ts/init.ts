@@ -1,7 +1,9 @@
 /** `init()`: loads the compute module once; everything else needs it. */
 import { instantiateWasm, wasmSimdSupported, type WasmSource } from './wasm/load';
 import { wasmBackend } from './backend/wasm';
-import { backendOrNull, setBackend } from './backend/backend';
+import { jsBackend } from './backend/js/index';
+import { backend, backendOrNull, setBackend } from './backend/backend';
+import { ValueError } from './errors';
 
 export interface InitOptions {
   /**
@@ -9,26 +11,51 @@ export interface InitOptions {
    * strict-CSP pages or CDNs), a `Response`, or a compiled `WebAssembly.Module`.
    */
   wasm?: WasmSource;
+  /**
+   * Which kernels run: `'wasm'` (default) the Rust crate compiled to WebAssembly SIMD, `'js'` the
+   * same kernels in plain JavaScript (no WebAssembly needed; slower), `'auto'` wasm where the engine
+   * has WebAssembly SIMD and js elsewhere. Chosen once per process (see `init`).
+   */
+  backend?: 'wasm' | 'js' | 'auto';
 }
 
 let pending: Promise<void> | null = null;
+let pendingName: 'wasm' | 'js' | null = null;
 
 /**
- * Loads and instantiates the WebAssembly core. Async and idempotent: later calls return at once
- * (their options are ignored once initialized). Throws a clear error where WebAssembly SIMD is
- * missing; a failed init can be retried.
+ * Loads and instantiates the compute backend (by default the WebAssembly core). Async and
+ * idempotent: later calls return at once and their options are ignored, except that asking
+ * explicitly for another backend than the one already chosen throws (the backend cannot change
+ * within a process). Throws a clear error where WebAssembly SIMD is missing (use
+ * `backend: 'js'` or `'auto'` there); a failed init can be retried.
  */
 export function init(options: InitOptions = {}): Promise<void> {
-  if (backendOrNull() !== null) return Promise.resolve();
-  if (pending === null) {
-    pending = instantiateWasm(options.wasm)
-      .then((instance) => setBackend(wasmBackend(instance)))
-      .catch((error: unknown) => {
-        pending = null;
-        throw error;
-      });
+  const requested = options.backend ?? 'wasm';
+  if (requested !== 'wasm' && requested !== 'js' && requested !== 'auto') {
+    return Promise.reject(new ValueError(`init: backend must be 'wasm', 'js' or 'auto', got ${String(requested)}`));
   }
+  const name = requested === 'auto' ? (wasmSimdSupported() ? 'wasm' : 'js') : requested;
+  const chosen = backendOrNull()?.name ?? pendingName;
+  if (chosen !== null) {
+    if (options.backend !== undefined && options.backend !== 'auto' && name !== chosen) {
+      return Promise.reject(new ValueError(`init: backend '${name}' requested, but '${chosen}' is already initialized; the backend is chosen once per process`));
+    }
+    return pending ?? Promise.resolve();
+  }
+  pendingName = name;
+  pending = (name === 'js' ? Promise.resolve(jsBackend()) : instantiateWasm(options.wasm).then(wasmBackend))
+    .then((b) => setBackend(b))
+    .catch((error: unknown) => {
+      pending = null;
+      pendingName = null;
+      throw error;
+    });
   return pending;
+}
+
+/** The active backend: `'wasm'` or `'js'`. Throws `NotInitializedError` before `init()` completes. */
+export function backendName(): 'wasm' | 'js' {
+  return backend().name;
 }
 
 /** True once `init()` has completed. */

@@ -1,14 +1,15 @@
 /**
  * The compute backend: a heap of bytes addressed by byte offsets ("pointers") plus kernels that
- * read and write that heap. The WebAssembly backend is the Rust crate; every kernel takes the same
- * arguments as the crate's `lw_*` export of the same name (pointers are byte offsets, lengths are
- * element counts), so the TS layer is written once against this interface.
+ * read and write that heap. The WebAssembly backend is the Rust crate (backend/wasm.ts), the JS
+ * backend the same kernels in plain TypeScript (backend/js); every kernel takes the same arguments
+ * as the crate's `lw_*` export of the same name (pointers are byte offsets, lengths are element
+ * counts), so the TS layer is written once against this interface.
  */
 import type { Kernels } from './kernels';
 import { NotInitializedError } from '../errors';
 
 export interface Backend {
-  readonly name: 'wasm';
+  readonly name: 'wasm' | 'js';
   readonly k: Kernels;
   /** Allocates `bytes` zeroed bytes, 16-byte aligned. Must be released with `free(ptr, bytes)`. */
   alloc(bytes: number): number;
@@ -17,7 +18,7 @@ export interface Backend {
   f32(): Float32Array;
   /** An Int32Array over the whole heap, with the same caveat as `f32()`. */
   i32(): Int32Array;
-  /** Current size of the heap in bytes (WASM linear memory size). */
+  /** Current size of the heap in bytes (WASM linear memory size, or the JS heap's buffer). */
   heapBytes(): number;
 }
 

@@ -1,0 +1,382 @@
+// Every kernel of the plain-JS backend against the WASM backend, in one process: the JS backend
+// from source (ts/backend/js), the crate from the built dist/lstm_wasm.wasm. Each case writes the
+// same inputs into both heaps, calls the kernel of the same name with the same arguments (its own
+// pointers), and compares every output buffer and the return value. Sizes are awkward (1, 7, 65:
+// not multiples of the SIMD width or the GEMM tiles) and every optional pointer is tried absent.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { jsBackend } from '../../ts/backend/js/index';
+import { wasmBackend } from '../../ts/backend/wasm';
+import type { Backend } from '../../ts/backend/backend';
+import type { Kernels } from '../../ts/backend/kernels';
+import { randomF32, seededUniform } from '../core/helpers';
+
+const wasmBytes = readFileSync(fileURLToPath(new URL('../../dist/lstm_wasm.wasm', import.meta.url)));
+const wasm = wasmBackend(new WebAssembly.Instance(new WebAssembly.Module(wasmBytes), {}));
+const js = jsBackend();
+
+/** Input buffers by name; `null` passes pointer 0 (absent). Outputs are inputs too (pre-filled). */
+type Bufs = Record<string, Float32Array | Int32Array | null>;
+type Ptrs = Record<string, number>;
+
+interface Result {
+  ret: number | void;
+  outs: Record<string, Float32Array | Int32Array>;
+}
+
+/** Copies `bufs` into `be`'s heap, runs `call`, reads back every buffer, frees everything. */
+function runOn(be: Backend, bufs: Bufs, call: (k: Kernels, p: Ptrs) => number | void): Result {
+  const p: Ptrs = {};
+  for (const [name, data] of Object.entries(bufs)) {
+    if (data === null) {
+      p[name] = 0;
+      continue;
+    }
+    const ptr = be.alloc(data.byteLength);
+    (data instanceof Int32Array ? be.i32() : be.f32()).set(data, ptr >>> 2);
+    p[name] = ptr;
+  }
+  const ret = call(be.k, p);
+  const outs: Result['outs'] = {};
+  for (const [name, data] of Object.entries(bufs)) {
+    if (data === null) continue;
+    const view = data instanceof Int32Array ? be.i32() : be.f32();
+    outs[name] = view.slice(p[name] >>> 2, (p[name] >>> 2) + data.length) as Float32Array | Int32Array;
+    be.free(p[name], data.byteLength);
+  }
+  return { ret, outs };
+}
+
+/** max |js - wasm| / max(1, max |wasm|) over a buffer (NaN/Inf must match exactly). */
+function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  let scale = 1;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i]) || !Number.isFinite(b[i])) {
+      if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return Infinity;
+      continue;
+    }
+    worst = Math.max(worst, Math.abs(a[i] - b[i]) / scale);
+  }
+  return worst;
+}
+
+/**
+ * Runs the case on both backends and compares: `tol` 0 demands bit-identical results, otherwise
+ * the relative difference of each buffer is at most `tol`.
+ */
+function agree(what: string, bufs: Bufs, call: (k: Kernels, p: Ptrs) => number | void, tol = 1e-5): Result {
+  const a = runOn(js, bufs, call);
+  const b = runOn(wasm, bufs, call);
+  if (typeof b.ret === 'number') {
+    const d = relDiff([a.ret as number], [b.ret]);
+    expect(d, `${what}: return value js ${a.ret} vs wasm ${b.ret}`).toBeLessThanOrEqual(tol);
+  }
+  for (const name of Object.keys(b.outs)) {
+    if (tol === 0 || b.outs[name] instanceof Int32Array) {
+      expect(Array.from(a.outs[name]), `${what}: ${name} bit for bit`).toEqual(Array.from(b.outs[name]));
+    } else {
+      expect(relDiff(a.outs[name], b.outs[name]), `${what}: ${name}`).toBeLessThanOrEqual(tol);
+    }
+  }
+  return a;
+}
+
+let seed = 1;
+const rnd = (n: number, lo = -1, hi = 1) => randomF32(n, seed++, lo, hi);
+const ints = (n: number, lo: number, hi: number) => {
+  const u = seededUniform(seed++);
+  return Int32Array.from({ length: n }, () => lo + Math.floor(u() * (hi - lo)));
+};
+const SIZES = [1, 7, 65];
+
+describe('heap', () => {
+  it('hands out 16-byte aligned, zeroed, non-zero offsets and reuses freed blocks', () => {
+    const be = jsBackend();
+    const a = be.alloc(100);
+    expect(a).toBeGreaterThan(0);
+    expect(a % 16).toBe(0);
+    be.f32().fill(7, a >>> 2, (a >>> 2) + 25);
+    be.free(a, 100);
+    const b = be.alloc(100);
+    expect(b).toBe(a);
+    expect(Array.from(be.f32().subarray(b >>> 2, (b >>> 2) + 25)).every((v) => v === 0)).toBe(true);
+    expect(() => be.free(a + 16, 100)).toThrow(/not a live block/);
+    be.free(b, 100);
+    expect(() => be.free(b, 100)).toThrow(/not a live block/);
+  });
+
+  it('grows, keeps the data, and rebuilds its views', () => {
+    const be = jsBackend();
+    const start = be.heapBytes();
+    const a = be.alloc(64);
+    be.f32().set([1, 2, 3], a >>> 2);
+    const big = be.alloc(4 * start);
+    expect(be.heapBytes()).toBeGreaterThan(start);
+    expect(Array.from(be.f32().subarray(a >>> 2, (a >>> 2) + 3))).toEqual([1, 2, 3]);
+    expect(be.f32().length * 4).toBe(be.heapBytes());
+    be.free(big, 4 * start);
+    be.free(a, 64);
+  });
+});
+
+describe('gemm', () => {
+  const shapes = [[1, 1, 1], [7, 9, 13], [65, 33, 70], [4, 130, 300]];
+  for (const [m, n, k] of shapes) {
+    for (const [ta, tb] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+      it(`m=${m} n=${n} k=${k} transA=${ta} transB=${tb}, strided, alpha/beta`, () => {
+        // Row strides 3 wider than needed, so the kernels must honour lda/ldb/ldc.
+        const lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 3, ldc = n + 3;
+        const a = rnd((ta ? k : m) * lda), b = rnd((tb ? n : k) * ldb);
+        for (const [alpha, beta] of [[1, 0], [0.5, 1], [-1.5, 0.25]]) {
+          agree(`alpha=${alpha} beta=${beta}`, { a, b, c: rnd(m * ldc) }, (kk, p) =>
+            kk.lw_sgemm(ta, tb, m, n, k, alpha, p.a, lda, p.b, ldb, beta, p.c, ldc), 1e-5);
+        }
+      });
+    }
+  }
+
+  it('beta = 0 never reads C (NaN does not leak); k = 0 and alpha = 0 scale C', () => {
+    const c = new Float32Array(12).fill(NaN);
+    const r = agree('beta 0', { a: rnd(6), b: rnd(8), c }, (k, p) => k.lw_sgemm(0, 0, 3, 4, 2, 1, p.a, 2, p.b, 4, 0, p.c, 4));
+    expect(Array.from(r.outs.c).some(Number.isNaN)).toBe(false);
+    agree('k 0', { a: rnd(1), b: rnd(1), c: rnd(12) }, (k, p) => k.lw_sgemm(0, 0, 3, 4, 0, 1, p.a, 1, p.b, 4, 0.5, p.c, 4), 0);
+    agree('alpha 0', { a: rnd(6), b: rnd(8), c: rnd(12) }, (k, p) => k.lw_sgemm(0, 0, 3, 4, 2, 0, p.a, 2, p.b, 4, 2, p.c, 4), 0);
+  });
+});
+
+describe('layout and copies', () => {
+  it('transpose, inner 1 and 3, bit for bit on int32 (NaN bit patterns survive)', () => {
+    for (const [batch, rows, cols, inner] of [[1, 1, 1, 1], [2, 7, 65, 1], [1, 33, 40, 1], [2, 5, 3, 3]]) {
+      const x = ints(batch * rows * cols * inner, -5, 5);
+      x[0] = -1; // 0xffffffff: a NaN as float32
+      agree(`transpose ${[batch, rows, cols, inner]}`, { x, out: new Int32Array(x.length) }, (k, p) =>
+        k.lw_transpose(p.out, p.x, batch, rows, cols, inner), 0);
+    }
+  });
+
+  it('copy (also overlapping, any dtype) and fill', () => {
+    const x = ints(70, -3, 3);
+    agree('copy', { x, y: new Int32Array(70) }, (k, p) => k.lw_copy(p.y, p.x, 70), 0);
+    agree('copy overlap forward', { x }, (k, p) => k.lw_copy(p.x + 8, p.x, 60), 0);
+    agree('copy overlap backward', { x }, (k, p) => k.lw_copy(p.x, p.x + 8, 60), 0);
+    agree('fill', { x: rnd(65) }, (k, p) => k.lw_fill(p.x, 0.1, 65), 0);
+  });
+});
+
+describe('elementwise and reductions', () => {
+  for (const n of SIZES) {
+    it(`n = ${n}: exactly rounded maps, broadcasts, axpy; sums`, () => {
+      const [a, b] = [rnd(n * 3, -4, 4), rnd(n * 3, -4, 4)];
+      for (const op of ['lw_add', 'lw_sub', 'lw_mul'] as const) {
+        agree(op, { a, b, out: rnd(n * 3) }, (k, p) => k[op](p.out, p.a, p.b, n * 3), 0);
+        agree(`${op} in place`, { a, b }, (k, p) => k[op](p.a, p.a, p.b, n * 3), 0);
+      }
+      for (const op of ['lw_add_bcast', 'lw_sub_bcast', 'lw_mul_bcast'] as const) {
+        agree(op, { a, b: rnd(n), out: rnd(n * 3) }, (k, p) => k[op](p.out, p.a, p.b, 3, n), 0);
+      }
+      agree('add_scalar', { a, out: rnd(n * 3) }, (k, p) => k.lw_add_scalar(p.out, p.a, 0.3, n * 3), 0);
+      agree('scale', { a }, (k, p) => k.lw_scale(p.a, p.a, -0.7, n * 3), 0);
+      agree('axpy', { y: a, x: b }, (k, p) => k.lw_axpy(p.y, 0.1, p.x, n * 3), 0);
+      agree('sum_rows', { a, out: rnd(n) }, (k, p) => k.lw_sum_rows(p.out, p.a, 3, n, 0), 1e-6);
+      agree('sum_rows accumulate', { a, out: rnd(n) }, (k, p) => k.lw_sum_rows(p.out, p.a, 3, n, 1), 1e-6);
+      agree('sum', { a }, (k, p) => k.lw_sum(p.a, n * 3), 1e-6);
+      agree('sum_sq', { a }, (k, p) => k.lw_sum_sq(p.a, n * 3), 1e-6);
+    });
+  }
+});
+
+describe('activations', () => {
+  for (const n of SIZES) {
+    it(`n = ${n}: sigmoid, tanh, relu forward (also in place) and accumulating backward`, () => {
+      const x = rnd(n, -6, 6), g = rnd(n), d0 = rnd(n);
+      for (const act of ['sigmoid', 'tanh', 'relu'] as const) {
+        const fwd = `lw_${act}_forward` as const, bwd = `lw_${act}_backward` as const;
+        const y = agree(fwd, { x, y: rnd(n) }, (k, p) => k[fwd](p.y, p.x, n), 1e-6).outs.y as Float32Array;
+        agree(`${fwd} in place`, { x }, (k, p) => k[fwd](p.x, p.x, n), 1e-6);
+        // Backward from the same y on both sides, so only the backward kernel is compared.
+        agree(bwd, { d: d0, g, y }, (k, p) => k[bwd](p.d, p.g, p.y, n), act === 'relu' ? 0 : 1e-6);
+      }
+    });
+  }
+});
+
+describe('softmax and cross-entropy', () => {
+  for (const n of SIZES) {
+    it(`rows 3, n = ${n}: softmax, log-softmax forward/backward`, () => {
+      const x = rnd(3 * n, -8, 8), g = rnd(3 * n);
+      for (const kind of ['softmax', 'log_softmax'] as const) {
+        const fwd = `lw_${kind}_forward` as const, bwd = `lw_${kind}_backward` as const;
+        const y = agree(fwd, { x, y: rnd(3 * n) }, (k, p) => k[fwd](p.y, p.x, 3, n), 2e-6).outs.y as Float32Array;
+        agree(`${fwd} in place`, { x }, (k, p) => k[fwd](p.x, p.x, 3, n), 2e-6);
+        agree(bwd, { d: rnd(3 * n), g, y }, (k, p) => k[bwd](p.d, p.g, p.y, 3, n), 2e-6);
+      }
+    });
+
+    it(`rows 7, v = ${n}: cross-entropy forward, fused, backward, with ignore index`, () => {
+      const x = rnd(7 * n, -10, 10);
+      const t = ints(7, 0, n);
+      t[1] = -100;
+      t[4] = -100;
+      const none = new Int32Array(7).fill(-100);
+      for (const targets of [t, none]) {
+        agree('forward', { x, t: targets }, (k, p) => k.lw_cross_entropy_forward(p.x, p.t, 7, n, -100), 2e-6);
+        agree('fused', { d: rnd(7 * n), x, t: targets }, (k, p) => k.lw_softmax_cross_entropy(p.d, p.x, p.t, 7, n, -100, 0.75), 2e-6);
+        agree('fused in place', { x, t: targets }, (k, p) => k.lw_softmax_cross_entropy(p.x, p.x, p.t, 7, n, -100, 1), 2e-6);
+        agree('backward', { d: rnd(7 * n), x, t: targets }, (k, p) => k.lw_cross_entropy_backward(p.d, p.x, p.t, 7, n, -100, 0.5), 2e-6);
+      }
+    });
+  }
+});
+
+describe('embedding', () => {
+  it('forward gathers, backward scatter-adds (repeats sum, padding skipped)', () => {
+    const [v, c, rows] = [11, 7, 20];
+    const table = rnd(v * c);
+    const ids = ints(rows, 0, v);
+    ids[3] = ids[5] = ids[9] = 2;
+    agree('forward', { out: rnd(rows * c), table, ids }, (k, p) => k.lw_embedding_forward(p.out, p.table, p.ids, rows, v, c), 0);
+    for (const pad of [-1, 2]) {
+      agree(`backward pad ${pad}`, { d: rnd(v * c), g: rnd(rows * c), ids }, (k, p) =>
+        k.lw_embedding_backward(p.d, p.g, p.ids, rows, v, c, pad), 1e-6);
+    }
+  });
+});
+
+describe('optimizers agree bit for bit over steps', () => {
+  for (const n of [1, 7, 65]) {
+    it(`SGD configs, n = ${n}`, () => {
+      for (const [mom, damp, wd, nest] of [[0, 0, 0, 0], [0, 0, 0.01, 0], [0.9, 0, 0, 0], [0.9, 0.1, 1e-3, 0], [0.9, 0, 1e-2, 1]]) {
+        let state: Bufs = { p: rnd(n), buf: new Float32Array(n).fill(NaN) };
+        for (let step = 1; step <= 4; step++) {
+          const r = agree(`sgd ${[mom, damp, wd, nest]} step ${step}`, { ...state, g: rnd(n) }, (k, p) =>
+            k.lw_sgd_step(p.p, p.g, mom !== 0 ? p.buf : 0, n, 0.05, mom, damp, wd, nest, step), 0);
+          state = { p: r.outs.p as Float32Array, buf: r.outs.buf as Float32Array };
+        }
+      }
+    });
+
+    it(`Adam and AdamW, n = ${n}`, () => {
+      for (const kernel of ['lw_adam_step', 'lw_adamw_step'] as const) {
+        for (const [b1, b2, wd] of [[0.9, 0.999, 0], [0.9, 0.999, 0.01], [0.3, 0.99, 0.1]]) {
+          let state: Bufs = { p: rnd(n), m: new Float32Array(n), v: new Float32Array(n) };
+          for (let step = 1; step <= 5; step++) {
+            const r = agree(`${kernel} ${[b1, b2, wd]} step ${step}`, { ...state, g: rnd(n) }, (k, p) =>
+              k[kernel](p.p, p.g, p.m, p.v, n, 1e-2, b1, b2, 1e-8, wd, step), 0);
+            state = { p: r.outs.p as Float32Array, m: r.outs.m as Float32Array, v: r.outs.v as Float32Array };
+          }
+        }
+      }
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// recurrent layers
+// ---------------------------------------------------------------------------------------------
+
+type Kind = 'lstm' | 'lstm_proj' | 'gru' | 'rnn_tanh' | 'rnn_relu';
+
+interface RnnCase {
+  kind: Kind;
+  t: number; b: number; i: number; h: number;
+  reverse: number;
+  lengths: boolean;
+  bias: boolean;
+  init: boolean;
+  /** y/dy row stride 2P with this direction's rows at offset `half` * P (a bidirectional buffer). */
+  half: 0 | 1;
+}
+
+function rnnCase(c: RnnCase, tol: number): void {
+  const { kind, t, b, i, h } = c;
+  const p = kind === 'lstm_proj' ? Math.max(1, h - 2) : h;
+  const g = kind.startsWith('lstm') ? 4 * h : kind === 'gru' ? 3 * h : h;
+  const hasProj = kind === 'lstm_proj';
+  const relu = kind === 'rnn_relu' ? 1 : 0;
+  const ldy = 2 * p, yOff = c.half * p * 4; // byte offset of this direction's half
+  const lengths = c.lengths ? Int32Array.from({ length: b }, (_, k) => (k === 0 ? t : 1 + ((k * 5) % t))) : null;
+  const cacheLen = (k: Kernels) =>
+    kind.startsWith('lstm') ? k.lw_lstm_cache_len(t, b, h, p, hasProj ? 1 : 0) : kind === 'gru' ? k.lw_gru_cache_len(t, b, h) : k.lw_rnn_cache_len(t, b, h);
+  const n = cacheLen(js.k);
+  expect(n).toBe(cacheLen(wasm.k));
+  const x = rnd(t * b * i);
+  const w: Bufs = {
+    x, wIh: rnd(g * i, -0.5, 0.5), wHh: rnd(g * p, -0.5, 0.5),
+    bIh: c.bias ? rnd(g, -0.5, 0.5) : null, bHh: c.bias ? rnd(g, -0.5, 0.5) : null,
+    wHr: hasProj ? rnd(p * h, -0.5, 0.5) : null,
+    h0: c.init ? rnd(b * p) : null, c0: c.init && kind.startsWith('lstm') ? rnd(b * h) : null,
+    lengths,
+  };
+  const fwdOuts: Bufs = {
+    y: new Float32Array(t * b * ldy).fill(9), hN: rnd(b * p), cN: kind.startsWith('lstm') ? rnd(b * h) : null,
+    cache: new Float32Array(n).fill(NaN),
+  };
+  const forward = (k: Kernels, q: Ptrs, cache: number) => {
+    if (kind.startsWith('lstm')) {
+      k.lw_lstm_forward(t, b, i, h, p, q.x, q.wIh, q.wHh, q.bIh, q.bHh, q.wHr, q.h0, q.c0, q.lengths, c.reverse,
+        q.y + yOff, ldy, q.hN, q.cN, cache);
+    } else if (kind === 'gru') {
+      k.lw_gru_forward(t, b, i, h, q.x, q.wIh, q.wHh, q.bIh, q.bHh, q.h0, q.lengths, c.reverse, q.y + yOff, ldy, q.hN, cache);
+    } else {
+      k.lw_rnn_forward(t, b, i, h, relu, q.x, q.wIh, q.wHh, q.bIh, q.bHh, q.h0, q.lengths, c.reverse, q.y + yOff, ldy, q.hN, cache);
+    }
+  };
+  const fwd = agree('forward', { ...w, ...fwdOuts }, (k, q) => forward(k, q, q.cache), tol);
+  // Without a cache (inference) the outputs are the same.
+  const inf = agree('forward without cache', { ...w, ...fwdOuts, cache: null }, (k, q) => forward(k, q, 0), tol);
+  for (const name of ['y', 'hN', 'cN']) {
+    if (fwd.outs[name]) expect(relDiff(inf.outs[name], fwd.outs[name]), `inference ${name}`).toBeLessThanOrEqual(1e-6);
+  }
+
+  // Backward from the JS cache on both sides (so only backward is compared), gradients pre-filled
+  // (they accumulate), dhN/dcN present or absent with the initial states.
+  const grads: Bufs = {
+    cache: fwd.outs.cache as Float32Array,
+    dy: rnd(t * b * ldy), dhN: c.init ? rnd(b * p) : null, dcN: c.init && kind.startsWith('lstm') ? rnd(b * h) : null,
+    dx: rnd(t * b * i), dwIh: rnd(g * i), dwHh: rnd(g * p), dbIh: c.bias ? rnd(g) : null, dbHh: rnd(g),
+    dwHr: hasProj ? rnd(p * h) : null, dh0: rnd(b * p), dc0: kind.startsWith('lstm') && c.init ? rnd(b * h) : null,
+  };
+  agree('backward', { ...w, ...grads }, (k, q) => {
+    if (kind.startsWith('lstm')) {
+      k.lw_lstm_backward(t, b, i, h, p, q.x, q.wIh, q.wHh, q.wHr, q.lengths, c.reverse, q.cache, q.dy + yOff, ldy,
+        q.dhN, q.dcN, q.dx, q.dwIh, q.dwHh, q.dbIh, q.dbHh, q.dwHr, q.dh0, q.dc0);
+    } else if (kind === 'gru') {
+      k.lw_gru_backward(t, b, i, h, q.x, q.wIh, q.wHh, q.bHh, q.lengths, c.reverse, q.cache, q.dy + yOff, ldy, q.dhN,
+        q.dx, q.dwIh, q.dwHh, q.dbIh, q.dbHh, q.dh0);
+    } else {
+      k.lw_rnn_backward(t, b, i, h, relu, q.x, q.wIh, q.wHh, q.lengths, c.reverse, q.cache, q.dy + yOff, ldy, q.dhN,
+        q.dx, q.dwIh, q.dwHh, q.dbIh, q.dbHh, q.dh0);
+    }
+  }, tol);
+  // dy absent (0): only dhN drives the gradient.
+  agree('backward without dy', { ...w, ...grads, dy: null }, (k, q) => {
+    if (kind.startsWith('lstm')) {
+      k.lw_lstm_backward(t, b, i, h, p, q.x, q.wIh, q.wHh, q.wHr, q.lengths, c.reverse, q.cache, 0, ldy,
+        q.dhN, q.dcN, q.dx, q.dwIh, q.dwHh, q.dbIh, q.dbHh, q.dwHr, q.dh0, q.dc0);
+    } else if (kind === 'gru') {
+      k.lw_gru_backward(t, b, i, h, q.x, q.wIh, q.wHh, q.bHh, q.lengths, c.reverse, q.cache, 0, ldy, q.dhN,
+        q.dx, q.dwIh, q.dwHh, q.dbIh, q.dbHh, q.dh0);
+    } else {
+      k.lw_rnn_backward(t, b, i, h, relu, q.x, q.wIh, q.wHh, q.lengths, c.reverse, q.cache, 0, ldy, q.dhN,
+        q.dx, q.dwIh, q.dwHh, q.dbIh, q.dbHh, q.dh0);
+    }
+  }, tol);
+}
+
+describe('recurrent layers: forward, inference, backward', () => {
+  const kinds: Kind[] = ['lstm', 'lstm_proj', 'gru', 'rnn_tanh', 'rnn_relu'];
+  for (const kind of kinds) {
+    for (const [t, b, i, h] of [[1, 1, 1, 1], [5, 3, 4, 7], [9, 4, 6, 5]]) {
+      it(`${kind} T=${t} B=${b} I=${i} H=${h}: both directions, lengths, bias, initial state`, () => {
+        for (const reverse of [0, 1]) {
+          for (const [lengths, bias, init] of [[false, true, false], [true, true, true], [true, false, true], [false, false, true]]) {
+            rnnCase({ kind, t, b, i, h, reverse, lengths, bias, init, half: reverse as 0 | 1 }, 2e-5);
+          }
+        }
+      });
+    }
+  }
+});

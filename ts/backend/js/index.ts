@@ -1,0 +1,55 @@
+/**
+ * The plain-JavaScript backend: the crate's kernels as straightforward loops over Float32Array,
+ * on a heap with WebAssembly's pointer semantics (byte offsets, 16-byte aligned, 0 never valid).
+ * Selected with `init({ backend: 'js' })`; it needs no WebAssembly at all, so it is also the
+ * fallback where WebAssembly is missing, and it is the independent reference the WASM kernels are
+ * tested against. Numbers agree with the WASM backend to float32 rounding (sums are float64 here,
+ * float32 there; the optimizer steps agree bit for bit).
+ *
+ * Files mirror crate/: gemm, elementwise (+ reductions), activation, softmax, embedding, optim,
+ * layout, rnn/.
+ */
+import type { Backend } from '../backend';
+import type { Kernels } from '../kernels';
+import { JsHeap } from './heap';
+import { sgemm } from './gemm';
+import { elementwiseKernels } from './elementwise';
+import { activationKernels } from './activation';
+import { softmaxKernels } from './softmax';
+import { embeddingKernels } from './embedding';
+import { optimKernels } from './optim';
+import { layoutKernels } from './layout';
+import { rnnKernels } from './rnn/index';
+
+/** The kernels over `heap`: plain functions (no `this`), safe to detach from the object. */
+export function jsKernels(heap: JsHeap): Kernels {
+  return {
+    lw_sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+      const f = heap.f32;
+      sgemm(transA !== 0, transB !== 0, m, n, k, alpha, f, a >>> 2, lda, f, b >>> 2, ldb, beta, f, c >>> 2, ldc);
+    },
+    ...layoutKernels(heap),
+    ...elementwiseKernels(heap),
+    ...activationKernels(heap),
+    ...softmaxKernels(heap),
+    ...embeddingKernels(heap),
+    ...optimKernels(heap),
+    ...rnnKernels(heap),
+  };
+}
+
+/** A fresh JS backend with its own heap. */
+export function jsBackend(): Backend {
+  const heap = new JsHeap();
+  return {
+    name: 'js',
+    k: jsKernels(heap),
+    alloc: (bytes) => heap.alloc(bytes),
+    free: (ptr, bytes) => heap.free(ptr, bytes),
+    f32: () => heap.f32,
+    i32: () => heap.i32,
+    heapBytes: () => heap.buffer.byteLength,
+  };
+}
+
+export { JsHeap };
