@@ -1,14 +1,29 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: ['ts/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  target: 'es2022',
-  platform: 'neutral',
-  sourcemap: true,
-  // scripts/build-wasm.sh has already put dist/lstm_wasm.wasm in place: clean everything else.
-  clean: ['!lstm_wasm.wasm'],
-  splitting: false,
-  outDir: 'dist',
-});
+export default defineConfig([
+  {
+    entry: ['ts/index.ts'],
+    format: ['esm', 'cjs'],
+    dts: true,
+    target: 'es2022',
+    platform: 'neutral',
+    sourcemap: true,
+    // scripts/build-wasm.sh has already put dist/lstm_wasm.wasm in place, and the CLI build below
+    // runs alongside: clean everything else.
+    clean: ['!lstm_wasm.wasm', '!cli.js', '!cli.js.map'],
+    splitting: false,
+    outDir: 'dist',
+  },
+  {
+    // The `lstm-wasm` command (package.json "bin"): Node only, ESM, self-contained.
+    entry: { cli: 'ts/cli/main.ts' },
+    format: ['esm'],
+    target: 'node20',
+    platform: 'node',
+    sourcemap: true,
+    clean: false,
+    splitting: false,
+    outDir: 'dist',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+]);

@@ -1,6 +1,13 @@
-// Quick start: a character-level LSTM language model trained for a few hundred steps on a short
-// text, then sampled. Run with `npm start` (builds what is missing first) or `node examples/quickstart.mjs`.
-import { init, tensor, nn, optim, F, tidy, noGrad, manualSeed, memory } from 'lstm-wasm';
+// The text API in one page (what `lstm-wasm train` does, as library calls that also run in a
+// browser): a character tokenizer, a batcher for truncated BPTT, a LanguageModel, the trainer with
+// progress events, streamed generation, and a checkpoint round trip.
+//
+//   node examples/quickstart.mjs           # about 5 seconds
+//   node examples/quickstart.mjs --quick   # a few seconds
+import {
+  init, manualSeed, memory, CharTokenizer, LMBatcher, trainValSplit, LanguageModel, LMTrainer, generateText,
+  encodeCheckpoint, decodeCheckpoint, modelFromCheckpoint, sampleText,
+} from 'lstm-wasm';
 
 await init();
 manualSeed(0);
@@ -9,70 +16,39 @@ const text = `It was the best of times, it was the worst of times, it was the ag
 of foolishness, it was the epoch of belief, it was the epoch of incredulity, it was the season of
 Light, it was the season of Darkness, it was the spring of hope, it was the winter of despair, we had
 everything before us, we had nothing before us, we were all going direct to Heaven, we were all going
-direct the other way.`.replace(/\s+/g, ' ');
+direct the other way.\n`.repeat(8);
 
-const chars = [...new Set(text)].sort();
-const ids = Int32Array.from(text, (c) => chars.indexOf(c));
-const V = chars.length, E = 32, H = 128, T = 32, B = 16;
+const tokenizer = CharTokenizer.fromText(text);
+const { train, val } = trainValSplit(tokenizer.encode(text), 0.1);
+const model = new LanguageModel({ vocabSize: tokenizer.size, cell: 'lstm', embedDim: 32, hiddenSize: 128 });
+const trainer = new LMTrainer(model, new LMBatcher(train, 8, 32), new LMBatcher(val, 4, 32), { lr: 5e-3 });
 
-const embed = new nn.Embedding(V, E);
-const lstm = new nn.LSTM(E, H, { numLayers: 2 });
-const head = new nn.Linear(H, V);
-const params = [...embed.parameters(), ...lstm.parameters(), ...head.parameters()];
-const opt = new optim.Adam(params, { lr: 3e-3 });
-
-function batch() {
-  const x = new Int32Array(T * B), y = new Int32Array(T * B);
-  for (let b = 0; b < B; b++) {
-    const start = Math.floor(Math.random() * (ids.length - T - 1));
-    for (let t = 0; t < T; t++) {
-      x[t * B + b] = ids[start + t];
-      y[t * B + b] = ids[start + t + 1];
+const result = await trainer.run({
+  steps: process.argv.includes('--quick') ? 60 : 300,
+  evalEvery: 50,
+  onProgress: (p) => {
+    if (p.evaluated) {
+      console.log(`step ${p.step}  loss ${p.smoothLoss.toFixed(3)}  val ${p.valLoss.toFixed(3)}  ${Math.round(p.tokensPerSec)} tokens/s`);
     }
-  }
-  return [tensor(x, [T, B]), tensor(y, [T * B])];
-}
-
-const steps = 300;
-const t0 = performance.now();
-for (let step = 1; step <= steps; step++) {
-  const loss = tidy(() => {
-    const [x, y] = batch();
-    const [out] = lstm.forward(embed.forward(x));
-    const logits = head.forward(out).reshape(T * B, V);
-    const l = F.crossEntropy(logits, y);
-    opt.zeroGrad();
-    l.backward();
-    nn.utils.clipGradNorm(params, 1.0);
-    opt.step();
-    return l.item();
-  });
-  if (step % 50 === 0) {
-    const secs = (performance.now() - t0) / 1000;
-    console.log(`step ${step}  loss ${loss.toFixed(3)}  ${Math.round((step * T * B) / secs)} tokens/s`);
-  }
-}
-
-// Sample 200 characters, feeding each prediction back with the carried state.
-lstm.eval();
-let state = null;
-let token = chars.indexOf('I');
-let sample = 'I';
-noGrad(() => {
-  for (let i = 0; i < 200; i++) {
-    // tidy frees everything made inside except what it returns: here, the new state.
-    const next = tidy(() => {
-      const [out, st] = lstm.forward(embed.forward(tensor(Int32Array.of(token), [1, 1])), state);
-      const probs = head.forward(out).reshape(V).softmax().toArray();
-      let r = Math.random(), c = 0;
-      while (c < V - 1 && (r -= probs[c]) > 0) c++;
-      token = c;
-      sample += chars[c];
-      return st;
-    });
-    if (state) state.forEach((s) => s.dispose());
-    state = next;
-  }
+  },
 });
-console.log(`\nsample: ${sample}\n`);
-console.log('memory:', memory());
+console.log(`${result.steps} steps, ${result.tokens} tokens in ${(result.elapsedMs / 1000).toFixed(1)} s\n`);
+
+// Stream a sample as it is produced (a page would append each piece to the DOM).
+process.stdout.write('It was');
+for await (const piece of generateText(model, tokenizer, 'It was', { length: 160, temperature: 0.6, seed: 1 })) {
+  process.stdout.write(piece);
+}
+process.stdout.write('\n\n');
+
+// A checkpoint is bytes (a safetensors file): store them anywhere, load them back.
+const bytes = encodeCheckpoint(model, tokenizer, trainer);
+const checkpoint = decodeCheckpoint(bytes);
+const copy = modelFromCheckpoint(checkpoint);
+const same = sampleText(copy, checkpoint.tokenizer, 'It was', { length: 60, seed: 2 }) === sampleText(model, tokenizer, 'It was', { length: 60, seed: 2 });
+console.log(`checkpoint: ${bytes.length} bytes; reloaded model samples the same text: ${same}`);
+
+trainer.dispose();
+model.dispose();
+copy.dispose();
+console.log('live tensors after dispose:', memory().liveTensors);

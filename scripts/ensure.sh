@@ -123,7 +123,7 @@ first_stale() {
 }
 
 wasm_reason="$(first_stale dist/lstm_wasm.wasm ts/wasm/inline.generated.ts -- crate Cargo.toml scripts/build-wasm.sh)"
-ts_reason="$(first_stale dist/index.js dist/index.cjs dist/index.d.ts -- ts tsup.config.ts tsconfig.json)"
+ts_reason="$(first_stale dist/index.js dist/index.cjs dist/index.d.ts dist/cli.js -- ts tsup.config.ts tsconfig.json)"
 
 if [[ -n "$wasm_reason" ]]; then
   log "building wasm and TypeScript ($wasm_reason): npm run build"

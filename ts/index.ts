@@ -18,3 +18,4 @@ export {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, FormatError, ValueError,
 } from './errors';
 export { add, sub, mul, matmul, sum, mean, reshape, transpose, slice, concat, tanh, sigmoid, relu, softmax, logSoftmax } from './ops/index';
+export * from './text/index';

@@ -1,0 +1,282 @@
+// The `lstm-wasm` command as users run it: `node dist/cli.js ...` in child processes, tiny models.
+// Covers train/generate/eval, exact resume, atomic checkpoint writes, Ctrl-C, and every bad input
+// (one clear line on stderr, a non-zero exit, no stack trace, nothing overwritten).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { init, readSafetensors } from 'lstm-wasm';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const CORPUS = fileURLToPath(new URL('../../corpus/kjv.txt.gz', import.meta.url));
+const TINY = ['--embed', '8', '--hidden', '16', '--batch', '4', '--seq', '16', '--sample-every', '0', '--eval-every', '4', '--val-split', '0.1'];
+
+let dir: string;
+let textFile: string;
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string> = {}, onStdout?: (chunk: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onStdout?.(d.toString(), child);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** One clear error line, no stack trace. */
+function expectCleanError(r: Run, pattern: RegExp, code = 1): void {
+  expect(r.code, `exit code; stderr: ${r.stderr}`).toBe(code);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^lstm-wasm: error: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at |node:internal|\.ts:\d+/);
+}
+
+function params(file: string): Map<string, number[]> {
+  const st = readSafetensors(readFileSync(file));
+  const out = new Map<string, number[]>();
+  for (const [k, t] of Object.entries(st.tensors)) {
+    out.set(k, Array.from(t.toArray()));
+    t.dispose();
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  await init();
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
+  dir = mkdtempSync(join(tmpdir(), 'lstm-wasm-cli-'));
+  // Real text: the first chapters of Genesis from the bundled corpus.
+  textFile = join(dir, 'genesis.txt');
+  writeFileSync(textFile, gunzipSync(readFileSync(CORPUS)).toString('utf8').slice(0, 40_000));
+  writeFileSync(join(dir, 'empty.txt'), '');
+  writeFileSync(join(dir, 'blank.txt'), '  \n\n ');
+  writeFileSync(join(dir, 'binary.bin'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3, 0xff, 0xfe, 0, 0]));
+  writeFileSync(join(dir, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]));
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('lstm-wasm train / generate / eval', () => {
+  it('prints help for the tool and each command', async () => {
+    const top = await run(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/Commands:\n\s+train/);
+    for (const cmd of ['train', 'generate', 'eval']) {
+      const r = await run([cmd, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: lstm-wasm ${cmd}`));
+    }
+    const train = await run(['train', '-h']);
+    for (const flag of ['--level', '--model', '--embed', '--hidden', '--layers', '--dropout', '--seq', '--batch', '--lr', '--clip', '--steps', '--epochs', '--time', '--val-split', '--seed', '--out', '--resume', '--sample-every']) {
+      expect(train.stdout).toContain(flag);
+    }
+  });
+
+  it('trains, writes a checkpoint, then generates (same seed, same text) and evaluates', async () => {
+    const r = await run(['train', textFile, ...TINY, '--steps', '12', '--out', 'a.safetensors', '--sample-every', '6']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    // Not a TTY: plain log lines, no carriage returns or escape codes.
+    expect(r.stdout).not.toMatch(/\r|\x1b\[/);
+    expect(r.stdout).toMatch(/^step 4 {2}epoch \S+ {2}loss \S+ {2}val \S+ {2}ppl \S+ {2}\S+ tok\/s {2}\S+ ms\/step/m);
+    expect(r.stdout).toMatch(/--- sample at step 6/);
+    expect(r.stdout).toMatch(/=== done \(step limit\): 12 steps/);
+    expect(r.stdout).toMatch(/validation loss \d\.\d+ \(perplexity \d/);
+    expect(r.stdout).toMatch(/\. training loss {3}o validation loss/); // the ASCII plot's legend
+    expect(existsSync(join(dir, 'a.safetensors'))).toBe(true);
+
+    const g1 = await run(['generate', '--checkpoint', 'a.safetensors', '--prime', 'And God', '--length', '50', '--seed', '3']);
+    const g2 = await run(['generate', '--checkpoint', 'a.safetensors', '--prime', 'And God', '--length', '50', '--seed', '3', '--top-k', '0']);
+    const g3 = await run(['generate', '--checkpoint', 'a.safetensors', '--prime', 'And God', '--length', '50', '--seed', '4']);
+    expect(g1.code, g1.stderr).toBe(0);
+    expect(g1.stdout.startsWith('And God')).toBe(true);
+    expect([...g1.stdout.trimEnd()].length).toBeGreaterThanOrEqual(50);
+    expect(g2.stdout).toBe(g1.stdout);
+    expect(g3.stdout).not.toBe(g1.stdout);
+
+    const e = await run(['eval', '--checkpoint', 'a.safetensors', textFile]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/genesis\.txt: [\d,]+ char tokens scored/);
+    const m = /loss (\d+\.\d+) {2}perplexity (\d+\.\d+) {2}bits\/char/.exec(e.stdout);
+    expect(m).not.toBeNull();
+    expect(Math.exp(Number(m![1]))).toBeCloseTo(Number(m![2]), 2);
+  });
+
+  it('trains a word-level GRU', async () => {
+    const r = await run(['train', textFile, ...TINY, '--level', 'word', '--model', 'gru', '--max-vocab', '300', '--steps', '4', '--out', 'w.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/word tokens, vocabulary 300/);
+    expect(r.stdout).toMatch(/model: GRU/);
+    const g = await run(['generate', '--checkpoint', 'w.safetensors', '--length', '10', '--seed', '1']);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout.trim().length).toBeGreaterThan(0);
+  });
+
+  it('resumes exactly: K steps, then N more from the checkpoint, equals K+N steps in one run (bitwise)', async () => {
+    const flags = [textFile, ...TINY, '--layers', '2', '--dropout', '0.2', '--seed', '5'];
+    const full = await run(['train', ...flags, '--steps', '14', '--out', 'full.safetensors']);
+    const part = await run(['train', ...flags, '--steps', '6', '--out', 'part.safetensors']);
+    expect(full.code, full.stderr).toBe(0);
+    expect(part.code, part.stderr).toBe(0);
+    const resumed = await run(['train', textFile, '--resume', 'part.safetensors', '--steps', '8', '--sample-every', '0']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/resuming at step 6/);
+    expect(resumed.stdout).toMatch(/8 steps in .*, step 14 in total/);
+    const a = params(join(dir, 'full.safetensors'));
+    const b = params(join(dir, 'part.safetensors'));
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    for (const [k, v] of a) expect(b.get(k), k).toEqual(v);
+  });
+
+  it('Ctrl-C saves a checkpoint and exits cleanly; training can resume from it', async () => {
+    let sent = false;
+    const r = await run(['train', textFile, ...TINY, '--time', '60s', '--eval-every', '2', '--out', 'int.safetensors'], {}, (_chunk, child) => {
+      if (!sent && /^step \d+/m.test(_chunk)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    expect(sent).toBe(true);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/interrupted: finishing this step, then saving/);
+    expect(r.stdout).toMatch(/=== done \(interrupted\)/);
+    expect(r.stdout).toMatch(/Resume with: lstm-wasm train --resume int\.safetensors/);
+    const resumed = await run(['train', textFile, '--resume', 'int.safetensors', '--steps', '2', '--sample-every', '0']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/resuming at step [1-9]/);
+  });
+
+  it('writes checkpoints atomically: a crash in the middle of a write leaves the last good one', async () => {
+    const first = await run(['train', textFile, ...TINY, '--steps', '3', '--out', 'atomic.safetensors']);
+    expect(first.code, first.stderr).toBe(0);
+    const good = readFileSync(join(dir, 'atomic.safetensors'));
+    const crash = await run(['train', textFile, '--resume', 'atomic.safetensors', '--steps', '3', '--sample-every', '0'], { LSTM_WASM_TEST_CRASH_MID_WRITE: '1' });
+    expect(crash.signal).toBe('SIGKILL');
+    expect(readFileSync(join(dir, 'atomic.safetensors')).equals(good)).toBe(true);
+    // The half-written temporary file is beside it, under another name; the checkpoint still loads.
+    expect(readdirSync(dir).some((f) => f.startsWith('.atomic.safetensors.') && f.endsWith('.tmp'))).toBe(true);
+    const g = await run(['generate', '--checkpoint', 'atomic.safetensors', '--length', '5', '--seed', '1']);
+    expect(g.code, g.stderr).toBe(0);
+  });
+});
+
+describe('bad input: one clear error line, non-zero exit, no stack trace, nothing overwritten', () => {
+  let ckpt: string;
+  let ckptBytes: Buffer;
+
+  beforeAll(async () => {
+    const r = await run(['train', textFile, ...TINY, '--steps', '2', '--out', 'good.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    ckpt = join(dir, 'good.safetensors');
+    ckptBytes = readFileSync(ckpt);
+  });
+
+  const unchanged = (): void => {
+    expect(readFileSync(ckpt).equals(ckptBytes), 'the checkpoint was modified').toBe(true);
+  };
+
+  it('an unknown flag or command, or a bad flag value', async () => {
+    expectCleanError(await run(['train', '--hiddn', '5', '--out', 'good.safetensors']), /unknown option '--hiddn' for 'train'/, 2);
+    expectCleanError(await run(['generate', '--checkpoint', 'good.safetensors', '--bogus']), /unknown option '--bogus' for 'generate'/, 2);
+    expectCleanError(await run(['fly']), /unknown command 'fly'/, 2);
+    expectCleanError(await run(['train', textFile, '--hidden', 'many', '--out', 'good.safetensors']), /--hidden must be an integer in \[1, 8192\], got 'many'/, 2);
+    expectCleanError(await run(['train', textFile, '--level', 'byte', '--out', 'good.safetensors']), /--level must be one of char, word, got 'byte'/, 2);
+    expectCleanError(await run(['train', textFile, '--time', 'soon', '--out', 'good.safetensors']), /--time must be a duration/, 2);
+    expectCleanError(await run(['generate']), /generate needs --checkpoint/, 2);
+    unchanged();
+  });
+
+  it('a missing, empty, whitespace-only, binary or non-UTF-8 text file', async () => {
+    const cases: [string, RegExp][] = [
+      ['nope.txt', /nope\.txt: no such file/],
+      ['empty.txt', /empty\.txt: file is empty/],
+      ['blank.txt', /blank\.txt: has only whitespace/],
+      ['binary.bin', /binary\.bin: looks like a binary file/],
+      ['latin1.txt', /latin1\.txt: is not UTF-8 text/],
+    ];
+    for (const [file, pattern] of cases) {
+      expectCleanError(await run(['train', file, ...TINY, '--steps', '1', '--out', 'good.safetensors']), pattern);
+      expectCleanError(await run(['eval', '--checkpoint', 'good.safetensors', file]), pattern);
+    }
+    unchanged();
+  });
+
+  it('a text too short for the batch', async () => {
+    writeFileSync(join(dir, 'short.txt'), 'In the beginning.');
+    expectCleanError(await run(['train', 'short.txt', '--batch', '8', '--seq', '16', '--out', 'good.safetensors']), /too few for batch 8 x seq 16.*smaller --batch\/--seq/);
+    unchanged();
+  });
+
+  it('a missing, empty, truncated, corrupt or foreign checkpoint', async () => {
+    const bad = (name: string, bytes: Uint8Array): string => {
+      writeFileSync(join(dir, name), bytes);
+      return name;
+    };
+    const flipped = Buffer.from(ckptBytes);
+    flipped[flipped.length - 10] ^= 0xff;
+    const cases: [string, RegExp][] = [
+      ['missing.safetensors', /checkpoint missing\.safetensors: no such file/],
+      [bad('empty.safetensors', new Uint8Array(0)), /empty\.safetensors: file is empty/],
+      [bad('trunc.safetensors', ckptBytes.subarray(0, Math.floor(ckptBytes.length / 2))), /trunc\.safetensors: not a valid checkpoint: .*truncated/],
+      [bad('flip.safetensors', flipped), /flip\.safetensors: checkpoint is corrupt: checksum/],
+      [bad('text.safetensors', Buffer.from('hello, I am not a checkpoint')), /text\.safetensors: not a valid checkpoint/],
+    ];
+    for (const [file, pattern] of cases) {
+      const before = existsSync(join(dir, file)) ? readFileSync(join(dir, file)) : null;
+      expectCleanError(await run(['generate', '--checkpoint', file, '--length', '5']), pattern);
+      expectCleanError(await run(['eval', '--checkpoint', file, textFile]), pattern);
+      // --resume writes to the resumed file by default: it must stay as it was.
+      expectCleanError(await run(['train', textFile, '--resume', file, '--steps', '1']), pattern);
+      if (before !== null) expect(readFileSync(join(dir, file)).equals(before), file).toBe(true);
+      else expect(existsSync(join(dir, file))).toBe(false);
+    }
+  });
+
+  it('a checkpoint from another model config or other text', async () => {
+    copyFileSync(ckpt, join(dir, 'cfg.safetensors'));
+    const before = readFileSync(join(dir, 'cfg.safetensors'));
+    expectCleanError(await run(['train', textFile, '--resume', 'cfg.safetensors', '--hidden', '32', '--steps', '1']), /--hidden 32 does not match the checkpoint cfg\.safetensors \(trained with --hidden 16\)/);
+    expectCleanError(await run(['train', textFile, '--resume', 'cfg.safetensors', '--model', 'gru', '--steps', '1']), /--model gru does not match/);
+    writeFileSync(join(dir, 'other.txt'), 'Something else entirely, written by nobody in particular.\n'.repeat(200));
+    expectCleanError(await run(['train', 'other.txt', '--resume', 'cfg.safetensors', '--steps', '1']), /was trained on other text .*genesis\.txt.*pass the same file/);
+    expect(readFileSync(join(dir, 'cfg.safetensors')).equals(before)).toBe(true);
+    // Weights that do not fit the recorded config (another model's tensors under this config).
+    const w = await run(['train', textFile, ...TINY, '--hidden', '20', '--steps', '1', '--out', 'h20.safetensors']);
+    expect(w.code, w.stderr).toBe(0);
+    const a = readFileSync(join(dir, 'h20.safetensors'));
+    const headerLen = Number(a.readBigUInt64LE(0));
+    const header = JSON.parse(a.subarray(8, 8 + headerLen).toString('utf8'));
+    const meta = JSON.parse(header.__metadata__.checkpoint);
+    meta.model.hiddenSize = 16; // claims hidden 16, holds hidden-20 tensors
+    expect(meta.model.hiddenSize).toBe(16);
+    // Recompute nothing: the checksum then fails first, which is also a clear refusal.
+    header.__metadata__.checkpoint = JSON.stringify(meta);
+    let json = JSON.stringify(header);
+    json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+    const forged = Buffer.concat([Buffer.alloc(8), Buffer.from(json), a.subarray(8 + headerLen)]);
+    forged.writeBigUInt64LE(BigInt(Buffer.byteLength(json)), 0);
+    writeFileSync(join(dir, 'forged.safetensors'), forged);
+    expectCleanError(await run(['generate', '--checkpoint', 'forged.safetensors']), /forged\.safetensors: checkpoint is corrupt: checksum/);
+  });
+});

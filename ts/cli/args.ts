@@ -1,0 +1,98 @@
+/** Flag parsing (node:util parseArgs, strict) and value checks that name the flag. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './errors';
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  /** Flags the user actually gave (not defaults). */
+  given: Set<string>;
+}
+
+export function parse(command: string, args: string[], options: Options, allowPositionals: boolean): Parsed {
+  let result;
+  try {
+    result = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const flag = /'([^']+)'/.exec(err.message)?.[1];
+    const hint = `(see: lstm-wasm ${command} --help)`;
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option '${flag}' for '${command}' ${hint}`);
+    if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`'${command}' takes no positional argument, got '${flag ?? err.message}' ${hint}`);
+    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${err.message.split('\n')[0].replace(/\.$/, '')} ${hint}`);
+    throw new UsageError(`${err.message.split('\n')[0]} ${hint}`);
+  }
+  const values = result.values as Record<string, string | boolean | undefined>;
+  return { values, positionals: result.positionals, given: new Set(Object.keys(values).filter((k) => values[k] !== undefined)) };
+}
+
+export function str(p: Parsed, name: string): string | undefined {
+  const v = p.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** An integer flag within [min, max]. */
+export function int(p: Parsed, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = str(p, name);
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new UsageError(`--${name} must be an integer${max === Number.MAX_SAFE_INTEGER ? ` >= ${min}` : ` in [${min}, ${max}]`}, got '${raw}'`);
+  }
+  return v;
+}
+
+/** A number flag within [min, max] (exclusive bounds where asked). */
+export function num(p: Parsed, name: string, fallback: number, min: number, max = Infinity, minExclusive = false, maxExclusive = false): number {
+  const raw = str(p, name);
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  const ok = raw.trim() !== '' && Number.isFinite(v) && (minExclusive ? v > min : v >= min) && (maxExclusive ? v < max : v <= max);
+  if (!ok) {
+    const lo = `${minExclusive ? '(' : '['}${min}`;
+    const hi = `${max}${maxExclusive ? ')' : ']'}`;
+    throw new UsageError(`--${name} must be a number in ${lo}, ${hi}, got '${raw}'`);
+  }
+  return v;
+}
+
+export function choice<T extends string>(p: Parsed, name: string, choices: readonly T[], fallback: T): T {
+  const raw = str(p, name);
+  if (raw === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got '${raw}'`);
+  return raw as T;
+}
+
+/** A duration: '90', '90s', '4m', '1.5h', '500ms' -> milliseconds. */
+export function duration(p: Parsed, name: string): number | undefined {
+  const raw = str(p, name);
+  if (raw === undefined) return undefined;
+  const ms = parseDuration(raw);
+  if (ms === null) throw new UsageError(`--${name} must be a duration like 90s, 4m or 1h, got '${raw}'`);
+  return ms;
+}
+
+export function parseDuration(raw: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  if (m === null) return null;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const ms = Number(m[1]) * unit;
+  return ms > 0 ? ms : null;
+}
+
+/** "every N steps" or "every duration": '200' -> {steps: 200}, '30s' -> {ms: 30000}, '0' -> off. */
+export function every(p: Parsed, name: string, fallback: Every): Every {
+  const raw = str(p, name);
+  if (raw === undefined) return fallback;
+  if (/^\d+$/.test(raw.trim())) return { steps: Number(raw), ms: 0 };
+  const ms = parseDuration(raw);
+  if (ms === null) throw new UsageError(`--${name} must be a number of steps (200) or a duration (30s, 1m), got '${raw}'`);
+  return { steps: 0, ms };
+}
+
+export interface Every {
+  steps: number;
+  ms: number;
+}

@@ -1,0 +1,71 @@
+/**
+ * The `lstm-wasm` command (Node only; the one place that touches node:fs and node:process).
+ * Every user error is one line on stderr and a non-zero exit code, never a stack trace.
+ */
+import { init } from '../init';
+import { LstmWasmError } from '../errors';
+import { CliError, UsageError } from './errors';
+import { trainCommand, TRAIN_HELP } from './train';
+import { generateCommand, GENERATE_HELP } from './generate';
+import { evalCommand, EVAL_HELP } from './eval';
+
+const HELP = `Usage: lstm-wasm <command> [options]
+
+Commands:
+  train [file...]             train a language model (default: on the bundled corpus)
+  generate --checkpoint <f>   stream text from a trained model
+  eval --checkpoint <f> [file]  loss and perplexity on a text
+
+Run 'lstm-wasm <command> --help' for a command's options.
+`;
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  train: { run: trainCommand, help: TRAIN_HELP },
+  generate: { run: generateCommand, help: GENERATE_HELP },
+  eval: { run: evalCommand, help: EVAL_HELP },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    if (name === 'help' && rest[0] !== undefined && rest[0] in COMMANDS) process.stdout.write(COMMANDS[rest[0]].help);
+    else process.stdout.write(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')}; see lstm-wasm --help)`);
+  await init();
+  return command.run(rest);
+}
+
+function report(e: unknown): number {
+  const debug = process.env.LSTM_WASM_DEBUG === '1';
+  if (e instanceof CliError || e instanceof LstmWasmError) {
+    process.stderr.write(`lstm-wasm: error: ${oneLine((e as Error).message)}\n`);
+    if (debug) process.stderr.write(`${(e as Error).stack}\n`);
+    return e instanceof CliError ? e.exitCode : 1;
+  }
+  // A bug, not a user error: still one line, with a way to get the stack.
+  const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  process.stderr.write(`lstm-wasm: internal error: ${oneLine(msg)}${debug ? '' : ' (run with LSTM_WASM_DEBUG=1 for details)'}\n`);
+  if (debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  return 70;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+// Stdout closed early (e.g. `| head`): stop quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.exitCode = report(e);
+  },
+);

@@ -1,0 +1,19 @@
+/** Text: tokenizers, language-model batching, the LanguageModel, its trainer and checkpoints. */
+export {
+  CharTokenizer, WordTokenizer, buildTokenizer, tokenizerFromJSON, UNK, PAD, BOS, EOS,
+  type Tokenizer, type TokenizerJSON, type TokenizerLevel, type WordTokenizerOptions,
+} from './tokenizer';
+export { LMBatcher, trainValSplit, type LMBatch, type BatcherPosition } from './batcher';
+export { sampleFromLogits, type SamplingOptions } from './sampling';
+export {
+  LanguageModel, generateText, sampleText, primeIds, specialIds, DEFAULT_MODEL_CONFIG,
+  type LanguageModelConfig, type CellType, type RecurrentState, type GenerateOptions, type AsyncGenerateOptions,
+} from './language-model';
+export {
+  LMTrainer, type TrainerOptions, type RunOptions, type RunResult, type TrainProgress, type ValPoint,
+  type TrainerStateJSON, type TrainerTensors,
+} from './trainer';
+export {
+  encodeCheckpoint, decodeCheckpoint, modelFromCheckpoint, restoreTrainer, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
+  type CheckpointMeta, type DecodedCheckpoint, type RawTensor,
+} from './checkpoint';

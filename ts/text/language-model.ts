@@ -1,0 +1,215 @@
+/**
+ * LanguageModel: Embedding -> LSTM or GRU (stacked) -> dropout -> Linear, predicting the next token.
+ *
+ *   ids (T, B) int32 -> embed (T, B, E) -> rnn (T, B, H) -> logits (T, B, V)
+ *
+ * The recurrent state is `RecurrentState`: [h, c] for an LSTM, [h] for a GRU, each (L, B, H).
+ * Generation streams tokens one at a time with the state carried from token to token.
+ */
+import { Tensor, tensor, tidy } from '../tensor';
+import { noGrad } from '../autograd';
+import { Generator } from '../random';
+import { Module } from '../nn/module';
+import { Embedding, Linear } from '../nn/linear';
+import { LSTM, GRU } from '../nn/rnn';
+import { dropout } from '../ops/dropout';
+import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
+import { sampleFromLogits, checkSamplingOptions, type SamplingOptions } from './sampling';
+import type { Tokenizer } from './tokenizer';
+
+export type CellType = 'lstm' | 'gru';
+
+export interface LanguageModelConfig {
+  vocabSize: number;
+  cell: CellType;
+  embedDim: number;
+  hiddenSize: number;
+  numLayers: number;
+  /** Dropout between recurrent layers and before the output layer, in training mode. */
+  dropout: number;
+}
+
+/** [h, c] for an LSTM, [h] for a GRU; each (numLayers, B, hiddenSize). */
+export type RecurrentState = Tensor[];
+
+export const DEFAULT_MODEL_CONFIG: Omit<LanguageModelConfig, 'vocabSize'> = {
+  cell: 'lstm', embedDim: 64, hiddenSize: 256, numLayers: 1, dropout: 0,
+};
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate after the prime (default 200). */
+  length?: number;
+  /** Seed of the sampling stream (a private Generator; the global one is not touched). */
+  seed?: number;
+  /** Or a generator to draw from (ignored when `seed` is given). */
+  generator?: Generator;
+  /** Called with each new token id as it is produced. */
+  onToken?: (id: number) => void;
+}
+
+export interface AsyncGenerateOptions extends GenerateOptions {
+  /** Yield to the event loop every this many tokens, so a page can paint (default 8). */
+  yieldEvery?: number;
+  /** Stops the stream cleanly (the iterator just ends). */
+  signal?: AbortSignal;
+}
+
+export class LanguageModel extends Module {
+  readonly config: Readonly<LanguageModelConfig>;
+  readonly embed: Embedding;
+  readonly rnn: LSTM | GRU;
+  readonly head: Linear;
+
+  constructor(config: Partial<LanguageModelConfig> & { vocabSize: number }) {
+    super();
+    const c: LanguageModelConfig = { ...DEFAULT_MODEL_CONFIG, ...config };
+    checkConfig(c);
+    this.config = Object.freeze(c);
+    // Registration order fixes the parameter names: embed.weight, rnn.weight_ih_l0, ..., head.weight, head.bias.
+    this.embed = this.addModule('embed', new Embedding(c.vocabSize, c.embedDim));
+    const rnnOptions = { numLayers: c.numLayers, dropout: c.numLayers > 1 ? c.dropout : 0 };
+    this.rnn = this.addModule('rnn', c.cell === 'lstm' ? new LSTM(c.embedDim, c.hiddenSize, rnnOptions) : new GRU(c.embedDim, c.hiddenSize, rnnOptions));
+    this.head = this.addModule('head', new Linear(c.hiddenSize, c.vocabSize));
+  }
+
+  /** Number of tensors in a RecurrentState (2 for LSTM, 1 for GRU). */
+  get stateSize(): number {
+    return this.config.cell === 'lstm' ? 2 : 1;
+  }
+
+  /**
+   * ids (T, B) int32 (or (T,) for one sequence) and the state from the previous window (null:
+   * zeros). Returns logits (T, B, V) and the final state. The returned tensors belong to the
+   * caller (or the enclosing `tidy`).
+   */
+  forward(ids: Tensor, state: RecurrentState | null = null): { logits: Tensor; state: RecurrentState } {
+    if (!(ids instanceof Tensor) || ids.dtype !== 'int32') throw new DTypeError('LanguageModel.forward: ids must be an int32 Tensor');
+    if (ids.ndim !== 2) throw new ShapeError(`LanguageModel.forward: ids must be (T, B), got ${formatShape(ids.shape)}`);
+    if (state !== null && state.length !== this.stateSize) {
+      throw new ValueError(`LanguageModel.forward: state has ${state.length} tensors, expected ${this.stateSize} for ${this.config.cell}`);
+    }
+    const x = this.embed.forward(ids);
+    let out: Tensor;
+    let next: RecurrentState;
+    if (this.rnn instanceof LSTM) {
+      const [o, [h, c]] = this.rnn.forward(x, state ? [state[0], state[1]] : null);
+      out = o;
+      next = [h, c];
+    } else {
+      const [o, h] = this.rnn.forward(x, state ? state[0] : null);
+      out = o;
+      next = [h];
+    }
+    if (this.training && this.config.dropout > 0) out = dropout(out, this.config.dropout, true);
+    return { logits: this.head.forward(out), state: next };
+  }
+
+  /**
+   * Streams `length` sampled token ids after feeding `prime` (at least one id), carrying the state.
+   * Runs in eval mode without gradients (the mode is restored afterwards); memory stays flat.
+   */
+  *sample(prime: ArrayLike<number>, options: GenerateOptions = {}): globalThis.Generator<number, void, undefined> {
+    const length = options.length ?? 200;
+    if (!Number.isInteger(length) || length < 0) throw new ValueError(`LanguageModel.generate: length must be an integer >= 0, got ${length}`);
+    checkSamplingOptions('LanguageModel.generate', options);
+    if (prime.length === 0) throw new ValueError('LanguageModel.generate: prime must hold at least one token');
+    for (let i = 0; i < prime.length; i++) {
+      const id = prime[i];
+      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
+        throw new ValueError(`LanguageModel.generate: prime[${i}] = ${id} is out of range for a vocabulary of ${this.config.vocabSize}`);
+      }
+    }
+    const gen = options.seed !== undefined ? new Generator(options.seed) : options.generator ?? new Generator((Math.random() * 2 ** 32) >>> 0);
+    const wasTraining = this.training;
+    this.eval();
+    let state: RecurrentState | null = null;
+    const step = (ids: Int32Array): Float32Array =>
+      noGrad(() => {
+        const { logits, last, next } = tidy(() => {
+          const out = this.forward(tensor(ids, [ids.length, 1]), state);
+          const V = this.config.vocabSize;
+          return { logits: out.logits, last: out.logits.slice(0, ids.length - 1, ids.length).reshape(V), next: out.state };
+        });
+        const values = last.toArray() as Float32Array;
+        logits.dispose();
+        last.dispose();
+        state?.forEach((s) => s.dispose());
+        state = next;
+        return values;
+      });
+    try {
+      let logits = step(Int32Array.from(prime));
+      for (let i = 0; i < length; i++) {
+        const id = sampleFromLogits(logits, options, gen);
+        options.onToken?.(id);
+        yield id;
+        if (i + 1 < length) logits = step(Int32Array.of(id));
+      }
+    } finally {
+      (state as RecurrentState | null)?.forEach((s) => s.dispose());
+      this.train(wasTraining);
+    }
+  }
+
+  /** `sample`, as an async iterator that yields to the event loop every `yieldEvery` tokens. */
+  async *generate(prime: ArrayLike<number>, options: AsyncGenerateOptions = {}): AsyncGenerator<number, void, undefined> {
+    const every = options.yieldEvery ?? 8;
+    let n = 0;
+    for (const id of this.sample(prime, options)) {
+      if (options.signal?.aborted) return;
+      yield id;
+      if (++n % every === 0) await macrotask();
+    }
+  }
+}
+
+/**
+ * Generated text, piece by piece (one token's text each), for a model and its tokenizer.
+ * `<unk>`, `<pad>` and `<bos>` are never produced unless `options.suppress` says otherwise.
+ */
+export async function* generateText(
+  model: LanguageModel, tokenizer: Tokenizer, prime: string, options: AsyncGenerateOptions = {},
+): AsyncGenerator<string, void, undefined> {
+  const ids = primeIds(tokenizer, prime);
+  let prev: number | null = ids.length > 0 ? ids[ids.length - 1] : null;
+  for await (const id of model.generate(ids, { suppress: specialIds(tokenizer), ...options })) {
+    yield tokenizer.decodeNext(id, prev);
+    prev = id;
+  }
+}
+
+/** Synchronous `generateText`, returning the whole continuation. */
+export function sampleText(model: LanguageModel, tokenizer: Tokenizer, prime: string, options: GenerateOptions = {}): string {
+  const ids = primeIds(tokenizer, prime);
+  let prev: number | null = ids[ids.length - 1];
+  let out = '';
+  for (const id of model.sample(ids, { suppress: specialIds(tokenizer), ...options })) {
+    out += tokenizer.decodeNext(id, prev);
+    prev = id;
+  }
+  return out;
+}
+
+/** Tokens text generation never produces by default: `<unk>`, `<pad>`, `<bos>` (those in the vocabulary). */
+export function specialIds(tokenizer: Tokenizer): number[] {
+  return ['<unk>', '<pad>', '<bos>'].map((t) => tokenizer.vocab.indexOf(t)).filter((i) => i >= 0);
+}
+
+/** The prime's ids; an empty prime starts at a line break (char) or `<bos>` (word). */
+export function primeIds(tokenizer: Tokenizer, prime: string): Int32Array {
+  if (prime.length > 0) return tokenizer.encode(prime);
+  const start = tokenizer.level === 'word' ? '<bos>' : '\n';
+  return Int32Array.of(tokenizer.idOf(start));
+}
+
+function checkConfig(c: LanguageModelConfig): void {
+  for (const k of ['vocabSize', 'embedDim', 'hiddenSize', 'numLayers'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new ValueError(`LanguageModel: ${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (c.cell !== 'lstm' && c.cell !== 'gru') throw new ValueError(`LanguageModel: cell must be 'lstm' or 'gru', got '${c.cell as string}'`);
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new ValueError(`LanguageModel: dropout must be in [0, 1), got ${c.dropout}`);
+}
+
+function macrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
