@@ -1,0 +1,144 @@
+// What every system runner shares: the fixed workload sizes, run options parsed from argv, the
+// timing loop (warm-ups, then timed repeats until a count or a time budget), and the result file.
+import { writeFileSync } from 'node:fs';
+
+/** The workloads of the benchmark issue. Sizes are fixed; do not change them to flatter anyone. */
+export const W1 = { V: 65, E: 64, H: 256, L: 2, T: 64, B: 32, lr: 2e-3 }; // train-charlm
+export const W2 = { V: 65, E: 64, H: 512, L: 2, steps: 256, first: 0 }; // infer-stream
+export const W3 = { I: 128, H: 256, T: 128, B: 64 }; // forward-batch
+export const W3_FLOPS = 8 * W3.H * (W3.I + W3.H) * W3.B * W3.T;
+/** SGEMM shapes as [M, N, K]; GFLOP/s = 2MNK/t. */
+export const SGEMM_SHAPES = [[256, 256, 256], [512, 512, 512], [64, 1024, 1024]];
+export const sgemmName = ([m, n, k]) => `${m}x${n}x${k}`;
+
+/**
+ * Repeat policy per workload: `warmup` untimed runs, then timed runs until `repeats` or until
+ * `budgetMs` of timed work (never fewer than `min`). `slow` is for peers whose single W1 step or
+ * W3 pass takes tens of seconds (TensorFlow.js cpu): fewer runs, so a full run stays under 10 min.
+ */
+export function plan(quick, slow = false) {
+  if (quick) {
+    return {
+      W1: { warmup: 1, repeats: 2, min: 2, budgetMs: 3000 },
+      W2: { warmup: 1, repeats: 3, min: 1, budgetMs: 1500 },
+      W3: { warmup: 1, repeats: 3, min: 1, budgetMs: 1500 },
+      sgemm: { warmup: 1, repeats: 5, min: 2, budgetMs: 200 },
+    };
+  }
+  return {
+    W1: slow ? { warmup: 2, repeats: 2, min: 2, budgetMs: 0 } : { warmup: 2, repeats: 10, min: 3, budgetMs: 15000 },
+    W2: { warmup: 1, repeats: 7, min: 3, budgetMs: 8000 },
+    W3: slow ? { warmup: 1, repeats: 2, min: 2, budgetMs: 0 } : { warmup: 1, repeats: 10, min: 3, budgetMs: 10000 },
+    sgemm: { warmup: 2, repeats: 15, min: 3, budgetMs: 2000 },
+  };
+}
+
+/** argv of a system runner: --quick, --shared DIR, --out FILE, --backend NAME, --skip W1,W3. */
+export function parseArgs(argv = process.argv.slice(2)) {
+  const args = { quick: false, shared: null, out: null, backend: null, skip: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') args.quick = true;
+    else if (a === '--shared') args.shared = argv[++i];
+    else if (a === '--out') args.out = argv[++i];
+    else if (a === '--backend') args.backend = argv[++i];
+    else if (a === '--skip') for (const w of argv[++i].split(',')) args.skip.add(w);
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!args.shared || !args.out) throw new Error('usage: <system>.mjs --shared DIR --out FILE [--quick] [--backend NAME] [--skip W1,...]');
+  return args;
+}
+
+/**
+ * Runs `fn` (sync or async) `warmup` times untimed, then timed until `repeats` runs or `budgetMs`
+ * of timed work (at least `min` runs). Returns the per-run milliseconds and what each run returned.
+ */
+export async function measure(fn, { warmup, repeats, min, budgetMs }) {
+  const values = [];
+  for (let i = 0; i < warmup; i++) values.push(await fn());
+  const ms = [];
+  let spent = 0;
+  while (ms.length < repeats && (ms.length < min || spent < budgetMs)) {
+    const t0 = performance.now();
+    const v = await fn();
+    const dt = performance.now() - t0;
+    values.push(v);
+    ms.push(dt);
+    spent += dt;
+  }
+  return { ms, values, warmup };
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/** Turns per-run milliseconds into a rate: `work` units per run (tokens, or flops for GFLOP/s with scale 1e-9). */
+export function rate(ms, work, scale = 1) {
+  const per = ms.map((m) => (work * scale) / (m / 1000));
+  return { median: (work * scale) / (median(ms) / 1000), min: Math.min(...per), max: Math.max(...per), runs: ms.length, ms: ms.map((m) => +m.toFixed(3)) };
+}
+
+export function argmax(xs, offset = 0, n = xs.length - offset) {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (xs[offset + i] > xs[offset + best]) best = i;
+  return best;
+}
+
+export function maxAbsDiff(a, b) {
+  if (a.length !== b.length) return Infinity;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = Math.abs(a[i] - b[i]);
+    if (!(x <= d)) d = Number.isNaN(x) ? Infinity : x;
+  }
+  return d;
+}
+
+export function allFinite(xs) {
+  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) return false;
+  return true;
+}
+
+/**
+ * Collects one system's results and writes them as JSON to `--out`, also on failure. Each workload
+ * is run in a try block, so a peer that cannot do one workload still reports the others.
+ */
+export class Report {
+  constructor(args, system) {
+    this.args = args;
+    this.data = { ...system, status: 'ok', quick: args.quick, node: process.version, workloads: {} };
+  }
+
+  /** Runs `fn` for workload `name` unless skipped; `fn` returns the workload record. */
+  async workload(name, fn) {
+    if (this.args.skip.has(name)) {
+      this.data.workloads[name] = { status: 'skipped', reason: 'skipped by the runner (--quick or --skip)' };
+      return;
+    }
+    const t0 = performance.now();
+    try {
+      const rec = await fn();
+      this.data.workloads[name] = { status: rec.validation?.ok === false ? 'invalid' : 'ok', ...rec };
+    } catch (e) {
+      this.data.workloads[name] = { status: 'failed', error: String(e?.stack ?? e).split('\n').slice(0, 4).join('\n') };
+    }
+    const w = this.data.workloads[name];
+    const what = w.status === 'ok' || w.status === 'invalid'
+      ? `${w.status}${w.median !== undefined ? ` median ${w.median.toFixed(1)} ${w.unit}` : ''}${w.validation ? `; ${w.validation.detail}` : ''}`
+      : `${w.status}: ${w.error}`;
+    console.log(`[${this.data.id}] ${name} ${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+
+  unavailable(error) {
+    this.data.status = 'unavailable';
+    this.data.error = String(error?.message ?? error);
+    this.write();
+  }
+
+  write() {
+    writeFileSync(this.args.out, JSON.stringify(this.data, null, 1));
+  }
+}

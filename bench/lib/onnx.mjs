@@ -1,0 +1,181 @@
+// A minimal ONNX model writer: a protobuf encoder for the few onnx.proto messages a graph needs,
+// and the three graphs of the benchmark (W2 one-token step, W3 one LSTM layer, SGEMM). Field
+// numbers are onnx.proto's (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto,
+// ValueInfoProto, TypeProto, TensorShapeProto, OperatorSetIdProto); opset 14, IR version 7.
+import { gatesToOnnx, transpose2d } from './workloads.mjs';
+
+// ---- protobuf wire format: (field << 3 | wire type), varints, length-delimited bytes ----------
+
+class Writer {
+  constructor() {
+    this.chunks = [];
+  }
+  bytes() {
+    return Buffer.concat(this.chunks);
+  }
+  raw(buf) {
+    this.chunks.push(buf);
+    return this;
+  }
+  varint(v) {
+    let n = BigInt.asUintN(64, BigInt(v));
+    const out = [];
+    do {
+      let b = Number(n & 0x7fn);
+      n >>= 7n;
+      if (n !== 0n) b |= 0x80;
+      out.push(b);
+    } while (n !== 0n);
+    return this.raw(Buffer.from(out));
+  }
+  tag(field, wire) {
+    return this.varint((field << 3) | wire);
+  }
+  int(field, v) {
+    return this.tag(field, 0).varint(v);
+  }
+  float(field, v) {
+    const b = Buffer.alloc(4);
+    b.writeFloatLE(v);
+    return this.tag(field, 5).raw(b);
+  }
+  /** Length-delimited: a string, raw bytes, or a nested message (a Writer). */
+  bytesField(field, v) {
+    const buf = v instanceof Writer ? v.bytes() : typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    return this.tag(field, 2).varint(buf.length).raw(buf);
+  }
+}
+
+const msg = () => new Writer();
+
+// ---- onnx.proto messages ---------------------------------------------------------------------
+
+const DataType = { FLOAT: 1, INT32: 6, INT64: 7 };
+const AttrType = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7, STRINGS: 8 };
+
+/** TensorProto: dims=1, data_type=2, name=8, raw_data=9 (little-endian). */
+function tensorProto(name, dims, data) {
+  const t = msg();
+  for (const d of dims) t.int(1, d);
+  const type = data instanceof Float32Array ? DataType.FLOAT : data instanceof BigInt64Array ? DataType.INT64 : DataType.INT32;
+  t.int(2, type).bytesField(8, name).bytesField(9, data);
+  return t;
+}
+
+/** ValueInfoProto: name=1, type=2 -> TypeProto.tensor_type=1 -> elem_type=1, shape=2 -> dim=1 -> dim_value=1 | dim_param=2. */
+function valueInfo(name, elemType, dims) {
+  const shape = msg();
+  for (const d of dims) shape.bytesField(1, typeof d === 'number' ? msg().int(1, d) : msg().bytesField(2, d));
+  const tensorType = msg().int(1, elemType).bytesField(2, shape);
+  return msg().bytesField(1, name).bytesField(2, msg().bytesField(1, tensorType));
+}
+
+/** AttributeProto: name=1, f=2, i=3, s=4, ints=8, strings=9, type=20. */
+function attribute(name, value) {
+  const a = msg().bytesField(1, name);
+  if (typeof value === 'string') return a.bytesField(4, value).int(20, AttrType.STRING);
+  if (Array.isArray(value) && typeof value[0] === 'string') {
+    for (const s of value) a.bytesField(9, s);
+    return a.int(20, AttrType.STRINGS);
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) a.int(8, v);
+    return a.int(20, AttrType.INTS);
+  }
+  if (Number.isInteger(value)) return a.int(3, value).int(20, AttrType.INT);
+  return a.float(2, value).int(20, AttrType.FLOAT);
+}
+
+/** NodeProto: input=1, output=2, name=3, op_type=4, attribute=5. */
+function node(opType, inputs, outputs, attrs = {}) {
+  const n = msg();
+  for (const i of inputs) n.bytesField(1, i);
+  for (const o of outputs) n.bytesField(2, o);
+  n.bytesField(3, `${opType}_${outputs[0]}`).bytesField(4, opType);
+  for (const [k, v] of Object.entries(attrs)) n.bytesField(5, attribute(k, v));
+  return n;
+}
+
+/**
+ * ModelProto (ir_version=1, producer_name=2, graph=7, opset_import=8) around a GraphProto (node=1,
+ * name=2, initializer=5, input=11, output=12). `inputs`/`outputs` are [name, elemType, dims].
+ */
+function model({ nodes, initializers, inputs, outputs, name }) {
+  const g = msg();
+  for (const n of nodes) g.bytesField(1, n);
+  g.bytesField(2, name);
+  for (const [n, dims, data] of initializers) g.bytesField(5, tensorProto(n, dims, data));
+  for (const [n, t, d] of inputs) g.bytesField(11, valueInfo(n, t, d));
+  for (const [n, t, d] of outputs) g.bytesField(12, valueInfo(n, t, d));
+  return msg()
+    .int(1, 7)
+    .bytesField(2, 'lstm-wasm-bench')
+    .bytesField(7, g)
+    .bytesField(8, msg().bytesField(1, '').int(2, 14))
+    .bytes();
+}
+
+// ---- the benchmark graphs -------------------------------------------------------------------
+
+/**
+ * ONNX LSTM inputs for PyTorch-layout weights of layer `l`: W (1, 4H, in), R (1, 4H, H) with gate
+ * blocks reordered i,f,g,o -> i,o,f,c, and B (1, 8H) = [Wb, Rb] reordered the same way.
+ */
+function lstmInitializers(w, l, prefix) {
+  const [G, I] = w[`weight_ih_l${l}`].shape;
+  const H = G / 4;
+  const b = new Float32Array(2 * G);
+  b.set(gatesToOnnx(w[`bias_ih_l${l}`].data, H, 1), 0);
+  b.set(gatesToOnnx(w[`bias_hh_l${l}`].data, H, 1), G);
+  return [
+    [`${prefix}W`, [1, G, I], gatesToOnnx(w[`weight_ih_l${l}`].data, H, I)],
+    [`${prefix}R`, [1, G, H], gatesToOnnx(w[`weight_hh_l${l}`].data, H, H)],
+    [`${prefix}B`, [1, 2 * G], b],
+  ];
+}
+
+/**
+ * W2: one token of the char model with the state in and out. Inputs: ids int64 (1, 1), h{l}/c{l}
+ * float (1, 1, H) per layer. Outputs: logits (1, 1, V), h{l}_out/c{l}_out.
+ */
+export function streamStepModel(weights, { V, E, H, L }) {
+  const initializers = [['embed', [V, E], weights.embed.weight.data], ['axes1', [1], BigInt64Array.of(1n)]];
+  const nodes = [node('Gather', ['embed', 'ids'], ['x0'], { axis: 0 })]; // (1, 1, E): T=1, B=1
+  const inputs = [['ids', DataType.INT64, [1, 1]]];
+  const outputs = [['logits', DataType.FLOAT, [1, 1, V]]];
+  let x = 'x0';
+  for (let l = 0; l < L; l++) {
+    initializers.push(...lstmInitializers(weights.lstm, l, `l${l}_`));
+    inputs.push([`h${l}`, DataType.FLOAT, [1, 1, H]], [`c${l}`, DataType.FLOAT, [1, 1, H]]);
+    outputs.push([`h${l}_out`, DataType.FLOAT, [1, 1, H]], [`c${l}_out`, DataType.FLOAT, [1, 1, H]]);
+    nodes.push(node('LSTM', [x, `l${l}_W`, `l${l}_R`, `l${l}_B`, '', `h${l}`, `c${l}`], [`y${l}`, `h${l}_out`, `c${l}_out`], { hidden_size: H }));
+    nodes.push(node('Squeeze', [`y${l}`, 'axes1'], [`x${l + 1}`])); // Y (T, 1, B, H) -> (T, B, H)
+    x = `x${l + 1}`;
+  }
+  initializers.push(['headWT', [H, V], transpose2d(weights.head.weight.data, V, H)], ['headB', [V], weights.head.bias.data]);
+  nodes.push(node('MatMul', [x, 'headWT'], ['z']), node('Add', ['z', 'headB'], ['logits']));
+  return model({ name: 'w2_stream_step', nodes, initializers, inputs, outputs });
+}
+
+/** W3: one LSTM layer over x (T, B, I) -> y (T, B, H). */
+export function forwardModel(weights, { I, H, T, B }) {
+  return model({
+    name: 'w3_forward',
+    nodes: [node('LSTM', ['x', 'W', 'R', 'B'], ['y4'], { hidden_size: H }), node('Squeeze', ['y4', 'axes1'], ['y'])],
+    initializers: [...lstmInitializers(weights, 0, ''), ['axes1', [1], BigInt64Array.of(1n)]],
+    inputs: [['x', DataType.FLOAT, [T, B, I]]],
+    outputs: [['y', DataType.FLOAT, [T, B, H]]],
+  });
+}
+
+/** SGEMM: C (M, N) = A (M, K) B (K, N), both operands graph inputs. */
+export function matmulModel([m, n, k]) {
+  return model({
+    name: 'sgemm',
+    nodes: [node('MatMul', ['a', 'b'], ['c'])],
+    initializers: [],
+    inputs: [['a', DataType.FLOAT, [m, k]], ['b', DataType.FLOAT, [k, n]]],
+    outputs: [['c', DataType.FLOAT, [m, n]]],
+  });
+}
+

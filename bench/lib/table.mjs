@@ -1,0 +1,87 @@
+// The one results table (Markdown, so it pastes into the README as is): a row per workload and
+// system with the median, min-max, timed runs, lstm-wasm (WASM) / system, and the validation verdict.
+import { SGEMM_SHAPES, sgemmName } from './common.mjs';
+
+export const REFERENCE = 'lstm-wasm-wasm';
+
+const WORKLOADS = [
+  ['W1', 'W1 train-charlm', 'tok/s'],
+  ['W2', 'W2 infer-stream', 'tok/s'],
+  ['W3', 'W3 forward-batch', 'tok/s'],
+  ...SGEMM_SHAPES.map((s) => [`sgemm:${sgemmName(s)}`, `SGEMM ${sgemmName(s)}`, 'GFLOP/s']),
+];
+
+const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+/** The record of workload `key` (W1..W3, or sgemm:MxNxK) in one system's results, or a status stand-in. */
+function recordOf(result, key) {
+  if (result.status !== 'ok') return { status: result.status, error: result.error };
+  if (key.startsWith('sgemm:')) {
+    const s = result.workloads.sgemm;
+    if (!s || s.status !== 'ok' && s.status !== 'invalid') return s ?? { status: 'missing' };
+    const shape = s.shapes?.[key.slice(6)];
+    return shape ? { status: shape.validation.ok ? 'ok' : 'invalid', ...shape } : { status: 'missing' };
+  }
+  return result.workloads[key] ?? { status: 'missing' };
+}
+
+/** Rows for the JSON summary and the table: { workload, system, status, median, min, max, runs, ratio, gflops, check }. */
+export function summarize(results) {
+  const ref = results.find((r) => r.id === REFERENCE);
+  const rows = [];
+  for (const [key, label, unit] of WORKLOADS) {
+    const refRec = ref ? recordOf(ref, key) : null;
+    for (const r of results) {
+      const rec = recordOf(r, key);
+      if (rec.status === 'n/a') continue;
+      const row = { workload: label, key, unit, system: r.name, id: r.id, status: rec.status };
+      if (rec.median !== undefined) {
+        Object.assign(row, { median: rec.median, min: rec.min, max: rec.max, runs: rec.runs });
+        if (rec.gflops) row.gflops = rec.gflops.median;
+        if (refRec?.median !== undefined) row.ratio = refRec.median / rec.median;
+      }
+      row.check = rec.validation?.detail ?? rec.reason ?? rec.error ?? '';
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+export function markdownTable(rows) {
+  const lines = [
+    '| workload | system | median | min-max | runs | lstm-wasm ÷ system | check |',
+    '|---|---|--:|--:|--:|--:|---|',
+  ];
+  let last = '';
+  for (const r of rows) {
+    const name = r.workload === last ? '' : `${r.workload} (${r.unit})`;
+    last = r.workload;
+    if (r.median === undefined) {
+      const why = r.status === 'skipped' ? 'skipped' : `${r.status}: ${firstLine(r.check)}`;
+      lines.push(`| ${name} | ${r.system} | — | — | — | — | ${why} |`);
+      continue;
+    }
+    const median = r.gflops !== undefined ? `${fmt(r.median)} (${fmt(r.gflops)} GFLOP/s)` : fmt(r.median);
+    const ratio = r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`;
+    const check = r.status === 'ok' ? 'ok' : `**${r.status.toUpperCase()}**`;
+    lines.push(`| ${name} | ${r.system} | ${median} | ${fmt(r.min)}-${fmt(r.max)} | ${r.runs} | ${ratio} | ${check} |`);
+  }
+  return lines.join('\n');
+}
+
+const firstLine = (s) => String(s).split('\n')[0].slice(0, 160).replace(/\|/g, '/');
+
+/** Validation details and deviations, one bullet each, for under the table. */
+export function notes(results, rows) {
+  const out = [];
+  // SGEMM checks are listed only when they fail; every recurrent workload's check is listed.
+  for (const r of rows) {
+    if (r.check && r.median !== undefined && (r.status !== 'ok' || !r.key.startsWith('sgemm'))) out.push(`- ${r.workload}, ${r.system}: ${firstLine(r.check)}`);
+  }
+  for (const r of results) {
+    if (r.status !== 'ok') out.push(`- ${r.name}: ${r.status}: ${firstLine(r.error ?? '')}`);
+    if (r.detail) out.push(`- ${r.name}: ${r.detail}`);
+    for (const d of r.deviations ?? []) out.push(`- ${r.name} deviates: ${d}`);
+  }
+  return out.join('\n');
+}

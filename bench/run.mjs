@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick] [-- --only id,id]`: installs the peers on first use (bench/package.json,
+// never the library's dependencies), builds lstm-wasm if dist/ is missing, runs each system in its
+// own child process, one after another (one backend per process; a peer that crashes costs only its
+// own row), then prints one table and writes it as JSON to bench/results/.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { summarize, markdownTable, notes } from './lib/table.mjs';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const root = join(benchDir, '..');
+
+/** Every system, in run order: lstm-wasm (WASM) first, since it writes the reference outputs. `quickSkip`: workloads too slow for --quick. */
+const SYSTEMS = [
+  { id: 'lstm-wasm-wasm', file: 'lstm-wasm.mjs', backend: 'wasm', quickSkip: [] },
+  { id: 'lstm-wasm-js', file: 'lstm-wasm.mjs', backend: 'js', quickSkip: ['W1', 'W3'] },
+  { id: 'tfjs-wasm', file: 'tfjs.mjs', backend: 'wasm', quickSkip: ['W1'] },
+  { id: 'tfjs-cpu', file: 'tfjs.mjs', backend: 'cpu', quickSkip: ['W1', 'W2', 'W3'] },
+  { id: 'brain', file: 'brain.mjs', quickSkip: ['W2'] },
+  { id: 'onnxruntime', file: 'onnxruntime.mjs', quickSkip: [] },
+  { id: 'plain-js', file: 'plain-js.mjs', quickSkip: [] },
+];
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const onlyAt = argv.indexOf('--only');
+const only = onlyAt >= 0 ? new Set(argv[onlyAt + 1].split(',')) : null;
+const unknown = argv.filter((a, i) => a !== '--quick' && a !== '--only' && argv[i - 1] !== '--only');
+if (unknown.length > 0) {
+  console.error(`bench: unknown argument(s) ${unknown.join(' ')}; usage: npm run bench [-- --quick] [-- --only ${SYSTEMS.map((s) => s.id).join(',')}]`);
+  process.exit(2);
+}
+
+function sh(cmd, args, opts = {}) {
+  console.log(`bench: ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status})`);
+}
+
+// Peers: bench's own lockfile, installed into bench/node_modules. onnxruntime-node's install script
+// only fetches GPU providers; the CPU binary ships in the package, so the script is skipped.
+if (!existsSync(join(benchDir, 'node_modules', '.package-lock.json'))) {
+  sh('npm', ['ci', '--prefix', 'bench', '--no-audit', '--no-fund'], { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+}
+const distEntry = join(root, 'dist', 'index.js');
+if (!existsSync(distEntry)) sh('npm', ['run', 'build']);
+else {
+  const newest = (dir) => readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+    const p = join(dir, e.name);
+    return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }, 0);
+  if (Math.max(newest(join(root, 'ts')), newest(join(root, 'crate'))) > statSync(distEntry).mtimeMs) {
+    console.warn('bench: warning: dist/ is older than ts/ or crate/; this measures the last build (run `npm run build` to refresh)');
+  }
+}
+
+const shared = mkdtempSync(join(tmpdir(), 'lstm-wasm-bench-'));
+const childTimeoutMs = quick ? 90_000 : 420_000;
+
+/** Runs one system in a child process; resolves to its result JSON, or a failure record. */
+function runSystem(sys) {
+  const out = join(shared, `${sys.id}.json`);
+  const args = [join(benchDir, 'systems', sys.file), '--shared', shared, '--out', out];
+  if (sys.backend) args.push('--backend', sys.backend);
+  if (quick) args.push('--quick');
+  if (quick && sys.quickSkip.length > 0) args.push('--skip', sys.quickSkip.join(','));
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      process.stderr.write(d);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), childTimeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const secs = (performance.now() - t0) / 1000;
+      let result = null;
+      if (existsSync(out)) {
+        try {
+          result = JSON.parse(readFileSync(out, 'utf8'));
+        } catch {}
+      }
+      if (result === null || code !== 0) {
+        const why = signal === 'SIGKILL' ? `killed after ${childTimeoutMs / 1000} s` : `exit ${code ?? signal}`;
+        const tail = stderr.trim().split('\n').slice(-3).join(' / ');
+        result = { ...(result ?? {}), id: sys.id, name: result?.name ?? sys.id, status: 'failed', error: `${why}${tail ? `: ${tail}` : ''}`, workloads: result?.workloads ?? {} };
+      }
+      result.seconds = +secs.toFixed(1);
+      console.log(`bench: ${sys.id} ${result.status} in ${secs.toFixed(1)} s`);
+      resolve(result);
+    });
+  });
+}
+
+const started = new Date();
+const loadBefore = loadavg()[0];
+const t0 = performance.now();
+const results = [];
+for (const sys of SYSTEMS) if (!only || only.has(sys.id)) results.push(await runSystem(sys));
+rmSync(shared, { recursive: true, force: true });
+
+const rows = summarize(results);
+const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version.slice(1)}`;
+const command = `npm run bench${quick ? ' -- --quick' : ''}`;
+const date = started.toISOString().slice(0, 10);
+const quickNote = quick
+  ? `\n--quick: fewer runs; skipped ${SYSTEMS.filter((s) => s.quickSkip.length).map((s) => `${s.id} ${s.quickSkip.join('/')}`).join(', ')}.`
+  : '';
+// Other work on the machine skews every row; the 1-minute load average says how much there was.
+const load = `load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`;
+const header = `Machine: ${machine} (${load}). Date: ${started.toISOString().replace('T', ' ').slice(0, 16)} UTC. Command: \`${command}\` (${((performance.now() - t0) / 1000).toFixed(0)} s).${quickNote}`;
+const table = markdownTable(rows);
+console.log(`\n${header}\n\n${table}\n\n${notes(results, rows)}\n`);
+
+const resultsDir = join(benchDir, 'results');
+mkdirSync(resultsDir, { recursive: true });
+const json = JSON.stringify({ date: started.toISOString(), machine, load, command, quick, seconds: Math.round((performance.now() - t0) / 1000), rows, systems: results }, null, 1);
+// Quick runs are smoke tests: they never replace the full results.
+const files = quick ? ['quick.json'] : [`${date}.json`, 'latest.json'];
+for (const f of files) writeFileSync(join(resultsDir, f), json);
+console.log(`bench: wrote ${files.map((f) => `bench/results/${f}`).join(', ')}`);
+// Peers may fail or be unavailable; lstm-wasm (WASM) itself must run and validate (the CI smoke test).
+const own = results.find((r) => r.id === 'lstm-wasm-wasm');
+const ownBad = own && (own.status !== 'ok' || Object.values(own.workloads).some((w) => w.status === 'failed' || w.status === 'invalid'));
+process.exit(ownBad ? 1 : 0);

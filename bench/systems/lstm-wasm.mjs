@@ -1,0 +1,158 @@
+// lstm-wasm on the four workloads, through the built package (dist/index.js) and its public API.
+// --backend wasm (default): the WebAssembly SIMD kernels; it also writes the reference outputs the
+// peers validate against. --backend js: the plain-JS backend, `init({ backend: 'js' })`.
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { W1, W2, W3, W3_FLOPS, SGEMM_SHAPES, sgemmName, parseArgs, plan, measure, rate, argmax, Report } from '../lib/common.mjs';
+import { w1Model, w2Model, w3Weights, w1Batch, w3Input, writeReference } from '../lib/workloads.mjs';
+import { checkTrain, checkStream, checkForward, checkSgemm, sgemmOperands } from '../lib/checks.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const args = parseArgs();
+const backendName = args.backend ?? 'wasm';
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const report = new Report(args, {
+  id: `lstm-wasm-${backendName}`,
+  name: backendName === 'wasm' ? 'lstm-wasm (WASM SIMD)' : 'lstm-wasm (JS backend)',
+  version: pkg.version,
+});
+const P = plan(args.quick);
+const isReference = backendName === 'wasm';
+
+let lw;
+try {
+  lw = await import(pathToFileURL(join(root, 'dist', 'index.js')).href);
+  if (backendName === 'wasm') {
+    await lw.init();
+  } else {
+    // Until the JS backend lands, init() ignores unknown options and would silently load WASM:
+    // require the option to be declared before trusting it.
+    const dts = join(root, 'dist', 'index.d.ts');
+    const declared = existsSync(dts) && /interface InitOptions[^}]*\bbackend\??:/s.test(readFileSync(dts, 'utf8'));
+    if (!declared) throw new Error(`init({ backend: '${backendName}' }) is not in this build of lstm-wasm (InitOptions has no 'backend' option in dist/index.d.ts)`);
+    await lw.init({ backend: backendName });
+  }
+  const active = typeof lw.backendName === 'function' ? lw.backendName() : 'wasm';
+  if (active !== backendName) throw new Error(`asked init() for the '${backendName}' backend, got '${active}'`);
+} catch (e) {
+  report.unavailable(e);
+  process.exit(0);
+}
+const { tensor, tidy, noGrad, nn, optim, F, matmul, memory } = lw;
+
+function load(module, weights) {
+  module.loadStateDict(Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, { shape: v.shape, data: v.data }])));
+  return module;
+}
+
+function charModel(cfg, w) {
+  const embed = load(new nn.Embedding(cfg.V, cfg.E), w.embed);
+  const lstm = load(new nn.LSTM(cfg.E, cfg.H, { numLayers: cfg.L }), w.lstm);
+  const head = load(new nn.Linear(cfg.H, cfg.V), w.head);
+  return { embed, lstm, head, dispose: () => [embed, lstm, head].forEach((m) => m.dispose()) };
+}
+
+await report.workload('W1', async () => {
+  const { T, B, V } = W1;
+  const m = charModel(W1, w1Model());
+  const params = [...m.embed.parameters(), ...m.lstm.parameters(), ...m.head.parameters()];
+  const opt = new optim.Adam(params, { lr: W1.lr });
+  const batch = w1Batch();
+  const x = tensor(batch.x, [T, B]);
+  const y = tensor(batch.y, [T * B]);
+  let live1 = 0;
+  const step = () => {
+    const loss = tidy(() => {
+      const [out] = m.lstm.forward(m.embed.forward(x));
+      const l = F.crossEntropy(m.head.forward(out).reshape(T * B, V), y);
+      opt.zeroGrad();
+      l.backward();
+      opt.step();
+      return l.item();
+    });
+    // Gradients and Adam's moments are allocated by the first step; after it the count must stay flat.
+    live1 ||= memory().liveTensors;
+    return loss;
+  };
+  const { ms, values } = await measure(step, P.W1);
+  const leaked = memory().liveTensors - live1;
+  if (isReference) writeReference(args.shared, 'W1-losses', values);
+  const validation = checkTrain(values, args.shared, !isReference);
+  if (leaked !== 0) Object.assign(validation, { ok: false, detail: `${validation.detail}; ${leaked} tensors leaked after the first step` });
+  x.dispose(); y.dispose(); m.dispose();
+  return { unit: 'tokens/s', ...rate(ms, T * B), warmup: P.W1.warmup, validation, losses: values.map((v) => +v.toFixed(5)) };
+});
+
+await report.workload('W2', async () => {
+  const m = charModel(W2, w2Model());
+  m.lstm.eval();
+  let logits0 = null;
+  const gaps = [];
+  const generate = () => noGrad(() => {
+    let state = null;
+    let token = W2.first;
+    const ids = [];
+    for (let i = 0; i < W2.steps; i++) {
+      const next = tidy(() => {
+        const [out, st] = m.lstm.forward(m.embed.forward(tensor(Int32Array.of(token), [1, 1])), state);
+        const logits = m.head.forward(out).reshape(W2.V).toArray();
+        token = argmax(logits);
+        if (i === 0) logits0 = logits;
+        if (isReference && gaps.length < W2.steps) gaps.push(logits[token] - Math.max(...logits.filter((_, j) => j !== token)));
+        return st;
+      });
+      if (state) state.forEach((s) => s.dispose());
+      state = next;
+      ids.push(token);
+    }
+    state.forEach((s) => s.dispose());
+    return ids;
+  });
+  const { ms, values } = await measure(generate, P.W2);
+  const ids = values[0];
+  const repeatable = values.every((v) => v.join() === ids.join());
+  if (isReference) writeReference(args.shared, 'W2-ref', { ids, logits0: Array.from(logits0), gaps });
+  const validation = isReference
+    ? { ok: repeatable, detail: `reference ids (${new Set(ids).size} distinct), identical across ${values.length} runs: ${repeatable}` }
+    : checkStream(ids, logits0, args.shared);
+  m.dispose();
+  return { unit: 'tokens/s', ...rate(ms, W2.steps), warmup: P.W2.warmup, validation };
+});
+
+await report.workload('W3', async () => {
+  const { I, H, T, B } = W3;
+  const lstm = load(new nn.LSTM(I, H), w3Weights());
+  lstm.eval();
+  const x = tensor(w3Input(), [T, B, I]);
+  const { ms } = await measure(() => noGrad(() => tidy(() => {
+    lstm.forward(x);
+  })), P.W3);
+  const out = noGrad(() => tidy(() => lstm.forward(x)[0].toArray()));
+  if (isReference) writeReference(args.shared, 'W3-out', out);
+  const validation = isReference ? { ok: out.every(Number.isFinite), detail: 'reference output, finite' } : checkForward(out, args.shared);
+  x.dispose(); lstm.dispose();
+  const r = rate(ms, T * B);
+  return { unit: 'tokens/s', ...r, gflops: rate(ms, W3_FLOPS, 1e-9), warmup: P.W3.warmup, validation };
+});
+
+await report.workload('sgemm', async () => {
+  const shapes = {};
+  for (const shape of SGEMM_SHAPES) {
+    const [m, n, k] = shape;
+    const { a, b } = sgemmOperands(shape);
+    const A = tensor(a, [m, k]);
+    const Bt = tensor(b, [k, n]);
+    const c = tidy(() => matmul(A, Bt).toArray());
+    const validation = checkSgemm(shape, a, b, c);
+    const { ms } = await measure(() => tidy(() => {
+      matmul(A, Bt);
+    }), P.sgemm);
+    A.dispose(); Bt.dispose();
+    shapes[sgemmName(shape)] = { unit: 'GFLOP/s', ...rate(ms, 2 * m * n * k, 1e-9), validation };
+  }
+  const ok = Object.values(shapes).every((s) => s.validation.ok);
+  return { unit: 'GFLOP/s', shapes, validation: { ok, detail: ok ? 'all shapes match float64 on 64 entries' : 'mismatch vs float64' } };
+});
+
+report.write();
