@@ -28,43 +28,30 @@ pub fn sgemm_small_m(
     }
 }
 
-/// c[j] = alpha * dot(a, B[j, :]) + beta * c[j], B stored (N, K). Four rows of B at a time
-/// share each load of `a` and keep four independent accumulator chains in flight.
+/// c[j] = alpha * dot(a, B[j, :]) + beta * c[j], B stored (N, K). One row of B at a time, so B is
+/// read as a single sequential stream (what the hardware prefetcher follows best when B comes from
+/// DRAM), with four accumulators over k to keep four independent add chains in flight.
 #[allow(clippy::too_many_arguments)]
 fn dots(a: &[f32], b: &[f32], ldb: usize, n: usize, k: usize, alpha: f32, beta: f32, c: &mut [f32]) {
-    let k4 = k / 4 * 4;
-    let mut j = 0;
-    while j + 4 <= n {
-        let r0 = &b[j * ldb..j * ldb + k];
-        let r1 = &b[(j + 1) * ldb..(j + 1) * ldb + k];
-        let r2 = &b[(j + 2) * ldb..(j + 2) * ldb + k];
-        let r3 = &b[(j + 3) * ldb..(j + 3) * ldb + k];
+    let k16 = k / 16 * 16;
+    for j in 0..n {
+        let row = &b[j * ldb..j * ldb + k];
         let (mut s0, mut s1, mut s2, mut s3) = (F32x4::zero(), F32x4::zero(), F32x4::zero(), F32x4::zero());
         let mut p = 0;
-        // SAFETY: p + 4 <= k4 <= k, and a and every row hold k floats.
+        // SAFETY: p + 16 <= k16 <= k, and a and row hold k floats.
         unsafe {
-            while p < k4 {
-                let av = F32x4::load(a.as_ptr().add(p));
-                s0 = av.mul_add(F32x4::load(r0.as_ptr().add(p)), s0);
-                s1 = av.mul_add(F32x4::load(r1.as_ptr().add(p)), s1);
-                s2 = av.mul_add(F32x4::load(r2.as_ptr().add(p)), s2);
-                s3 = av.mul_add(F32x4::load(r3.as_ptr().add(p)), s3);
-                p += 4;
+            let (ap, rp) = (a.as_ptr(), row.as_ptr());
+            while p < k16 {
+                s0 = F32x4::load(ap.add(p)).mul_add(F32x4::load(rp.add(p)), s0);
+                s1 = F32x4::load(ap.add(p + 4)).mul_add(F32x4::load(rp.add(p + 4)), s1);
+                s2 = F32x4::load(ap.add(p + 8)).mul_add(F32x4::load(rp.add(p + 8)), s2);
+                s3 = F32x4::load(ap.add(p + 12)).mul_add(F32x4::load(rp.add(p + 12)), s3);
+                p += 16;
             }
         }
-        let sums = [s0.sum(), s1.sum(), s2.sum(), s3.sum()];
-        for (r, (&sum, row)) in sums.iter().zip([r0, r1, r2, r3].iter()).enumerate() {
-            let tail: f32 = (k4..k).map(|q| a[q] * row[q]).sum();
-            let v = alpha * (sum + tail);
-            c[j + r] = if beta == 0.0 { v } else { v + beta * c[j + r] };
-        }
-        j += 4;
-    }
-    for jj in j..n {
-        let row = &b[jj * ldb..jj * ldb + k];
-        let dot: f32 = a.iter().zip(row).map(|(x, y)| x * y).sum();
-        let v = alpha * dot;
-        c[jj] = if beta == 0.0 { v } else { v + beta * c[jj] };
+        let tail: f32 = (k16..k).map(|q| a[q] * row[q]).sum();
+        let v = alpha * (s0.add(s1).add(s2.add(s3)).sum() + tail);
+        c[j] = if beta == 0.0 { v } else { v + beta * c[j] };
     }
 }
 
