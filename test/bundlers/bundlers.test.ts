@@ -1,0 +1,368 @@
+// `init()` loads the wasm with NO configuration under Vite and webpack. For each bundler, a tiny
+// browser app is written to a temporary project whose node_modules/lstm-wasm is a symlink to this
+// repository (so the bundler resolves the package through its package.json "exports", as it would
+// from the registry), built with the bundler's JS API and no configuration (build-app.mjs), served
+// from node:http on 127.0.0.1 and run in Debian's Chromium, headless. The app does `await init()`, a
+// forward and backward pass, and writes the loss and gradients into the page as JSON; they are
+// compared with the same computation in plain JS here.
+//
+// The Vite app is also loaded under `Content-Security-Policy: script-src 'self' 'wasm-unsafe-eval'`,
+// which forbids eval and new Function: it still works, so nothing on the way (library or bundler
+// runtime) evaluates strings. 'wasm-unsafe-eval' itself is needed by ANY WebAssembly: CSP treats
+// compiling wasm like eval, and with a script-src that has neither 'unsafe-eval' nor
+// 'wasm-unsafe-eval', WebAssembly.compile/instantiate (from bytes or from a same-origin URL alike;
+// 'self' does not cover them) are refused. The last test shows that refusal, so the header is known
+// to be enforced.
+//
+// Needs `npm run build` and /usr/bin/chromium (scripts/ensure.sh installs both); a missing Chromium
+// fails the browser tests, and LSTM_WASM_NO_BROWSER=1 skips them on purpose (the builds still run).
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type OutgoingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeDynamicCode, findDynamicCode } from './dynamic-code';
+
+const run = promisify(execFile);
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const builtEsm = join(realpathSync(repoRoot), 'dist', 'index.js');
+const builtCjs = join(realpathSync(repoRoot), 'dist', 'index.cjs');
+const buildScript = fileURLToPath(new URL('./build-app.mjs', import.meta.url));
+
+const CHROMIUM = process.env.LSTM_WASM_CHROMIUM ?? '/usr/bin/chromium';
+// The same flags as test/browser/smoke.test.ts.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+type Bundler = 'vite' | 'webpack';
+const BUNDLERS: Bundler[] = ['vite', 'webpack'];
+
+// x is (2,3), w is (3,2); loss = sum(tanh(x @ w)).
+const X = [0.5, -1, 2, 1.5, 0.25, -0.75];
+const W = [0.1, -0.2, 0.3, 0.4, -0.5, 0.6];
+
+/** The same in float64: dloss/dy = 1 - tanh(y)^2, dx = dy @ w^T, dw = x^T @ dy. */
+function reference() {
+  const y: number[] = [];
+  for (let m = 0; m < 2; m++) {
+    for (let n = 0; n < 2; n++) {
+      let s = 0;
+      for (let k = 0; k < 3; k++) s += X[m * 3 + k]! * W[k * 2 + n]!;
+      y.push(s);
+    }
+  }
+  const t = y.map(Math.tanh);
+  const dy = t.map((v) => 1 - v * v);
+  const dx: number[] = [];
+  for (let m = 0; m < 2; m++) {
+    for (let k = 0; k < 3; k++) dx.push(dy[m * 2]! * W[k * 2]! + dy[m * 2 + 1]! * W[k * 2 + 1]!);
+  }
+  const dw: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    for (let n = 0; n < 2; n++) dw.push(X[k]! * dy[n]! + X[3 + k]! * dy[2 + n]!);
+  }
+  return { loss: t.reduce((a, b) => a + b, 0), dx, dw };
+}
+
+// The app, as a user would write it. Top-level await: both bundlers support it by default.
+const APP = `import { init, tensor } from 'lstm-wasm';
+
+const out = document.getElementById('result');
+try {
+  await init();
+  const x = tensor(${JSON.stringify(X)}, [2, 3], { requiresGrad: true });
+  const w = tensor(${JSON.stringify(W)}, [3, 2], { requiresGrad: true });
+  const loss = x.matmul(w).tanh().sum();
+  loss.backward();
+  out.textContent = JSON.stringify({ loss: loss.item(), dx: Array.from(x.grad.toArray()), dw: Array.from(w.grad.toArray()) });
+} catch (e) {
+  out.textContent = JSON.stringify({ error: String((e && e.stack) || e) });
+}
+out.dataset.done = 'true';
+`;
+
+const html = (title: string, script: string) => `<!doctype html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>${title}</title>
+<link rel="icon" href="data:,">
+</head>
+<body>
+<pre id="result"></pre>
+${script}
+</body>
+</html>
+`;
+
+// Warnings that mean a module could not be resolved or bundled for the browser (node:fs, a dynamic
+// import the bundler could not follow, ...). Any other warning fails too, except size hints.
+const UNRESOLVABLE =
+  /externali[sz]ed for browser compatibility|can't resolve|cannot resolve|could not be resolved|failed to resolve|module not found|unresolved|UnhandledSchemeError|critical dependency|node:|\bfs\b/i;
+const HARMLESS = /exceed(s)? the recommended size limit|asset size limit|entrypoint size limit|performance recommendations|chunks are larger than/i;
+
+interface BuildResult {
+  warnings: string[];
+  errors: string[];
+  modules: string[];
+  files: string[];
+}
+
+/** Writes a project: `files` (path -> text) plus node_modules/lstm-wasm -> this repository. */
+function writeProject(dir: string, files: Record<string, string>) {
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  symlinkSync(repoRoot, join(dir, 'node_modules', 'lstm-wasm'), 'dir');
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+}
+
+function viteProject(dir: string, entry: string) {
+  writeProject(dir, {
+    // As create-vite writes it.
+    'package.json': JSON.stringify({ name: 'vite-app', private: true, type: 'module' }, null, 2),
+    'index.html': html('lstm-wasm + Vite', '<script type="module" src="/src/main.js"></script>'),
+    'src/main.js': entry,
+  });
+}
+
+function webpackProject(dir: string, entry: string) {
+  writeProject(dir, {
+    // As `npm init -y` writes it: no "type", so webpack parses src/index.js as javascript/auto.
+    'package.json': JSON.stringify({ name: 'webpack-app', private: true }, null, 2),
+    'src/index.js': entry,
+  });
+}
+
+/** Runs build-app.mjs in `dir` (see there) without vitest's NODE_ENV=test. */
+async function build(bundler: Bundler, dir: string): Promise<BuildResult> {
+  const env = { ...process.env };
+  delete env.NODE_ENV;
+  const { stdout } = await run(process.execPath, [buildScript, bundler], { cwd: dir, env, timeout: 120_000, maxBuffer: 16 << 20 }).catch(
+    (e: unknown) => {
+      const err = e as { code?: unknown; stderr?: string; stdout?: string };
+      throw new Error(`${bundler} build in ${dir} exited with ${err.code}\nstdout: ${err.stdout}\nstderr: ${err.stderr}`);
+    },
+  );
+  const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as BuildResult;
+  if (bundler === 'webpack' && result.errors.length === 0) {
+    // webpack makes no HTML page without a plugin: write the one a user would, next to dist/main.js.
+    writeFileSync(join(dir, 'dist', 'index.html'), html('lstm-wasm + webpack', '<script src="main.js"></script>'));
+  }
+  return result;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css; charset=utf-8',
+};
+
+interface Served {
+  url: string;
+  /** Every path requested, in order. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** Serves `root` on 127.0.0.1 (random port), with `headers` on every response. */
+async function serve(root: string, headers: OutgoingHttpHeaders = {}): Promise<Served> {
+  const requests: string[] = [];
+  const server: Server = createServer(async (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    requests.push(path);
+    const file = resolve(root, '.' + (path === '/' ? '/index.html' : path));
+    if (!file.startsWith(root.endsWith(sep) ? root : root + sep)) {
+      res.writeHead(404, headers).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { ...headers, 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404, headers).end();
+    }
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => ok());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    requests,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+interface AppResult {
+  error?: string;
+  loss: number;
+  dx: number[];
+  dw: number[];
+}
+
+describe('bundled with no configuration', () => {
+  let tmp: string | undefined;
+  const projects = {} as Record<Bundler, string>;
+  const builds = {} as Record<Bundler, BuildResult>;
+
+  beforeAll(async () => {
+    if (!existsSync(builtEsm)) throw new Error('dist/index.js is missing: run `npm run build` first');
+    tmp = mkdtempSync(join(tmpdir(), 'lstm-wasm-bundlers-'));
+    projects.vite = join(tmp, 'vite-app');
+    projects.webpack = join(tmp, 'webpack-app');
+    viteProject(projects.vite, APP);
+    webpackProject(projects.webpack, APP);
+    const [vite, webpack] = await Promise.all([build('vite', projects.vite), build('webpack', projects.webpack)]);
+    builds.vite = vite;
+    builds.webpack = webpack;
+  });
+
+  afterAll(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe.each(BUNDLERS)('%s', (bundler) => {
+    it('builds without errors or warnings about unresolvable modules', () => {
+      const { errors, warnings } = builds[bundler];
+      expect(errors, errors.join('\n\n')).toEqual([]);
+      expect(warnings.filter((w) => UNRESOLVABLE.test(w)), warnings.join('\n\n')).toEqual([]);
+      expect(warnings.filter((w) => !HARMLESS.test(w)), 'unexpected warnings').toEqual([]);
+    });
+
+    it('takes dist/index.js (the "import" condition of "exports") and inlines the wasm', () => {
+      const { modules, files } = builds[bundler];
+      expect(modules, `modules in the ${bundler} bundle`).toContain(builtEsm);
+      expect(modules, 'the CommonJS build must not be bundled for the browser').not.toContain(builtCjs);
+      expect(files.filter((f) => f.endsWith('.wasm')), 'no separate .wasm asset: the module is inlined').toEqual([]);
+      const js = files.filter((f) => f.endsWith('.js'));
+      expect(js.length).toBeGreaterThan(0);
+      const text = js.map((f) => readFileSync(join(projects[bundler], 'dist', f), 'utf8')).join('\n');
+      expect(text, 'the bundle holds the base64 wasm ("\\0asm" version 1)').toContain('AGFzbQEAAAAB');
+    });
+
+    it('emits JavaScript that calls no eval and no Function constructor (bundler runtime included)', () => {
+      for (const f of builds[bundler].files.filter((name) => name.endsWith('.js'))) {
+        const found = findDynamicCode(readFileSync(join(projects[bundler], 'dist', f), 'utf8'), f);
+        expect(found, describeDynamicCode(found, `${bundler} dist/${f}`)).toEqual([]);
+      }
+    });
+  });
+
+  // Shows that the warning check above can fail: an app that imports node:fs/promises is reported.
+  it('would report an app that imports node:fs (control)', async () => {
+    const entry = `import { readFile } from 'node:fs/promises';\ndocument.body.textContent = String(readFile);\n`;
+    viteProject(join(tmp!, 'vite-control'), entry);
+    webpackProject(join(tmp!, 'webpack-control'), entry);
+    const [vite, webpack] = await Promise.all([build('vite', join(tmp!, 'vite-control')), build('webpack', join(tmp!, 'webpack-control'))]);
+    expect([...vite.warnings, ...vite.errors].filter((w) => UNRESOLVABLE.test(w)).length, JSON.stringify(vite)).toBeGreaterThan(0);
+    expect([...webpack.warnings, ...webpack.errors].filter((w) => UNRESOLVABLE.test(w)).length, JSON.stringify(webpack)).toBeGreaterThan(0);
+  });
+
+  describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('in Chromium', () => {
+    let browser: Browser | undefined;
+
+    beforeAll(async () => {
+      if (!existsSync(CHROMIUM)) {
+        throw new Error(
+          `Chromium not found at ${CHROMIUM}: run \`bash scripts/ensure.sh\` (installs Debian's chromium), ` +
+            'set LSTM_WASM_CHROMIUM to a Chromium binary, or set LSTM_WASM_NO_BROWSER=1 to skip browser tests',
+        );
+      }
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    /** Loads the built app of `bundler` and returns what it wrote, plus every error the page showed. */
+    async function load(bundler: Bundler, headers: OutgoingHttpHeaders = {}) {
+      const served = await serve(join(projects[bundler], 'dist'), headers);
+      const page = await browser!.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+      });
+      page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+      page.on('response', (r) => {
+        if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+      });
+      // Every CSP violation, including an eval or new Function whose EvalError the code caught and
+      // survived (that logs nothing to the console). Injected by the DevTools protocol, so the CSP
+      // under test does not block this script itself.
+      await page.addInitScript(() => {
+        const seen: string[] = [];
+        (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+        document.addEventListener('securitypolicyviolation', (e) => {
+          seen.push(`${e.effectiveDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`);
+        });
+      });
+      try {
+        await page.goto(served.url);
+        await page.waitForSelector('#result[data-done]', { state: 'attached', timeout: 30_000 });
+        const result = JSON.parse((await page.textContent('#result')) ?? '') as AppResult;
+        await page.waitForTimeout(100); // violation events are dispatched as tasks: let any pending one run
+        const violations = await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+        return { result, problems, violations, requests: served.requests };
+      } finally {
+        await page.close();
+        await served.close();
+      }
+    }
+
+    function expectCorrect(result: AppResult) {
+      expect(result.error, 'the app threw').toBeUndefined();
+      const ref = reference();
+      const detail = JSON.stringify({ got: result, ref });
+      expect(result.dx).toHaveLength(6);
+      expect(result.dw).toHaveLength(6);
+      expect(Math.abs(result.loss - ref.loss), `|loss - reference|; ${detail}`).toBeLessThan(1e-5);
+      result.dx.forEach((v, i) => expect(Math.abs(v - ref.dx[i]!), `x.grad[${i}]; ${detail}`).toBeLessThan(1e-5));
+      result.dw.forEach((v, i) => expect(Math.abs(v - ref.dw[i]!), `w.grad[${i}]; ${detail}`).toBeLessThan(1e-5));
+    }
+
+    it.each(BUNDLERS)('the %s app runs init(), forward and backward, matching plain JS', async (bundler) => {
+      const { result, problems, violations, requests } = await load(bundler);
+      expectCorrect(result);
+      expect(problems).toEqual([]);
+      expect(violations).toEqual([]);
+      expect(requests.filter((p) => p.endsWith('.wasm')), 'the inlined module needs no request').toEqual([]);
+    });
+
+    it("the Vite app runs under CSP script-src 'self' 'wasm-unsafe-eval' (no 'unsafe-eval')", async () => {
+      const csp = "script-src 'self' 'wasm-unsafe-eval'";
+      const { result, problems, violations } = await load('vite', { 'content-security-policy': csp });
+      expectCorrect(result);
+      expect(problems).toEqual([]);
+      expect(violations, 'an eval or new Function, even caught, is a "script-src eval" violation').toEqual([]);
+    });
+
+    it("without 'wasm-unsafe-eval' the same page cannot compile the wasm (the header is enforced)", async () => {
+      const { result, problems, violations } = await load('vite', { 'content-security-policy': "script-src 'self'" });
+      expect(result.error, JSON.stringify({ result, problems })).toMatch(/^Error: lstm-wasm: .*WebAssembly/);
+      expect(result.error).toMatch(/Content Security Policy/i);
+      expect(violations.length, 'the refusal is a "script-src wasm-eval" violation').toBeGreaterThan(0);
+      expect(violations.every((v) => v.startsWith('script-src blocked wasm-eval')), violations.join('\n')).toBe(true);
+    });
+  });
+});
