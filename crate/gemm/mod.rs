@@ -54,17 +54,13 @@ pub fn sgemm(
         if bpack.len() < need_b {
             bpack.resize(need_b, 0.0);
         }
-        // Split n into NC-wide column blocks.
-        for jc in (0..n).step_by(NC) {
-            let nc = NC.min(n - jc);
-            // Split k into KC-deep slices; the first slice applies beta, the rest accumulate.
-            for pc in (0..k).step_by(KC) {
-                let kc = KC.min(k - pc);
-                // Pack the (kc, nc) block of op(B) once; every row block of A reuses it.
-                pack::pack_b(bpack, b, ldb, trans_b, pc, jc, kc, nc);
-                let beta_block = if pc == 0 { beta } else { 1.0 };
-                multiply_packed_block(trans_a, m, alpha, a, lda, pc, kc, bpack, jc, nc, beta_block, c, ldc, apack);
-            }
+        // Split n into NC-wide column blocks, then k into KC-deep slices (`b_blocks`); the first
+        // slice applies beta, the rest accumulate. Each (kc, nc) block of op(B) is packed once and
+        // every row block of A reuses it.
+        for blk in b_blocks(k, n) {
+            pack::pack_b(bpack, b, ldb, trans_b, blk.pc, blk.jc, blk.kc, blk.nc);
+            let beta_block = if blk.pc == 0 { beta } else { 1.0 };
+            multiply_packed_block(trans_a, m, alpha, a, lda, blk.pc, blk.kc, bpack, blk.jc, blk.nc, beta_block, c, ldc, apack);
         }
     });
 }
@@ -129,15 +125,8 @@ impl<'a> PreparedB<'a> {
     pub fn new(b: &'a [f32], ldb: usize, trans_b: bool, k: usize, n: usize, rows: usize) -> Self {
         let packed = if rows > small_m::SMALL_M && k > 0 && n > 0 {
             let mut data = vec![0.0f32; round_up(n, NR) * k];
-            let mut at = 0;
-            for jc in (0..n).step_by(NC) {
-                let nc = NC.min(n - jc);
-                for pc in (0..k).step_by(KC) {
-                    let kc = KC.min(k - pc);
-                    let len = round_up(nc, NR) * kc;
-                    pack::pack_b(&mut data[at..at + len], b, ldb, trans_b, pc, jc, kc, nc);
-                    at += len;
-                }
+            for blk in b_blocks(k, n) {
+                pack::pack_b(&mut data[blk.at..blk.at + blk.len], b, ldb, trans_b, blk.pc, blk.jc, blk.kc, blk.nc);
             }
             Some(data)
         } else {
@@ -156,19 +145,36 @@ impl<'a> PreparedB<'a> {
         };
         PACK_BUFFERS.with(|buffers| {
             let apack = &mut buffers.borrow_mut().0;
-            let mut at = 0;
-            for jc in (0..n).step_by(NC) {
-                let nc = NC.min(n - jc);
-                for pc in (0..k).step_by(KC) {
-                    let kc = KC.min(k - pc);
-                    let len = round_up(nc, NR) * kc;
-                    let beta_block = if pc == 0 { beta } else { 1.0 };
-                    multiply_packed_block(trans_a, m, alpha, a, lda, pc, kc, &packed[at..at + len], jc, nc, beta_block, c, ldc, apack);
-                    at += len;
-                }
+            for blk in b_blocks(k, n) {
+                let beta_block = if blk.pc == 0 { beta } else { 1.0 };
+                let bpack = &packed[blk.at..blk.at + blk.len];
+                multiply_packed_block(trans_a, m, alpha, a, lda, blk.pc, blk.kc, bpack, blk.jc, blk.nc, beta_block, c, ldc, apack);
             }
         });
     }
+}
+
+/// One (kc, nc) block of op(B) at rows pc.., columns jc..; packed, it is `len` floats at `at`.
+struct BBlock {
+    jc: usize,
+    nc: usize,
+    pc: usize,
+    kc: usize,
+    at: usize,
+    len: usize,
+}
+
+/// The blocks of a (K,N) op(B) in the loop order of the BLIS nest (split n, then split k), with
+/// their offsets when packed one after another.
+fn b_blocks(k: usize, n: usize) -> impl Iterator<Item = BBlock> {
+    let mut at = 0;
+    (0..n).step_by(NC).flat_map(move |jc| (0..k).step_by(KC).map(move |pc| (jc, pc))).map(move |(jc, pc)| {
+        let (nc, kc) = (NC.min(n - jc), KC.min(k - pc));
+        let len = round_up(nc, NR) * kc;
+        let blk = BBlock { jc, nc, pc, kc, at, len };
+        at += len;
+        blk
+    })
 }
 
 /// C = beta * C (C = 0 when beta is 0, without reading C).
