@@ -3,14 +3,11 @@
  * bias_ih, bias_hh) and init. They run the same crate kernels as the sequence modules with T = 1.
  */
 import { Tensor } from '../tensor';
-import { uniform_ } from '../random';
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
-import { recurrentStack, packedSizes, type RecurrentMode, type RecurrentConfig, type RecurrentWeights } from '../ops/recurrent';
+import { recurrentStack, packedSizes, GATES, recurrentInit, type RecurrentMode, type RecurrentConfig, type RecurrentWeights } from '../ops/recurrent';
 import { flatSegment, reshape } from '../ops/shape';
 import { Module } from './module';
 import { checkSize } from './linear';
-
-const GATES: Record<RecurrentMode, number> = { LSTM: 4, GRU: 3, RNN_TANH: 1, RNN_RELU: 1 };
 
 abstract class CellBase extends Module {
   readonly inputSize: number;
@@ -27,10 +24,7 @@ abstract class CellBase extends Module {
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
     this.bias = bias;
-    const bound = 1 / Math.sqrt(hiddenSize);
-    const init = (t: Tensor): void => {
-      uniform_(t, -bound, bound);
-    };
+    const init = recurrentInit(hiddenSize);
     const G = GATES[mode] * hiddenSize;
     this.w = {
       wIh: this.addParameter('weight_ih', [G, inputSize], init),

@@ -4,9 +4,8 @@
  * whatever batchFirst says; output (T, B, D*P). P = projSize for a projected LSTM, else hiddenSize.
  */
 import { Tensor, tensor } from '../tensor';
-import { uniform_ } from '../random';
 import { DTypeError, IndexError, ShapeError, ValueError, formatShape } from '../errors';
-import { recurrentStack, packedSizes, type RecurrentMode, type RecurrentWeights, type RecurrentConfig } from '../ops/recurrent';
+import { recurrentStack, packedSizes, GATES, recurrentInit, type RecurrentMode, type RecurrentWeights, type RecurrentConfig } from '../ops/recurrent';
 import { flatSegment, swapLeadingDims, reshape } from '../ops/shape';
 import { Module } from './module';
 import { checkSize } from './linear';
@@ -36,8 +35,6 @@ export interface ForwardOptions {
    */
   lengths?: readonly number[] | Int32Array | Tensor;
 }
-
-const GATES: Record<RecurrentMode, number> = { LSTM: 4, GRU: 3, RNN_TANH: 1, RNN_RELU: 1 };
 
 export abstract class RNNBase extends Module {
   readonly mode: RecurrentMode;
@@ -71,10 +68,7 @@ export abstract class RNNBase extends Module {
     if (this.projSize >= hiddenSize) throw new ValueError(`${name}: projSize (${this.projSize}) must be smaller than hiddenSize (${hiddenSize})`);
 
     // PyTorch: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)), registered per layer then direction.
-    const bound = 1 / Math.sqrt(hiddenSize);
-    const init = (t: Tensor): void => {
-      uniform_(t, -bound, bound);
-    };
+    const init = recurrentInit(hiddenSize);
     const G = GATES[mode] * hiddenSize;
     const P = this.outSize;
     const D = this.directions;

@@ -11,9 +11,20 @@ import { Tensor, untracked } from '../tensor';
 import { backend } from '../backend/backend';
 import { needsGrad, record } from '../autograd';
 import { dropoutMask } from './dropout';
-import type { Generator } from '../random';
+import { uniform_, type Generator } from '../random';
 
 export type RecurrentMode = 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU';
+
+/** Gates per mode: the weight rows are G*H with G gates (LSTM i,f,g,o; GRU r,z,n). */
+export const GATES: Record<RecurrentMode, number> = { LSTM: 4, GRU: 3, RNN_TANH: 1, RNN_RELU: 1 };
+
+/** PyTorch's init of every recurrent weight and bias: U(-1/sqrt(H), 1/sqrt(H)). */
+export function recurrentInit(hiddenSize: number): (t: Tensor) => void {
+  const bound = 1 / Math.sqrt(hiddenSize);
+  return (t) => {
+    uniform_(t, -bound, bound);
+  };
+}
 
 /** One layer-direction's parameters; absent ones are null. */
 export interface RecurrentWeights {
