@@ -11,26 +11,9 @@ import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, CONTENT_TYPES } from '../support/chromium';
 
-const CHROMIUM = process.env.LSTM_WASM_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const distDir = fileURLToPath(new URL('../../dist/', import.meta.url));
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.html': 'text/html; charset=utf-8',
-};
 
 // Runs in the page. x is (2,3), w is (3,2), loss = sum(sigmoid(x @ w) * tanh(x @ w)):
 // two element-wise branches meeting in a product, so backward has to accumulate into y's gradient.

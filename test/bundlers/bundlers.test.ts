@@ -28,6 +28,8 @@ import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDynamicCode, findDynamicCode } from './dynamic-code';
+import { CHROMIUM, CHROMIUM_ARGS, CONTENT_TYPES } from '../support/chromium';
+import { matmulTanhReference } from '../support/matmul-tanh';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,18 +37,6 @@ const builtEsm = join(realpathSync(repoRoot), 'dist', 'index.js');
 const builtCjs = join(realpathSync(repoRoot), 'dist', 'index.cjs');
 const buildScript = fileURLToPath(new URL('./build-app.mjs', import.meta.url));
 
-const CHROMIUM = process.env.LSTM_WASM_CHROMIUM ?? '/usr/bin/chromium';
-// The same flags as test/browser/smoke.test.ts.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 type Bundler = 'vite' | 'webpack';
 const BUNDLERS: Bundler[] = ['vite', 'webpack'];
@@ -55,28 +45,6 @@ const BUNDLERS: Bundler[] = ['vite', 'webpack'];
 const X = [0.5, -1, 2, 1.5, 0.25, -0.75];
 const W = [0.1, -0.2, 0.3, 0.4, -0.5, 0.6];
 
-/** The same in float64: dloss/dy = 1 - tanh(y)^2, dx = dy @ w^T, dw = x^T @ dy. */
-function reference() {
-  const y: number[] = [];
-  for (let m = 0; m < 2; m++) {
-    for (let n = 0; n < 2; n++) {
-      let s = 0;
-      for (let k = 0; k < 3; k++) s += X[m * 3 + k]! * W[k * 2 + n]!;
-      y.push(s);
-    }
-  }
-  const t = y.map(Math.tanh);
-  const dy = t.map((v) => 1 - v * v);
-  const dx: number[] = [];
-  for (let m = 0; m < 2; m++) {
-    for (let k = 0; k < 3; k++) dx.push(dy[m * 2]! * W[k * 2]! + dy[m * 2 + 1]! * W[k * 2 + 1]!);
-  }
-  const dw: number[] = [];
-  for (let k = 0; k < 3; k++) {
-    for (let n = 0; n < 2; n++) dw.push(X[k]! * dy[n]! + X[3 + k]! * dy[2 + n]!);
-  }
-  return { loss: t.reduce((a, b) => a + b, 0), dx, dw };
-}
 
 // The app, as a user would write it. Top-level await: both bundlers support it by default.
 const APP = `import { init, tensor } from 'lstm-wasm';
@@ -166,13 +134,6 @@ async function build(bundler: Bundler, dir: string): Promise<BuildResult> {
   }
   return result;
 }
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.html': 'text/html; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.css': 'text/css; charset=utf-8',
-};
 
 interface Served {
   url: string;
@@ -332,7 +293,7 @@ describe('bundled with no configuration', () => {
 
     function expectCorrect(result: AppResult) {
       expect(result.error, 'the app threw').toBeUndefined();
-      const ref = reference();
+      const ref = matmulTanhReference(X, W);
       const detail = JSON.stringify({ got: result, ref });
       expect(result.dx).toHaveLength(6);
       expect(result.dw).toHaveLength(6);

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { matmulTanhReference } from '../support/matmul-tanh';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -14,25 +15,6 @@ const dist = (file: string) => fileURLToPath(new URL(`../../dist/${file}`, impor
 // x is (2,3), w is (3,2); loss = sum(tanh(x @ w)).
 const X = [1, 2, 3, 4, 5, 6];
 const W = [0.1, -0.2, 0.3, 0.4, -0.5, 0.6];
-
-// The same computation in float64: d loss / d y = 1 - tanh(y)^2, dx = dy @ w^T.
-function reference() {
-  const y: number[] = [];
-  for (let m = 0; m < 2; m++) {
-    for (let n = 0; n < 2; n++) {
-      let s = 0;
-      for (let k = 0; k < 3; k++) s += X[m * 3 + k]! * W[k * 2 + n]!;
-      y.push(s);
-    }
-  }
-  const t = y.map(Math.tanh);
-  const dy = t.map((v) => 1 - v * v);
-  const dx: number[] = [];
-  for (let m = 0; m < 2; m++) {
-    for (let k = 0; k < 3; k++) dx.push(dy[m * 2]! * W[k * 2]! + dy[m * 2 + 1]! * W[k * 2 + 1]!);
-  }
-  return { loss: t.reduce((a, b) => a + b, 0), dx };
-}
 
 // Body shared by both module systems; `lib` is the imported package, `resolved` where Node found it.
 const body = `
@@ -82,7 +64,7 @@ async function runNode(args: string[]): Promise<ChildResult> {
 }
 
 function expectCorrect(result: ChildResult) {
-  const ref = reference();
+  const ref = matmulTanhReference(X, W);
   expect(result.yShape).toEqual([2, 2]);
   expect(result.dxShape).toEqual([2, 3]);
   expect(result.loss).toBeCloseTo(ref.loss, 5);
