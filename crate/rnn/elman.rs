@@ -63,7 +63,7 @@ pub fn rnn_forward(
             Some(cache) => &mut cache[..(tt + 1) * b * h],
             None => take(&mut scratch, 2 * b * h),
         };
-        let (first, last) = if has_cache { seq.cache_first_last() } else { (0, tt % 2) };
+        let (first, last) = seq.state_first_last(has_cache);
         init_state(&mut hs[first * b * h..(first + 1) * b * h], h0);
 
         // w_hh^T is multiplied at every step: pack it once for the whole sequence.
@@ -71,11 +71,12 @@ pub fn rnn_forward(
         let mut s0 = 0;
         while s0 < tt {
             let s1 = (s0 + tc).min(tt);
-            let (lo, hi) = if seq.reverse { (tt - s1, tt - s0) } else { (s0, s1) };
+            // The pre-activations are scratch (the cache keeps only h): always chunked.
+            let (lo, hi) = seq.chunk_times(s0, s1, false);
             input_projection(gbuf, h, &x[lo * b * i..hi * b * i], w.w_ih, bias, (hi - lo) * b, i, h);
             for s in s0..s1 {
                 let t = seq.time(s);
-                let (prev, next) = if has_cache { seq.cache_bounds(t) } else { (s % 2, (s + 1) % 2) };
+                let (prev, next) = seq.state_rows(s, t, has_cache);
                 let pre = &mut gbuf[(t - lo) * b * h..(t - lo + 1) * b * h]; // (B,H)
                 let (h_prev, h_next) = pair(hs, b * h, prev, next);
                 if seq.n_active(t) > 0 {

@@ -109,7 +109,7 @@ pub fn gru_forward(
                 (gbuf, take(&mut scratch, 2 * b * h))
             }
         };
-        let (first, last) = if has_cache { seq.cache_first_last() } else { (0, tt % 2) };
+        let (first, last) = seq.state_first_last(has_cache);
         init_state(&mut hs[first * b * h..(first + 1) * b * h], h0);
         // w_hh^T is multiplied at every step: pack it once for the whole sequence.
         let w_hh_t = PreparedB::new(w.w_hh, h, true, h, g, b);
@@ -117,11 +117,11 @@ pub fn gru_forward(
         let mut s0 = 0;
         while s0 < tt {
             let s1 = (s0 + tc).min(tt);
-            let (lo, hi) = if has_cache { (0, tt) } else if seq.reverse { (tt - s1, tt - s0) } else { (s0, s1) };
+            let (lo, hi) = seq.chunk_times(s0, s1, has_cache);
             input_projection(gbuf, ldg, &x[lo * b * i..hi * b * i], w.w_ih, bias, (hi - lo) * b, i, g);
             for s in s0..s1 {
                 let t = seq.time(s);
-                let (prev, next) = if has_cache { seq.cache_bounds(t) } else { (s % 2, (s + 1) % 2) };
+                let (prev, next) = seq.state_rows(s, t, has_cache);
                 let gt = &mut gbuf[(t - lo) * b * ldg..(t - lo + 1) * b * ldg]; // (B,4H)
                 let (h_prev, h_next) = pair(hs, b * h, prev, next); // (B,H) each
                 if seq.n_active(t) > 0 {

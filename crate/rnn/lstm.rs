@@ -125,19 +125,18 @@ pub fn lstm_forward(
         };
         // w_hh^T is multiplied at every step: pack it once for the whole sequence.
         let w_hh_t = PreparedB::new(w.w_hh, p, true, p, g, b);
-        let (first, last) = if has_cache { seq.cache_first_last() } else { (0, tt % 2) };
+        let (first, last) = seq.state_first_last(has_cache);
         init_state(&mut hs[first * b * p..(first + 1) * b * p], h0);
         init_state(&mut cs[first * b * h..(first + 1) * b * h], c0);
 
         let mut s0 = 0;
         while s0 < tt {
             let s1 = (s0 + tc).min(tt);
-            // Times [lo, hi) of this chunk; with a cache, one chunk covers the whole sequence.
-            let (lo, hi) = if has_cache { (0, tt) } else if seq.reverse { (tt - s1, tt - s0) } else { (s0, s1) };
+            let (lo, hi) = seq.chunk_times(s0, s1, has_cache);
             input_projection(gbuf, g, &x[lo * b * i..hi * b * i], w.w_ih, bias, (hi - lo) * b, i, g);
             for s in s0..s1 {
                 let t = seq.time(s);
-                let (prev, next) = if has_cache { seq.cache_bounds(t) } else { (s % 2, (s + 1) % 2) };
+                let (prev, next) = seq.state_rows(s, t, has_cache);
                 let gt = &mut gbuf[(t - lo) * b * g..(t - lo + 1) * b * g]; // (B,4H)
                 let (h_prev, h_next) = pair(hs, b * p, prev, next); // (B,P) each
                 let (c_prev, c_next) = pair(cs, b * h, prev, next); // (B,H) each

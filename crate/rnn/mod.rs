@@ -98,6 +98,26 @@ impl<'a> Seq<'a> {
     fn cache_first_last(&self) -> (usize, usize) {
         if self.reverse { (self.dims.t, 0) } else { (0, self.dims.t) }
     }
+
+    // Forward state lives either in the cache's T+1 boundaries (`cached`) or, with no cache, in
+    // two rows used in turn. These three say which row is which, for every kind of layer.
+
+    /// The rows holding the initial state and the final one.
+    fn state_first_last(&self, cached: bool) -> (usize, usize) {
+        if cached { self.cache_first_last() } else { (0, self.dims.t % 2) }
+    }
+
+    /// The rows (prev, next) of processing step `s`, at time `t`.
+    fn state_rows(&self, s: usize, t: usize, cached: bool) -> (usize, usize) {
+        if cached { self.cache_bounds(t) } else { (s % 2, (s + 1) % 2) }
+    }
+
+    /// The times [lo, hi) whose input projections a chunk of processing steps s0..s1 needs;
+    /// `whole` when the projection buffer holds the whole sequence (one chunk of all T steps).
+    fn chunk_times(&self, s0: usize, s1: usize, whole: bool) -> (usize, usize) {
+        let tt = self.dims.t;
+        if whole { (0, tt) } else if self.reverse { (tt - s1, tt - s0) } else { (s0, s1) }
+    }
 }
 
 /// Parameters of one layer-direction, PyTorch layouts: w_ih (G,I), w_hh (G,P), b_ih, b_hh (G),
