@@ -236,15 +236,21 @@ export function refConcat(xs: readonly Flat[], shapes: readonly Shape[], dim: nu
   return out;
 }
 
+/** log(sum(exp(row))) of row r of x (rows of n), max-subtracted. */
+function rowLogSumExp(x: Flat, n: number, r: number): number {
+  let m = -Infinity;
+  for (let j = 0; j < n; j++) m = Math.max(m, x[r * n + j]);
+  let s = 0;
+  for (let j = 0; j < n; j++) s += Math.exp(x[r * n + j] - m);
+  return m + Math.log(s);
+}
+
 /** Row-wise (rows of n) softmax, max-subtracted. */
 export function refSoftmax(x: Flat, n: number): Float64Array {
   const out = new Float64Array(x.length);
   for (let r = 0; r < x.length / n; r++) {
-    let m = -Infinity;
-    for (let j = 0; j < n; j++) m = Math.max(m, x[r * n + j]);
-    let s = 0;
-    for (let j = 0; j < n; j++) s += Math.exp(x[r * n + j] - m);
-    for (let j = 0; j < n; j++) out[r * n + j] = Math.exp(x[r * n + j] - m) / s;
+    const lse = rowLogSumExp(x, n, r);
+    for (let j = 0; j < n; j++) out[r * n + j] = Math.exp(x[r * n + j] - lse);
   }
   return out;
 }
@@ -252,11 +258,7 @@ export function refSoftmax(x: Flat, n: number): Float64Array {
 export function refLogSoftmax(x: Flat, n: number): Float64Array {
   const out = new Float64Array(x.length);
   for (let r = 0; r < x.length / n; r++) {
-    let m = -Infinity;
-    for (let j = 0; j < n; j++) m = Math.max(m, x[r * n + j]);
-    let s = 0;
-    for (let j = 0; j < n; j++) s += Math.exp(x[r * n + j] - m);
-    const lse = m + Math.log(s);
+    const lse = rowLogSumExp(x, n, r);
     for (let j = 0; j < n; j++) out[r * n + j] = x[r * n + j] - lse;
   }
   return out;
