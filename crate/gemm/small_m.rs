@@ -28,29 +28,53 @@ pub fn sgemm_small_m(
     }
 }
 
-/// c[j] = alpha * dot(a, B[j, :]) + beta * c[j], B stored (N, K). One row of B at a time, so B is
-/// read as a single sequential stream (what the hardware prefetcher follows best when B comes from
-/// DRAM), with four accumulators over k to keep four independent add chains in flight.
+/// Rows of B read at once by `dots`, each from its own part of B.
+const STREAMS: usize = 4;
+
+/// c[j] = alpha * dot(a, B[j, :]) + beta * c[j], B stored (N, K).
+///
+/// B usually comes from DRAM here (one token's weights are bigger than the cache), and how fast it
+/// arrives decides the speed. One sequential stream is slow: the hardware prefetcher stops at every
+/// 4 KiB page and, beyond the TLB's reach, each new page costs a page walk. So the rows are split
+/// into STREAMS equal bands, far apart in memory, and one row of each band is read at a time: four
+/// independent streams keep four pages' misses in flight. Measured on the W2 weights (13 MB per
+/// token): 2-2.4x the single-stream rate; 6 streams ran the same, 8 and 12 slower (V8 spills).
 #[allow(clippy::too_many_arguments)]
 fn dots(a: &[f32], b: &[f32], ldb: usize, n: usize, k: usize, alpha: f32, beta: f32, c: &mut [f32]) {
-    let k16 = k / 16 * 16;
-    for j in 0..n {
-        let row = &b[j * ldb..j * ldb + k];
-        let (mut s0, mut s1, mut s2, mut s3) = (F32x4::zero(), F32x4::zero(), F32x4::zero(), F32x4::zero());
-        let mut p = 0;
-        // SAFETY: p + 16 <= k16 <= k, and a and row hold k floats.
+    let band = n / STREAMS;
+    let k4 = k / 4 * 4;
+    if k > 0 {
+        assert!(n == 0 || (n - 1) * ldb + k <= b.len());
+    }
+    for i in 0..band {
+        let mut rows = [0usize; STREAMS];
+        for (s, row) in rows.iter_mut().enumerate() {
+            *row = s * band + i;
+        }
+        let mut acc = [F32x4::zero(); STREAMS];
+        // SAFETY: every row j < n starts at j * ldb and holds k floats (asserted above); a holds k.
         unsafe {
-            let (ap, rp) = (a.as_ptr(), row.as_ptr());
-            while p < k16 {
-                s0 = F32x4::load(ap.add(p)).mul_add(F32x4::load(rp.add(p)), s0);
-                s1 = F32x4::load(ap.add(p + 4)).mul_add(F32x4::load(rp.add(p + 4)), s1);
-                s2 = F32x4::load(ap.add(p + 8)).mul_add(F32x4::load(rp.add(p + 8)), s2);
-                s3 = F32x4::load(ap.add(p + 12)).mul_add(F32x4::load(rp.add(p + 12)), s3);
-                p += 16;
+            let (ap, bp) = (a.as_ptr(), b.as_ptr());
+            let mut p = 0;
+            while p < k4 {
+                let av = F32x4::load(ap.add(p));
+                for s in 0..STREAMS {
+                    acc[s] = av.mul_add(F32x4::load(bp.add(rows[s] * ldb + p)), acc[s]);
+                }
+                p += 4;
             }
         }
-        let tail: f32 = (k16..k).map(|q| a[q] * row[q]).sum();
-        let v = alpha * (s0.add(s1).add(s2.add(s3)).sum() + tail);
+        for s in 0..STREAMS {
+            let j = rows[s];
+            let row = &b[j * ldb..j * ldb + k];
+            let tail: f32 = (k4..k).map(|q| a[q] * row[q]).sum();
+            let v = alpha * (acc[s].sum() + tail);
+            c[j] = if beta == 0.0 { v } else { v + beta * c[j] };
+        }
+    }
+    for j in band * STREAMS..n {
+        let row = &b[j * ldb..j * ldb + k];
+        let v = alpha * a.iter().zip(row).map(|(x, y)| x * y).sum::<f32>();
         c[j] = if beta == 0.0 { v } else { v + beta * c[j] };
     }
 }
