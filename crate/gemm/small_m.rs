@@ -54,14 +54,20 @@ fn dots(a: &[f32], b: &[f32], ldb: usize, n: usize, k: usize, alpha: f32, beta: 
         let mut acc = [F32x4::zero(); STREAMS];
         // SAFETY: every row j < n starts at j * ldb and holds k floats (asserted above); a holds k.
         unsafe {
-            let (ap, bp) = (a.as_ptr(), b.as_ptr());
-            let mut p = 0;
-            while p < k4 {
-                let av = F32x4::load(ap.add(p));
+            let mut rp = [b.as_ptr(); STREAMS];
+            for s in 0..STREAMS {
+                rp[s] = b.as_ptr().add(rows[s] * ldb);
+            }
+            let mut ap = a.as_ptr();
+            let mut left = k4 / 4;
+            while left > 0 {
+                let av = F32x4::load(ap);
                 for s in 0..STREAMS {
-                    acc[s] = av.mul_add(F32x4::load(bp.add(rows[s] * ldb + p)), acc[s]);
+                    acc[s] = av.mul_add(F32x4::load(rp[s]), acc[s]);
+                    rp[s] = rp[s].add(4);
                 }
-                p += 4;
+                ap = ap.add(4);
+                left -= 1;
             }
         }
         for s in 0..STREAMS {
