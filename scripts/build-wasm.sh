@@ -66,9 +66,14 @@ if [[ -f Cargo.lock && "$cargo_minor" =~ ^[0-9]+$ && "$cargo_minor" -lt 78 ]] \
   sed -i 's/^version = 4$/version = 3/' Cargo.lock
 fi
 
-log "cargo build --release --target $TARGET (+simd128)"
+# -disable-lsr: LLVM's loop strength reduction turns the kernels' `ptr + constant` loads into
+# separate i32 adds (which V8 then emits as one lea per load) instead of folding them into the
+# load's offset immediate. Without it the 4x8 sgemm kernel runs 12% faster (512^3: 28.0 -> 31.5
+# GFLOP/s) and the LSTM kernels 5-15% faster, measured interleaved in one process; the GEMV is
+# unchanged.
+log "cargo build --release --target $TARGET (+simd128, -disable-lsr)"
 # --remap-path-prefix keeps this machine's paths out of the shipped binary (panic locations).
-RUSTC="$WASM_RUSTC" RUSTFLAGS="-C target-feature=+simd128 --remap-path-prefix=$PWD=. ${LSTM_WASM_RUSTFLAGS:-}" \
+RUSTC="$WASM_RUSTC" RUSTFLAGS="-C target-feature=+simd128 -C llvm-args=-disable-lsr --remap-path-prefix=$PWD=. ${LSTM_WASM_RUSTFLAGS:-}" \
   "$WASM_CARGO" build --release --target "$TARGET"
 
 out_dir="${CARGO_TARGET_DIR:-target}/$TARGET/release"

@@ -7,7 +7,7 @@
 
 use super::{
     accumulate, bias_grads, carry_masked, chunk_steps, fold_bias, init_state, input_projection, ld,
-    pair, st, take, with_scratch, write_y, Seq, WeightGrads, Weights,
+    pair, prepare_w_ih, st, take, with_scratch, write_y, Seq, WeightGrads, Weights,
 };
 use crate::gemm::{sgemm, PreparedB};
 use crate::math::tanh4;
@@ -67,13 +67,14 @@ pub fn rnn_forward(
         init_state(&mut hs[first * b * h..(first + 1) * b * h], h0);
 
         // w_hh^T is multiplied at every step: pack it once for the whole sequence.
+        let w_ih_t = prepare_w_ih(w.w_ih, i, h, tc * b, tt * b);
         let w_hh_t = PreparedB::new(w.w_hh, h, true, h, h, b);
         let mut s0 = 0;
         while s0 < tt {
             let s1 = (s0 + tc).min(tt);
             // The pre-activations are scratch (the cache keeps only h): always chunked.
             let (lo, hi) = seq.chunk_times(s0, s1, false);
-            input_projection(gbuf, h, &x[lo * b * i..hi * b * i], w.w_ih, bias, (hi - lo) * b, i, h);
+            input_projection(gbuf, h, &x[lo * b * i..hi * b * i], &w_ih_t, bias, (hi - lo) * b, i, h);
             for s in s0..s1 {
                 let t = seq.time(s);
                 let (prev, next) = seq.state_rows(s, t, has_cache);

@@ -15,7 +15,7 @@
 
 use super::{
     accumulate, bias_grads, carry_masked, chunk_steps, fold_bias, init_state, input_projection, ld,
-    pair, st, take, with_scratch, write_y, Seq, WeightGrads, Weights,
+    pair, prepare_w_ih, st, take, with_scratch, write_y, Seq, WeightGrads, Weights,
 };
 use crate::gemm::{sgemm, PreparedB};
 use crate::math::{sigmoid4, tanh4};
@@ -112,13 +112,14 @@ pub fn gru_forward(
         let (first, last) = seq.state_first_last(has_cache);
         init_state(&mut hs[first * b * h..(first + 1) * b * h], h0);
         // w_hh^T is multiplied at every step: pack it once for the whole sequence.
+        let w_ih_t = prepare_w_ih(w.w_ih, i, g, tc * b, tt * b);
         let w_hh_t = PreparedB::new(w.w_hh, h, true, h, g, b);
 
         let mut s0 = 0;
         while s0 < tt {
             let s1 = (s0 + tc).min(tt);
             let (lo, hi) = seq.chunk_times(s0, s1, has_cache);
-            input_projection(gbuf, ldg, &x[lo * b * i..hi * b * i], w.w_ih, bias, (hi - lo) * b, i, g);
+            input_projection(gbuf, ldg, &x[lo * b * i..hi * b * i], &w_ih_t, bias, (hi - lo) * b, i, g);
             for s in s0..s1 {
                 let t = seq.time(s);
                 let (prev, next) = seq.state_rows(s, t, has_cache);

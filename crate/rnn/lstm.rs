@@ -14,8 +14,8 @@
 //! rows). tanh(c) is recomputed in backward with the same function, so it is bit-identical.
 
 use super::{
-    bias_grads, carry_masked, chunk_steps, fold_bias, init_state, input_projection, ld, pair, st,
-    take, with_scratch, accumulate, write_y, Seq, WeightGrads, Weights,
+    accumulate, bias_grads, carry_masked, chunk_steps, fold_bias, init_state, input_projection, ld,
+    pair, prepare_w_ih, st, take, with_scratch, write_y, Seq, WeightGrads, Weights,
 };
 use crate::gemm::{sgemm, PreparedB};
 use crate::math::{sigmoid4, tanh4};
@@ -124,6 +124,7 @@ pub fn lstm_forward(
             }
         };
         // w_hh^T is multiplied at every step: pack it once for the whole sequence.
+        let w_ih_t = prepare_w_ih(w.w_ih, i, g, tc * b, tt * b);
         let w_hh_t = PreparedB::new(w.w_hh, p, true, p, g, b);
         let (first, last) = seq.state_first_last(has_cache);
         init_state(&mut hs[first * b * p..(first + 1) * b * p], h0);
@@ -133,7 +134,7 @@ pub fn lstm_forward(
         while s0 < tt {
             let s1 = (s0 + tc).min(tt);
             let (lo, hi) = seq.chunk_times(s0, s1, has_cache);
-            input_projection(gbuf, g, &x[lo * b * i..hi * b * i], w.w_ih, bias, (hi - lo) * b, i, g);
+            input_projection(gbuf, g, &x[lo * b * i..hi * b * i], &w_ih_t, bias, (hi - lo) * b, i, g);
             for s in s0..s1 {
                 let t = seq.time(s);
                 let (prev, next) = seq.state_rows(s, t, has_cache);

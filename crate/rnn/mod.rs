@@ -43,7 +43,7 @@ mod tests;
 
 use std::cell::RefCell;
 
-use crate::gemm::sgemm;
+use crate::gemm::PreparedB;
 use crate::simd::F32x4;
 
 /// Sizes of one layer-direction. `p` is the LSTM projection size, `h` everywhere else.
@@ -204,11 +204,20 @@ fn fold_bias(bias: &mut [f32], b_ih: Option<&[f32]>, b_hh: Option<&[f32]>, n_hh:
     }
 }
 
-/// out (R, ldo) [:, :g] = x (R,I) @ w_ih^T + bias (w_ih is (G,I)); `bias` None writes just the
-/// product. Masked rows are projected too (the gate kernels never read them).
+/// w_ih^T prepared for `input_projection` over a sequence split into chunks of `chunk_rows` rows of
+/// x (of `total_rows`): packed once when there is more than one chunk (inference over a long
+/// sequence would otherwise repack w_ih for every chunk), left in place for a single product.
+fn prepare_w_ih(w_ih: &[f32], i: usize, g: usize, chunk_rows: usize, total_rows: usize) -> PreparedB<'_> {
+    let rows = if chunk_rows < total_rows { chunk_rows } else { 0 };
+    PreparedB::new(w_ih, i, true, i, g, rows)
+}
+
+/// out (R, ldo) [:, :g] = x (R,I) @ w_ih^T + bias, with `w_ih_t` from `prepare_w_ih` (w_ih is
+/// (G,I)); `bias` None writes just the product. Masked rows are projected too (the gate kernels
+/// never read them).
 #[allow(clippy::too_many_arguments)]
 fn input_projection(
-    out: &mut [f32], ldo: usize, x: &[f32], w_ih: &[f32], bias: Option<&[f32]>,
+    out: &mut [f32], ldo: usize, x: &[f32], w_ih_t: &PreparedB, bias: Option<&[f32]>,
     rows: usize, i: usize, g: usize,
 ) {
     if rows == 0 || g == 0 {
@@ -223,7 +232,7 @@ fn input_projection(
         }
         None => 0.0,
     };
-    sgemm(false, true, rows, g, i, 1.0, &x[..rows * i], i, w_ih, i, beta, out, ldo);
+    w_ih_t.gemm(false, rows, 1.0, &x[..rows * i], i, beta, out, ldo);
 }
 
 /// Masked rows of `next` (B rows of width w) carry `prev` unchanged.
