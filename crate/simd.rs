@@ -111,6 +111,20 @@ mod imp {
             let b = f32x4_extract_lane::<2>(self.0).max(f32x4_extract_lane::<3>(self.0));
             a.max(b)
         }
+        /// The 4x4 transpose of rows `r`: lane j of result i is lane i of `r[j]`.
+        #[inline(always)]
+        pub fn transpose4(r: [Self; 4]) -> [Self; 4] {
+            let t0 = i32x4_shuffle::<0, 4, 1, 5>(r[0].0, r[1].0);
+            let t1 = i32x4_shuffle::<0, 4, 1, 5>(r[2].0, r[3].0);
+            let t2 = i32x4_shuffle::<2, 6, 3, 7>(r[0].0, r[1].0);
+            let t3 = i32x4_shuffle::<2, 6, 3, 7>(r[2].0, r[3].0);
+            [
+                F32x4(i32x4_shuffle::<0, 1, 4, 5>(t0, t1)),
+                F32x4(i32x4_shuffle::<2, 3, 6, 7>(t0, t1)),
+                F32x4(i32x4_shuffle::<0, 1, 4, 5>(t2, t3)),
+                F32x4(i32x4_shuffle::<2, 3, 6, 7>(t2, t3)),
+            ]
+        }
     }
 
     #[derive(Clone, Copy)]
@@ -224,6 +238,12 @@ mod imp {
         #[inline(always)]
         pub fn max_lane(self) -> f32 {
             self.0[0].max(self.0[1]).max(self.0[2].max(self.0[3]))
+        }
+        /// The 4x4 transpose of rows `r`: lane j of result i is lane i of `r[j]`.
+        #[inline(always)]
+        pub fn transpose4(r: [Self; 4]) -> [Self; 4] {
+            let col = |i: usize| F32x4([r[0].0[i], r[1].0[i], r[2].0[i], r[3].0[i]]);
+            [col(0), col(1), col(2), col(3)]
         }
     }
 

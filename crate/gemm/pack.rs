@@ -20,9 +20,38 @@ pub fn pack_a(
             // op(A)[r, k] = a[k*lda + r]: the MR rows of one k are contiguous.
             for k in 0..kc {
                 let src = &a[(col0 + k) * lda + r0..];
-                for i in 0..MR {
-                    panel[k * MR + i] = if i < rows { src[i] } else { 0.0 };
+                if rows == MR {
+                    // SAFETY: src and the panel row both hold MR = 4 floats here.
+                    unsafe { F32x4::load(src[..MR].as_ptr()).store(panel[k * MR..k * MR + MR].as_mut_ptr()) };
+                } else {
+                    for i in 0..MR {
+                        panel[k * MR + i] = if i < rows { src[i] } else { 0.0 };
+                    }
                 }
+            }
+        } else if rows == MR {
+            // Four rows of A, four k at a time: a 4x4 transpose in registers.
+            let row = |i: usize| &a[(r0 + i) * lda + col0..(r0 + i) * lda + col0 + kc];
+            let (a0, a1, a2, a3) = (row(0), row(1), row(2), row(3));
+            let k4 = kc / 4 * 4;
+            for k in (0..k4).step_by(4) {
+                // SAFETY: k + 4 <= kc, so each row slice holds 4 floats at k, and the panel holds
+                // 16 floats at k * MR.
+                unsafe {
+                    let cols = F32x4::transpose4([
+                        F32x4::load(a0[k..k + 4].as_ptr()),
+                        F32x4::load(a1[k..k + 4].as_ptr()),
+                        F32x4::load(a2[k..k + 4].as_ptr()),
+                        F32x4::load(a3[k..k + 4].as_ptr()),
+                    ]);
+                    let out = panel[k * MR..k * MR + 16].as_mut_ptr();
+                    for (q, col) in cols.iter().enumerate() {
+                        col.store(out.add(4 * q));
+                    }
+                }
+            }
+            for k in k4..kc {
+                panel[k * MR..k * MR + MR].copy_from_slice(&[a0[k], a1[k], a2[k], a3[k]]);
             }
         } else {
             for i in 0..MR {
@@ -53,8 +82,36 @@ pub fn pack_b(
         let panel = &mut dst[p * NR * kc..(p + 1) * NR * kc];
         let c0 = col0 + p * NR;
         let cols = NR.min(nc - p * NR);
-        if trans_b {
-            // op(B)[k, c] = b[c*ldb + k]: each column is a contiguous run over k.
+        if trans_b && cols == NR {
+            // op(B)[k, c] = b[c*ldb + k]: each column is a contiguous run over k. Eight columns,
+            // four k at a time: two 4x4 transposes in registers.
+            let col = |j: usize| &b[(c0 + j) * ldb + row0..(c0 + j) * ldb + row0 + kc];
+            let cs = [col(0), col(1), col(2), col(3), col(4), col(5), col(6), col(7)];
+            let k4 = kc / 4 * 4;
+            for k in (0..k4).step_by(4) {
+                // SAFETY: k + 4 <= kc, so each column slice holds 4 floats at k, and the panel
+                // holds 32 floats at k * NR.
+                unsafe {
+                    let out = panel[k * NR..k * NR + 32].as_mut_ptr();
+                    for half in 0..2 {
+                        let rows = F32x4::transpose4([
+                            F32x4::load(cs[4 * half][k..k + 4].as_ptr()),
+                            F32x4::load(cs[4 * half + 1][k..k + 4].as_ptr()),
+                            F32x4::load(cs[4 * half + 2][k..k + 4].as_ptr()),
+                            F32x4::load(cs[4 * half + 3][k..k + 4].as_ptr()),
+                        ]);
+                        for (q, r) in rows.iter().enumerate() {
+                            r.store(out.add(q * NR + 4 * half));
+                        }
+                    }
+                }
+            }
+            for k in k4..kc {
+                for (j, c) in cs.iter().enumerate() {
+                    panel[k * NR + j] = c[k];
+                }
+            }
+        } else if trans_b {
             for j in 0..NR {
                 if j < cols {
                     let src = &b[(c0 + j) * ldb + row0..(c0 + j) * ldb + row0 + kc];
