@@ -31,22 +31,52 @@ const EXP_HI: f32 = 89.0;
 /// and n down to -150 (subnormal results, rounded once in the final multiply) both work.
 #[inline(always)]
 pub fn exp4(x: F32x4) -> F32x4 {
-    // `max`/`min` keep a NaN in `self`, so NaN flows through to the polynomial.
-    let x = x.max(F32x4::splat(EXP_LO)).min(F32x4::splat(EXP_HI));
-    let n = x.mul(F32x4::splat(LOG2E)).round();
-    let r = x.sub(n.mul(F32x4::splat(LN2_HI))).sub(n.mul(F32x4::splat(LN2_LO)));
-    let r2 = r.mul(r);
-    let mut p = F32x4::splat(1.987_569_2e-4);
-    p = p.mul_add(r, F32x4::splat(1.398_199_9e-3));
-    p = p.mul_add(r, F32x4::splat(8.333_452e-3));
-    p = p.mul_add(r, F32x4::splat(4.166_579_6e-2));
-    p = p.mul_add(r, F32x4::splat(1.666_666_5e-1));
-    p = p.mul_add(r, F32x4::splat(5.000_000_1e-1));
-    let er = p.mul_add(r2, r).add(F32x4::splat(1.0));
-    // n = n1 + n2 with both halves integral and within 1 of n/2, so each 2^half is normal.
-    let n1 = n.mul(F32x4::splat(0.5)).round();
-    let n2 = n.sub(n1);
-    er.mul(n1.exp2_int()).mul(n2.exp2_int())
+    exp4_n([x])[0]
+}
+
+/// `exp4` of N independent vectors, computed stage by stage across all N. One exp is a chain of
+/// about 20 dependent operations; V8 does not reorder instructions, so interleaving the chains in
+/// the code is what lets the CPU overlap them (one vector alone is latency-bound).
+#[inline(always)]
+pub fn exp4_n<const N: usize>(x: [F32x4; N]) -> [F32x4; N] {
+    let mut x = x;
+    let mut n = [F32x4::zero(); N];
+    let mut r = [F32x4::zero(); N];
+    let mut p = [F32x4::zero(); N];
+    for k in 0..N {
+        // `max`/`min` keep a NaN in `self`, so NaN flows through to the polynomial.
+        x[k] = x[k].max(F32x4::splat(EXP_LO)).min(F32x4::splat(EXP_HI));
+    }
+    for k in 0..N {
+        n[k] = x[k].mul(F32x4::splat(LOG2E)).round();
+    }
+    for k in 0..N {
+        r[k] = x[k].sub(n[k].mul(F32x4::splat(LN2_HI))).sub(n[k].mul(F32x4::splat(LN2_LO)));
+    }
+    for k in 0..N {
+        p[k] = F32x4::splat(1.987_569_2e-4).mul_add(r[k], F32x4::splat(1.398_199_9e-3));
+    }
+    for k in 0..N {
+        p[k] = p[k].mul_add(r[k], F32x4::splat(8.333_452e-3));
+    }
+    for k in 0..N {
+        p[k] = p[k].mul_add(r[k], F32x4::splat(4.166_579_6e-2));
+    }
+    for k in 0..N {
+        p[k] = p[k].mul_add(r[k], F32x4::splat(1.666_666_5e-1));
+    }
+    for k in 0..N {
+        p[k] = p[k].mul_add(r[k], F32x4::splat(5.000_000_1e-1));
+    }
+    let mut out = [F32x4::zero(); N];
+    for k in 0..N {
+        let er = p[k].mul_add(r[k].mul(r[k]), r[k]).add(F32x4::splat(1.0));
+        // n = n1 + n2 with both halves integral and within 1 of n/2, so each 2^half is normal.
+        let n1 = n[k].mul(F32x4::splat(0.5)).round();
+        let n2 = n[k].sub(n1);
+        out[k] = er.mul(n1.exp2_int()).mul(n2.exp2_int());
+    }
+    out
 }
 
 // tanh: below this |x| an odd polynomial (cephes `tanhf`), above it (1 - e) / (1 + e).
@@ -56,8 +86,18 @@ const TANH_SMALL: f32 = 0.625;
 /// (e <= 1, so nothing overflows and ±big and ±inf give ±1), the cephes odd polynomial below.
 #[inline(always)]
 pub fn tanh4(x: F32x4) -> F32x4 {
-    let ax = x.abs();
-    let e = exp4(ax.mul(F32x4::splat(-2.0)));
+    tanh4_from_exp(x, exp4(tanh_exp_arg(x)))
+}
+
+/// The argument whose `exp4` `tanh4_from_exp` needs: -2|x|.
+#[inline(always)]
+pub fn tanh_exp_arg(x: F32x4) -> F32x4 {
+    x.abs().mul(F32x4::splat(-2.0))
+}
+
+/// tanh(x) given e = exp4(tanh_exp_arg(x)), so callers can batch that exp with others.
+#[inline(always)]
+pub fn tanh4_from_exp(x: F32x4, e: F32x4) -> F32x4 {
     let one = F32x4::splat(1.0);
     let big = one.sub(e).div(one.add(e));
     let s = x.mul(x);
@@ -69,17 +109,28 @@ pub fn tanh4(x: F32x4) -> F32x4 {
     let small = p.mul(s).mul_add(x, x);
     // NaN compares false, so it takes the `big` branch, which is NaN. The sign copy also makes
     // tanh(-0) = -0, which the polynomial alone turns into +0.
-    ax.lt(F32x4::splat(TANH_SMALL)).select(small, big).with_sign_of(x)
+    x.abs().lt(F32x4::splat(TANH_SMALL)).select(small, big).with_sign_of(x)
 }
 
 /// 1 / (1 + exp(-x)) lane-wise. exp(-x) = +inf for very negative x gives exactly 0.
 #[inline(always)]
 pub fn sigmoid4(x: F32x4) -> F32x4 {
-    let one = F32x4::splat(1.0);
-    one.div(one.add(exp4(F32x4::zero().sub(x))))
+    sigmoid4_from_exp(exp4(sigmoid_exp_arg(x)))
 }
 
+/// The argument whose `exp4` `sigmoid4_from_exp` needs: -x.
 #[inline(always)]
+pub fn sigmoid_exp_arg(x: F32x4) -> F32x4 {
+    F32x4::zero().sub(x)
+}
+
+/// sigmoid(x) given e = exp4(sigmoid_exp_arg(x)).
+#[inline(always)]
+pub fn sigmoid4_from_exp(e: F32x4) -> F32x4 {
+    let one = F32x4::splat(1.0);
+    one.div(one.add(e))
+}
+
 fn lane0(f: impl Fn(F32x4) -> F32x4, x: f32) -> f32 {
     let mut out = [0.0f32; 4];
     // SAFETY: `out` holds four f32.

@@ -64,13 +64,16 @@ mod imp {
         }
         /// Lane-wise max, `if self < o { o } else { self }`: NaN in `self` is kept.
         #[inline(always)]
+        ///
+        /// Written as compare + bitselect rather than `f32x4_pmax`: LLVM turns that into the
+        /// IEEE `f32x4.max`, which V8 lowers to eight x64 instructions instead of one `maxps`.
         pub fn max(self, o: Self) -> Self {
-            F32x4(f32x4_pmax(self.0, o.0))
+            F32x4(v128_bitselect(o.0, self.0, f32x4_lt(self.0, o.0)))
         }
         /// Lane-wise min, `if o < self { o } else { self }`: NaN in `self` is kept.
         #[inline(always)]
         pub fn min(self, o: Self) -> Self {
-            F32x4(f32x4_pmin(self.0, o.0))
+            F32x4(v128_bitselect(o.0, self.0, f32x4_lt(o.0, self.0)))
         }
         /// Round to nearest, ties to even.
         #[inline(always)]
@@ -94,9 +97,13 @@ mod imp {
         }
         /// 2^n for lanes holding integral values in [-126, 127].
         #[inline(always)]
+        ///
+        /// Adding 1.5 * 2^23 puts n, as an integer, in the low mantissa bits (bits = 0x4B40_0000 + n),
+        /// so no float-to-int conversion is needed (V8 lowers `i32x4.trunc_sat_f32x4_s` to six
+        /// instructions; this is one add, one integer add and one shift).
         pub fn exp2_int(self) -> Self {
-            let n = i32x4_trunc_sat_f32x4(self.0);
-            F32x4(i32x4_shl(i32x4_add(n, i32x4_splat(127)), 23))
+            let shifted = f32x4_add(self.0, f32x4_splat(12_582_912.0));
+            F32x4(i32x4_shl(i32x4_add(shifted, i32x4_splat(127 - 0x4B40_0000)), 23))
         }
         #[inline(always)]
         pub fn sum(self) -> f32 {

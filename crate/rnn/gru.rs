@@ -18,7 +18,7 @@ use super::{
     pair, prepare_w_ih, st, take, with_scratch, write_y, Seq, WeightGrads, Weights,
 };
 use crate::gemm::{sgemm, PreparedB};
-use crate::math::{sigmoid4, tanh4};
+use crate::math::{exp4_n, sigmoid4_from_exp, sigmoid_exp_arg, tanh4};
 use crate::simd::F32x4;
 
 /// Floats of cache `gru_forward` fills: T*B*4H + (T+1)*B*H.
@@ -34,8 +34,11 @@ fn cell_forward(gates: &mut [f32], hg: &[f32], b_hn: &[f32], h_prev: &[f32], h_n
     let (gz, rest) = rest.split_at_mut(h);
     let (gn, ghn) = rest.split_at_mut(h);
     for j in (0..h).step_by(4) {
-        let r = sigmoid4(ld(&gr[j..]).add(ld(&hg[j..h])));
-        let z = sigmoid4(ld(&gz[j..]).add(ld(&hg[h + j..2 * h])));
+        let pr = ld(&gr[j..]).add(ld(&hg[j..h]));
+        let pz = ld(&gz[j..]).add(ld(&hg[h + j..2 * h]));
+        // Both gates' exps as one interleaved batch (see `exp4_n`).
+        let e = exp4_n([sigmoid_exp_arg(pr), sigmoid_exp_arg(pz)]);
+        let (r, z) = (sigmoid4_from_exp(e[0]), sigmoid4_from_exp(e[1]));
         let hn = ld(&hg[2 * h + j..3 * h]).add(ld(&b_hn[j..h]));
         let n = tanh4(r.mul_add(hn, ld(&gn[j..])));
         let hp = ld(&h_prev[j..h]);

@@ -18,7 +18,7 @@ use super::{
     pair, prepare_w_ih, st, take, with_scratch, write_y, Seq, WeightGrads, Weights,
 };
 use crate::gemm::{sgemm, PreparedB};
-use crate::math::{sigmoid4, tanh4};
+use crate::math::{exp4_n, sigmoid4_from_exp, sigmoid_exp_arg, tanh4, tanh4_from_exp, tanh_exp_arg};
 use crate::simd::F32x4;
 
 /// Floats of cache `lstm_forward` fills: T*B*4H + (T+1)*B*H + (T+1)*B*P (+ T*B*H with projection).
@@ -45,10 +45,13 @@ fn cell_forward(gates: &mut [f32], c_prev: &[f32], c: &mut [f32], r: &mut [f32],
     let (gf, rest) = rest.split_at_mut(h);
     let (gg, go) = rest.split_at_mut(h);
     for j in (0..h).step_by(4) {
-        let i = sigmoid4(ld(&gi[j..]));
-        let f = sigmoid4(ld(&gf[j..]));
-        let g = tanh4(ld(&gg[j..]));
-        let o = sigmoid4(ld(&go[j..h]));
+        let (pi, pf, pg, po) = (ld(&gi[j..]), ld(&gf[j..]), ld(&gg[j..]), ld(&go[j..h]));
+        // The four gates' exps as one interleaved batch (see `exp4_n`).
+        let e = exp4_n([sigmoid_exp_arg(pi), sigmoid_exp_arg(pf), tanh_exp_arg(pg), sigmoid_exp_arg(po)]);
+        let i = sigmoid4_from_exp(e[0]);
+        let f = sigmoid4_from_exp(e[1]);
+        let g = tanh4_from_exp(pg, e[2]);
+        let o = sigmoid4_from_exp(e[3]);
         let cn = f.mul_add(ld(&c_prev[j..h]), i.mul(g));
         st(i, &mut gi[j..]);
         st(f, &mut gf[j..]);
