@@ -13,12 +13,16 @@ pub fn sgemm_small_m(
     a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize,
 ) {
     debug_assert!(m >= 1 && m <= SMALL_M);
-    // Gather op(A) into contiguous rows (m*k floats, small).
-    let mut rows = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-    for (i, row) in rows.iter_mut().enumerate().take(m) {
-        *row = if trans_a { (0..k).map(|p| a[p * lda + i]).collect() } else { a[i * lda..i * lda + k].to_vec() };
-    }
-    for (i, row) in rows.iter().enumerate().take(m) {
+    // Row i of op(A) as a contiguous slice: in place, or gathered when A is stored transposed.
+    let mut gathered = Vec::new();
+    for i in 0..m {
+        let row: &[f32] = if trans_a {
+            gathered.clear();
+            gathered.extend((0..k).map(|p| a[p * lda + i]));
+            &gathered
+        } else {
+            &a[i * lda..i * lda + k]
+        };
         let c_row = &mut c[i * ldc..i * ldc + n];
         if trans_b {
             dots(row, b, ldb, n, k, alpha, beta, c_row);
