@@ -115,11 +115,16 @@ const quickNote = quick
 const load = `load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`;
 const header = `Machine: ${machine} (${load}). Date: ${started.toISOString().replace('T', ' ').slice(0, 16)} UTC. Command: \`${command}\` (${((performance.now() - t0) / 1000).toFixed(0)} s).${quickNote}`;
 const table = markdownTable(rows);
-console.log(`\n${header}\n\n${table}\n\n${notes(results, rows)}\n`);
+const refProbe = rows.find((r) => r.id === 'lstm-wasm-wasm' && r.key === 'W1')?.host;
+// The host probe (bench/lib/common.mjs) tracks the shared machine's drift; say how to read it.
+const hostNote = 'host speed: the median of a fixed scalar-JS probe timed just before each run, relative to lstm-wasm\'s on the same '
+  + 'workload (1.00× = same host speed). Below 1 the system ran while the shared host was slower, so its ratio favours lstm-wasm by '
+  + `about that factor; above 1, the reverse.${refProbe !== undefined ? ` lstm-wasm's W1 probe: ${refProbe.toFixed(0)} Mop/s.` : ''}`;
+console.log(`\n${header}\n\n${table}\n\n${hostNote}\n\n${notes(results, rows)}\n`);
 
 const resultsDir = join(benchDir, 'results');
 mkdirSync(resultsDir, { recursive: true });
-const json = JSON.stringify({ date: started.toISOString(), machine, load, command, quick, seconds: Math.round((performance.now() - t0) / 1000), rows, systems: results }, null, 1);
+const json = JSON.stringify({ date: started.toISOString(), machine, load, command, quick, hostNote, seconds: Math.round((performance.now() - t0) / 1000), rows, systems: results }, null, 1);
 // Quick runs are smoke tests: they never replace the full results.
 const files = quick ? ['quick.json'] : [`${date}.json`, 'latest.json'];
 for (const f of files) writeFileSync(join(resultsDir, f), json);

@@ -50,8 +50,46 @@ export function parseArgs(argv = process.argv.slice(2)) {
 }
 
 /**
+ * The host's current speed, in million multiply-adds per second of a fixed scalar JS loop that
+ * uses no library. This shared machine's speed drifts by up to 1.7x within seconds to minutes
+ * (another tenant on the same core); the probe moves with it (measured: probe 600 with sgemm
+ * 35 GFLOP/s, probe 370 with sgemm 21.5, the same 1.6x), so it tells which system ran on a slower
+ * host. The best of four 5 ms slices, so one GC pause or preemption does not read as a slow host.
+ */
+export function hostProbe(ms = 20) {
+  const a = PROBE_DATA;
+  let s = 0;
+  let best = 0;
+  const end = performance.now() + ms;
+  do {
+    let n = 0;
+    const t0 = performance.now();
+    let dt = 0;
+    do {
+      for (let i = 0; i < 4096; i++) s += a[i] * a[(i * 7) & 4095];
+      n += 4096;
+      dt = performance.now() - t0;
+    } while (dt < ms / 4);
+    best = Math.max(best, n / (dt * 1000));
+  } while (performance.now() < end);
+  if (Number.isNaN(s)) throw new Error('hostProbe: impossible NaN'); // keeps `s` alive
+  return best;
+}
+const PROBE_DATA = Float64Array.from({ length: 4096 }, (_, i) => (i % 97) * 1e-3);
+hostProbe(100); // warm up: the first calls run before the JIT has optimized the loop
+
+/** Host probes taken by `measure` since the last `takeProbes()`. */
+let probes = [];
+export function takeProbes() {
+  const p = probes;
+  probes = [];
+  return p;
+}
+
+/**
  * Runs `fn` (sync or async) `warmup` times untimed, then timed until `repeats` runs or `budgetMs`
- * of timed work (at least `min` runs). Returns the per-run milliseconds and what each run returned.
+ * of timed work (at least `min` runs), with a host probe (untimed) before each timed run. Returns
+ * the per-run milliseconds and what each run returned.
  */
 export async function measure(fn, { warmup, repeats, min, budgetMs }) {
   const values = [];
@@ -59,6 +97,7 @@ export async function measure(fn, { warmup, repeats, min, budgetMs }) {
   const ms = [];
   let spent = 0;
   while (ms.length < repeats && (ms.length < min || spent < budgetMs)) {
+    probes.push(hostProbe());
     const t0 = performance.now();
     const v = await fn();
     const dt = performance.now() - t0;
@@ -119,9 +158,12 @@ export class Report {
       return;
     }
     const t0 = performance.now();
+    takeProbes();
     try {
       const rec = await fn();
+      const host = takeProbes();
       this.data.workloads[name] = { status: rec.validation?.ok === false ? 'invalid' : 'ok', ...rec };
+      if (host.length > 0) this.data.workloads[name].host = +median(host).toFixed(1);
     } catch (e) {
       this.data.workloads[name] = { status: 'failed', error: String(e?.stack ?? e).split('\n').slice(0, 4).join('\n') };
     }

@@ -20,12 +20,15 @@ function recordOf(result, key) {
     const s = result.workloads.sgemm;
     if (!s || s.status !== 'ok' && s.status !== 'invalid') return s ?? { status: 'missing' };
     const shape = s.shapes?.[key.slice(6)];
-    return shape ? { status: shape.validation.ok ? 'ok' : 'invalid', ...shape } : { status: 'missing' };
+    return shape ? { status: shape.validation.ok ? 'ok' : 'invalid', host: s.host, ...shape } : { status: 'missing' };
   }
   return result.workloads[key] ?? { status: 'missing' };
 }
 
-/** Rows for the JSON summary and the table: { workload, system, status, median, min, max, runs, ratio, gflops, check }. */
+/**
+ * Rows for the JSON summary and the table: { workload, system, status, median, min, max, runs,
+ * ratio, gflops, host (probe, Mop/s), hostVsRef (host / lstm-wasm's host on that workload), check }.
+ */
 export function summarize(results) {
   const ref = results.find((r) => r.id === REFERENCE);
   const rows = [];
@@ -39,6 +42,8 @@ export function summarize(results) {
         Object.assign(row, { median: rec.median, min: rec.min, max: rec.max, runs: rec.runs });
         if (rec.gflops) row.gflops = rec.gflops.median;
         if (refRec?.median !== undefined) row.ratio = refRec.median / rec.median;
+        if (rec.host !== undefined) row.host = rec.host;
+        if (rec.host !== undefined && refRec?.host !== undefined) row.hostVsRef = rec.host / refRec.host;
       }
       row.check = rec.validation?.detail ?? rec.reason ?? rec.error ?? '';
       rows.push(row);
@@ -49,8 +54,8 @@ export function summarize(results) {
 
 export function markdownTable(rows) {
   const lines = [
-    '| workload | system | median | min-max | runs | lstm-wasm ÷ system | check |',
-    '|---|---|--:|--:|--:|--:|---|',
+    '| workload | system | median | min-max | runs | lstm-wasm ÷ system | host speed | check |',
+    '|---|---|--:|--:|--:|--:|--:|---|',
   ];
   let last = '';
   for (const r of rows) {
@@ -58,13 +63,14 @@ export function markdownTable(rows) {
     last = r.workload;
     if (r.median === undefined) {
       const why = r.status === 'skipped' ? 'skipped' : `${r.status}: ${firstLine(r.check)}`;
-      lines.push(`| ${name} | ${r.system} | — | — | — | — | ${why} |`);
+      lines.push(`| ${name} | ${r.system} | — | — | — | — | — | ${why} |`);
       continue;
     }
     const median = r.gflops !== undefined ? `${fmt(r.median)} (${fmt(r.gflops)} GFLOP/s)` : fmt(r.median);
     const ratio = r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`;
     const check = r.status === 'ok' ? 'ok' : `**${r.status.toUpperCase()}**`;
-    lines.push(`| ${name} | ${r.system} | ${median} | ${fmt(r.min)}-${fmt(r.max)} | ${r.runs} | ${ratio} | ${check} |`);
+    const host = r.hostVsRef === undefined ? '—' : `${r.hostVsRef.toFixed(2)}×`;
+    lines.push(`| ${name} | ${r.system} | ${median} | ${fmt(r.min)}-${fmt(r.max)} | ${r.runs} | ${ratio} | ${host} | ${check} |`);
   }
   return lines.join('\n');
 }
