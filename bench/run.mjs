@@ -119,7 +119,8 @@ const refProbe = rows.find((r) => r.id === 'lstm-wasm-wasm' && r.key === 'W1')?.
 // The host probe (bench/lib/common.mjs) tracks the shared machine's drift; say how to read it.
 const hostNote = 'host speed: the median of a fixed scalar-JS probe timed just before each run, relative to lstm-wasm\'s on the same '
   + 'workload (1.00× = same host speed). Below 1 the system ran while the shared host was slower, so its ratio favours lstm-wasm by '
-  + `about that factor; above 1, the reverse.${refProbe !== undefined ? ` lstm-wasm's W1 probe: ${refProbe.toFixed(0)} Mop/s.` : ''}`;
+  + 'about that factor; above 1, the reverse. The probe does not see contention for caches or memory bandwidth, so 1.00× is '
+  + `necessary, not sufficient, for a fair ratio (bench/README.md).${refProbe !== undefined ? ` lstm-wasm's W1 probe: ${refProbe.toFixed(0)} Mop/s.` : ''}`;
 console.log(`\n${header}\n\n${table}\n\n${hostNote}\n\n${notes(results, rows)}\n`);
 
 const resultsDir = join(benchDir, 'results');

@@ -51,10 +51,12 @@ export function parseArgs(argv = process.argv.slice(2)) {
 
 /**
  * The host's current speed, in million multiply-adds per second of a fixed scalar JS loop that
- * uses no library. This shared machine's speed drifts by up to 1.7x within seconds to minutes
- * (another tenant on the same core); the probe moves with it (measured: probe 600 with sgemm
- * 35 GFLOP/s, probe 370 with sgemm 21.5, the same 1.6x), so it tells which system ran on a slower
- * host. The best of four 5 ms slices, so one GC pause or preemption does not read as a slow host.
+ * uses no library. This shared machine's speed drifts by up to 1.7x within seconds to minutes.
+ * The probe sees the kind of drift that slows all code alike (once: probe 600 with sgemm 35
+ * GFLOP/s, probe 370 with sgemm 21.5, the same 1.6x); it does not see contention for caches or
+ * memory bandwidth, which at other times moved sgemm 1.5x with the probe within 5%. So a probe
+ * ratio near 1 is necessary, not sufficient, for a fair comparison. The best of four 5 ms slices,
+ * so one GC pause or preemption does not read as a slow host.
  */
 export function hostProbe(ms = 20) {
   const a = PROBE_DATA;
@@ -76,7 +78,8 @@ export function hostProbe(ms = 20) {
   return best;
 }
 const PROBE_DATA = Float64Array.from({ length: 4096 }, (_, i) => (i % 97) * 1e-3);
-hostProbe(100); // warm up: the first calls run before the JIT has optimized the loop
+// Warm up: the first calls run before the JIT has optimized the loop (a first probe read 15 of 250).
+for (let i = 0; i < 5; i++) hostProbe(20);
 
 /** Host probes taken by `measure` since the last `takeProbes()`. */
 let probes = [];
