@@ -45,8 +45,8 @@ const STREAMS: usize = 4;
 /// STREAMS equal bands, far apart in memory, and one row of each band is read at a time: four
 /// independent streams keep four pages' misses in flight. Measured on the W2 weights: 2-2.4x the
 /// single-stream rate (up to about 40 GB/s, what a native SSE loop with 8 streams reaches on this
-/// machine). Six streams ran the same; eight ran slower, since bands 2^k rows apart land in the
-/// same L2 sets.
+/// machine). Six streams ran the same. Eight ran slower (bands a power of two rows apart share L2
+/// sets); skewing their rows only brought eight level with four.
 #[allow(clippy::too_many_arguments)]
 fn dots(a: &[f32], b: &[f32], ldb: usize, n: usize, k: usize, alpha: f32, beta: f32, c: &mut [f32]) {
     let band = n / STREAMS;

@@ -65,9 +65,9 @@ pub fn rnn_forward(
         };
         let (first, last) = seq.state_first_last(has_cache);
         init_state(&mut hs[first * b * h..(first + 1) * b * h], h0);
+        let w_ih_t = prepare_w_ih(w.w_ih, i, h, tc * b, tt * b);
 
         // w_hh^T is multiplied at every step: pack it once for the whole sequence.
-        let w_ih_t = prepare_w_ih(w.w_ih, i, h, tc * b, tt * b);
         let w_hh_t = PreparedB::new(w.w_hh, h, true, h, h, b);
         let mut s0 = 0;
         while s0 < tt {

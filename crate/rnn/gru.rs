@@ -114,8 +114,8 @@ pub fn gru_forward(
         };
         let (first, last) = seq.state_first_last(has_cache);
         init_state(&mut hs[first * b * h..(first + 1) * b * h], h0);
-        // w_hh^T is multiplied at every step: pack it once for the whole sequence.
         let w_ih_t = prepare_w_ih(w.w_ih, i, g, tc * b, tt * b);
+        // w_hh^T is multiplied at every step: pack it once for the whole sequence.
         let w_hh_t = PreparedB::new(w.w_hh, h, true, h, g, b);
 
         let mut s0 = 0;

@@ -126,8 +126,8 @@ pub fn lstm_forward(
                 (gbuf, cs, hs, rs)
             }
         };
-        // w_hh^T is multiplied at every step: pack it once for the whole sequence.
         let w_ih_t = prepare_w_ih(w.w_ih, i, g, tc * b, tt * b);
+        // w_hh^T is multiplied at every step: pack it once for the whole sequence.
         let w_hh_t = PreparedB::new(w.w_hh, p, true, p, g, b);
         let (first, last) = seq.state_first_last(has_cache);
         init_state(&mut hs[first * b * p..(first + 1) * b * p], h0);
