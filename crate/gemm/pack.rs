@@ -30,29 +30,9 @@ pub fn pack_a(
                 }
             }
         } else if rows == MR {
-            // Four rows of A, four k at a time: a 4x4 transpose in registers.
+            // Four rows of A, interleaved k-major.
             let row = |i: usize| &a[(r0 + i) * lda + col0..(r0 + i) * lda + col0 + kc];
-            let (a0, a1, a2, a3) = (row(0), row(1), row(2), row(3));
-            let k4 = kc / 4 * 4;
-            for k in (0..k4).step_by(4) {
-                // SAFETY: k + 4 <= kc, so each row slice holds 4 floats at k, and the panel holds
-                // 16 floats at k * MR.
-                unsafe {
-                    let cols = F32x4::transpose4([
-                        F32x4::load(a0[k..k + 4].as_ptr()),
-                        F32x4::load(a1[k..k + 4].as_ptr()),
-                        F32x4::load(a2[k..k + 4].as_ptr()),
-                        F32x4::load(a3[k..k + 4].as_ptr()),
-                    ]);
-                    let out = panel[k * MR..k * MR + 16].as_mut_ptr();
-                    for (q, col) in cols.iter().enumerate() {
-                        col.store(out.add(4 * q));
-                    }
-                }
-            }
-            for k in k4..kc {
-                panel[k * MR..k * MR + MR].copy_from_slice(&[a0[k], a1[k], a2[k], a3[k]]);
-            }
+            interleave4([row(0), row(1), row(2), row(3)], panel, MR);
         } else {
             for i in 0..MR {
                 if i < rows {
@@ -84,33 +64,10 @@ pub fn pack_b(
         let cols = NR.min(nc - p * NR);
         if trans_b && cols == NR {
             // op(B)[k, c] = b[c*ldb + k]: each column is a contiguous run over k. Eight columns,
-            // four k at a time: two 4x4 transposes in registers.
+            // as two interleaved groups of four.
             let col = |j: usize| &b[(c0 + j) * ldb + row0..(c0 + j) * ldb + row0 + kc];
-            let cs = [col(0), col(1), col(2), col(3), col(4), col(5), col(6), col(7)];
-            let k4 = kc / 4 * 4;
-            for k in (0..k4).step_by(4) {
-                // SAFETY: k + 4 <= kc, so each column slice holds 4 floats at k, and the panel
-                // holds 32 floats at k * NR.
-                unsafe {
-                    let out = panel[k * NR..k * NR + 32].as_mut_ptr();
-                    for half in 0..2 {
-                        let rows = F32x4::transpose4([
-                            F32x4::load(cs[4 * half][k..k + 4].as_ptr()),
-                            F32x4::load(cs[4 * half + 1][k..k + 4].as_ptr()),
-                            F32x4::load(cs[4 * half + 2][k..k + 4].as_ptr()),
-                            F32x4::load(cs[4 * half + 3][k..k + 4].as_ptr()),
-                        ]);
-                        for (q, r) in rows.iter().enumerate() {
-                            r.store(out.add(q * NR + 4 * half));
-                        }
-                    }
-                }
-            }
-            for k in k4..kc {
-                for (j, c) in cs.iter().enumerate() {
-                    panel[k * NR + j] = c[k];
-                }
-            }
+            interleave4([col(0), col(1), col(2), col(3)], panel, NR);
+            interleave4([col(4), col(5), col(6), col(7)], &mut panel[4..], NR);
         } else if trans_b {
             for j in 0..NR {
                 if j < cols {
@@ -141,6 +98,35 @@ pub fn pack_b(
                     panel[k * NR + j] = if j < cols { src[j] } else { 0.0 };
                 }
             }
+        }
+    }
+}
+
+/// `out[k * stride + j] = runs[j][k]` for the four equally long `runs`: four k at a time through a
+/// 4x4 transpose in registers (a plain loop would write one float at a time, `stride` apart).
+#[inline(always)]
+fn interleave4(runs: [&[f32]; 4], out: &mut [f32], stride: usize) {
+    let n = runs[0].len();
+    assert!(runs.iter().all(|r| r.len() == n) && (n == 0 || (n - 1) * stride + 4 <= out.len()));
+    let n4 = n / 4 * 4;
+    for k in (0..n4).step_by(4) {
+        // SAFETY: k + 4 <= n, so each run holds 4 floats at k, and the stores at (k + q) * stride,
+        // q < 4, end at (n - 1) * stride + 4 <= out.len() at the most (asserted above).
+        unsafe {
+            let cols = F32x4::transpose4([
+                F32x4::load(runs[0][k..k + 4].as_ptr()),
+                F32x4::load(runs[1][k..k + 4].as_ptr()),
+                F32x4::load(runs[2][k..k + 4].as_ptr()),
+                F32x4::load(runs[3][k..k + 4].as_ptr()),
+            ]);
+            for (q, col) in cols.iter().enumerate() {
+                col.store(out.as_mut_ptr().add((k + q) * stride));
+            }
+        }
+    }
+    for k in n4..n {
+        for (j, run) in runs.iter().enumerate() {
+            out[k * stride + j] = run[k];
         }
     }
 }
