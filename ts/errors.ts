@@ -43,6 +43,16 @@ export class ValueError extends LstmWasmError {
   override name = 'ValueError';
 }
 
+/**
+ * Memory cannot hold what was asked: a tensor, a kernel's workspace or the sum of live tensors
+ * would pass the 4 GiB WebAssembly address space (or a single block would pass 2 GiB), or the
+ * engine refused to grow memory. Raised before any kernel runs; nothing is allocated or changed,
+ * and the library keeps working (free tensors, or ask for less).
+ */
+export class OutOfMemoryError extends LstmWasmError {
+  override name = 'OutOfMemoryError';
+}
+
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
