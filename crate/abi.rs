@@ -23,6 +23,14 @@ pub extern "C" fn lw_alloc(bytes: usize) -> *mut u8 {
     unsafe { alloc_zeroed(layout) }
 }
 
+/// Reserves the module's own fixed scratch (the GEMM packing buffers, 4.1 MiB) so that no
+/// kernel but the recurrent ones (which report it) ever needs memory it may not get. Call once
+/// after instantiating; returns 1 on success, 0 when memory cannot grow that far.
+#[no_mangle]
+pub extern "C" fn lw_init() -> u32 {
+    crate::gemm::reserve_pack_buffers().is_ok() as u32
+}
+
 /// Releases a block from `lw_alloc`; `bytes` must be the size it was allocated with.
 #[no_mangle]
 pub unsafe extern "C" fn lw_free(ptr: *mut u8, bytes: usize) {
@@ -338,8 +346,19 @@ pub unsafe extern "C" fn lw_adamw_step(
 // directions of a bidirectional layer share one (t,b,2p) buffer. y, h_n, c_n are OVERWRITTEN.
 // `cache` (length from lw_*_cache_len, f32) is written by forward and read by backward with the
 // same x, weights, lengths and direction. Backward ACCUMULATES into dx, dw_*, db_*, dh0, dc0.
+// Forward and backward return 0, or, when memory cannot hold their scratch, the bytes of the
+// request that failed (at least 1): then nothing was written (see crate/scratch.rs).
 
 use crate::rnn::{self, Dims, Seq, WeightGrads, Weights};
+use crate::scratch::OutOfMemory;
+
+/// The status a recurrent export returns: 0, or the bytes it failed to reserve (at least 1).
+fn status(result: Result<(), OutOfMemory>) -> usize {
+    match result {
+        Ok(()) => 0,
+        Err(e) => e.bytes.max(1),
+    }
+}
 
 #[inline(always)]
 unsafe fn opt<'a>(p: *const f32, n: usize) -> Option<&'a [f32]> {
@@ -359,13 +378,25 @@ fn strided_len(rows: usize, width: usize, ld: usize) -> usize {
     if rows == 0 || width == 0 { 0 } else { (rows - 1) * ld + width }
 }
 
+/// `len()` when `bound` (computed in u128, where dims cannot wrap, and at least the length `len`
+/// computes) fits in the address space; else `usize::MAX`, which no allocation can reach, so a
+/// caller asking for an impossible cache is refused instead of handed a wrapped-around size.
+fn len_within(bound: u128, len: impl FnOnce() -> usize) -> usize {
+    if bound > usize::MAX as u128 { usize::MAX } else { len() }
+}
+
+fn wide(d: usize) -> u128 {
+    d as u128
+}
+
 /// Floats of LSTM cache: t*b*4h + (t+1)*b*h + (t+1)*b*p (+ t*b*h if has_proj != 0). Layout:
 /// gates (t,b,4h) activated i,f,g,o | c (t+1,b,h) | h (t+1,b,p) | r = o*tanh(c) (t,b,h) if proj.
 /// The t+1 state rows are step boundaries indexed by time: forward direction row t = state
 /// before step t; reverse direction row t+1 = state before step t.
 #[no_mangle]
 pub extern "C" fn lw_lstm_cache_len(t: usize, b: usize, h: usize, p: usize, has_proj: u32) -> usize {
-    rnn::lstm::lstm_cache_len(t, b, h, p, has_proj != 0)
+    let bound = (wide(t) + 1) * wide(b) * (6 * wide(h) + wide(p));
+    len_within(bound, || rnn::lstm::lstm_cache_len(t, b, h, p, has_proj != 0))
 }
 
 /// LSTM forward, one layer-direction. w_hr != 0 enables the projection (then p < h usually;
@@ -377,7 +408,7 @@ pub unsafe extern "C" fn lw_lstm_forward(
     x: *const f32, w_ih: *const f32, w_hh: *const f32, b_ih: *const f32, b_hh: *const f32,
     w_hr: *const f32, h0: *const f32, c0: *const f32, lengths: *const i32, reverse: u32,
     y: *mut f32, ldy: usize, h_n: *mut f32, c_n: *mut f32, cache: *mut f32,
-) {
+) -> usize {
     let has_proj = !w_hr.is_null();
     let g = 4 * h;
     let w = Weights {
@@ -385,11 +416,11 @@ pub unsafe extern "C" fn lw_lstm_forward(
         b_ih: opt(b_ih, g), b_hh: opt(b_hh, g), w_hr: opt(w_hr, p * h),
     };
     let seq = Seq { dims: Dims { t, b, i, h, p }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
-    rnn::lstm::lstm_forward(
+    status(rnn::lstm::lstm_forward(
         sm(y, strided_len(t * b, p, ldy)), ldy, opt_mut(h_n, b * p), opt_mut(c_n, b * h),
         opt_mut(cache, rnn::lstm::lstm_cache_len(t, b, h, p, has_proj)),
         s(x, t * b * i), &w, opt(h0, b * p), opt(c0, b * h), &seq,
-    )
+    ))
 }
 
 /// LSTM backward from `cache`. dy rows (p) at stride ldy, dh_n (b,p), dc_n (b,h) (0 = zero).
@@ -403,7 +434,7 @@ pub unsafe extern "C" fn lw_lstm_backward(
     dy: *const f32, ldy: usize, dh_n: *const f32, dc_n: *const f32,
     dx: *mut f32, dw_ih: *mut f32, dw_hh: *mut f32, db_ih: *mut f32, db_hh: *mut f32,
     dw_hr: *mut f32, dh0: *mut f32, dc0: *mut f32,
-) {
+) -> usize {
     let has_proj = !w_hr.is_null();
     let g = 4 * h;
     let w = Weights { w_ih: s(w_ih, g * i), w_hh: s(w_hh, g * p), b_ih: None, b_hh: None, w_hr: opt(w_hr, p * h) };
@@ -412,18 +443,18 @@ pub unsafe extern "C" fn lw_lstm_backward(
         db_ih: opt_mut(db_ih, g), db_hh: opt_mut(db_hh, g), dw_hr: opt_mut(dw_hr, p * h),
     };
     let seq = Seq { dims: Dims { t, b, i, h, p }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
-    rnn::lstm::lstm_backward(
+    status(rnn::lstm::lstm_backward(
         opt_mut(dx, t * b * i), dw, opt_mut(dh0, b * p), opt_mut(dc0, b * h),
         opt(dy, strided_len(t * b, p, ldy)), ldy, opt(dh_n, b * p), opt(dc_n, b * h),
         s(x, t * b * i), &w, s(cache, rnn::lstm::lstm_cache_len(t, b, h, p, has_proj)), &seq,
-    )
+    ))
 }
 
 /// Floats of GRU cache: t*b*4h + (t+1)*b*h. Layout: gates (t,b,4h) rows [r z n hn] (activated
 /// r, z, n and hn = W_hn h_prev + b_hn) | h (t+1,b,h) step boundaries as for the LSTM.
 #[no_mangle]
 pub extern "C" fn lw_gru_cache_len(t: usize, b: usize, h: usize) -> usize {
-    rnn::gru::gru_cache_len(t, b, h)
+    len_within((wide(t) + 1) * wide(b) * 5 * wide(h), || rnn::gru::gru_cache_len(t, b, h))
 }
 
 /// GRU forward, one layer-direction. h0 (b,h); writes y rows (h), h_n (b,h), cache.
@@ -433,14 +464,14 @@ pub unsafe extern "C" fn lw_gru_forward(
     x: *const f32, w_ih: *const f32, w_hh: *const f32, b_ih: *const f32, b_hh: *const f32,
     h0: *const f32, lengths: *const i32, reverse: u32,
     y: *mut f32, ldy: usize, h_n: *mut f32, cache: *mut f32,
-) {
+) -> usize {
     let g = 3 * h;
     let w = Weights { w_ih: s(w_ih, g * i), w_hh: s(w_hh, g * h), b_ih: opt(b_ih, g), b_hh: opt(b_hh, g), w_hr: None };
     let seq = Seq { dims: Dims { t, b, i, h, p: h }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
-    rnn::gru::gru_forward(
+    status(rnn::gru::gru_forward(
         sm(y, strided_len(t * b, h, ldy)), ldy, opt_mut(h_n, b * h),
         opt_mut(cache, rnn::gru::gru_cache_len(t, b, h)), s(x, t * b * i), &w, opt(h0, b * h), &seq,
-    )
+    ))
 }
 
 /// GRU backward from `cache`. `b_hh` is accepted for symmetry and unused (hn is cached); may be 0.
@@ -452,7 +483,7 @@ pub unsafe extern "C" fn lw_gru_backward(
     lengths: *const i32, reverse: u32, cache: *const f32,
     dy: *const f32, ldy: usize, dh_n: *const f32,
     dx: *mut f32, dw_ih: *mut f32, dw_hh: *mut f32, db_ih: *mut f32, db_hh: *mut f32, dh0: *mut f32,
-) {
+) -> usize {
     let g = 3 * h;
     let w = Weights { w_ih: s(w_ih, g * i), w_hh: s(w_hh, g * h), b_ih: None, b_hh: None, w_hr: None };
     let dw = WeightGrads {
@@ -460,17 +491,17 @@ pub unsafe extern "C" fn lw_gru_backward(
         db_ih: opt_mut(db_ih, g), db_hh: opt_mut(db_hh, g), dw_hr: None,
     };
     let seq = Seq { dims: Dims { t, b, i, h, p: h }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
-    rnn::gru::gru_backward(
+    status(rnn::gru::gru_backward(
         opt_mut(dx, t * b * i), dw, opt_mut(dh0, b * h),
         opt(dy, strided_len(t * b, h, ldy)), ldy, opt(dh_n, b * h),
         s(x, t * b * i), &w, s(cache, rnn::gru::gru_cache_len(t, b, h)), &seq,
-    )
+    ))
 }
 
 /// Floats of RNN cache: (t+1)*b*h, the hidden-state step boundaries (as for the LSTM).
 #[no_mangle]
 pub extern "C" fn lw_rnn_cache_len(t: usize, b: usize, h: usize) -> usize {
-    rnn::elman::rnn_cache_len(t, b, h)
+    len_within((wide(t) + 1) * wide(b) * wide(h), || rnn::elman::rnn_cache_len(t, b, h))
 }
 
 /// Elman RNN forward (`relu != 0`: relu, else tanh), one layer-direction. h0 (b,h); writes
@@ -481,13 +512,13 @@ pub unsafe extern "C" fn lw_rnn_forward(
     x: *const f32, w_ih: *const f32, w_hh: *const f32, b_ih: *const f32, b_hh: *const f32,
     h0: *const f32, lengths: *const i32, reverse: u32,
     y: *mut f32, ldy: usize, h_n: *mut f32, cache: *mut f32,
-) {
+) -> usize {
     let w = Weights { w_ih: s(w_ih, h * i), w_hh: s(w_hh, h * h), b_ih: opt(b_ih, h), b_hh: opt(b_hh, h), w_hr: None };
     let seq = Seq { dims: Dims { t, b, i, h, p: h }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
-    rnn::elman::rnn_forward(
+    status(rnn::elman::rnn_forward(
         sm(y, strided_len(t * b, h, ldy)), ldy, opt_mut(h_n, b * h),
         opt_mut(cache, rnn::elman::rnn_cache_len(t, b, h)), s(x, t * b * i), &w, opt(h0, b * h), relu != 0, &seq,
-    )
+    ))
 }
 
 /// Elman RNN backward from `cache` (same `relu` as forward). ACCUMULATES dx (t,b,i),
@@ -499,16 +530,16 @@ pub unsafe extern "C" fn lw_rnn_backward(
     lengths: *const i32, reverse: u32, cache: *const f32,
     dy: *const f32, ldy: usize, dh_n: *const f32,
     dx: *mut f32, dw_ih: *mut f32, dw_hh: *mut f32, db_ih: *mut f32, db_hh: *mut f32, dh0: *mut f32,
-) {
+) -> usize {
     let w = Weights { w_ih: s(w_ih, h * i), w_hh: s(w_hh, h * h), b_ih: None, b_hh: None, w_hr: None };
     let dw = WeightGrads {
         dw_ih: opt_mut(dw_ih, h * i), dw_hh: opt_mut(dw_hh, h * h),
         db_ih: opt_mut(db_ih, h), db_hh: opt_mut(db_hh, h), dw_hr: None,
     };
     let seq = Seq { dims: Dims { t, b, i, h, p: h }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
-    rnn::elman::rnn_backward(
+    status(rnn::elman::rnn_backward(
         opt_mut(dx, t * b * i), dw, opt_mut(dh0, b * h),
         opt(dy, strided_len(t * b, h, ldy)), ldy, opt(dh_n, b * h),
         s(x, t * b * i), &w, s(cache, rnn::elman::rnn_cache_len(t, b, h)), relu != 0, &seq,
-    )
+    ))
 }

@@ -13,4 +13,5 @@ pub mod math;
 pub mod ops;
 pub mod optim;
 pub mod rnn;
+pub mod scratch;
 pub mod simd;

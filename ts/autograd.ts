@@ -6,7 +6,7 @@
  * Gradient buffers made during `backward()` are temporaries owned by it and freed as soon as they
  * are consumed; only leaf gradients (`.grad`) survive, owned by their leaf tensor.
  */
-import { Tensor, untracked, ones } from './tensor';
+import { Tensor, runOp, untracked, ones } from './tensor';
 import { DTypeError, DisposedError, LstmWasmError, ShapeError, formatShape } from './errors';
 import { backend } from './backend/backend';
 
@@ -139,7 +139,8 @@ function walk(order: Tensor[], grads: Map<Tensor, Tensor>): void {
     const node = t.gradFn;
     let inputGrads: (Tensor | null)[];
     try {
-      inputGrads = node.backward(g);
+      // As an op: an error names it, and the buffers it made before failing are freed.
+      inputGrads = runOp(`${node.name} backward`, () => node.backward(g));
     } finally {
       g.dispose();
     }

@@ -1,7 +1,3 @@
 /** The functional API (PyTorch `torch.nn.functional`). */
-export { crossEntropy, mseLoss, type CrossEntropyOptions } from './ops/loss';
-export { dropout } from './ops/dropout';
-export { embedding } from './ops/embedding';
-export { softmax, logSoftmax } from './ops/softmax';
-export { tanh, sigmoid, relu } from './ops/activation';
-export { linear } from './ops/linear';
+export { crossEntropy, mseLoss, dropout, embedding, softmax, logSoftmax, tanh, sigmoid, relu, linear } from './ops/index';
+export { type CrossEntropyOptions } from './ops/loss';

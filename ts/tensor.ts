@@ -7,7 +7,8 @@
  */
 import { backend } from './backend/backend';
 import type { GradNode } from './autograd';
-import { DTypeError, DisposedError, ShapeError, formatShape } from './errors';
+import { DTypeError, DisposedError, OutOfMemoryError, ShapeError, formatShape } from './errors';
+import { MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, formatBytes } from './backend/memory';
 import * as ops from './ops/index';
 
 export type DType = 'float32' | 'int32';
@@ -46,22 +47,32 @@ export class Tensor {
   /** Tensors whose lifetime follows this one (e.g. buffers an op saved for backward). */
   private owned: Tensor[] | null = null;
 
-  /** Allocates an uninitialized (zeroed) tensor. Prefer `tensor`, `zeros`, ... */
+  /**
+   * Allocates a zeroed tensor. Prefer `tensor`, `zeros`, ... Throws `ShapeError` for a dimension
+   * that is not a non-negative safe integer and `OutOfMemoryError` for more elements than one
+   * tensor can hold (`MAX_TENSOR_ELEMENTS`) or than memory has room for, before allocating.
+   */
   constructor(shape: readonly number[], dtype: DType = 'float32', requiresGrad = false) {
-    for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) {
-        throw new ShapeError(`tensor: shape ${formatShape(shape)} has an invalid dimension ${d}`);
-      }
-    }
+    const size = checkedSize(shape, dtype);
     this.shape = Object.freeze(shape.slice());
     this.dtype = dtype;
-    this.size = shape.reduce((a, b) => a * b, 1);
+    this.size = size;
     this.requiresGrad = requiresGrad;
-    this.bytes = this.size * 4;
-    this.ptr_ = backend().alloc(this.bytes);
+    this.bytes = size * 4;
+    try {
+      this.ptr_ = backend().alloc(this.bytes);
+    } catch (e) {
+      if (!(e instanceof OutOfMemoryError)) throw e;
+      throw new OutOfMemoryError(
+        `${allocationSite()}cannot allocate a ${dtype} tensor of shape ${formatShape(shape)} (${formatBytes(this.bytes)}): ` +
+          `${e.message}; ${liveTensors} live tensors hold ${formatBytes(liveBytes)}: dispose what you no longer need ` +
+          '(or run the work inside tidy()), or ask for less',
+      );
+    }
     liveTensors++;
     liveBytes += this.bytes;
     if (untrackedDepth === 0 && scopes.length > 0) scopes[scopes.length - 1].add(this);
+    if (opDepth > 0) createdInOps.push(this);
   }
 
   /** Byte offset of the data in backend memory. Throws once disposed. */
@@ -150,6 +161,7 @@ export class Tensor {
 
   /** A new leaf tensor with the same data, cut from the graph (PyTorch `detach`, but a copy). */
   detach(): Tensor {
+    if (this.isDisposed) throw new DisposedError(`detach: tensor #${this.id} ${formatShape(this.shape)} was disposed`);
     const out = new Tensor(this.shape, this.dtype);
     out.view().set(this.view());
     return out;
@@ -230,6 +242,79 @@ export class Tensor {
   }
   logSoftmax(dim = -1): Tensor {
     return ops.logSoftmax(this, dim);
+  }
+}
+
+/**
+ * The element count of `shape`, checked: every dimension a non-negative safe integer (ShapeError),
+ * the total within what one tensor can hold (OutOfMemoryError). Nothing is allocated.
+ */
+function checkedSize(shape: readonly number[], dtype: DType): number {
+  if (!Array.isArray(shape)) {
+    throw new ShapeError(`${allocationSite()}shape must be an array of dimensions, got ${describe(shape)}`);
+  }
+  let size = 1;
+  for (const d of shape) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      throw new ShapeError(`${allocationSite()}shape ${formatShapeLoose(shape)} has an invalid dimension ${describe(d)} (expected a non-negative integer)`);
+    }
+    size *= d;
+  }
+  if (size > MAX_TENSOR_ELEMENTS) {
+    throw new OutOfMemoryError(
+      `${allocationSite()}a ${dtype} tensor of shape ${formatShape(shape)} needs ${formatBytes(size * 4)} ` +
+        `(${size.toExponential(3)} elements); one tensor can hold at most ${formatBytes(MAX_TENSOR_BYTES)} ` +
+        `(${MAX_TENSOR_ELEMENTS} elements) and all of them together 4 GiB (WebAssembly's 32-bit memory)`,
+    );
+  }
+  return size;
+}
+
+function formatShapeLoose(shape: readonly unknown[]): string {
+  return `[${shape.map(describe).join(', ')}]`;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}...` : v);
+  return v === null ? 'null' : typeof v;
+}
+
+/** The op running now, named in allocation errors; null outside ops. */
+let currentOp: string | null = null;
+/**
+ * Every tensor created while an op runs, so that an op that throws half-way (out of memory in its
+ * third allocation, say) frees the first two instead of leaking them. Each `runOp` frame owns the
+ * entries from its mark to the end.
+ */
+const createdInOps: Tensor[] = [];
+let opDepth = 0;
+
+function allocationSite(): string {
+  return `${currentOp ?? 'tensor'}: `;
+}
+
+/**
+ * Runs op `name` as one unit: allocation errors inside it name it, and if it throws, every tensor
+ * it created is disposed (tracked or not, owned by another or not) before the error propagates.
+ * On success nothing changes: its tensors belong to whoever they were handed to.
+ */
+export function runOp<T>(name: string, fn: () => T): T {
+  const outerOp = currentOp;
+  const mark = createdInOps.length;
+  currentOp = name;
+  opDepth++;
+  try {
+    return fn();
+  } catch (e) {
+    for (let i = createdInOps.length - 1; i >= mark; i--) createdInOps[i].dispose();
+    createdInOps.length = mark;
+    throw e;
+  } finally {
+    opDepth--;
+    currentOp = outerOp;
+    // A nested op's tensors stay listed until the outermost op ends: if that one fails, they go too.
+    if (opDepth === 0) createdInOps.length = 0;
   }
 }
 
@@ -359,19 +444,23 @@ export function tensor(data: TensorData, shape?: readonly number[], options: Ten
   if (options.requiresGrad && dtype !== 'float32') {
     throw new DTypeError('tensor: only float32 tensors can require gradients');
   }
-  const t = new Tensor(finalShape, dtype, options.requiresGrad ?? false);
-  t.view().set(flat as ArrayLike<number>);
-  return t;
+  return runOp('tensor', () => {
+    const t = new Tensor(finalShape, dtype, options.requiresGrad ?? false);
+    t.view().set(flat as ArrayLike<number>);
+    return t;
+  });
 }
 
 export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
-  return new Tensor(shape, options.dtype ?? 'float32', options.requiresGrad ?? false);
+  return runOp('zeros', () => new Tensor(shape, options.dtype ?? 'float32', options.requiresGrad ?? false));
 }
 
 export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
-  const t = zeros(shape, options);
-  t.view().fill(value);
-  return t;
+  return runOp('full', () => {
+    const t = new Tensor(shape, options.dtype ?? 'float32', options.requiresGrad ?? false);
+    t.view().fill(value);
+    return t;
+  });
 }
 
 export function ones(shape: readonly number[], options: TensorOptions = {}): Tensor {

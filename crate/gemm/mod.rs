@@ -10,6 +10,8 @@ pub mod small_m;
 
 use std::cell::RefCell;
 
+use crate::scratch::{self, OutOfMemory};
+
 /// Micro-tile rows (broadcast values of A per k).
 pub const MR: usize = 4;
 /// Micro-tile columns (two f32x4 vectors of B per k).
@@ -24,6 +26,18 @@ pub const NC: usize = 4096;
 thread_local! {
     /// Packing scratch, grown on demand and kept: (packed A block, packed B block).
     static PACK_BUFFERS: RefCell<(Vec<f32>, Vec<f32>)> = RefCell::new((Vec::new(), Vec::new()));
+}
+
+/// Grows the packing scratch to the largest size any product needs (4.1 MiB), so that `sgemm`
+/// never allocates afterwards (an allocation failure inside it would trap the wasm instance).
+/// The wasm module's owner calls this once, before any product (`lw_init`).
+pub fn reserve_pack_buffers() -> Result<(), OutOfMemory> {
+    PACK_BUFFERS.with(|buffers| {
+        let mut buffers = buffers.borrow_mut();
+        let (apack, bpack) = &mut *buffers;
+        scratch::grow(apack, round_up(MC, MR) * KC)?;
+        scratch::grow(bpack, round_up(NC, NR) * KC)
+    })
 }
 
 /// `C = alpha * op(A) * op(B) + beta * C`.
@@ -121,10 +135,11 @@ pub struct PreparedB<'a> {
 }
 
 impl<'a> PreparedB<'a> {
-    /// Prepares op(B) (K,N) for products whose op(A) has `rows` rows.
-    pub fn new(b: &'a [f32], ldb: usize, trans_b: bool, k: usize, n: usize, rows: usize) -> Self {
+    /// Prepares op(B) (K,N) for products whose op(A) has `rows` rows. Packing needs a copy of
+    /// B; `Err` when memory cannot hold it.
+    pub fn new(b: &'a [f32], ldb: usize, trans_b: bool, k: usize, n: usize, rows: usize) -> Result<Self, OutOfMemory> {
         let packed = if rows > small_m::SMALL_M && k > 0 && n > 0 {
-            let mut data = vec![0.0f32; round_up(n, NR) * k];
+            let mut data = scratch::zeroed(round_up(n, NR) * k)?;
             for blk in b_blocks(k, n) {
                 pack::pack_b(&mut data[blk.at..blk.at + blk.len], b, ldb, trans_b, blk.pc, blk.jc, blk.kc, blk.nc);
             }
@@ -132,7 +147,7 @@ impl<'a> PreparedB<'a> {
         } else {
             None
         };
-        PreparedB { b, ldb, trans_b, k, n, packed }
+        Ok(PreparedB { b, ldb, trans_b, k, n, packed })
     }
 
     /// `C = alpha * op(A) * op(B) + beta * C`, op(A) (M,K), C (M,N): the same result as `sgemm`.
@@ -225,7 +240,7 @@ mod tests {
         }
         // The prepared-B path gives the same result.
         let mut prepared = c0.clone();
-        PreparedB::new(&b, ldb, tb, k, n, m).gemm(ta, m, alpha, &a, lda, beta, &mut prepared, ldc);
+        PreparedB::new(&b, ldb, tb, k, n, m).unwrap().gemm(ta, m, alpha, &a, lda, beta, &mut prepared, ldc);
         for (idx, (x, y)) in prepared.iter().zip(&slow).enumerate() {
             assert!((x - y).abs() <= tol, "prepared ta={} tb={} m={} n={} k={} idx={}: {} vs {}", ta, tb, m, n, k, idx, x, y);
         }
@@ -262,6 +277,8 @@ mod tests {
         for &(ta, tb) in &[(false, false), (false, true), (true, false), (true, true)] {
             check(ta, tb, 1, 33, 70, 0.5, -1.0);
             check(ta, tb, 4, 2050, 513, 2.0, 0.5);
+            // Deeper than one gathered chunk of a transposed A (small_m::GATHER).
+            check(ta, tb, 3, 17, 2500, 1.0, -0.5);
         }
     }
 

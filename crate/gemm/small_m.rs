@@ -13,22 +13,37 @@ pub fn sgemm_small_m(
     a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize,
 ) {
     debug_assert!(m >= 1 && m <= SMALL_M);
-    // Row i of op(A) as a contiguous slice: in place, or gathered when A is stored transposed.
-    let mut gathered = Vec::new();
     for i in 0..m {
-        let row: &[f32] = if trans_a {
-            gathered.clear();
-            gathered.extend((0..k).map(|p| a[p * lda + i]));
-            &gathered
-        } else {
-            &a[i * lda..i * lda + k]
-        };
         let c_row = &mut c[i * ldc..i * ldc + n];
-        if trans_b {
-            dots(row, b, ldb, n, k, alpha, beta, c_row);
-        } else {
-            axpys(row, b, ldb, n, k, alpha, beta, c_row);
+        if !trans_a {
+            row_times_b(&a[i * lda..i * lda + k], trans_b, b, ldb, n, k, alpha, beta, c_row);
+            continue;
         }
+        // Row i of op(A) is column i of the stored A: gather it GATHER floats at a time into the
+        // stack (no heap: kernels must not allocate) and accumulate the partial products.
+        let mut gathered = [0.0f32; GATHER];
+        for p0 in (0..k).step_by(GATHER) {
+            let kc = GATHER.min(k - p0);
+            for (q, g) in gathered[..kc].iter_mut().enumerate() {
+                *g = a[(p0 + q) * lda + i];
+            }
+            let b_part = if trans_b { &b[p0..] } else { &b[p0 * ldb..] };
+            let beta_part = if p0 == 0 { beta } else { 1.0 };
+            row_times_b(&gathered[..kc], trans_b, b_part, ldb, n, kc, alpha, beta_part, c_row);
+        }
+    }
+}
+
+/// Floats of a transposed A's column gathered per pass (4 KiB of stack).
+const GATHER: usize = 1024;
+
+/// c_row (N) = alpha * row (K) @ op(B) + beta * c_row.
+#[allow(clippy::too_many_arguments)]
+fn row_times_b(row: &[f32], trans_b: bool, b: &[f32], ldb: usize, n: usize, k: usize, alpha: f32, beta: f32, c_row: &mut [f32]) {
+    if trans_b {
+        dots(row, b, ldb, n, k, alpha, beta, c_row);
+    } else {
+        axpys(row, b, ldb, n, k, alpha, beta, c_row);
     }
 }
 

@@ -10,6 +10,7 @@ use super::{
     pair, prepare_w_ih, st, take, with_scratch, write_y, Seq, WeightGrads, Weights,
 };
 use crate::gemm::{sgemm, PreparedB};
+use crate::scratch::{self, OutOfMemory};
 use crate::math::tanh4;
 use crate::simd::F32x4;
 
@@ -47,7 +48,7 @@ fn cell_backward(dpre: &mut [f32], dh: &[f32], h_out: &[f32], relu: bool, h: usi
 pub fn rnn_forward(
     y: &mut [f32], ldy: usize, h_n: Option<&mut [f32]>, cache: Option<&mut [f32]>,
     x: &[f32], w: &Weights, h0: Option<&[f32]>, relu: bool, seq: &Seq,
-) {
+) -> Result<(), OutOfMemory> {
     let d = seq.dims;
     let (tt, b, i, h) = (d.t, d.b, d.i, d.h);
     let has_cache = cache.is_some();
@@ -64,11 +65,10 @@ pub fn rnn_forward(
             None => take(&mut scratch, 2 * b * h),
         };
         let (first, last) = seq.state_first_last(has_cache);
-        init_state(&mut hs[first * b * h..(first + 1) * b * h], h0);
-        let w_ih_t = prepare_w_ih(w.w_ih, i, h, tc * b, tt * b);
-
+        let w_ih_t = prepare_w_ih(w.w_ih, i, h, tc * b, tt * b)?;
         // w_hh^T is multiplied at every step: pack it once for the whole sequence.
-        let w_hh_t = PreparedB::new(w.w_hh, h, true, h, h, b);
+        let w_hh_t = PreparedB::new(w.w_hh, h, true, h, h, b)?;
+        init_state(&mut hs[first * b * h..(first + 1) * b * h], h0);
         let mut s0 = 0;
         while s0 < tt {
             let s1 = (s0 + tc).min(tt);
@@ -97,6 +97,7 @@ pub fn rnn_forward(
         if let Some(h_n) = h_n {
             h_n[..b * h].copy_from_slice(&hs[last * b * h..(last + 1) * b * h]);
         }
+        Ok(())
     })
 }
 
@@ -108,16 +109,17 @@ pub fn rnn_backward(
     dx: Option<&mut [f32]>, dw: WeightGrads, dh0: Option<&mut [f32]>,
     dy: Option<&[f32]>, ldy: usize, dh_n: Option<&[f32]>,
     x: &[f32], w: &Weights, cache: &[f32], relu: bool, seq: &Seq,
-) {
+) -> Result<(), OutOfMemory> {
     let d = seq.dims;
     let (tt, b, i, h) = (d.t, d.b, d.i, d.h);
     let rows = tt * b;
     let hs = &cache[..(tt + 1) * b * h];
 
-    let mut dpre = vec![0.0f32; rows * h]; // (T,B,H); masked rows stay 0
-    let mut dh = dh_n.map_or_else(|| vec![0.0; b * h], |v| v[..b * h].to_vec()); // (B,H)
+    let mut dpre = scratch::zeroed(rows * h)?; // (T,B,H); masked rows stay 0
+    let mut dh = scratch::copied_or_zeroed(dh_n, b * h)?; // (B,H)
 
-    let w_hh_packed = PreparedB::new(w.w_hh, h, false, h, h, b);
+    let w_hh_packed = PreparedB::new(w.w_hh, h, false, h, h, b)?;
+    // Nothing is allocated past this point: an out-of-memory leaves every gradient untouched.
     for s in (0..tt).rev() {
         let t = seq.time(s);
         if seq.n_active(t) == 0 {
@@ -154,4 +156,5 @@ pub fn rnn_backward(
         sgemm(false, false, rows, i, h, 1.0, &dpre, h, w.w_ih, i, 1.0, dx, i);
     }
     bias_grads(dw.db_ih, dw.db_hh, &dpre, rows, h, h);
+    Ok(())
 }

@@ -276,9 +276,9 @@ fn run_fixture(name: &str) {
             match mode.as_str() {
                 "LSTM" => lstm_forward(
                     y_dir, ldy, Some(hn), Some(&mut c_n[s * sb_h..(s + 1) * sb_h]), Some(&mut cache), x, &w, h0d, c0d, &seq,
-                ),
-                "GRU" => gru_forward(y_dir, ldy, Some(hn), Some(&mut cache), x, &w, h0d, &seq),
-                _ => rnn_forward(y_dir, ldy, Some(hn), Some(&mut cache), x, &w, h0d, relu, &seq),
+                ).unwrap(),
+                "GRU" => gru_forward(y_dir, ldy, Some(hn), Some(&mut cache), x, &w, h0d, &seq).unwrap(),
+                _ => rnn_forward(y_dir, ldy, Some(hn), Some(&mut cache), x, &w, h0d, relu, &seq).unwrap(),
             }
             caches.push(cache);
         }
@@ -319,9 +319,9 @@ fn run_fixture(name: &str) {
                 "LSTM" => lstm_backward(
                     Some(&mut dx), dw, dh0d, Some(&mut dc0[s * sb_h..(s + 1) * sb_h]), dy_dir, ldy, dh_n,
                     dc_n_all.as_ref().map(|v| &v[s * sb_h..(s + 1) * sb_h]), x, &w, cache, &seq,
-                ),
-                "GRU" => gru_backward(Some(&mut dx), dw, dh0d, dy_dir, ldy, dh_n, x, &w, cache, &seq),
-                _ => rnn_backward(Some(&mut dx), dw, dh0d, dy_dir, ldy, dh_n, x, &w, cache, relu, &seq),
+                ).unwrap(),
+                "GRU" => gru_backward(Some(&mut dx), dw, dh0d, dy_dir, ldy, dh_n, x, &w, cache, &seq).unwrap(),
+                _ => rnn_backward(Some(&mut dx), dw, dh0d, dy_dir, ldy, dh_n, x, &w, cache, relu, &seq).unwrap(),
             }
             let check = |k: &str, got: &[f32]| {
                 let kk = key(k, l, dir);

@@ -18,6 +18,7 @@ use super::{
     pair, prepare_w_ih, st, take, with_scratch, write_y, Seq, WeightGrads, Weights,
 };
 use crate::gemm::{sgemm, PreparedB};
+use crate::scratch::{self, OutOfMemory};
 use crate::math::{exp4_n, sigmoid4_from_exp, sigmoid_exp_arg, tanh4};
 use crate::simd::F32x4;
 
@@ -83,7 +84,7 @@ fn cell_backward(dxg: &mut [f32], dhg: &mut [f32], dh: &mut [f32], gates: &[f32]
 pub fn gru_forward(
     y: &mut [f32], ldy: usize, h_n: Option<&mut [f32]>, cache: Option<&mut [f32]>,
     x: &[f32], w: &Weights, h0: Option<&[f32]>, seq: &Seq,
-) {
+) -> Result<(), OutOfMemory> {
     let d = seq.dims;
     let (tt, b, i, h) = (d.t, d.b, d.i, d.h);
     let (g, ldg) = (3 * h, 4 * h);
@@ -114,9 +115,9 @@ pub fn gru_forward(
         };
         let (first, last) = seq.state_first_last(has_cache);
         init_state(&mut hs[first * b * h..(first + 1) * b * h], h0);
-        let w_ih_t = prepare_w_ih(w.w_ih, i, g, tc * b, tt * b);
+        let w_ih_t = prepare_w_ih(w.w_ih, i, g, tc * b, tt * b)?;
         // w_hh^T is multiplied at every step: pack it once for the whole sequence.
-        let w_hh_t = PreparedB::new(w.w_hh, h, true, h, g, b);
+        let w_hh_t = PreparedB::new(w.w_hh, h, true, h, g, b)?;
 
         let mut s0 = 0;
         while s0 < tt {
@@ -151,6 +152,7 @@ pub fn gru_forward(
         if let Some(h_n) = h_n {
             h_n[..b * h].copy_from_slice(&hs[last * b * h..(last + 1) * b * h]);
         }
+        Ok(())
     })
 }
 
@@ -162,7 +164,7 @@ pub fn gru_backward(
     dx: Option<&mut [f32]>, dw: WeightGrads, dh0: Option<&mut [f32]>,
     dy: Option<&[f32]>, ldy: usize, dh_n: Option<&[f32]>,
     x: &[f32], w: &Weights, cache: &[f32], seq: &Seq,
-) {
+) -> Result<(), OutOfMemory> {
     let d = seq.dims;
     let (tt, b, i, h) = (d.t, d.b, d.i, d.h);
     let (g, ldg) = (3 * h, 4 * h);
@@ -170,11 +172,12 @@ pub fn gru_backward(
     let gates = &cache[..rows * ldg];
     let hs = &cache[rows * ldg..rows * ldg + (tt + 1) * b * h];
 
-    let mut dxg = vec![0.0f32; rows * g]; // (T,B,3H) dL/d(input-side pre-activations)
-    let mut dhg = vec![0.0f32; rows * g]; // (T,B,3H) dL/d(hidden-side pre-activations)
-    let mut dh = dh_n.map_or_else(|| vec![0.0; b * h], |v| v[..b * h].to_vec()); // (B,H)
+    let mut dxg = scratch::zeroed(rows * g)?; // (T,B,3H) dL/d(input-side pre-activations)
+    let mut dhg = scratch::zeroed(rows * g)?; // (T,B,3H) dL/d(hidden-side pre-activations)
+    let mut dh = scratch::copied_or_zeroed(dh_n, b * h)?; // (B,H)
 
-    let w_hh_packed = PreparedB::new(w.w_hh, h, false, g, h, b);
+    let w_hh_packed = PreparedB::new(w.w_hh, h, false, g, h, b)?;
+    // Nothing is allocated past this point: an out-of-memory leaves every gradient untouched.
     for s in (0..tt).rev() {
         let t = seq.time(s);
         if seq.n_active(t) == 0 {
@@ -214,4 +217,5 @@ pub fn gru_backward(
     }
     bias_grads(dw.db_ih, None, &dxg, rows, g, g);
     bias_grads(None, dw.db_hh, &dhg, rows, g, g);
+    Ok(())
 }

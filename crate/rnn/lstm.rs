@@ -18,6 +18,7 @@ use super::{
     pair, prepare_w_ih, st, take, with_scratch, write_y, Seq, WeightGrads, Weights,
 };
 use crate::gemm::{sgemm, PreparedB};
+use crate::scratch::{self, OutOfMemory};
 use crate::math::{exp4_n, sigmoid4_from_exp, sigmoid_exp_arg, tanh4, tanh4_from_exp, tanh_exp_arg};
 use crate::simd::F32x4;
 
@@ -96,12 +97,13 @@ fn cell_backward(dgates: &mut [f32], dc: &mut [f32], gates: &[f32], c_prev: &[f3
 /// y rows (t,b) at `(t*B+b)*ldy` get h_t (P) or 0 where masked; `h_n` (B,P), `c_n` (B,H) get the
 /// final state (overwritten). x (T,B,I), h0 (B,P), c0 (B,H) (None = zeros). `cache` (len
 /// `lstm_cache_len`) is filled for `lstm_backward`; without it only O(B*G) scratch is used.
+/// `Err` (nothing written) when memory cannot hold the scratch.
 #[allow(clippy::too_many_arguments)]
 pub fn lstm_forward(
     y: &mut [f32], ldy: usize, h_n: Option<&mut [f32]>, c_n: Option<&mut [f32]>,
     cache: Option<&mut [f32]>,
     x: &[f32], w: &Weights, h0: Option<&[f32]>, c0: Option<&[f32]>, seq: &Seq,
-) {
+) -> Result<(), OutOfMemory> {
     let d = seq.dims;
     let (tt, b, i, h, p) = (d.t, d.b, d.i, d.h, d.p);
     let g = 4 * h;
@@ -126,9 +128,9 @@ pub fn lstm_forward(
                 (gbuf, cs, hs, rs)
             }
         };
-        let w_ih_t = prepare_w_ih(w.w_ih, i, g, tc * b, tt * b);
+        let w_ih_t = prepare_w_ih(w.w_ih, i, g, tc * b, tt * b)?;
         // w_hh^T is multiplied at every step: pack it once for the whole sequence.
-        let w_hh_t = PreparedB::new(w.w_hh, p, true, p, g, b);
+        let w_hh_t = PreparedB::new(w.w_hh, p, true, p, g, b)?;
         let (first, last) = seq.state_first_last(has_cache);
         init_state(&mut hs[first * b * p..(first + 1) * b * p], h0);
         init_state(&mut cs[first * b * h..(first + 1) * b * h], c0);
@@ -185,18 +187,20 @@ pub fn lstm_forward(
         if let Some(c_n) = c_n {
             c_n[..b * h].copy_from_slice(&cs[last * b * h..(last + 1) * b * h]);
         }
+        Ok(())
     })
 }
 
 /// LSTM backward (BPTT) from the cache of `lstm_forward` on the same x, weights, lengths and
 /// direction. dy rows at `(t*B+b)*ldy` (P), dh_n (B,P), dc_n (B,H): None = zero.
 /// ACCUMULATES into dx (T,B,I), the present weight grads, dh0 (B,P), dc0 (B,H).
+/// `Err` (no gradient touched) when memory cannot hold the scratch.
 #[allow(clippy::too_many_arguments)]
 pub fn lstm_backward(
     dx: Option<&mut [f32]>, dw: WeightGrads, dh0: Option<&mut [f32]>, dc0: Option<&mut [f32]>,
     dy: Option<&[f32]>, ldy: usize, dh_n: Option<&[f32]>, dc_n: Option<&[f32]>,
     x: &[f32], w: &Weights, cache: &[f32], seq: &Seq,
-) {
+) -> Result<(), OutOfMemory> {
     let d = seq.dims;
     let (tt, b, i, h, p) = (d.t, d.b, d.i, d.h, d.p);
     let g = 4 * h;
@@ -208,13 +212,14 @@ pub fn lstm_backward(
     let hs = &cache[hs_off..hs_off + (tt + 1) * b * p];
     let rs = if has_proj { &cache[hs_off + (tt + 1) * b * p..][..rows * h] } else { &[][..] };
 
-    let mut dgates = vec![0.0f32; rows * g]; // (T,B,4H), time-aligned; masked rows stay 0
-    let mut dh = dh_n.map_or_else(|| vec![0.0; b * p], |v| v[..b * p].to_vec()); // (B,P)
-    let mut dc = dc_n.map_or_else(|| vec![0.0; b * h], |v| v[..b * h].to_vec()); // (B,H)
-    let mut dh_all = vec![0.0f32; if has_proj { rows * p } else { 0 }]; // (T,B,P) dL/dh_t, projection only
-    let mut dr = vec![0.0f32; if has_proj { b * h } else { 0 }]; // (B,H)
+    let mut dgates = scratch::zeroed(rows * g)?; // (T,B,4H), time-aligned; masked rows stay 0
+    let mut dh = scratch::copied_or_zeroed(dh_n, b * p)?; // (B,P)
+    let mut dc = scratch::copied_or_zeroed(dc_n, b * h)?; // (B,H)
+    let mut dh_all = scratch::zeroed(if has_proj { rows * p } else { 0 })?; // (T,B,P) dL/dh_t, projection only
+    let mut dr = scratch::zeroed(if has_proj { b * h } else { 0 })?; // (B,H)
+    let w_hh_packed = PreparedB::new(w.w_hh, p, false, g, p, b)?;
+    // Nothing is allocated past this point: an out-of-memory leaves every gradient untouched.
 
-    let w_hh_packed = PreparedB::new(w.w_hh, p, false, g, p, b);
     for s in (0..tt).rev() {
         let t = seq.time(s);
         if seq.n_active(t) == 0 {
@@ -280,4 +285,5 @@ pub fn lstm_backward(
         sgemm(true, false, p, h, rows, 1.0, &dh_all, p, rs, h, 1.0, dw_hr, h);
     }
     bias_grads(dw.db_ih, dw.db_hh, &dgates, rows, g, g);
+    Ok(())
 }

@@ -44,6 +44,7 @@ mod tests;
 use std::cell::RefCell;
 
 use crate::gemm::PreparedB;
+use crate::scratch::{self, OutOfMemory};
 use crate::simd::F32x4;
 
 /// Sizes of one layer-direction. `p` is the LSTM projection size, `h` everywhere else.
@@ -155,17 +156,16 @@ thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` on `n` floats of reusable scratch (contents unspecified).
-fn with_scratch<R>(n: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+/// Runs `f` on `n` floats of reusable scratch (contents unspecified); `Err` when memory cannot
+/// hold them (then `f` does not run) or when `f` fails.
+fn with_scratch<R>(n: usize, f: impl FnOnce(&mut [f32]) -> Result<R, OutOfMemory>) -> Result<R, OutOfMemory> {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut v) => {
-            if v.len() < n {
-                v.resize(n, 0.0);
-            }
+            scratch::grow(&mut v, n)?;
             f(&mut v[..n])
         }
         // Re-entered (never happens today): fall back to a fresh buffer.
-        Err(_) => f(&mut vec![0.0; n]),
+        Err(_) => f(&mut scratch::zeroed(n)?),
     })
 }
 
@@ -207,7 +207,7 @@ fn fold_bias(bias: &mut [f32], b_ih: Option<&[f32]>, b_hh: Option<&[f32]>, n_hh:
 /// w_ih^T prepared for `input_projection` over a sequence split into chunks of `chunk_rows` rows of
 /// x (of `total_rows`): packed once when there is more than one chunk (inference over a long
 /// sequence would otherwise repack w_ih for every chunk), left in place for a single product.
-fn prepare_w_ih(w_ih: &[f32], i: usize, g: usize, chunk_rows: usize, total_rows: usize) -> PreparedB<'_> {
+fn prepare_w_ih(w_ih: &[f32], i: usize, g: usize, chunk_rows: usize, total_rows: usize) -> Result<PreparedB<'_>, OutOfMemory> {
     let rows = if chunk_rows < total_rows { chunk_rows } else { 0 };
     PreparedB::new(w_ih, i, true, i, g, rows)
 }

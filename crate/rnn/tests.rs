@@ -133,11 +133,11 @@ fn forward(c: &Case, d: &Data, with_cache: bool) -> Fwd {
         match c.kind {
             Kind::Lstm => lstm_forward(
                 y, ldy, Some(&mut h_n), Some(&mut c_n), cache_opt, &d.x, &w, d.h0.as_deref(), d.c0.as_deref(), &sq,
-            ),
-            Kind::Gru => gru_forward(y, ldy, Some(&mut h_n), cache_opt, &d.x, &w, d.h0.as_deref(), &sq),
+            ).unwrap(),
+            Kind::Gru => gru_forward(y, ldy, Some(&mut h_n), cache_opt, &d.x, &w, d.h0.as_deref(), &sq).unwrap(),
             Kind::RnnTanh | Kind::RnnRelu => rnn_forward(
                 y, ldy, Some(&mut h_n), cache_opt, &d.x, &w, d.h0.as_deref(), c.kind == Kind::RnnRelu, &sq,
-            ),
+            ).unwrap(),
         }
     }
     assert!(ybuf[0].is_nan(), "{c:?}: wrote before y");
@@ -218,11 +218,11 @@ fn backward(c: &Case, d: &Data, cache: &[f32], up: &Upstream, mut gr: Grads) -> 
         Kind::Lstm => lstm_backward(
             Some(&mut gr.dx), dw, Some(&mut gr.dh0), Some(&mut gr.dc0), dy, ldy, dh_n, up.dc_n.as_deref(),
             &d.x, &w, cache, &sq,
-        ),
-        Kind::Gru => gru_backward(Some(&mut gr.dx), dw, Some(&mut gr.dh0), dy, ldy, dh_n, &d.x, &w, cache, &sq),
+        ).unwrap(),
+        Kind::Gru => gru_backward(Some(&mut gr.dx), dw, Some(&mut gr.dh0), dy, ldy, dh_n, &d.x, &w, cache, &sq).unwrap(),
         Kind::RnnTanh | Kind::RnnRelu => rnn_backward(
             Some(&mut gr.dx), dw, Some(&mut gr.dh0), dy, ldy, dh_n, &d.x, &w, cache, c.kind == Kind::RnnRelu, &sq,
-        ),
+        ).unwrap(),
     }
     gr
 }
@@ -579,9 +579,9 @@ fn rnn_absent_arguments_and_long_sequences() {
         }
         let none = WeightGrads::default();
         match kind {
-            Kind::Lstm => lstm_backward(Some(&mut dx), none, None, None, Some(&dybuf), ldy, None, None, &d.x, &w, &f.cache, &sq),
-            Kind::Gru => gru_backward(Some(&mut dx), none, None, Some(&dybuf), ldy, None, &d.x, &w, &f.cache, &sq),
-            _ => rnn_backward(Some(&mut dx), none, None, Some(&dybuf), ldy, None, &d.x, &w, &f.cache, kind == Kind::RnnRelu, &sq),
+            Kind::Lstm => lstm_backward(Some(&mut dx), none, None, None, Some(&dybuf), ldy, None, None, &d.x, &w, &f.cache, &sq).unwrap(),
+            Kind::Gru => gru_backward(Some(&mut dx), none, None, Some(&dybuf), ldy, None, &d.x, &w, &f.cache, &sq).unwrap(),
+            _ => rnn_backward(Some(&mut dx), none, None, Some(&dybuf), ldy, None, &d.x, &w, &f.cache, kind == Kind::RnnRelu, &sq).unwrap(),
         }
         assert_eq!(dx, full.dx);
     }
@@ -617,61 +617,61 @@ fn rnn_abi_shims_match_the_kernels() {
                 Kind::Lstm => {
                     let w_hr = d.w_hr.as_ref().map_or(null(), |v| v.as_ptr());
                     let mut cache = vec![0.0f32; lw_lstm_cache_len(t, b, h, p, (proj > 0) as u32)];
-                    lw_lstm_forward(
+                    assert_eq!(lw_lstm_forward(
                         t, b, i, h, p, d.x.as_ptr(), d.w_ih.as_ptr(), d.w_hh.as_ptr(), bi, bh, w_hr, h0,
                         d.c0.as_ref().unwrap().as_ptr(), lens, 1, y.as_mut_ptr(), ldy, h_n.as_mut_ptr(),
                         c_n.as_mut_ptr(), cache.as_mut_ptr(),
-                    );
+                    ), 0);
                     let dw_hr = if proj > 0 { g.dw_hr.as_mut_ptr() } else { null_mut() };
-                    lw_lstm_backward(
+                    assert_eq!(lw_lstm_backward(
                         t, b, i, h, p, d.x.as_ptr(), d.w_ih.as_ptr(), d.w_hh.as_ptr(), w_hr, lens, 1, cache.as_ptr(),
                         dy.as_ptr(), ldy, dh_n, up.dc_n.as_ref().unwrap().as_ptr(), g.dx.as_mut_ptr(),
                         g.dw_ih.as_mut_ptr(), g.dw_hh.as_mut_ptr(), g.db_ih.as_mut_ptr(), g.db_hh.as_mut_ptr(),
                         dw_hr, g.dh0.as_mut_ptr(), g.dc0.as_mut_ptr(),
-                    );
+                    ), 0);
                 }
                 Kind::Gru => {
                     let mut cache = vec![0.0f32; lw_gru_cache_len(t, b, h)];
-                    lw_gru_forward(
+                    assert_eq!(lw_gru_forward(
                         t, b, i, h, d.x.as_ptr(), d.w_ih.as_ptr(), d.w_hh.as_ptr(), bi, bh, h0, lens, 1,
                         y.as_mut_ptr(), ldy, h_n.as_mut_ptr(), cache.as_mut_ptr(),
-                    );
-                    lw_gru_backward(
+                    ), 0);
+                    assert_eq!(lw_gru_backward(
                         t, b, i, h, d.x.as_ptr(), d.w_ih.as_ptr(), d.w_hh.as_ptr(), bh, lens, 1, cache.as_ptr(),
                         dy.as_ptr(), ldy, dh_n, g.dx.as_mut_ptr(), g.dw_ih.as_mut_ptr(), g.dw_hh.as_mut_ptr(),
                         g.db_ih.as_mut_ptr(), g.db_hh.as_mut_ptr(), g.dh0.as_mut_ptr(),
-                    );
+                    ), 0);
                 }
                 _ => {
                     let relu = (kind == Kind::RnnRelu) as u32;
                     let mut cache = vec![0.0f32; lw_rnn_cache_len(t, b, h)];
-                    lw_rnn_forward(
+                    assert_eq!(lw_rnn_forward(
                         t, b, i, h, relu, d.x.as_ptr(), d.w_ih.as_ptr(), d.w_hh.as_ptr(), bi, bh, h0, lens, 1,
                         y.as_mut_ptr(), ldy, h_n.as_mut_ptr(), cache.as_mut_ptr(),
-                    );
-                    lw_rnn_backward(
+                    ), 0);
+                    assert_eq!(lw_rnn_backward(
                         t, b, i, h, relu, d.x.as_ptr(), d.w_ih.as_ptr(), d.w_hh.as_ptr(), lens, 1, cache.as_ptr(),
                         dy.as_ptr(), ldy, dh_n, g.dx.as_mut_ptr(), g.dw_ih.as_mut_ptr(), g.dw_hh.as_mut_ptr(),
                         g.db_ih.as_mut_ptr(), g.db_hh.as_mut_ptr(), g.dh0.as_mut_ptr(),
-                    );
+                    ), 0);
                 }
             }
             // Inference call: no cache, no h_n/c_n wanted.
             let mut y2 = vec![0.0f32; t * b * p];
             match kind {
-                Kind::Lstm => lw_lstm_forward(
+                Kind::Lstm => assert_eq!(lw_lstm_forward(
                     t, b, i, h, p, d.x.as_ptr(), d.w_ih.as_ptr(), d.w_hh.as_ptr(), bi, bh,
                     d.w_hr.as_ref().map_or(null(), |v| v.as_ptr()), h0, d.c0.as_ref().unwrap().as_ptr(), lens, 1,
                     y2.as_mut_ptr(), p, null_mut(), null_mut(), null_mut(),
-                ),
-                Kind::Gru => lw_gru_forward(
+                ), 0),
+                Kind::Gru => assert_eq!(lw_gru_forward(
                     t, b, i, h, d.x.as_ptr(), d.w_ih.as_ptr(), d.w_hh.as_ptr(), bi, bh, h0, lens, 1,
                     y2.as_mut_ptr(), p, null_mut(), null_mut(),
-                ),
-                _ => lw_rnn_forward(
+                ), 0),
+                _ => assert_eq!(lw_rnn_forward(
                     t, b, i, h, (kind == Kind::RnnRelu) as u32, d.x.as_ptr(), d.w_ih.as_ptr(), d.w_hh.as_ptr(),
                     bi, bh, h0, lens, 1, y2.as_mut_ptr(), p, null_mut(), null_mut(),
-                ),
+                ), 0),
             }
             assert_eq!(y2, want.y, "{c:?}: inference y");
         }

@@ -76,7 +76,7 @@ describe('shape errors', () => {
   it('tensor() with data that does not fill the shape, or ragged nested data', () => {
     expectFailure(ShapeError, ['tensor', '[2, 2]', '4', '3'], () => tensor([1, 2, 3], [2, 2]));
     expectFailure(ShapeError, ['tensor', 'ragged'], () => tensor([[1, 2], [3]]));
-    expectFailure(ShapeError, ['tensor', '-1'], () => zeros([2, -1]));
+    expectFailure(ShapeError, ['zeros', '-1'], () => zeros([2, -1]));
   });
 
   it('add/sub/mul of shapes that do not broadcast names both shapes', () => {

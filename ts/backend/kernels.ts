@@ -76,22 +76,25 @@ export interface Kernels {
   // Recurrent layers: one call per layer-direction for a whole sequence (crate/rnn). Pointer 0 =
   // absent (no bias, zero initial state, no lengths, no cache = inference, no gradient wanted).
   // x (T,B,I) time-major; y/dy rows of stride ldy; backward ACCUMULATES into every gradient.
+  // `*_cache_len` returns 2^32 - 1 (read it with `>>> 0`) when the cache would not fit in 4 GiB.
+  // Forward and backward return a status: 0, or the bytes of scratch they could not reserve
+  // (then they wrote nothing); see `kernelStatus` in ts/backend/memory.ts.
   lw_lstm_cache_len(t: number, b: number, h: number, p: number, hasProj: number): number;
   lw_lstm_forward(t: number, b: number, i: number, h: number, p: number, x: Ptr, wIh: Ptr, wHh: Ptr, bIh: Ptr, bHh: Ptr,
-    wHr: Ptr, h0: Ptr, c0: Ptr, lengths: Ptr, reverse: number, y: Ptr, ldy: number, hN: Ptr, cN: Ptr, cache: Ptr): void;
+    wHr: Ptr, h0: Ptr, c0: Ptr, lengths: Ptr, reverse: number, y: Ptr, ldy: number, hN: Ptr, cN: Ptr, cache: Ptr): number;
   lw_lstm_backward(t: number, b: number, i: number, h: number, p: number, x: Ptr, wIh: Ptr, wHh: Ptr, wHr: Ptr,
     lengths: Ptr, reverse: number, cache: Ptr, dy: Ptr, ldy: number, dhN: Ptr, dcN: Ptr, dx: Ptr, dwIh: Ptr,
-    dwHh: Ptr, dbIh: Ptr, dbHh: Ptr, dwHr: Ptr, dh0: Ptr, dc0: Ptr): void;
+    dwHh: Ptr, dbIh: Ptr, dbHh: Ptr, dwHr: Ptr, dh0: Ptr, dc0: Ptr): number;
   lw_gru_cache_len(t: number, b: number, h: number): number;
   lw_gru_forward(t: number, b: number, i: number, h: number, x: Ptr, wIh: Ptr, wHh: Ptr, bIh: Ptr, bHh: Ptr,
-    h0: Ptr, lengths: Ptr, reverse: number, y: Ptr, ldy: number, hN: Ptr, cache: Ptr): void;
+    h0: Ptr, lengths: Ptr, reverse: number, y: Ptr, ldy: number, hN: Ptr, cache: Ptr): number;
   lw_gru_backward(t: number, b: number, i: number, h: number, x: Ptr, wIh: Ptr, wHh: Ptr, bHh: Ptr, lengths: Ptr,
     reverse: number, cache: Ptr, dy: Ptr, ldy: number, dhN: Ptr, dx: Ptr, dwIh: Ptr, dwHh: Ptr, dbIh: Ptr,
-    dbHh: Ptr, dh0: Ptr): void;
+    dbHh: Ptr, dh0: Ptr): number;
   lw_rnn_cache_len(t: number, b: number, h: number): number;
   lw_rnn_forward(t: number, b: number, i: number, h: number, relu: number, x: Ptr, wIh: Ptr, wHh: Ptr, bIh: Ptr,
-    bHh: Ptr, h0: Ptr, lengths: Ptr, reverse: number, y: Ptr, ldy: number, hN: Ptr, cache: Ptr): void;
+    bHh: Ptr, h0: Ptr, lengths: Ptr, reverse: number, y: Ptr, ldy: number, hN: Ptr, cache: Ptr): number;
   lw_rnn_backward(t: number, b: number, i: number, h: number, relu: number, x: Ptr, wIh: Ptr, wHh: Ptr,
     lengths: Ptr, reverse: number, cache: Ptr, dy: Ptr, ldy: number, dhN: Ptr, dx: Ptr, dwIh: Ptr, dwHh: Ptr,
-    dbIh: Ptr, dbHh: Ptr, dh0: Ptr): void;
+    dbIh: Ptr, dbHh: Ptr, dh0: Ptr): number;
 }

@@ -1,18 +1,24 @@
 /** The WebAssembly backend: wraps the instantiated crate's exports as a `Backend`. */
 import type { Backend } from './backend';
 import type { Kernels } from './kernels';
-import { LstmWasmError } from '../errors';
+import { LstmWasmError, OutOfMemoryError } from '../errors';
+import { MAX_MEMORY_BYTES, MAX_TENSOR_BYTES, formatBytes } from './memory';
 
 interface CoreExports extends Kernels {
   memory: WebAssembly.Memory;
+  lw_init(): number;
   lw_alloc(bytes: number): number;
   lw_free(ptr: number, bytes: number): void;
 }
 
 export function wasmBackend(instance: WebAssembly.Instance): Backend {
   const ex = instance.exports as unknown as CoreExports;
-  if (!(ex.memory instanceof WebAssembly.Memory) || typeof ex.lw_alloc !== 'function') {
-    throw new LstmWasmError('lstm-wasm: the wasm module does not export memory and lw_alloc; wrong module?');
+  if (!(ex.memory instanceof WebAssembly.Memory) || typeof ex.lw_alloc !== 'function' || typeof ex.lw_init !== 'function') {
+    throw new LstmWasmError('lstm-wasm: the wasm module does not export memory, lw_init and lw_alloc; wrong module?');
+  }
+  // The GEMM's packing scratch, reserved once so that no product ever allocates.
+  if (ex.lw_init() !== 1) {
+    throw new OutOfMemoryError('lstm-wasm: init: WebAssembly memory cannot grow by the 4.1 MiB the kernels need');
   }
   let buffer = ex.memory.buffer;
   let f32 = new Float32Array(buffer);
@@ -29,9 +35,16 @@ export function wasmBackend(instance: WebAssembly.Instance): Backend {
     name: 'wasm',
     k: ex,
     alloc(bytes: number): number {
-      const ptr = ex.lw_alloc(bytes);
+      if (!(bytes >= 0 && bytes <= MAX_TENSOR_BYTES && Number.isInteger(bytes))) {
+        throw new OutOfMemoryError(`lstm-wasm: alloc: ${bytes} bytes is not a block size the allocator can take (0..${MAX_TENSOR_BYTES})`);
+      }
+      // Pointers are unsigned: addresses at or past 2 GiB come back as negative i32.
+      const ptr = ex.lw_alloc(bytes) >>> 0;
       if (ptr === 0) {
-        throw new LstmWasmError(`lstm-wasm: out of WebAssembly memory allocating ${bytes} bytes`);
+        throw new OutOfMemoryError(
+          `out of memory: cannot allocate ${formatBytes(bytes)}; WebAssembly memory is at ` +
+            `${formatBytes(ex.memory.buffer.byteLength)} of its ${formatBytes(MAX_MEMORY_BYTES)} limit`,
+        );
       }
       return ptr;
     },

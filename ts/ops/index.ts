@@ -1,13 +1,46 @@
-/** Every differentiable op; `Tensor` methods and the public `F` namespace call these. */
-export { add, sub, mul, clone } from './arithmetic';
-export { matmul } from './matmul';
-export { sum, mean } from './reduce';
-export { reshape, transpose, slice, concat } from './shape';
-export { tanh, sigmoid, relu } from './activation';
-export { softmax, logSoftmax } from './softmax';
-export { crossEntropy, mseLoss } from './loss';
-export { dropout } from './dropout';
-export { embedding } from './embedding';
-export { linear } from './linear';
-export { swapLeadingDims, flatSegment } from './shape';
+/**
+ * Every differentiable op; `Tensor` methods and the public `F` namespace call these. Each runs
+ * under `runOp`: an allocation error names the op, and an op that throws half-way frees what it
+ * had allocated.
+ */
+import { runOp } from '../tensor';
+import * as arithmetic from './arithmetic';
+import * as matmulOps from './matmul';
+import * as reduce from './reduce';
+import * as shape from './shape';
+import * as activation from './activation';
+import * as softmaxOps from './softmax';
+import * as loss from './loss';
+import * as dropoutOps from './dropout';
+import * as embeddingOps from './embedding';
+import * as linearOps from './linear';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function named<F extends (...args: any[]) => any>(name: string, fn: F): F {
+  return ((...args: Parameters<F>) => runOp(name, () => fn(...args))) as F;
+}
+
+export const add = named('add', arithmetic.add);
+export const sub = named('sub', arithmetic.sub);
+export const mul = named('mul', arithmetic.mul);
+export const clone = named('clone', arithmetic.clone);
+export const matmul = named('matmul', matmulOps.matmul);
+export const sum = named('sum', reduce.sum);
+export const mean = named('mean', reduce.mean);
+export const reshape = named('reshape', shape.reshape);
+export const transpose = named('transpose', shape.transpose);
+export const slice = named('slice', shape.slice);
+export const concat = named('concat', shape.concat);
+export const tanh = named('tanh', activation.tanh);
+export const sigmoid = named('sigmoid', activation.sigmoid);
+export const relu = named('relu', activation.relu);
+export const softmax = named('softmax', softmaxOps.softmax);
+export const logSoftmax = named('logSoftmax', softmaxOps.logSoftmax);
+export const crossEntropy = named('crossEntropy', loss.crossEntropy);
+export const mseLoss = named('mseLoss', loss.mseLoss);
+export const dropout = named('dropout', dropoutOps.dropout);
+export const embedding = named('embedding', embeddingOps.embedding);
+export const linear = named('linear', linearOps.linear);
+export const swapLeadingDims = named('swapLeadingDims', shape.swapLeadingDims);
+export const flatSegment = named('flatSegment', shape.flatSegment);
 export { backward } from '../autograd';

@@ -7,8 +7,10 @@
  * Callers hand out the pieces with `flatSegment`, whose backward routes each piece's gradient
  * back into the packed gradient this op's backward reads.
  */
-import { Tensor, untracked } from '../tensor';
+import { Tensor, runOp, untracked } from '../tensor';
 import { backend } from '../backend/backend';
+import { checkKernelStatus } from '../backend/memory';
+import { OutOfMemoryError } from '../errors';
 import { needsGrad, record } from '../autograd';
 import { dropoutMask } from './dropout';
 import { uniform_, type Generator } from '../random';
@@ -59,15 +61,28 @@ export function packedSizes(cfg: RecurrentConfig, T: number, B: number): { out: 
 const NONE = 0;
 const ptrOf = (t: Tensor | null): number => (t === null ? NONE : t.ptr);
 
+/** A cache length from `lw_*_cache_len`; 2^32 - 1 marks one past the address space. */
+const CACHE_TOO_LARGE = 2 ** 32 - 1;
+
 /**
  * x (T, B, I) time-major; h0 (L*D, B, P) and c0 (L*D, B, H) or null for zeros; lengths int32 (B)
- * or null; weights[l*D + d]. Returns the packed result described above.
+ * or null; weights[l*D + d]. Returns the packed result described above. Memory that cannot hold
+ * a buffer or a kernel's scratch is an `OutOfMemoryError`, after which nothing is left allocated.
  */
 export function recurrentStack(
   cfg: RecurrentConfig, x: Tensor, h0: Tensor | null, c0: Tensor | null, lengths: Tensor | null,
   weights: readonly RecurrentWeights[],
 ): Tensor {
-  const k = backend().k;
+  return runOp(cfg.mode, () => recurrentStackForward(cfg, x, h0, c0, lengths, weights));
+}
+
+function recurrentStackForward(
+  cfg: RecurrentConfig, x: Tensor, h0: Tensor | null, c0: Tensor | null, lengths: Tensor | null,
+  weights: readonly RecurrentWeights[],
+): Tensor {
+  const be = backend();
+  const k = be.k;
+  const checked = (status: number): void => checkKernelStatus(mode, status, be.heapBytes());
   const [T, B, I] = x.shape;
   const { numLayers: L, directions: D, hiddenSize: H, outSize: P, mode } = cfg;
   const isLstm = mode === 'LSTM';
@@ -102,9 +117,15 @@ export function recurrentStack(
       const w = weights[ld];
       let cache: Tensor | null = null;
       if (training) {
-        const len = isLstm
+        const len = (isLstm
           ? k.lw_lstm_cache_len(T, B, H, P, w.wHr !== null ? 1 : 0)
-          : mode === 'GRU' ? k.lw_gru_cache_len(T, B, H) : k.lw_rnn_cache_len(T, B, H);
+          : mode === 'GRU' ? k.lw_gru_cache_len(T, B, H) : k.lw_rnn_cache_len(T, B, H)) >>> 0;
+        if (len === CACHE_TOO_LARGE) {
+          throw new OutOfMemoryError(
+            `${mode}: the activations backward needs for T=${T}, B=${B}, H=${H} pass 4 GiB (WebAssembly's ` +
+              '32-bit memory): use shorter windows or a smaller batch, or run under noGrad() if no gradient is needed',
+          );
+        }
         cache = own(untracked(() => new Tensor([len])));
       }
       caches.push(cache);
@@ -112,14 +133,14 @@ export function recurrentStack(
       const h0Ptr = h0 === null ? NONE : h0.ptr + 4 * ld * B * P;
       if (isLstm) {
         const c0Ptr = c0 === null ? NONE : c0.ptr + 4 * ld * B * H;
-        k.lw_lstm_forward(T, B, inSize, H, P, layerIn.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bIh), ptrOf(w.bHh), ptrOf(w.wHr),
-          h0Ptr, c0Ptr, ptrOf(lengths), d, yPtr, D * P, hNAt(ld), cNAt(ld), ptrOf(cache));
+        checked(k.lw_lstm_forward(T, B, inSize, H, P, layerIn.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bIh), ptrOf(w.bHh),
+          ptrOf(w.wHr), h0Ptr, c0Ptr, ptrOf(lengths), d, yPtr, D * P, hNAt(ld), cNAt(ld), ptrOf(cache)));
       } else if (mode === 'GRU') {
-        k.lw_gru_forward(T, B, inSize, H, layerIn.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bIh), ptrOf(w.bHh),
-          h0Ptr, ptrOf(lengths), d, yPtr, D * P, hNAt(ld), ptrOf(cache));
+        checked(k.lw_gru_forward(T, B, inSize, H, layerIn.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bIh), ptrOf(w.bHh),
+          h0Ptr, ptrOf(lengths), d, yPtr, D * P, hNAt(ld), ptrOf(cache)));
       } else {
-        k.lw_rnn_forward(T, B, inSize, H, relu, layerIn.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bIh), ptrOf(w.bHh),
-          h0Ptr, ptrOf(lengths), d, yPtr, D * P, hNAt(ld), ptrOf(cache));
+        checked(k.lw_rnn_forward(T, B, inSize, H, relu, layerIn.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bIh), ptrOf(w.bHh),
+          h0Ptr, ptrOf(lengths), d, yPtr, D * P, hNAt(ld), ptrOf(cache)));
       }
     }
     layerInputs.push(layerIn);
@@ -162,15 +183,15 @@ export function recurrentStack(
         if (isLstm) {
           const dcN = g.ptr + 4 * (sizes.out + sizes.h + ld * B * H);
           const dc0Ptr = dc0 === null ? NONE : dc0.ptr + 4 * ld * B * H;
-          k.lw_lstm_backward(T, B, inSize, H, P, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.wHr), ptrOf(lengths), d,
+          checked(k.lw_lstm_backward(T, B, inSize, H, P, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.wHr), ptrOf(lengths), d,
             ptrOf(caches[ld]), dyDir, D * P, dhN, dcN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh),
-            dw(w.wHr), dh0Ptr, dc0Ptr);
+            dw(w.wHr), dh0Ptr, dc0Ptr));
         } else if (mode === 'GRU') {
-          k.lw_gru_backward(T, B, inSize, H, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bHh), ptrOf(lengths), d,
-            ptrOf(caches[ld]), dyDir, D * P, dhN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr);
+          checked(k.lw_gru_backward(T, B, inSize, H, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bHh), ptrOf(lengths), d,
+            ptrOf(caches[ld]), dyDir, D * P, dhN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr));
         } else {
-          k.lw_rnn_backward(T, B, inSize, H, relu, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(lengths), d,
-            ptrOf(caches[ld]), dyDir, D * P, dhN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr);
+          checked(k.lw_rnn_backward(T, B, inSize, H, relu, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(lengths), d,
+            ptrOf(caches[ld]), dyDir, D * P, dhN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr));
         }
       }
       if (dyOwner !== null) dyOwner.dispose();

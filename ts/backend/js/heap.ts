@@ -4,7 +4,8 @@
  * and freed blocks go to a free list per size class, so a training loop that allocates the same
  * shapes every step reuses its blocks and the heap stops growing after the first step.
  */
-import { LstmWasmError } from '../../errors';
+import { LstmWasmError, OutOfMemoryError } from '../../errors';
+import { MAX_TENSOR_BYTES, formatBytes } from '../memory';
 
 const ALIGN = 16;
 /** Growth granularity, as a WebAssembly page. */
@@ -45,8 +46,8 @@ export class JsHeap {
 
   /** `bytes` zeroed bytes, 16-byte aligned, never at offset 0. Release with `free(ptr, bytes)`. */
   alloc(bytes: number): number {
-    if (!(bytes >= 0) || !Number.isSafeInteger(bytes)) {
-      throw new LstmWasmError(`lstm-wasm: alloc: bytes must be a non-negative integer, got ${bytes}`);
+    if (!(bytes >= 0 && bytes <= MAX_TENSOR_BYTES && Number.isInteger(bytes))) {
+      throw new OutOfMemoryError(`lstm-wasm: alloc: ${bytes} bytes is not a block size the heap can take (0..${MAX_TENSOR_BYTES})`);
     }
     const cls = sizeClass(bytes);
     const list = this.freeLists.get(cls);
@@ -98,16 +99,25 @@ export class JsHeap {
    */
   private grow(needed: number): void {
     const size = Math.min(MAX_BYTES, Math.ceil(Math.max(needed, 2 * this.buffer.byteLength) / PAGE) * PAGE);
-    if (size < needed) {
-      throw new LstmWasmError(`lstm-wasm: out of memory: the JS heap cannot grow to ${needed} bytes`);
-    }
+    const outOfMemory = (): OutOfMemoryError =>
+      new OutOfMemoryError(
+        `out of memory: the JS heap cannot grow from ${formatBytes(this.buffer.byteLength)} to ${formatBytes(needed)} ` +
+          `(its limit is ${formatBytes(MAX_BYTES)}, and the engine may refuse less)`,
+      );
+    if (size < needed) throw outOfMemory();
     const old = this.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
     let next: ArrayBuffer;
-    if (typeof old.transfer === 'function') {
-      next = old.transfer(size);
-    } else {
-      next = new ArrayBuffer(size);
-      new Uint8Array(next).set(new Uint8Array(old, 0, this.top));
+    try {
+      if (typeof old.transfer === 'function') {
+        next = old.transfer(size);
+      } else {
+        next = new ArrayBuffer(size);
+        new Uint8Array(next).set(new Uint8Array(old, 0, this.top));
+      }
+    } catch (e) {
+      // The engine refused the buffer (a RangeError); the old one is still attached and intact.
+      if (e instanceof RangeError) throw outOfMemory();
+      throw e;
     }
     this.buffer = next;
     this.f32 = new Float32Array(next);
