@@ -7,6 +7,7 @@ import { Tensor, tensor } from '../tensor';
 import { DTypeError, IndexError, ShapeError, ValueError, formatShape } from '../errors';
 import { recurrentStack, packedSizes, GATES, recurrentInit, type RecurrentMode, type RecurrentWeights, type RecurrentConfig } from '../ops/recurrent';
 import { flatSegment, swapLeadingDims, reshape } from '../ops/shape';
+import { assertTensor } from '../ops/util';
 import { Module } from './module';
 import { checkSize } from './linear';
 
@@ -103,7 +104,7 @@ export abstract class RNNBase extends Module {
   protected run(input: Tensor, h0: Tensor | null, c0: Tensor | null, options: ForwardOptions): { output: Tensor; hN: Tensor; cN: Tensor | null } {
     this.assertAlive('forward');
     const name = this.constructor.name;
-    if (!(input instanceof Tensor)) throw new DTypeError(`${name}.forward: input must be a Tensor`);
+    assertTensor(`${name}.forward`, 'input', input);
     if (input.dtype !== 'float32') throw new DTypeError(`${name}.forward: input must be float32, got ${input.dtype}`);
     if (input.ndim !== 2 && input.ndim !== 3) {
       throw new ShapeError(`${name}.forward: input must be 3-D ${this.batchFirst ? '(B, T, I)' : '(T, B, I)'} or unbatched 2-D (T, I), got ${formatShape(input.shape)}`);
@@ -121,6 +122,7 @@ export abstract class RNNBase extends Module {
     const checkState = (s: Tensor | null, what: string, width: number): void => {
       if (s === null || s === undefined) return;
       if (!(s instanceof Tensor) || s.dtype !== 'float32') throw new DTypeError(`${name}.forward: ${what} must be a float32 Tensor`);
+      assertTensor(`${name}.forward`, what, s);
       const want = unbatched ? [LD, width] : [LD, B, width];
       if (s.ndim !== want.length || s.shape.some((d, i) => d !== want[i])) {
         throw new ShapeError(`${name}.forward: ${what} has shape ${formatShape(s.shape)}, expected ${formatShape(want)} (numLayers*numDirections, ${unbatched ? '' : 'batch, '}${what === 'c0' ? 'hiddenSize' : 'hidden/proj size'})`);
@@ -175,6 +177,7 @@ export abstract class RNNBase extends Module {
   /** Validated lengths as int32 values, or null when none were given. */
   private checkLengths(lengths: ForwardOptions['lengths'], T: number, B: number, name: string): Int32Array | null {
     if (lengths === undefined || lengths === null) return null;
+    if (lengths instanceof Tensor) assertTensor(`${name}.forward`, 'lengths', lengths);
     const values = lengths instanceof Tensor ? Array.from(lengths.toArray()) : Array.from(lengths);
     if (values.length !== B) throw new ShapeError(`${name}.forward: lengths has ${values.length} entries, expected batch size ${B}`);
     values.forEach((v, i) => {
