@@ -101,9 +101,11 @@ export function backward(root: Tensor, gradient?: Tensor): void {
   const order = topologicalOrder(root);
   // Fail before any allocation if the graph lost a tensor it needs.
   for (const t of order) {
-    for (const input of t.gradFn?.inputs ?? []) {
-      if (input.isDisposed) throw new DisposedError(`backward: an input of ${t.gradFn?.name} was disposed before backward()`);
-    }
+    t.gradFn?.inputs.forEach((input, i) => {
+      if (input.isDisposed) {
+        throw new DisposedError(`backward: input ${i} of ${t.gradFn?.name} (tensor #${input.id} ${formatShape(input.shape)}) was disposed before backward()`);
+      }
+    });
   }
   untracked(() => {
     const grads = new Map<Tensor, Tensor>();
