@@ -7,8 +7,9 @@
  * are consumed; only leaf gradients (`.grad`) survive, owned by their leaf tensor.
  */
 import { Tensor, runOp, untracked, ones } from './tensor';
-import { DTypeError, DisposedError, LstmWasmError, ShapeError, formatShape } from './errors';
+import { DisposedError, LstmWasmError, ShapeError, formatShape } from './errors';
 import { backend } from './backend/backend';
+import { assertFloat, assertTensor } from './ops/util';
 
 /**
  * Backward of one op: given the gradient of the op's output, returns the gradient of each input
@@ -84,6 +85,8 @@ function accumulateInto(dst: Tensor, src: Tensor): void {
 }
 
 export function backward(root: Tensor, gradient?: Tensor): void {
+  assertTensor('backward', 'root', root);
+  if (gradient !== undefined) assertFloat('backward', 'gradient', gradient);
   if (!root.requiresGrad) {
     throw new LstmWasmError('backward: tensor does not require grad and has no grad_fn');
   }
@@ -91,25 +94,22 @@ export function backward(root: Tensor, gradient?: Tensor): void {
     throw new ShapeError(`backward: gradient can be implicit only for a scalar output, got shape ${formatShape(root.shape)}`);
   }
   if (gradient !== undefined) {
-    if (gradient.dtype !== 'float32') throw new DTypeError(`backward: gradient must be float32, got ${gradient.dtype}`);
     if (gradient.ndim !== root.ndim || gradient.shape.some((d, i) => d !== root.shape[i])) {
       throw new ShapeError(`backward: gradient has shape ${formatShape(gradient.shape)}, expected ${formatShape(root.shape)}`);
     }
   }
+  const order = topologicalOrder(root);
+  // Fail before any allocation if the graph lost a tensor it needs.
+  for (const t of order) {
+    t.gradFn?.inputs.forEach((input, i) => {
+      if (input.isDisposed) {
+        throw new DisposedError(`backward: input ${i} of ${t.gradFn?.name} (tensor #${input.id} ${formatShape(input.shape)}) was disposed before backward()`);
+      }
+    });
+  }
   untracked(() => {
     const grads = new Map<Tensor, Tensor>();
-    const seed = gradient !== undefined ? gradient.detach() : ones(root.shape);
-    grads.set(root, seed);
-    const order = topologicalOrder(root);
-    // Fail before any work if the graph lost a tensor it needs.
-    for (const t of order) {
-      for (const input of t.gradFn?.inputs ?? []) {
-        if (input.isDisposed) {
-          seed.dispose();
-          throw new DisposedError(`backward: an input of ${t.gradFn?.name} was disposed before backward()`);
-        }
-      }
-    }
+    grads.set(root, gradient !== undefined ? gradient.detach() : ones(root.shape));
     try {
       walk(order, grads);
     } finally {

@@ -6,6 +6,7 @@
  */
 import { Tensor, tensor } from '../tensor';
 import { FormatError, ValueError } from '../errors';
+import { assertTensor } from '../ops/util';
 
 const DTYPES = { float32: 'F32', int32: 'I32' } as const;
 /** Refuse headers past this size: a corrupt length must not make us allocate gigabytes. */
@@ -25,6 +26,7 @@ export function saveSafetensors(dict: Record<string, Tensor>, metadata: Record<s
   for (const name of names) {
     const t = dict[name];
     if (!(t instanceof Tensor)) throw new ValueError(`saveSafetensors: '${name}' is not a Tensor`);
+    assertTensor('saveSafetensors', `'${name}'`, t);
     if (name === '__metadata__') throw new ValueError("saveSafetensors: '__metadata__' is a reserved name");
     header[name] = { dtype: DTYPES[t.dtype], shape: t.shape.slice(), data_offsets: [offset, offset + t.size * 4] };
     offset += t.size * 4;

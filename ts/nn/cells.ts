@@ -2,10 +2,11 @@
  * nn.LSTMCell, nn.GRUCell, nn.RNNCell: one time step, PyTorch names (weight_ih, weight_hh,
  * bias_ih, bias_hh) and init. They run the same crate kernels as the sequence modules with T = 1.
  */
-import { Tensor } from '../tensor';
+import { Tensor, runOp } from '../tensor';
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
 import { recurrentStack, packedSizes, GATES, recurrentInit, type RecurrentMode, type RecurrentConfig, type RecurrentWeights } from '../ops/recurrent';
 import { flatSegment, reshape } from '../ops/shape';
+import { assertTensor } from '../ops/util';
 import { Module } from './module';
 import { checkSize } from './linear';
 
@@ -35,11 +36,19 @@ abstract class CellBase extends Module {
     };
   }
 
-  /** input (B, I) or (I); states (B, H) or (H). Returns the new h (and c for LSTM). */
+  /**
+   * input (B, I) or (I); states (B, H) or (H). Returns the new h (and c for LSTM). Runs as one op:
+   * if it throws, nothing it allocated stays behind.
+   */
   protected step(input: Tensor, h: Tensor | null, c: Tensor | null): { h: Tensor; c: Tensor | null } {
+    return runOp(`${this.constructor.name}.forward`, () => this.stepOnce(input, h, c));
+  }
+
+  private stepOnce(input: Tensor, h: Tensor | null, c: Tensor | null): { h: Tensor; c: Tensor | null } {
     this.assertAlive('forward');
     const name = this.constructor.name;
     if (!(input instanceof Tensor) || input.dtype !== 'float32') throw new DTypeError(`${name}.forward: input must be a float32 Tensor`);
+    assertTensor(`${name}.forward`, 'input', input);
     if ((input.ndim !== 1 && input.ndim !== 2) || input.shape[input.ndim - 1] !== this.inputSize) {
       throw new ShapeError(`${name}.forward: input has shape ${formatShape(input.shape)}, expected (batch, ${this.inputSize}) or (${this.inputSize})`);
     }
@@ -52,6 +61,7 @@ abstract class CellBase extends Module {
       if (!(st instanceof Tensor) || st.dtype !== 'float32' || st.ndim !== want.length || st.shape.some((d, i) => d !== want[i])) {
         throw new ShapeError(`${name}.forward: ${what} has shape ${st instanceof Tensor ? formatShape(st.shape) : typeof st}, expected ${formatShape(want)}`);
       }
+      assertTensor(`${name}.forward`, what, st);
     };
     // Check everything before the first copy, so a bad call allocates nothing.
     check(h, 'hx');

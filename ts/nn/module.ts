@@ -3,9 +3,11 @@
  * no `tidy` disposes) and its child modules; `dispose()` releases them all.
  * Parameter names and order follow PyTorch: own parameters in registration order, then each
  * child's under `childName.`.
+ * After `dispose()` every method but `dispose` throws a DisposedError.
  */
 import { Tensor, untracked } from '../tensor';
 import { DisposedError, ShapeError, ValueError, formatShape } from '../errors';
+import { assertTensor } from '../ops/util';
 
 /** What `loadStateDict` accepts per key: a tensor, or raw data with a shape. */
 export type StateValue = Tensor | { shape: readonly number[]; data: ArrayLike<number> };
@@ -19,6 +21,7 @@ export abstract class Module {
 
   /** Creates a float32 parameter of `shape`, owned by this module, filled by `init` (PyTorch `register_parameter`). */
   addParameter(name: string, shape: readonly number[], init: (t: Tensor) => void): Tensor {
+    this.assertAlive('addParameter');
     const p = untracked(() => new Tensor(shape, 'float32', true));
     init(p);
     this.ownParams.push([name, p]);
@@ -27,6 +30,7 @@ export abstract class Module {
 
   /** Registers a child module under `name` (its parameters become `name.*`); returns it. */
   addModule<M extends Module>(name: string, m: M): M {
+    this.assertAlive('addModule');
     this.children.push([name, m]);
     return m;
   }
@@ -40,6 +44,7 @@ export abstract class Module {
   }
 
   parameters(): Tensor[] {
+    this.assertAlive('parameters');
     return this.namedParameters().map(([, p]) => p);
   }
 
@@ -48,6 +53,7 @@ export abstract class Module {
    * state_dict, they share storage): read or copy them, never dispose them.
    */
   stateDict(): Record<string, Tensor> {
+    this.assertAlive('stateDict');
     return Object.fromEntries(this.namedParameters());
   }
 
@@ -56,6 +62,7 @@ export abstract class Module {
    * a missing, unexpected or mis-shaped key is a ShapeError/ValueError naming it.
    */
   loadStateDict(dict: Record<string, StateValue>): void {
+    this.assertAlive('loadStateDict');
     const named = this.namedParameters();
     const expected = new Set(named.map(([n]) => n));
     const missing = named.map(([n]) => n).filter((n) => !(n in dict));
@@ -73,6 +80,7 @@ export abstract class Module {
       if (shape.length !== p.shape.length || shape.some((d, i) => d !== p.shape[i])) {
         throw new ShapeError(`loadStateDict: ${name} has shape ${formatShape(shape)}, expected ${formatShape(p.shape)}`);
       }
+      if (v instanceof Tensor) assertTensor('loadStateDict', name, v);
       if (v instanceof Tensor && v.dtype !== 'float32') throw new ValueError(`loadStateDict: ${name} is ${v.dtype}, expected float32`);
       const data = v instanceof Tensor ? v.toArray() : v.data;
       if (data.length !== p.size) throw new ShapeError(`loadStateDict: ${name} has ${data.length} values, expected ${p.size}`);
@@ -83,6 +91,7 @@ export abstract class Module {
 
   /** Sets train mode (dropout on) recursively; returns this. */
   train(mode = true): this {
+    this.assertAlive('train');
     this.training = mode;
     for (const [, c] of this.children) c.train(mode);
     return this;
@@ -90,11 +99,13 @@ export abstract class Module {
 
   /** Sets eval mode recursively; returns this. */
   eval(): this {
+    this.assertAlive('eval');
     return this.train(false);
   }
 
   /** Zeroes the gradients of every parameter in place. */
   zeroGrad(): void {
+    this.assertAlive('zeroGrad');
     for (const p of this.parameters()) if (p.grad !== null) p.grad.f32().fill(0);
   }
 

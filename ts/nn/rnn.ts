@@ -3,10 +3,11 @@
  * input (T, B, I), or (B, T, I) with batchFirst, or unbatched (T, I); h/c are (L*D, B, P)
  * whatever batchFirst says; output (T, B, D*P). P = projSize for a projected LSTM, else hiddenSize.
  */
-import { Tensor, tensor } from '../tensor';
+import { Tensor, runOp, tensor } from '../tensor';
 import { DTypeError, IndexError, ShapeError, ValueError, formatShape } from '../errors';
 import { recurrentStack, packedSizes, GATES, recurrentInit, type RecurrentMode, type RecurrentWeights, type RecurrentConfig } from '../ops/recurrent';
 import { flatSegment, swapLeadingDims, reshape } from '../ops/shape';
+import { assertTensor } from '../ops/util';
 import { Module } from './module';
 import { checkSize } from './linear';
 
@@ -98,12 +99,16 @@ export abstract class RNNBase extends Module {
 
   /**
    * Runs the stack. Returns output and the final states (time-major internals, user layout out).
-   * `h0`/`c0` may be null (zeros).
+   * `h0`/`c0` may be null (zeros). Runs as one op: if it throws, nothing it allocated stays behind.
    */
   protected run(input: Tensor, h0: Tensor | null, c0: Tensor | null, options: ForwardOptions): { output: Tensor; hN: Tensor; cN: Tensor | null } {
+    return runOp(`${this.constructor.name}.forward`, () => this.runStack(input, h0, c0, options));
+  }
+
+  private runStack(input: Tensor, h0: Tensor | null, c0: Tensor | null, options: ForwardOptions): { output: Tensor; hN: Tensor; cN: Tensor | null } {
     this.assertAlive('forward');
     const name = this.constructor.name;
-    if (!(input instanceof Tensor)) throw new DTypeError(`${name}.forward: input must be a Tensor`);
+    assertTensor(`${name}.forward`, 'input', input);
     if (input.dtype !== 'float32') throw new DTypeError(`${name}.forward: input must be float32, got ${input.dtype}`);
     if (input.ndim !== 2 && input.ndim !== 3) {
       throw new ShapeError(`${name}.forward: input must be 3-D ${this.batchFirst ? '(B, T, I)' : '(T, B, I)'} or unbatched 2-D (T, I), got ${formatShape(input.shape)}`);
@@ -121,6 +126,7 @@ export abstract class RNNBase extends Module {
     const checkState = (s: Tensor | null, what: string, width: number): void => {
       if (s === null || s === undefined) return;
       if (!(s instanceof Tensor) || s.dtype !== 'float32') throw new DTypeError(`${name}.forward: ${what} must be a float32 Tensor`);
+      assertTensor(`${name}.forward`, what, s);
       const want = unbatched ? [LD, width] : [LD, B, width];
       if (s.ndim !== want.length || s.shape.some((d, i) => d !== want[i])) {
         throw new ShapeError(`${name}.forward: ${what} has shape ${formatShape(s.shape)}, expected ${formatShape(want)} (numLayers*numDirections, ${unbatched ? '' : 'batch, '}${what === 'c0' ? 'hiddenSize' : 'hidden/proj size'})`);
@@ -175,6 +181,7 @@ export abstract class RNNBase extends Module {
   /** Validated lengths as int32 values, or null when none were given. */
   private checkLengths(lengths: ForwardOptions['lengths'], T: number, B: number, name: string): Int32Array | null {
     if (lengths === undefined || lengths === null) return null;
+    if (lengths instanceof Tensor) assertTensor(`${name}.forward`, 'lengths', lengths);
     const values = lengths instanceof Tensor ? Array.from(lengths.toArray()) : Array.from(lengths);
     if (values.length !== B) throw new ShapeError(`${name}.forward: lengths has ${values.length} entries, expected batch size ${B}`);
     values.forEach((v, i) => {

@@ -2,6 +2,7 @@
 import { Tensor } from '../tensor';
 import { backend } from '../backend/backend';
 import { ValueError } from '../errors';
+import { assertTensor } from '../ops/util';
 
 /**
  * Scales all gradients so their global L2 norm is at most maxNorm; returns the norm before
@@ -10,7 +11,9 @@ import { ValueError } from '../errors';
 export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number {
   if (!(maxNorm > 0)) throw new ValueError(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
   const k = backend().k;
-  const grads = Array.from(params, (p) => p.grad).filter((g): g is Tensor => g !== null);
+  const list = Array.from(params);
+  list.forEach((p, i) => assertTensor('clipGradNorm', `params[${i}]`, p));
+  const grads = list.map((p) => p.grad).filter((g): g is Tensor => g !== null);
   if (grads.length === 0) return 0;
   // PyTorch: the norm of the per-tensor float32 norms.
   let sq = 0;
@@ -27,7 +30,9 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number 
 /** Clamps every gradient element into [-clipValue, clipValue]. */
 export function clipGradValue(params: Iterable<Tensor>, clipValue: number): void {
   if (!(clipValue >= 0)) throw new ValueError(`clipGradValue: clipValue must be >= 0, got ${clipValue}`);
-  for (const p of params) {
+  const list = Array.from(params);
+  list.forEach((p, i) => assertTensor('clipGradValue', `params[${i}]`, p));
+  for (const p of list) {
     if (p.grad === null) continue;
     const v = p.grad.f32();
     for (let i = 0; i < v.length; i++) v[i] = Math.min(clipValue, Math.max(-clipValue, v[i]));

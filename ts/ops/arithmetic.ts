@@ -6,7 +6,7 @@ import { Tensor } from '../tensor';
 import { backend } from '../backend/backend';
 import { needsGrad, record } from '../autograd';
 import { ShapeError, formatShape } from '../errors';
-import { assertFloat, sameShape } from './util';
+import { assertFloat, assertTensor, sameShape } from './util';
 
 type BinaryOp = 'add' | 'sub' | 'mul';
 
@@ -157,6 +157,7 @@ export function mul(a: Tensor, b: Tensor | number): Tensor {
 
 /** A copy that stays in the graph. */
 export function clone(x: Tensor): Tensor {
+  assertTensor('clone', 'x', x);
   const out = new Tensor(x.shape, x.dtype);
   backend().k.lw_copy(out.ptr, x.ptr, x.size);
   if (!needsGrad(x)) return out;

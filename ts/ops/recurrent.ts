@@ -11,6 +11,7 @@ import { Tensor, runOp, untracked } from '../tensor';
 import { backend } from '../backend/backend';
 import { checkKernelStatus } from '../backend/memory';
 import { OutOfMemoryError } from '../errors';
+import { assertTensor } from './util';
 import { needsGrad, record } from '../autograd';
 import { dropoutMask } from './dropout';
 import { uniform_, type Generator } from '../random';
@@ -80,6 +81,10 @@ function recurrentStackForward(
   cfg: RecurrentConfig, x: Tensor, h0: Tensor | null, c0: Tensor | null, lengths: Tensor | null,
   weights: readonly RecurrentWeights[],
 ): Tensor {
+  // Every buffer the kernels will read must be live before anything is allocated.
+  weights.forEach((w, ld) => {
+    for (const [key, t] of Object.entries(w)) if (t !== null) assertTensor(cfg.mode, `weights[${ld}].${key}`, t);
+  });
   const be = backend();
   const k = be.k;
   const checked = (status: number): void => checkKernelStatus(mode, status, be.heapBytes());

@@ -133,6 +133,7 @@ export function swapLeadingDims(x: Tensor): Tensor {
  * Lets one op with several results pack them into one tensor and hand out the pieces.
  */
 export function flatSegment(x: Tensor, offset: number, shape: readonly number[]): Tensor {
+  assertTensor('flatSegment', 'x', x);
   const size = product(shape);
   if (offset < 0 || offset + size > x.size) {
     throw new IndexError(`flatSegment: [${offset}, ${offset + size}) is outside a tensor of ${x.size} elements`);

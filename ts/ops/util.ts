@@ -1,11 +1,17 @@
-/** Argument checks shared by the ops: each error names the op, the argument and both values. */
+/**
+ * Argument checks shared by the ops: each error names the op, the argument and both values.
+ * Every op runs them on all its tensor inputs before it allocates anything: an output allocated
+ * before a failed check would leak when the call is outside `tidy`.
+ */
 import { Tensor } from '../tensor';
-import { DTypeError, ShapeError, IndexError, formatShape } from '../errors';
+import { DTypeError, DisposedError, ShapeError, IndexError, formatShape } from '../errors';
 
+/** `t` is a live (not disposed) Tensor. */
 export function assertTensor(op: string, name: string, t: unknown): asserts t is Tensor {
   if (!(t instanceof Tensor)) {
     throw new DTypeError(`${op}: ${name} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
   }
+  if (t.isDisposed) throw new DisposedError(`${op}: ${name} (tensor #${t.id} ${formatShape(t.shape)}) was disposed`);
 }
 
 export function assertFloat(op: string, name: string, t: Tensor): void {

@@ -1,9 +1,12 @@
 /**
  * Optimizer base: holds the parameters and, per parameter, its state buffers (owned by the
  * optimizer, created untracked, released by `dispose()`). Updates run in the crate's fused kernels.
+ * After `dispose()` every method but `dispose` throws a DisposedError; so do `step` and `zeroGrad`
+ * when a parameter was disposed (its module was), before they change anything.
  */
 import { Tensor, untracked } from '../tensor';
 import { DisposedError, ValueError, DTypeError } from '../errors';
+import { assertTensor } from '../ops/util';
 
 export interface ParamState {
   /** Number of updates applied to this parameter (PyTorch's state["step"]). */
@@ -15,14 +18,18 @@ export abstract class Optimizer {
   readonly params: readonly Tensor[];
   protected readonly state = new Map<Tensor, ParamState>();
   private disposed = false;
+  /** 'SGD', 'Adam', 'AdamW': names the optimizer in errors. */
+  private readonly name: string;
 
   constructor(params: Iterable<Tensor>, name: string) {
+    this.name = name;
     this.params = Array.from(params);
     if (this.params.length === 0) throw new ValueError(`${name}: got an empty parameter list`);
     this.params.forEach((p, i) => {
       if (!(p instanceof Tensor) || p.dtype !== 'float32') {
         throw new DTypeError(`${name}: params[${i}] must be a float32 Tensor`);
       }
+      assertTensor(name, `params[${i}]`, p);
       if (!p.requiresGrad) throw new ValueError(`${name}: params[${i}] ${p.toString()} does not require grad`);
     });
     if (new Set(this.params).size !== this.params.length) throw new ValueError(`${name}: a parameter appears more than once`);
@@ -30,12 +37,13 @@ export abstract class Optimizer {
 
   /** Zeroes every parameter's gradient in place (keeps the buffers: no allocation per step). */
   zeroGrad(): void {
+    this.assertUsable('zeroGrad');
     for (const p of this.params) if (p.grad !== null) p.grad.f32().fill(0);
   }
 
   /** Applies one update to every parameter that has a gradient. */
   step(): void {
-    if (this.disposed) throw new DisposedError('optimizer.step: the optimizer was disposed');
+    this.assertUsable('step');
     for (const p of this.params) {
       if (p.grad === null) continue;
       let s = this.state.get(p);
@@ -54,11 +62,13 @@ export abstract class Optimizer {
 
   /** Per-parameter state in parameter order (null where no step happened yet), for checkpoints. */
   stateList(): ({ step: number; buffers: Tensor[] } | null)[] {
+    this.assertUsable('stateList');
     return this.params.map((p) => this.state.get(p) ?? null);
   }
 
   /** Restores state saved by `stateList` (copies the buffers' data). */
   loadStateList(list: readonly ({ step: number; buffers: Float32Array[] } | null)[]): void {
+    this.assertUsable('loadStateList');
     if (list.length !== this.params.length) {
       throw new ValueError(`loadStateList: ${list.length} entries for ${this.params.length} parameters`);
     }
@@ -78,7 +88,13 @@ export abstract class Optimizer {
     });
   }
 
-  /** Releases the state buffers. */
+  /** Throws unless the optimizer and every parameter are alive. */
+  private assertUsable(what: string): void {
+    if (this.disposed) throw new DisposedError(`${this.name}.${what}: the optimizer was disposed`);
+    this.params.forEach((p, i) => assertTensor(`${this.name}.${what}`, `params[${i}]`, p));
+  }
+
+  /** Releases the state buffers. Idempotent. */
   dispose(): void {
     for (const s of this.state.values()) s.buffers.forEach((b) => b.dispose());
     this.state.clear();

@@ -13,6 +13,7 @@ import { Module } from '../nn/module';
 import { Embedding, Linear } from '../nn/linear';
 import { LSTM, GRU } from '../nn/rnn';
 import { dropout } from '../ops/dropout';
+import { assertTensor } from '../ops/util';
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
 import { sampleFromLogits, checkSamplingOptions, type SamplingOptions } from './sampling';
 import type { Tokenizer } from './tokenizer';
@@ -83,11 +84,15 @@ export class LanguageModel extends Module {
    * caller (or the enclosing `tidy`).
    */
   forward(ids: Tensor, state: RecurrentState | null = null): { logits: Tensor; state: RecurrentState } {
+    this.assertAlive('forward');
     if (!(ids instanceof Tensor) || ids.dtype !== 'int32') throw new DTypeError('LanguageModel.forward: ids must be an int32 Tensor');
+    assertTensor('LanguageModel.forward', 'ids', ids);
     if (ids.ndim !== 2) throw new ShapeError(`LanguageModel.forward: ids must be (T, B), got ${formatShape(ids.shape)}`);
     if (state !== null && state.length !== this.stateSize) {
       throw new ValueError(`LanguageModel.forward: state has ${state.length} tensors, expected ${this.stateSize} for ${this.config.cell}`);
     }
+    // Before the embedding allocates: a disposed state would otherwise fail inside the RNN.
+    state?.forEach((s, i) => assertTensor('LanguageModel.forward', `state[${i}]`, s));
     const x = this.embed.forward(ids);
     let out: Tensor;
     let next: RecurrentState;
