@@ -31,6 +31,19 @@ pub extern "C" fn lw_init() -> u32 {
     crate::gemm::reserve_pack_buffers().is_ok() as u32
 }
 
+/// Caps the bytes of live blocks (tensors and kernel scratch) at `bytes`; 0 removes the cap.
+/// Blocks already live stay; past the cap `lw_alloc` returns 0 and kernels report out-of-memory.
+#[no_mangle]
+pub extern "C" fn lw_set_memory_limit(bytes: usize) {
+    crate::budget::set_limit(if bytes == 0 { usize::MAX } else { bytes });
+}
+
+/// Bytes in live blocks (tensors, kernel scratch, the packing buffers).
+#[no_mangle]
+pub extern "C" fn lw_live_bytes() -> usize {
+    crate::budget::live_bytes()
+}
+
 /// Releases a block from `lw_alloc`; `bytes` must be the size it was allocated with.
 #[no_mangle]
 pub unsafe extern "C" fn lw_free(ptr: *mut u8, bytes: usize) {

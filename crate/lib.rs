@@ -7,6 +7,7 @@
 //! `abi` holds every `extern "C"` export; the other modules are plain safe-ish Rust over slices.
 
 pub mod abi;
+pub mod budget;
 pub mod gemm;
 pub mod layout;
 pub mod math;
@@ -15,3 +16,8 @@ pub mod optim;
 pub mod rnn;
 pub mod scratch;
 pub mod simd;
+
+/// In the wasm module every allocation goes through the budget (see `budget`).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: budget::Budgeted = budget::Budgeted;

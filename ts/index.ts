@@ -4,7 +4,7 @@
  */
 export { init, isInitialized, backendName, wasmSimdSupported, type InitOptions, type WasmSource } from './init';
 export {
-  Tensor, tensor, zeros, ones, full, tidy, keep, memory,
+  Tensor, tensor, zeros, ones, full, tidy, keep, memory, setMemoryLimit,
   type DType, type TensorData, type TensorOptions, type MemoryInfo,
 } from './tensor';
 export { noGrad, isGradEnabled } from './autograd';

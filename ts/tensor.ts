@@ -7,8 +7,8 @@
  */
 import { backend } from './backend/backend';
 import type { GradNode } from './autograd';
-import { DTypeError, DisposedError, OutOfMemoryError, ShapeError, formatShape } from './errors';
-import { MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, formatBytes } from './backend/memory';
+import { DTypeError, DisposedError, OutOfMemoryError, ShapeError, ValueError, formatShape } from './errors';
+import { MAX_MEMORY_BYTES, MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, formatBytes } from './backend/memory';
 import * as ops from './ops/index';
 
 export type DType = 'float32' | 'int32';
@@ -64,9 +64,9 @@ export class Tensor {
     } catch (e) {
       if (!(e instanceof OutOfMemoryError)) throw e;
       throw new OutOfMemoryError(
-        `${allocationSite()}cannot allocate a ${dtype} tensor of shape ${formatShape(shape)} (${formatBytes(this.bytes)}): ` +
-          `${e.message}; ${liveTensors} live tensors hold ${formatBytes(liveBytes)}: dispose what you no longer need ` +
-          '(or run the work inside tidy()), or ask for less',
+        `${allocationSite()}out of memory: cannot allocate a ${dtype} tensor of shape ${formatShape(shape)} ` +
+          `(${formatBytes(this.bytes)}): ${e.message}; ${liveTensors} live tensors hold ${formatBytes(liveBytes)}: ` +
+          'dispose what you no longer need (or run the work inside tidy()), or ask for less',
       );
     }
     liveTensors++;
@@ -381,10 +381,35 @@ export interface MemoryInfo {
   tensorBytes: number;
   /** Size of the backend heap (WASM linear memory), which only grows. */
   heapBytes: number;
+  /**
+   * Bytes the backend holds in live blocks, what `setMemoryLimit` caps: tensors (rounded to
+   * blocks) plus, in the wasm backend, the kernels' kept scratch (4.1 MiB and up).
+   */
+  usedBytes: number;
+  /** The cap set by `setMemoryLimit`, or null for none (then 4 GiB of WASM memory is the limit). */
+  memoryLimit: number | null;
 }
 
+let memoryLimit: number | null = null;
+
 export function memory(): MemoryInfo {
-  return { liveTensors, tensorBytes: liveBytes, heapBytes: backend().heapBytes() };
+  const b = backend();
+  return { liveTensors, tensorBytes: liveBytes, heapBytes: b.heapBytes(), usedBytes: b.usedBytes(), memoryLimit };
+}
+
+/**
+ * Caps the memory lstm-wasm may hold at once, in bytes (`null`: no cap beyond WebAssembly's 4 GiB):
+ * tensors, and in the wasm backend also the kernels' scratch. Past it, allocations and kernels
+ * throw `OutOfMemoryError` before computing anything, and the library keeps working. Useful in a
+ * page that must stay small; memory already live is not touched (the heap never shrinks).
+ */
+export function setMemoryLimit(bytes: number | null): void {
+  if (bytes !== null && !(Number.isInteger(bytes) && bytes > 0 && bytes <= MAX_MEMORY_BYTES)) {
+    throw new ValueError(`setMemoryLimit: bytes must be a positive integer up to ${MAX_MEMORY_BYTES} (4 GiB) or null, got ${bytes}`);
+  }
+  // The crate's cap is a u32 of bytes: 4 GiB itself is the same as none.
+  backend().setMemoryLimit(bytes === null || bytes === MAX_MEMORY_BYTES ? 0 : bytes);
+  memoryLimit = bytes;
 }
 
 // ---------------------------------------------------------------------------------------------

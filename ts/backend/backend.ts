@@ -11,7 +11,10 @@ import { NotInitializedError } from '../errors';
 export interface Backend {
   readonly name: 'wasm' | 'js';
   readonly k: Kernels;
-  /** Allocates `bytes` zeroed bytes, 16-byte aligned. Must be released with `free(ptr, bytes)`. */
+  /**
+   * Allocates `bytes` zeroed bytes, 16-byte aligned. Must be released with `free(ptr, bytes)`.
+   * Throws `OutOfMemoryError` whose message is the reason only (the caller says what was asked).
+   */
   alloc(bytes: number): number;
   free(ptr: number, bytes: number): void;
   /** A Float32Array over the whole heap. Rebuilt after memory growth: never hold it across an alloc. */
@@ -20,6 +23,14 @@ export interface Backend {
   i32(): Int32Array;
   /** Current size of the heap in bytes (WASM linear memory size, or the JS heap's buffer). */
   heapBytes(): number;
+  /**
+   * Caps the bytes of live blocks (0: no cap): past it `alloc` throws `OutOfMemoryError` and the
+   * recurrent kernels report out-of-memory. The wasm backend counts kernel scratch too; the JS
+   * backend's scratch is ordinary JS memory and is not counted.
+   */
+  setMemoryLimit(bytes: number): void;
+  /** Bytes in live blocks: tensors, and in the wasm backend the kernels' kept scratch. */
+  usedBytes(): number;
 }
 
 let current: Backend | null = null;

@@ -9,6 +9,8 @@ interface CoreExports extends Kernels {
   lw_init(): number;
   lw_alloc(bytes: number): number;
   lw_free(ptr: number, bytes: number): void;
+  lw_set_memory_limit(bytes: number): void;
+  lw_live_bytes(): number;
 }
 
 export function wasmBackend(instance: WebAssembly.Instance): Backend {
@@ -31,19 +33,22 @@ export function wasmBackend(instance: WebAssembly.Instance): Backend {
       i32 = new Int32Array(buffer);
     }
   };
+  let limit = 0;
   return {
     name: 'wasm',
     k: ex,
     alloc(bytes: number): number {
       if (!(bytes >= 0 && bytes <= MAX_TENSOR_BYTES && Number.isInteger(bytes))) {
-        throw new OutOfMemoryError(`lstm-wasm: alloc: ${bytes} bytes is not a block size the allocator can take (0..${MAX_TENSOR_BYTES})`);
+        throw new OutOfMemoryError(`one block holds 0 to ${formatBytes(MAX_TENSOR_BYTES)}`);
       }
       // Pointers are unsigned: addresses at or past 2 GiB come back as negative i32.
       const ptr = ex.lw_alloc(bytes) >>> 0;
       if (ptr === 0) {
+        const live = ex.lw_live_bytes() >>> 0;
         throw new OutOfMemoryError(
-          `out of memory: cannot allocate ${formatBytes(bytes)}; WebAssembly memory is at ` +
-            `${formatBytes(ex.memory.buffer.byteLength)} of its ${formatBytes(MAX_MEMORY_BYTES)} limit`,
+          limit > 0 && live + bytes > limit
+            ? `live blocks hold ${formatBytes(live)} of the ${formatBytes(limit)} allowed by setMemoryLimit`
+            : `WebAssembly memory is at ${formatBytes(ex.memory.buffer.byteLength)} of its ${formatBytes(MAX_MEMORY_BYTES)} limit`,
         );
       }
       return ptr;
@@ -61,6 +66,13 @@ export function wasmBackend(instance: WebAssembly.Instance): Backend {
     },
     heapBytes(): number {
       return ex.memory.buffer.byteLength;
+    },
+    usedBytes(): number {
+      return ex.lw_live_bytes() >>> 0;
+    },
+    setMemoryLimit(bytes: number): void {
+      limit = bytes;
+      ex.lw_set_memory_limit(bytes);
     },
   };
 }

@@ -9,7 +9,7 @@
  */
 import { Tensor, runOp, untracked } from '../tensor';
 import { backend } from '../backend/backend';
-import { checkKernelStatus } from '../backend/memory';
+import { MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, checkKernelStatus, formatBytes } from '../backend/memory';
 import { OutOfMemoryError } from '../errors';
 import { assertTensor } from './util';
 import { needsGrad, record } from '../autograd';
@@ -62,8 +62,27 @@ export function packedSizes(cfg: RecurrentConfig, T: number, B: number): { out: 
 const NONE = 0;
 const ptrOf = (t: Tensor | null): number => (t === null ? NONE : t.ptr);
 
-/** A cache length from `lw_*_cache_len`; 2^32 - 1 marks one past the address space. */
-const CACHE_TOO_LARGE = 2 ** 32 - 1;
+/**
+ * Floats of the cache one layer-direction keeps for backward, checked before anything is
+ * allocated: a cache one tensor cannot hold is an `OutOfMemoryError` naming the sizes.
+ */
+function cacheLength(cfg: RecurrentConfig, T: number, B: number, hasProj: boolean): number {
+  const k = backend().k;
+  const H = cfg.hiddenSize;
+  // The crate returns 2^32 - 1 for a length past the address space.
+  const len = (cfg.mode === 'LSTM'
+    ? k.lw_lstm_cache_len(T, B, H, cfg.outSize, hasProj ? 1 : 0)
+    : cfg.mode === 'GRU' ? k.lw_gru_cache_len(T, B, H) : k.lw_rnn_cache_len(T, B, H)) >>> 0;
+  if (len > MAX_TENSOR_ELEMENTS) {
+    const bytes = len === 2 ** 32 - 1 ? 'more than 16 GiB' : formatBytes(len * 4);
+    throw new OutOfMemoryError(
+      `${cfg.mode}: the activations backward needs for T=${T}, B=${B}, H=${H} take ${bytes} per layer and ` +
+        `direction, past the ${formatBytes(MAX_TENSOR_BYTES)} one buffer can hold: use shorter windows (T) or a ` +
+        'smaller batch, or run under noGrad() when no gradient is needed',
+    );
+  }
+  return len;
+}
 
 /**
  * x (T, B, I) time-major; h0 (L*D, B, P) and c0 (L*D, B, H) or null for zeros; lengths int32 (B)
@@ -97,6 +116,7 @@ function recurrentStackForward(
   const inputs = [x, ...(h0 ? [h0] : []), ...(c0 ? [c0] : []), ...params];
   const training = needsGrad(...inputs);
   const sizes = packedSizes(cfg, T, B);
+  const cacheLengths = training ? weights.map((w) => cacheLength(cfg, T, B, w.wHr !== null)) : [];
   const packed = new Tensor([sizes.out + sizes.h + sizes.c]);
   const hNAt = (ld: number): number => packed.ptr + 4 * (sizes.out + ld * B * P);
   const cNAt = (ld: number): number => packed.ptr + 4 * (sizes.out + sizes.h + ld * B * H);
@@ -121,18 +141,7 @@ function recurrentStackForward(
       const ld = l * D + d;
       const w = weights[ld];
       let cache: Tensor | null = null;
-      if (training) {
-        const len = (isLstm
-          ? k.lw_lstm_cache_len(T, B, H, P, w.wHr !== null ? 1 : 0)
-          : mode === 'GRU' ? k.lw_gru_cache_len(T, B, H) : k.lw_rnn_cache_len(T, B, H)) >>> 0;
-        if (len === CACHE_TOO_LARGE) {
-          throw new OutOfMemoryError(
-            `${mode}: the activations backward needs for T=${T}, B=${B}, H=${H} pass 4 GiB (WebAssembly's ` +
-              '32-bit memory): use shorter windows or a smaller batch, or run under noGrad() if no gradient is needed',
-          );
-        }
-        cache = own(untracked(() => new Tensor([len])));
-      }
+      if (training) cache = own(untracked(() => new Tensor([cacheLengths[ld]])));
       caches.push(cache);
       const yPtr = outPtr + 4 * d * P;
       const h0Ptr = h0 === null ? NONE : h0.ptr + 4 * ld * B * P;

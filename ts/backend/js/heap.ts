@@ -36,6 +36,9 @@ export class JsHeap {
   private readonly freeLists = new Map<number, number[]>();
   /** Live blocks: offset -> size class, so a double or mismatched free fails loudly. */
   private readonly live = new Map<number, number>();
+  /** Sum of the live blocks' size classes, and the cap on it (`setLimit`). */
+  private liveTotal = 0;
+  private limit = Infinity;
 
   constructor(initialBytes = INITIAL_BYTES) {
     this.buffer = new ArrayBuffer(Math.ceil(initialBytes / PAGE) * PAGE);
@@ -47,9 +50,14 @@ export class JsHeap {
   /** `bytes` zeroed bytes, 16-byte aligned, never at offset 0. Release with `free(ptr, bytes)`. */
   alloc(bytes: number): number {
     if (!(bytes >= 0 && bytes <= MAX_TENSOR_BYTES && Number.isInteger(bytes))) {
-      throw new OutOfMemoryError(`lstm-wasm: alloc: ${bytes} bytes is not a block size the heap can take (0..${MAX_TENSOR_BYTES})`);
+      throw new OutOfMemoryError(`one block holds 0 to ${formatBytes(MAX_TENSOR_BYTES)}`);
     }
     const cls = sizeClass(bytes);
+    if (this.liveTotal + cls > this.limit) {
+      throw new OutOfMemoryError(
+        `live blocks hold ${formatBytes(this.liveTotal)} of the ${formatBytes(this.limit)} allowed by setMemoryLimit`,
+      );
+    }
     const list = this.freeLists.get(cls);
     let ptr: number;
     if (list !== undefined && list.length > 0) {
@@ -62,6 +70,7 @@ export class JsHeap {
       this.u8.fill(0, ptr, ptr + cls); // the top may have been lowered over dirty blocks
     }
     this.live.set(ptr, cls);
+    this.liveTotal += cls;
     return ptr;
   }
 
@@ -76,6 +85,7 @@ export class JsHeap {
       throw new LstmWasmError(`lstm-wasm: free: block ${ptr} was allocated with another size than ${bytes} bytes`);
     }
     this.live.delete(ptr);
+    this.liveTotal -= cls;
     if (ptr + cls === this.top) {
       this.top = ptr; // the last block: give it back to the bump region
       return;
@@ -87,9 +97,12 @@ export class JsHeap {
 
   /** Bytes handed out and not yet freed (size classes, not requests). */
   liveBytes(): number {
-    let total = 0;
-    for (const cls of this.live.values()) total += cls;
-    return total;
+    return this.liveTotal;
+  }
+
+  /** Caps `liveBytes()` (0: no cap); blocks already live stay. */
+  setLimit(bytes: number): void {
+    this.limit = bytes === 0 ? Infinity : bytes;
   }
 
   /**
@@ -101,7 +114,7 @@ export class JsHeap {
     const size = Math.min(MAX_BYTES, Math.ceil(Math.max(needed, 2 * this.buffer.byteLength) / PAGE) * PAGE);
     const outOfMemory = (): OutOfMemoryError =>
       new OutOfMemoryError(
-        `out of memory: the JS heap cannot grow from ${formatBytes(this.buffer.byteLength)} to ${formatBytes(needed)} ` +
+        `the JS heap cannot grow from ${formatBytes(this.buffer.byteLength)} to ${formatBytes(needed)} ` +
           `(its limit is ${formatBytes(MAX_BYTES)}, and the engine may refuse less)`,
       );
     if (size < needed) throw outOfMemory();

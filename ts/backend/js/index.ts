@@ -49,6 +49,8 @@ export function jsBackend(): Backend {
     f32: () => heap.f32,
     i32: () => heap.i32,
     heapBytes: () => heap.buffer.byteLength,
+    setMemoryLimit: (bytes) => heap.setLimit(bytes),
+    usedBytes: () => heap.liveBytes(),
   };
 }
 
