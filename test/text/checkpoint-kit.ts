@@ -96,3 +96,36 @@ export function withExtraTensor(bytes: Uint8Array, name: string, options: { resi
   const out = joinSafetensors(headerText(entries, metadata), data);
   return options.resign ? resign(out, metadata.checkpoint) : out;
 }
+
+/** A tensor of a safetensors file, as stored. */
+export interface StoredTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+/** The tensors (header order, `__proto__` included) and metadata of a safetensors file. */
+export function storedTensors(bytes: Uint8Array): { tensors: StoredTensor[]; metadata: Record<string, string> } {
+  const parts = splitSafetensors(bytes);
+  const { entries, metadata } = headerEntries(parts.headerText);
+  const tensors = entries.map(([name, e]) => ({ name, dtype: e.dtype, shape: e.shape, bytes: parts.data.slice(e.data_offsets[0], e.data_offsets[1]) }));
+  return { tensors, metadata };
+}
+
+/** A valid safetensors layout of `tensors` (contiguous, in the given order; names may repeat). */
+export function buildSafetensors(tensors: StoredTensor[], metadata: Record<string, string>): Uint8Array {
+  let at = 0;
+  const entries: [string, unknown][] = tensors.map((t) => {
+    const e = { dtype: t.dtype, shape: t.shape, data_offsets: [at, at + t.bytes.length] };
+    at += t.bytes.length;
+    return [t.name, e];
+  });
+  const data = new Uint8Array(at);
+  at = 0;
+  for (const t of tensors) {
+    data.set(t.bytes, at);
+    at += t.bytes.length;
+  }
+  return joinSafetensors(headerText(entries, metadata), data);
+}
