@@ -105,6 +105,11 @@ describe('the PyTorch-written fixture', () => {
     const big = new Uint8Array(bytes.length + 10);
     big.set(bytes, 3);
     const fromView = loadSafetensors(big.subarray(3, 3 + bytes.length));
+    // A Node Buffer from the shared pool (byteOffset > 0, and Buffer.slice does not copy).
+    const pooled = Buffer.from(bytes);
+    const fromBuffer2 = loadSafetensors(Buffer.concat([Buffer.from('xyz'), pooled]).subarray(3));
+    for (const name of f.keyOrder) expectBitEqual(fromBuffer2[name].toArray(), Float32Array.from(f.tensors[name].data), `${name} (Buffer)`);
+    disposeAll(fromBuffer2);
     for (const name of f.keyOrder) {
       expectBitEqual(fromBuffer[name].toArray(), Float32Array.from(f.tensors[name].data), `${name} (ArrayBuffer)`);
       expectBitEqual(fromView[name].toArray(), Float32Array.from(f.tensors[name].data), `${name} (offset 3)`);
@@ -327,5 +332,78 @@ describe('corrupt input is a FormatError that allocates nothing', () => {
     const t = loadSafetensors(good);
     expect(Object.keys(t).length).toBe(7);
     disposeAll(t);
+  });
+});
+
+// Issue 9: hostile headers. Every name is a tensor (even `__proto__`), every size read from the
+// header is bounded, and nothing recursive ever walks a value an attacker nested.
+describe('hostile headers', () => {
+  const f32 = (n: number, at: number): object => ({ dtype: 'F32', shape: [n], data_offsets: [at, at + 4 * n] });
+  function expectRejected(bytes: Uint8Array, message: RegExp): void {
+    const live = memory().liveTensors;
+    const bytesBefore = memory().tensorBytes;
+    let caught: unknown = null;
+    try {
+      readSafetensors(bytes);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught, 'should throw a FormatError').toBeInstanceOf(FormatError);
+    expect((caught as Error).message).toMatch(message);
+    expect((caught as Error).message.length, 'the message stays short').toBeLessThan(400);
+    expect(memory().liveTensors).toBe(live);
+    expect(memory().tensorBytes).toBe(bytesBefore);
+  }
+
+  it('a tensor named __proto__ is returned like any other (not dropped, not leaked)', () => {
+    const data = new Uint8Array(new Float32Array([1.5, 2.5, 3.5]).buffer);
+    const bytes = buildFile(null, data, `{"__proto__":${JSON.stringify(f32(1, 0))},"w":${JSON.stringify(f32(2, 4))}}`);
+    const live = memory().liveTensors;
+    const tensors = loadSafetensors(bytes);
+    expect(Object.keys(tensors).sort()).toEqual(['__proto__', 'w']);
+    expect(Object.prototype.hasOwnProperty.call(tensors, '__proto__')).toBe(true);
+    expect(Array.from(tensors['__proto__'].toArray())).toEqual([1.5]);
+    expect(Array.from(tensors.w.toArray())).toEqual([2.5, 3.5]);
+    expect(memory().liveTensors).toBe(live + 2);
+    disposeAll(tensors);
+    expect(memory().liveTensors).toBe(live);
+    // And in the metadata.
+    const md = readSafetensors(buildFile(null, new Uint8Array(4), `{"__metadata__":{"__proto__":"x"},"w":${JSON.stringify(f32(1, 0))}}`));
+    expect(Object.keys(md.metadata)).toEqual(['__proto__']);
+    expect(md.metadata['__proto__']).toBe('x');
+    disposeAll(md.tensors);
+  });
+
+  it('a name given twice is refused (JSON.parse would keep only the last)', () => {
+    expectRejected(buildFile(null, new Uint8Array(8), `{"w":${JSON.stringify(f32(1, 0))},"w":${JSON.stringify(f32(1, 4))}}`), /'w' appears 2 times/);
+    expectRejected(buildFile(null, new Uint8Array(4), `{"__metadata__":{},"w":${JSON.stringify(f32(1, 0))},"__metadata__":{}}`), /'__metadata__' appears 2 times/);
+  });
+
+  it('a value nested 5000 deep is a FormatError, not a stack overflow', () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    expectRejected(buildFile(null, new Uint8Array(4), `{"w":{"dtype":${deep},"shape":[1],"data_offsets":[0,4]}}`), /nests deeper than \d+ levels/);
+    expectRejected(buildFile(null, new Uint8Array(4), `{"__metadata__":{"a":${deep}},"w":${JSON.stringify(f32(1, 0))}}`), /nests deeper/);
+    const deepObj = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000);
+    expectRejected(buildFile(null, new Uint8Array(0), deepObj), /nests deeper/);
+  });
+
+  it('sizes read from the header are bounded: names, dims, dim values, entry count', () => {
+    const data = new Uint8Array(4);
+    expectRejected(buildFile({ ['n'.repeat(5000)]: f32(1, 0) }, data), /name of 5000 characters .*at most 1024/);
+    expectRejected(buildFile({ w: { dtype: 'F32', shape: new Array(40).fill(1), data_offsets: [0, 4] } }, data), /40 dimensions, at most \d+/);
+    expectRejected(buildFile({ w: { dtype: 'F32', shape: [1e300], data_offsets: [0, 4] } }, data), /tensor 'w' has an invalid shape/);
+    expectRejected(buildFile({ w: { dtype: 'F32', shape: [2 ** 53], data_offsets: [0, 4] } }, data), /invalid shape/);
+    expectRejected(buildFile({ w: { dtype: 'F32', shape: [2 ** 31, 2 ** 31, 0], data_offsets: [0, 0] } }, new Uint8Array(0)), /invalid shape/);
+    expectRejected(buildFile({ w: { dtype: 'F32', shape: ['1'], data_offsets: [0, 4] } }, data), /invalid shape/);
+    expectRejected(buildFile({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 1e300] } }, data), /invalid data_offsets/);
+    // Element count times 4 overflowing the safe integers still compares exactly.
+    expectRejected(buildFile({ w: { dtype: 'F32', shape: [2 ** 30, 2 ** 30, 16], data_offsets: [0, 4] } }, data), /spans 4 bytes, expected/);
+    const many = `{${Array.from({ length: 100_001 }, (_, i) => `"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`).join(',')}}`;
+    expectRejected(buildFile(null, new Uint8Array(0), many), /100001 entries, at most 100000/);
+  });
+
+  it('values in messages are described, never dumped', () => {
+    expectRejected(buildFile({ w: { dtype: 'x'.repeat(100_000), shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), /dtype a string of 100000 characters/);
+    expectRejected(buildFile({ w: { dtype: 'F32', shape: new Array(10_000).fill([1]), data_offsets: [0, 4] } }, new Uint8Array(4)), /10000 dimensions/);
   });
 });

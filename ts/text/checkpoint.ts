@@ -12,13 +12,22 @@
  *                                  order, so a flipped byte anywhere is detected, not loaded.
  *
  * Pure: bytes in, bytes out. Writing files (atomically) is the caller's business (see the CLI).
+ *
+ * Decoding trusts nothing in the file, CRC included: the header, the JSON (checkpoint-schema.ts)
+ * and every tensor's shape against the config are checked before a tensor is allocated, so a
+ * hostile file costs a FormatError and a linear pass over its bytes, never a hang, a leak or an
+ * allocation larger than the file.
  */
 import { Tensor, tensor, tidy } from '../tensor';
-import { saveSafetensors, readSafetensors } from '../io/safetensors';
-import { FormatError } from '../errors';
+import { saveSafetensors, parseSafetensors, entryBytes, entryData, type ParsedSafetensors } from '../io/safetensors';
+import { showName } from '../io/json-guard';
+import { FormatError, ShapeError, ValueError } from '../errors';
 import { LanguageModel, type LanguageModelConfig } from './language-model';
 import { tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from './tokenizer';
 import type { LMTrainer, TrainerStateJSON, TrainerTensors } from './trainer';
+import {
+  checkModelConfig, checkTensorSet, checkTrainerState, checkpointLayout, languageModelShapes, parseCheckpointJson,
+} from './checkpoint-schema';
 
 export const CHECKPOINT_FORMAT = 'lstm-wasm/lm-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -28,7 +37,10 @@ export interface CheckpointMeta {
   model: LanguageModelConfig;
   tokenizer: TokenizerJSON;
   trainer: TrainerStateJSON | null;
-  /** Free-form JSON the writer wants back (the CLI keeps its flags and data fingerprint here). */
+  /**
+   * Free-form JSON the writer wants back. The CLI keeps its flags (`settings`) and the training
+   * text's fingerprint (`data`) here; those two keys are checked on decoding when present.
+   */
   extra: Record<string, unknown>;
 }
 
@@ -73,89 +85,92 @@ export function encodeCheckpoint(
 
 /**
  * Parses and verifies checkpoint bytes. Anything wrong (not safetensors, truncated, another
- * format or version, a checksum mismatch, missing or mis-shaped tensors) is a FormatError.
+ * format or version, a checksum mismatch, a field of the JSON of the wrong type or out of range,
+ * a missing, unexpected or mis-shaped tensor) is a FormatError; nothing is allocated.
  */
 export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint {
-  let file;
+  let file: ParsedSafetensors;
   try {
-    file = readSafetensors(bytes);
+    file = parseSafetensors(bytes);
   } catch (e) {
-    throw new FormatError(`not a valid checkpoint: ${stripPrefix((e as Error).message)}`);
-  }
-  const raw: Record<string, RawTensor> = {};
-  for (const [name, t] of Object.entries(file.tensors)) {
-    raw[name] = { shape: t.shape.slice(), data: t.dtype === 'float32' ? (t.toArray() as Float32Array) : Float32Array.from(t.toArray()) };
-    t.dispose();
+    if (e instanceof FormatError) throw new FormatError(`not a valid checkpoint: ${stripPrefix(e.message)}`);
+    throw e;
   }
   const md = file.metadata;
   if (md.format !== CHECKPOINT_FORMAT) {
-    throw new FormatError(`not an lstm-wasm checkpoint (format ${JSON.stringify(md.format ?? null)}, expected "${CHECKPOINT_FORMAT}")`);
+    const format = md.format === undefined ? 'null' : JSON.stringify(showName(md.format));
+    throw new FormatError(`not an lstm-wasm checkpoint (format ${format}, expected "${CHECKPOINT_FORMAT}")`);
   }
-  if (typeof md.checkpoint !== 'string' || typeof md.crc32 !== 'string') throw new FormatError('checkpoint metadata is incomplete (no checkpoint JSON or crc32)');
-  const crc = checksum(md.checkpoint, Object.keys(raw).sort().map((k) => raw[k].data));
-  if (crc !== md.crc32) throw new FormatError(`checkpoint is corrupt: checksum ${crc} does not match the stored ${md.crc32}`);
-  let meta: CheckpointMeta;
-  try {
-    meta = JSON.parse(md.checkpoint) as CheckpointMeta;
-  } catch (e) {
-    throw new FormatError(`checkpoint JSON is invalid: ${(e as Error).message}`);
-  }
-  if (meta === null || typeof meta !== 'object' || meta.version !== CHECKPOINT_VERSION) {
-    throw new FormatError(`checkpoint version ${JSON.stringify(meta?.version)} is not supported (expected ${CHECKPOINT_VERSION})`);
-  }
-  if (meta.model === null || typeof meta.model !== 'object') throw new FormatError('checkpoint has no model config');
+  if (md.checkpoint === undefined || md.crc32 === undefined) throw new FormatError('checkpoint metadata is incomplete (no checkpoint JSON or crc32)');
+  // Name order (UTF-16 code units), as the encoder's Object.keys(dict).sort().
+  const byName = file.entries.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const crc = checksum(md.checkpoint, byName.map((e) => entryBytes(file, e)));
+  if (crc !== md.crc32) throw new FormatError(`checkpoint is corrupt: checksum ${crc} does not match the stored ${showName(md.crc32)}`);
+  const meta = parseCheckpointJson(md.checkpoint);
   const tokenizer = tokenizerFromJSON(meta.tokenizer);
-  if (tokenizer.size !== meta.model.vocabSize) {
-    throw new FormatError(`checkpoint vocabulary has ${tokenizer.size} tokens but the model expects ${meta.model.vocabSize}`);
+  for (const e of file.entries) {
+    if (e.dtype !== 'float32') throw new FormatError(`checkpoint: tensor '${showName(e.name)}' is I32, expected F32`);
   }
-  const params: Record<string, RawTensor> = {};
-  for (const [name, t] of Object.entries(raw)) if (name.startsWith('model.')) params[name.slice(6)] = t;
+  const shapes = new Map(file.entries.map((e) => [e.name, e.shape]));
+  // The parameters first: for a config edited to hurt, the tensors it lacks say the most.
+  const modelShapes = new Map([...shapes].filter(([name]) => name.startsWith('model.')));
+  checkTensorSet(languageModelShapes(meta.model).map(([n, s]) => [`model.${n}`, s]), modelShapes, 'checkpoint weights do not match its model config');
+  const state0 = shapes.get('state.0');
+  const layout = checkpointLayout(meta, state0 !== undefined && state0.length === 3 ? state0[1] : null);
+  checkTensorSet(layout, shapes, 'checkpoint weights do not match its model config');
+  const data = new Map(file.entries.map((e) => [e.name, e]));
+  const raw = (name: string): RawTensor => ({ shape: data.get(name)!.shape.slice(), data: entryData(file, data.get(name)!) as Float32Array });
+  const params = Object.create(null) as Record<string, RawTensor>;
+  for (const [name] of languageModelShapes(meta.model)) params[name] = raw(`model.${name}`);
   let trainer: TrainerTensors | null = null;
-  if (meta.trainer !== null && meta.trainer !== undefined) {
-    const steps = meta.trainer.optimizer?.steps;
-    if (!Array.isArray(steps)) throw new FormatError('checkpoint trainer state has no optimizer steps');
-    const optimizer = steps.map((s, i) => {
-      if (s === null) return null;
-      const bufs: Float32Array[] = [];
-      for (let j = 0; `optim.${i}.${j}` in raw; j++) bufs.push(raw[`optim.${i}.${j}`].data);
-      if (bufs.length === 0) throw new FormatError(`checkpoint is missing the optimizer state of parameter ${i}`);
-      return bufs;
-    });
-    let state: RawTensor[] | null = null;
-    if (meta.trainer.hasState) {
-      state = [];
-      for (let k = 0; `state.${k}` in raw; k++) state.push(raw[`state.${k}`]);
-      if (state.length === 0) throw new FormatError('checkpoint is missing its carried recurrent state');
-    }
+  if (meta.trainer !== null) {
+    const optimizer = meta.trainer.optimizer.steps.map((s, i) => (s === null ? null : [raw(`optim.${i}.0`).data, raw(`optim.${i}.1`).data]));
+    const state = meta.trainer.hasState ? Array.from({ length: meta.model.cell === 'lstm' ? 2 : 1 }, (_, k) => raw(`state.${k}`)) : null;
     trainer = { optimizer, state };
   }
   return { meta, tokenizer, params, trainer };
 }
 
-/** A new LanguageModel with the checkpoint's config and weights (a FormatError if they disagree). */
+/**
+ * A new LanguageModel with the checkpoint's config and weights. The config and every parameter's
+ * shape are checked first (a FormatError, nothing allocated); an error while allocating (an
+ * OutOfMemoryError) propagates as itself.
+ */
 export function modelFromCheckpoint(ck: DecodedCheckpoint): LanguageModel {
-  let model: LanguageModel;
-  try {
-    model = new LanguageModel(ck.meta.model);
-  } catch (e) {
-    throw new FormatError(`checkpoint model config is invalid: ${stripPrefix((e as Error).message)}`);
+  const config = checkModelConfig(ck.meta.model, 'checkpoint.model');
+  const shapes = new Map<string, readonly number[]>();
+  for (const name of Object.keys(ck.params)) {
+    const t = ck.params[name];
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (!(t.data instanceof Float32Array) || t.data.length !== size) {
+      throw new FormatError(`checkpoint weights do not match its model config: ${showName(name)} has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
+    }
+    shapes.set(name, t.shape);
   }
+  checkTensorSet(languageModelShapes(config), shapes, 'checkpoint weights do not match its model config');
+  const model = new LanguageModel(config);
   try {
     model.loadStateDict(ck.params);
   } catch (e) {
     model.dispose();
-    throw new FormatError(`checkpoint weights do not match its model config: ${stripPrefix((e as Error).message)}`);
+    throw e;
   }
   return model;
 }
 
-/** Restores the trainer's state from a checkpoint (which must have one). */
+/**
+ * Restores the trainer's state from a checkpoint (which must have one). State that does not fit
+ * this trainer (another batch size, a batcher position past its data) is a FormatError and leaves
+ * the trainer as it was; an allocation failure propagates as itself.
+ */
 export function restoreTrainer(trainer: LMTrainer, ck: DecodedCheckpoint): void {
   if (ck.meta.trainer === null || ck.trainer === null) throw new FormatError('checkpoint has no training state (it holds weights only)');
+  const json = checkTrainerState(ck.meta.trainer, 'checkpoint.trainer');
   try {
-    trainer.importState(ck.meta.trainer, ck.trainer);
+    trainer.importState(json, ck.trainer);
   } catch (e) {
-    throw new FormatError(`checkpoint training state does not fit: ${stripPrefix((e as Error).message)}`);
+    if (e instanceof ValueError || e instanceof ShapeError) throw new FormatError(`checkpoint training state does not fit: ${e.message}`);
+    throw e;
   }
 }
 
@@ -175,8 +190,8 @@ function crc32Update(crc: number, bytes: Uint8Array): number {
   return c;
 }
 
-/** CRC-32 (IEEE) of the JSON's UTF-8 bytes followed by each array's little-endian bytes, as 8 hex digits. */
-function checksum(json: string, arrays: Float32Array[]): string {
+/** CRC-32 (IEEE) of the JSON's UTF-8 bytes followed by each array's bytes (little-endian), as 8 hex digits. */
+function checksum(json: string, arrays: ArrayBufferView[]): string {
   let c = 0xffffffff;
   c = crc32Update(c, new TextEncoder().encode(json));
   for (const a of arrays) c = crc32Update(c, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));

@@ -331,27 +331,78 @@ export class LMTrainer {
     };
   }
 
-  /** Restores `exportState()` output (the model's parameters are restored separately). */
+  /**
+   * Restores `exportState()` output (the model's parameters are restored separately). Everything
+   * is checked against this trainer first (Adam's buffers against the parameters, the carried state
+   * against (numLayers, batchSize, hiddenSize), the position against the batcher, the generator
+   * state): a ValueError then, and nothing has changed. Only an allocation failure (an
+   * OutOfMemoryError, thrown as is) can stop it midway; nothing leaks then, but the optimizer may
+   * hold a mix of old and new state.
+   */
   importState(json: TrainerStateJSON, tensors: TrainerTensors): void {
+    const where = 'LMTrainer.importState';
+    const params = this.optimizer.params;
     const steps = json.optimizer.steps;
-    if (steps.length !== this.optimizer.params.length || tensors.optimizer.length !== steps.length) {
-      throw new ValueError(`LMTrainer.importState: optimizer state has ${steps.length} entries for ${this.optimizer.params.length} parameters`);
+    if (steps.length !== params.length || tensors.optimizer.length !== steps.length) {
+      throw new ValueError(`${where}: optimizer state has ${steps.length} entries for ${params.length} parameters`);
     }
-    if (tensors.state !== null && tensors.state.length !== this.model.stateSize) {
-      throw new ValueError(`LMTrainer.importState: carried state has ${tensors.state.length} tensors, expected ${this.model.stateSize}`);
+    steps.forEach((s, i) => {
+      const bufs = tensors.optimizer[i];
+      if (s === null) return;
+      // Adam's two moments, each the size of its parameter.
+      if (bufs === null || bufs.length !== 2 || bufs.some((b) => b.length !== params[i].size)) {
+        throw new ValueError(`${where}: Adam state of parameter ${i} must be 2 buffers of ${params[i].size} values, got ${bufs === null ? 'none' : bufs.map((b) => b.length).join(' and ')}`);
+      }
+    });
+    const { numLayers, hiddenSize } = this.model.config;
+    const stateShape = [numLayers, this.train.batchSize, hiddenSize];
+    if (tensors.state !== null) {
+      if (tensors.state.length !== this.model.stateSize) {
+        throw new ValueError(`${where}: carried state has ${tensors.state.length} tensors, expected ${this.model.stateSize}`);
+      }
+      tensors.state.forEach((s, k) => {
+        if (s.shape.length !== 3 || s.shape.some((d, i) => d !== stateShape[i]) || s.data.length !== stateShape[0] * stateShape[1] * stateShape[2]) {
+          throw new ValueError(`${where}: carried state ${k} has shape [${s.shape.join(', ')}], expected [${stateShape.join(', ')}] (numLayers, batch, hiddenSize)`);
+        }
+      });
     }
-    this.train.position = json.position;
-    this.optimizer.loadStateList(steps.map((s, i) => (s === null ? null : { step: s, buffers: tensors.optimizer[i] ?? [] })));
+    const { epoch, window } = json.position;
+    if (!Number.isSafeInteger(epoch) || epoch < 0 || !Number.isSafeInteger(window) || window < 0 || window >= this.train.windowsPerEpoch) {
+      throw new ValueError(`${where}: position {epoch: ${epoch}, window: ${window}} is out of range (windows per epoch: ${this.train.windowsPerEpoch})`);
+    }
+    const rng = json.rng;
+    if (rng.length !== 5 || !rng.slice(0, 4).every((v) => Number.isInteger(v) && v! >= 0 && v! < 2 ** 32) || rng.slice(0, 4).every((v) => v === 0)) {
+      throw new ValueError(`${where}: rng must be 4 uint32 words (not all zero) and a spare, got ${rng.length} values`);
+    }
+    // Allocate first, then change: a failed allocation leaves the trainer as it was.
+    const state = tensors.state === null ? null : untracked(() => {
+      const out: Tensor[] = [];
+      try {
+        for (const s of tensors.state!) out.push(tensor(s.data, s.shape));
+      } catch (e) {
+        out.forEach((t) => t.dispose());
+        throw e;
+      }
+      return out;
+    });
+    try {
+      this.optimizer.loadStateList(steps.map((s, i) => (s === null ? null : { step: s, buffers: tensors.optimizer[i]! })));
+    } catch (e) {
+      state?.forEach((t) => t.dispose());
+      throw e;
+    }
+    this.train.position = { epoch, window };
     this.optimizer.lr = json.optimizer.lr;
-    defaultGenerator.setState(json.rng.map((v) => (v === null ? NaN : v)));
+    defaultGenerator.setState(rng.map((v) => (v === null ? NaN : v)));
     this.step = json.step;
+    // JSON writes a NaN loss as null. A loop, not push(...losses): a long history would overflow the stack.
     this.losses.length = 0;
-    this.losses.push(...json.losses);
+    for (const l of json.losses as (number | null)[]) this.losses.push(l ?? NaN);
     this.valHistory.length = 0;
-    this.valHistory.push(...json.val);
+    for (const p of json.val) this.valHistory.push({ step: p.step, valLoss: (p.valLoss as number | null) ?? NaN, elapsedMs: p.elapsedMs });
     this.elapsedBeforeMs = json.elapsedMs;
     this.runElapsedMs = 0;
-    this.setState(tensors.state === null ? null : untracked(() => tensors.state!.map((s) => tensor(s.data, s.shape))));
+    this.setState(state);
   }
 
   /** Releases the optimizer state and the carried state (not the model). */
