@@ -19,11 +19,22 @@ export abstract class Module {
   private readonly children: [string, Module][] = [];
   private disposed = false;
 
-  /** Creates a float32 parameter of `shape`, owned by this module, filled by `init` (PyTorch `register_parameter`). */
+  /**
+   * Creates a float32 parameter of `shape`, owned by this module, filled by `init` (PyTorch
+   * `register_parameter`). If it cannot (out of memory, say), the module disposes itself before
+   * the error propagates: a constructor that fails half-way leaves no parameters behind.
+   */
   addParameter(name: string, shape: readonly number[], init: (t: Tensor) => void): Tensor {
     this.assertAlive('addParameter');
-    const p = untracked(() => new Tensor(shape, 'float32', true));
-    init(p);
+    let p: Tensor | null = null;
+    try {
+      p = untracked(() => new Tensor(shape, 'float32', true));
+      init(p);
+    } catch (e) {
+      p?.dispose();
+      this.dispose();
+      throw e;
+    }
     this.ownParams.push([name, p]);
     return p;
   }

@@ -106,7 +106,7 @@ function recurrentStackForward(
   });
   const be = backend();
   const k = be.k;
-  const checked = (status: number): void => checkKernelStatus(mode, status, be.heapBytes());
+  const checked = (status: number, op: string = mode): void => checkKernelStatus(op, status, be.heapBytes());
   const [T, B, I] = x.shape;
   const { numLayers: L, directions: D, hiddenSize: H, outSize: P, mode } = cfg;
   const isLstm = mode === 'LSTM';
@@ -199,13 +199,13 @@ function recurrentStackForward(
           const dc0Ptr = dc0 === null ? NONE : dc0.ptr + 4 * ld * B * H;
           checked(k.lw_lstm_backward(T, B, inSize, H, P, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.wHr), ptrOf(lengths), d,
             ptrOf(caches[ld]), dyDir, D * P, dhN, dcN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh),
-            dw(w.wHr), dh0Ptr, dc0Ptr));
+            dw(w.wHr), dh0Ptr, dc0Ptr), `${mode} backward`);
         } else if (mode === 'GRU') {
           checked(k.lw_gru_backward(T, B, inSize, H, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bHh), ptrOf(lengths), d,
-            ptrOf(caches[ld]), dyDir, D * P, dhN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr));
+            ptrOf(caches[ld]), dyDir, D * P, dhN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr), `${mode} backward`);
         } else {
           checked(k.lw_rnn_backward(T, B, inSize, H, relu, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(lengths), d,
-            ptrOf(caches[ld]), dyDir, D * P, dhN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr));
+            ptrOf(caches[ld]), dyDir, D * P, dhN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr), `${mode} backward`);
         }
       }
       if (dyOwner !== null) dyOwner.dispose();

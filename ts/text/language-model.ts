@@ -67,10 +67,15 @@ export class LanguageModel extends Module {
     checkConfig(c);
     this.config = Object.freeze(c);
     // Registration order fixes the parameter names: embed.weight, rnn.weight_ih_l0, ..., head.weight, head.bias.
-    this.embed = this.addModule('embed', new Embedding(c.vocabSize, c.embedDim));
-    const rnnOptions = { numLayers: c.numLayers, dropout: c.numLayers > 1 ? c.dropout : 0 };
-    this.rnn = this.addModule('rnn', c.cell === 'lstm' ? new LSTM(c.embedDim, c.hiddenSize, rnnOptions) : new GRU(c.embedDim, c.hiddenSize, rnnOptions));
-    this.head = this.addModule('head', new Linear(c.hiddenSize, c.vocabSize));
+    try {
+      this.embed = this.addModule('embed', new Embedding(c.vocabSize, c.embedDim));
+      const rnnOptions = { numLayers: c.numLayers, dropout: c.numLayers > 1 ? c.dropout : 0 };
+      this.rnn = this.addModule('rnn', c.cell === 'lstm' ? new LSTM(c.embedDim, c.hiddenSize, rnnOptions) : new GRU(c.embedDim, c.hiddenSize, rnnOptions));
+      this.head = this.addModule('head', new Linear(c.hiddenSize, c.vocabSize));
+    } catch (e) {
+      this.dispose(); // the submodules built so far (out of memory in a later one, say)
+      throw e;
+    }
   }
 
   /** Number of tensors in a RecurrentState (2 for LSTM, 1 for GRU). */
