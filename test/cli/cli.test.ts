@@ -92,6 +92,15 @@ describe('lstm-wasm train / generate / eval', () => {
     }
   });
 
+  it('prints its version: --version, -v and version', async () => {
+    const { version } = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'));
+    for (const flag of ['--version', '-v', 'version']) {
+      const r = await run([flag]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`lstm-wasm ${version}\n`);
+    }
+  });
+
   it('trains, writes a checkpoint, then generates (same seed, same text) and evaluates', async () => {
     const r = await run(['train', textFile, ...TINY, '--steps', '12', '--out', 'a.safetensors', '--sample-every', '6']);
     expect(r.code, r.stderr).toBe(0);
@@ -204,6 +213,16 @@ describe('bad input: one clear error line, non-zero exit, no stack trace, nothin
     expectCleanError(await run(['train', textFile, '--level', 'byte', '--out', 'good.safetensors']), /--level must be one of char, word, got 'byte'/, 2);
     expectCleanError(await run(['train', textFile, '--time', 'soon', '--out', 'good.safetensors']), /--time must be a duration/, 2);
     expectCleanError(await run(['generate']), /generate needs --checkpoint/, 2);
+    unchanged();
+  });
+
+  it('a negative number for a numeric flag says what the flag takes', async () => {
+    expectCleanError(await run(['train', textFile, '--seq', '-1', '--out', 'good.safetensors']), /--seq must be an integer in \[1, 100000\], got '-1'/, 2);
+    expectCleanError(await run(['train', textFile, '--lr', '-0.5', '--out', 'good.safetensors']), /--lr must be a number in \(0, 10\], got '-0\.5'/, 2);
+    expectCleanError(await run(['train', textFile, '--steps', '-5', '--out', 'good.safetensors']), /--steps must be an integer >= 1, got '-5'/, 2);
+    expectCleanError(await run(['train', textFile, '--eval-every', '-3', '--out', 'good.safetensors']), /--eval-every must be a number of steps/, 2);
+    expectCleanError(await run(['generate', '--checkpoint', 'good.safetensors', '--temperature', '-.5']), /--temperature must be a number in \[0, 100\], got '-\.5'/, 2);
+    expectCleanError(await run(['eval', '--checkpoint', 'good.safetensors', '--batch', '-2', textFile]), /--batch must be an integer >= 1, got '-2'/, 2);
     unchanged();
   });
 
