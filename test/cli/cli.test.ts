@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, readSafetensors } from 'lstm-wasm';
+import { init, readSafetensors, decodeCheckpoint, modelFromCheckpoint, noGrad, tensor, tidy, F } from 'lstm-wasm';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const CORPUS = fileURLToPath(new URL('../../corpus/kjv.txt.gz', import.meta.url));
@@ -187,6 +187,38 @@ describe('lstm-wasm train / generate / eval', () => {
     expect(readdirSync(dir).some((f) => f.startsWith('.atomic.safetensors.') && f.endsWith('.tmp'))).toBe(true);
     const g = await run(['generate', '--checkpoint', 'atomic.safetensors', '--length', '5', '--seed', '1']);
     expect(g.code, g.stderr).toBe(0);
+  });
+
+  it('scores every token in eval: a 98-character text gives 97 tokens, with the loss of a direct computation', async () => {
+    const r = await run(['train', textFile, ...TINY, '--steps', '3', '--out', 'ev.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    const ck = decodeCheckpoint(readFileSync(join(dir, 'ev.safetensors')));
+    const model = modelFromCheckpoint(ck);
+    model.eval();
+    const V = model.config.vocabSize;
+    const source = readFileSync(textFile, 'utf8');
+    for (const [name, n] of [['ev98.txt', 98], ['ev3000.txt', 3000]] as const) {
+      writeFileSync(join(dir, name), source.slice(0, n));
+      const e = await run(['eval', '--checkpoint', 'ev.safetensors', name]);
+      expect(e.code, e.stderr).toBe(0);
+      expect(e.stdout).toContain(`${name}: ${(n - 1).toLocaleString('en-US')} char tokens scored`);
+      const loss = Number(/loss (\d+\.\d+)/.exec(e.stdout)![1]);
+      // Direct: the checkpoint's 4 lanes (--batch 4), each in one piece from a zero state; the
+      // targets past 4 whole lanes continue the last one.
+      const ids = ck.tokenizer.encode(source.slice(0, n));
+      const L = Math.floor((n - 1) / 4);
+      let total = 0;
+      for (let b = 0; b < 4; b++) {
+        const from = b * L;
+        const len = b === 3 ? n - 1 - from : L;
+        total += noGrad(() => tidy(() => {
+          const { logits } = model.forward(tensor(ids.slice(from, from + len), [len, 1]));
+          return F.crossEntropy(logits.reshape(len, V), tensor(ids.slice(from + 1, from + len + 1), [len]), { reduction: 'sum' }).item();
+        }));
+      }
+      expect(loss, name).toBeCloseTo(total / (n - 1), 4);
+    }
+    model.dispose();
   });
 });
 
