@@ -2,7 +2,7 @@
 // Covers train/generate/eval, exact resume, atomic checkpoint writes, Ctrl-C, and every bad input
 // (one clear line on stderr, a non-zero exit, no stack trace, nothing overwritten).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -187,6 +187,32 @@ describe('lstm-wasm train / generate / eval', () => {
     expect(readdirSync(dir).some((f) => f.startsWith('.atomic.safetensors.') && f.endsWith('.tmp'))).toBe(true);
     const g = await run(['generate', '--checkpoint', 'atomic.safetensors', '--length', '5', '--seed', '1']);
     expect(g.code, g.stderr).toBe(0);
+    // The next save of that checkpoint removes the dead run's temporary file.
+    const again = await run(['train', textFile, '--resume', 'atomic.safetensors', '--steps', '1', '--sample-every', '0']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.atomic.safetensors.'))).toEqual([]);
+  });
+
+  it('a save removes the stale temporary files of its checkpoint only, not those of a live run or of another file', async () => {
+    const sub = join(dir, 'temps');
+    mkdirSync(sub);
+    // The pid of a process that has exited.
+    const dead = await new Promise<number>((resolve) => {
+      const c = spawn(process.execPath, ['-e', '']);
+      c.on('close', () => resolve(c.pid!));
+    });
+    const live = process.pid; // this test process: alive while the CLI runs
+    const files = {
+      dead: `.t.safetensors.${dead}.0badcafe.tmp`,
+      deadOldForm: `.t.safetensors.${dead}.tmp`,
+      live: `.t.safetensors.${live}.12345678.tmp`,
+      otherTarget: `.u.safetensors.${dead}.0badcafe.tmp`,
+      notATemp: `.t.safetensors.notes`,
+    };
+    for (const f of Object.values(files)) writeFileSync(join(sub, f), 'half a checkpoint');
+    const r = await run(['train', textFile, ...TINY, '--steps', '1', '--out', 'temps/t.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(sub).sort()).toEqual([files.live, files.notATemp, files.otherTarget, 't.safetensors'].sort());
   });
 
   it('scores every token in eval: a 98-character text gives 97 tokens, with the loss of a direct computation', async () => {
@@ -256,6 +282,29 @@ describe('bad input: one clear error line, non-zero exit, no stack trace, nothin
     expectCleanError(await run(['generate', '--checkpoint', 'good.safetensors', '--temperature', '-.5']), /--temperature must be a number in \[0, 100\], got '-\.5'/, 2);
     expectCleanError(await run(['eval', '--checkpoint', 'good.safetensors', '--batch', '-2', textFile]), /--batch must be an integer >= 1, got '-2'/, 2);
     unchanged();
+  });
+
+  it('an --out that cannot be written, checked before training', async () => {
+    // Under a file, or a directory: refused at once (before, a full run ended in an EEXIST crash).
+    const underFile = await run(['train', textFile, ...TINY, '--steps', '1', '--out', 'genesis.txt/x.safetensors']);
+    expectCleanError(underFile, /--out genesis\.txt\/x\.safetensors: .*genesis\.txt is not a directory/);
+    expect(underFile.stdout).toBe('');
+    mkdirSync(join(dir, 'outdir'), { recursive: true });
+    const isDir = await run(['train', textFile, ...TINY, '--steps', '1', '--out', 'outdir']);
+    expectCleanError(isDir, /--out outdir: is a directory, expected a file path/);
+    expect(isDir.stdout).toBe('');
+    expect(readdirSync(join(dir, 'outdir'))).toEqual([]);
+  });
+
+  it('an --out that is one of the training texts (by any path)', async () => {
+    const before = readFileSync(textFile);
+    symlinkSync(textFile, join(dir, 'link.txt'));
+    for (const [input, out] of [['genesis.txt', 'genesis.txt'], [textFile, './genesis.txt'], ['link.txt', 'genesis.txt'], ['genesis.txt', 'link.txt']]) {
+      const r = await run(['train', input, ...TINY, '--steps', '1', '--out', out]);
+      expectCleanError(r, new RegExp(`--out ${out.replace(/[.]/g, '\\.')} is the training text .*choose another --out`), 2);
+      expect(r.stdout).toBe('');
+    }
+    expect(readFileSync(textFile).equals(before)).toBe(true);
   });
 
   it('a missing, empty, whitespace-only, binary or non-UTF-8 text file', async () => {

@@ -7,7 +7,7 @@ import { LMTrainer, type TrainProgress } from '../text/trainer';
 import { encodeCheckpoint, modelFromCheckpoint, restoreTrainer, type DecodedCheckpoint } from '../text/checkpoint';
 import { parse, int, num, choice, duration, every, str, type Options, type Every } from './args';
 import { CliError, UsageError } from './errors';
-import { CORPUS_LABEL, fingerprint, readCheckpoint, readCorpus, readTextFile, writeFileAtomic } from './files';
+import { CORPUS_LABEL, checkWritablePath, fingerprint, readCheckpoint, readCorpus, readTextFile, sameFileAs, writeFileAtomic } from './files';
 import { ProgressView, formatDuration, formatRate, logLine } from './progress';
 import { asciiPlot } from './plot';
 
@@ -122,6 +122,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const sampleLength = int(p, 'sample-length', s.level === 'char' ? 240 : 60, 1, 100_000);
   const out = str(p, 'out') ?? resumePath ?? DEFAULT_OUT;
   if (out.trim() === '') throw new UsageError('--out must be a file path');
+  const clash = sameFileAs(out, p.positionals);
+  if (clash !== undefined) throw new UsageError(`--out ${out} is the training text ${clash}; the checkpoint would overwrite it: choose another --out`);
+  checkWritablePath(out, '--out');
 
   // Data: every file is read and checked before anything is written.
   const files = p.positionals;
