@@ -170,7 +170,7 @@ describe('lstm-wasm train / generate / eval', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/interrupted: finishing this step, then saving/);
     expect(r.stdout).toMatch(/=== done \(interrupted\)/);
-    expect(r.stdout).toMatch(/Resume with: lstm-wasm train --resume int\.safetensors/);
+    expect(r.stdout).toMatch(/Resume with: npx lstm-wasm train --resume int\.safetensors/);
     const resumed = await run(['train', textFile, '--resume', 'int.safetensors', '--steps', '2', '--sample-every', '0']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/resuming at step [1-9]/);
@@ -245,6 +245,30 @@ describe('lstm-wasm train / generate / eval', () => {
       expect(loss, name).toBeCloseTo(total / (n - 1), 4);
     }
     model.dispose();
+  });
+
+  it('ends with the validation loss on all the held-out text, the loss eval gives on it', async () => {
+    const r = await run(['train', textFile, ...TINY, '--steps', '4', '--out', 'val.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    // 40,000 characters, --val-split 0.1: the last 4,000 are held out; the estimate reads 16 windows of 4 x 16.
+    expect(r.stdout).toContain('validation: the first 1,024 of the 3,999 held-out tokens as it goes (a quick estimate), all of them at the end');
+    const m = /validation loss (\d\.\d{3}) \(perplexity [\d.]+, [\d.]+ bits\/char\) on all 3,999 held-out tokens/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    writeFileSync(join(dir, 'heldout.txt'), readFileSync(textFile, 'utf8').slice(-4000));
+    const e = await run(['eval', '--checkpoint', 'val.safetensors', 'heldout.txt']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toContain('heldout.txt: 3,999 char tokens scored');
+    expect(Number(/loss (\d+\.\d+)/.exec(e.stdout)![1]).toFixed(3)).toBe(m![1]);
+  });
+
+  it('marks the prime of a sample and labels the step of the validation loss it shows', async () => {
+    const r = await run(['train', textFile, ...TINY, '--steps', '4', '--eval-every', '2', '--sample-every', '3', '--out', 'smp.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    // Step 3's sample comes before any validation at step 3: the loss shown is step 2's, and says so.
+    const m = /^--- sample at step 3 \(val \d\.\d{3} at step 2\): \[held-out prime\] then the model's text, temperature 0\.8 ---\n {2}\[([^\]\n]+)\]/m.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    // The bracketed prime is held-out text: it is in the last 10% of the file.
+    expect(readFileSync(textFile, 'utf8').slice(-4000)).toContain(m![1]);
   });
 });
 
