@@ -14,8 +14,9 @@ import { asciiPlot } from './plot';
 export const TRAIN_HELP = `Usage: lstm-wasm train [options] [file...]
 
 Trains a language model (Embedding -> LSTM/GRU -> Linear) on text files, or with no file on the
-bundled corpus (the King James Bible, 4.2 MB). Prints progress, samples as it learns, and at the
-end a summary with a plot of the loss. Ctrl-C stops cleanly and saves a checkpoint.
+bundled corpus (the King James Bible, 4.2 MB). Prints progress, samples as it learns (each starts
+from a [prime] of held-out text), and at the end a summary with a plot of the loss. Ctrl-C stops
+cleanly and saves a checkpoint.
 
 Model and data (fixed once training starts; --resume takes them from the checkpoint):
   --level char|word      tokens: characters or words (default char)
@@ -41,7 +42,9 @@ Output:
   --out <file>           checkpoint to write (default checkpoints/lm.safetensors; with --resume,
                          the resumed file)
   --resume <file>        continue training from a checkpoint, exactly where it stopped
-  --eval-every <n|dur>   validate every n steps or every duration (default 30s)
+  --eval-every <n|dur>   validate every n steps or every duration (default 30s), on the first 16
+                         windows of the held-out text (a quick estimate); the summary at the end
+                         scores all of it, as 'lstm-wasm eval' does
   --sample-every <n|dur> print a sample every n steps or every duration, 0 = off (default 1m)
   --save-every <n|dur>   also save the checkpoint every n steps or duration (default 1m)
   --sample-length <n>    length of the samples, in tokens (default 240 chars / 60 words)

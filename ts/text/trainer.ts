@@ -27,7 +27,7 @@ export interface TrainerOptions {
   lr?: number;
   /** Max global gradient norm; 0 disables clipping (default 1). */
   clip?: number;
-  /** Evaluate on at most this many validation windows (default 16; 0: all of them). */
+  /** `evaluate()` reads at most this many validation windows (default 16; 0: every validation token). */
   evalWindows?: number;
   /**
    * Zero each lane's carried state every this many windows, staggered across lanes (lane b at
