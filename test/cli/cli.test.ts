@@ -2,13 +2,13 @@
 // Covers train/generate/eval, exact resume, atomic checkpoint writes, Ctrl-C, and every bad input
 // (one clear line on stderr, a non-zero exit, no stack trace, nothing overwritten).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, readSafetensors } from 'lstm-wasm';
+import { init, readSafetensors, decodeCheckpoint, modelFromCheckpoint, noGrad, tensor, tidy, F } from 'lstm-wasm';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const CORPUS = fileURLToPath(new URL('../../corpus/kjv.txt.gz', import.meta.url));
@@ -92,6 +92,15 @@ describe('lstm-wasm train / generate / eval', () => {
     }
   });
 
+  it('prints its version: --version, -v and version', async () => {
+    const { version } = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'));
+    for (const flag of ['--version', '-v', 'version']) {
+      const r = await run([flag]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`lstm-wasm ${version}\n`);
+    }
+  });
+
   it('trains, writes a checkpoint, then generates (same seed, same text) and evaluates', async () => {
     const r = await run(['train', textFile, ...TINY, '--steps', '12', '--out', 'a.safetensors', '--sample-every', '6']);
     expect(r.code, r.stderr).toBe(0);
@@ -161,7 +170,7 @@ describe('lstm-wasm train / generate / eval', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/interrupted: finishing this step, then saving/);
     expect(r.stdout).toMatch(/=== done \(interrupted\)/);
-    expect(r.stdout).toMatch(/Resume with: lstm-wasm train --resume int\.safetensors/);
+    expect(r.stdout).toMatch(/Resume with: npx lstm-wasm train --resume int\.safetensors/);
     const resumed = await run(['train', textFile, '--resume', 'int.safetensors', '--steps', '2', '--sample-every', '0']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/resuming at step [1-9]/);
@@ -178,6 +187,88 @@ describe('lstm-wasm train / generate / eval', () => {
     expect(readdirSync(dir).some((f) => f.startsWith('.atomic.safetensors.') && f.endsWith('.tmp'))).toBe(true);
     const g = await run(['generate', '--checkpoint', 'atomic.safetensors', '--length', '5', '--seed', '1']);
     expect(g.code, g.stderr).toBe(0);
+    // The next save of that checkpoint removes the dead run's temporary file.
+    const again = await run(['train', textFile, '--resume', 'atomic.safetensors', '--steps', '1', '--sample-every', '0']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.atomic.safetensors.'))).toEqual([]);
+  });
+
+  it('a save removes the stale temporary files of its checkpoint only, not those of a live run or of another file', async () => {
+    const sub = join(dir, 'temps');
+    mkdirSync(sub);
+    // The pid of a process that has exited.
+    const dead = await new Promise<number>((resolve) => {
+      const c = spawn(process.execPath, ['-e', '']);
+      c.on('close', () => resolve(c.pid!));
+    });
+    const live = process.pid; // this test process: alive while the CLI runs
+    const files = {
+      dead: `.t.safetensors.${dead}.0badcafe.tmp`,
+      deadOldForm: `.t.safetensors.${dead}.tmp`,
+      live: `.t.safetensors.${live}.12345678.tmp`,
+      otherTarget: `.u.safetensors.${dead}.0badcafe.tmp`,
+      notATemp: `.t.safetensors.notes`,
+    };
+    for (const f of Object.values(files)) writeFileSync(join(sub, f), 'half a checkpoint');
+    const r = await run(['train', textFile, ...TINY, '--steps', '1', '--out', 'temps/t.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(sub).sort()).toEqual([files.live, files.notATemp, files.otherTarget, 't.safetensors'].sort());
+  });
+
+  it('scores every token in eval: a 98-character text gives 97 tokens, with the loss of a direct computation', async () => {
+    const r = await run(['train', textFile, ...TINY, '--steps', '3', '--out', 'ev.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    const ck = decodeCheckpoint(readFileSync(join(dir, 'ev.safetensors')));
+    const model = modelFromCheckpoint(ck);
+    model.eval();
+    const V = model.config.vocabSize;
+    const source = readFileSync(textFile, 'utf8');
+    for (const [name, n] of [['ev98.txt', 98], ['ev3000.txt', 3000]] as const) {
+      writeFileSync(join(dir, name), source.slice(0, n));
+      const e = await run(['eval', '--checkpoint', 'ev.safetensors', name]);
+      expect(e.code, e.stderr).toBe(0);
+      expect(e.stdout).toContain(`${name}: ${(n - 1).toLocaleString('en-US')} char tokens scored`);
+      const loss = Number(/loss (\d+\.\d+)/.exec(e.stdout)![1]);
+      // Direct: the checkpoint's 4 lanes (--batch 4), each in one piece from a zero state; the
+      // targets past 4 whole lanes continue the last one.
+      const ids = ck.tokenizer.encode(source.slice(0, n));
+      const L = Math.floor((n - 1) / 4);
+      let total = 0;
+      for (let b = 0; b < 4; b++) {
+        const from = b * L;
+        const len = b === 3 ? n - 1 - from : L;
+        total += noGrad(() => tidy(() => {
+          const { logits } = model.forward(tensor(ids.slice(from, from + len), [len, 1]));
+          return F.crossEntropy(logits.reshape(len, V), tensor(ids.slice(from + 1, from + len + 1), [len]), { reduction: 'sum' }).item();
+        }));
+      }
+      expect(loss, name).toBeCloseTo(total / (n - 1), 4);
+    }
+    model.dispose();
+  });
+
+  it('ends with the validation loss on all the held-out text, the loss eval gives on it', async () => {
+    const r = await run(['train', textFile, ...TINY, '--steps', '4', '--out', 'val.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    // 40,000 characters, --val-split 0.1: the last 4,000 are held out; the estimate reads 16 windows of 4 x 16.
+    expect(r.stdout).toContain('validation: the first 1,024 of the 3,999 held-out tokens as it goes (a quick estimate), all of them at the end');
+    const m = /validation loss (\d\.\d{3}) \(perplexity [\d.]+, [\d.]+ bits\/char\) on all 3,999 held-out tokens/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    writeFileSync(join(dir, 'heldout.txt'), readFileSync(textFile, 'utf8').slice(-4000));
+    const e = await run(['eval', '--checkpoint', 'val.safetensors', 'heldout.txt']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toContain('heldout.txt: 3,999 char tokens scored');
+    expect(Number(/loss (\d+\.\d+)/.exec(e.stdout)![1]).toFixed(3)).toBe(m![1]);
+  });
+
+  it('marks the prime of a sample and labels the step of the validation loss it shows', async () => {
+    const r = await run(['train', textFile, ...TINY, '--steps', '4', '--eval-every', '2', '--sample-every', '3', '--out', 'smp.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    // Step 3's sample comes before any validation at step 3: the loss shown is step 2's, and says so.
+    const m = /^--- sample at step 3 \(val \d\.\d{3} at step 2\): \[held-out prime\] then the model's text, temperature 0\.8 ---\n {2}\[([^\]\n]+)\]/m.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    // The bracketed prime is held-out text: it is in the last 10% of the file.
+    expect(readFileSync(textFile, 'utf8').slice(-4000)).toContain(m![1]);
   });
 });
 
@@ -205,6 +296,39 @@ describe('bad input: one clear error line, non-zero exit, no stack trace, nothin
     expectCleanError(await run(['train', textFile, '--time', 'soon', '--out', 'good.safetensors']), /--time must be a duration/, 2);
     expectCleanError(await run(['generate']), /generate needs --checkpoint/, 2);
     unchanged();
+  });
+
+  it('a negative number for a numeric flag says what the flag takes', async () => {
+    expectCleanError(await run(['train', textFile, '--seq', '-1', '--out', 'good.safetensors']), /--seq must be an integer in \[1, 100000\], got '-1'/, 2);
+    expectCleanError(await run(['train', textFile, '--lr', '-0.5', '--out', 'good.safetensors']), /--lr must be a number in \(0, 10\], got '-0\.5'/, 2);
+    expectCleanError(await run(['train', textFile, '--steps', '-5', '--out', 'good.safetensors']), /--steps must be an integer >= 1, got '-5'/, 2);
+    expectCleanError(await run(['train', textFile, '--eval-every', '-3', '--out', 'good.safetensors']), /--eval-every must be a number of steps/, 2);
+    expectCleanError(await run(['generate', '--checkpoint', 'good.safetensors', '--temperature', '-.5']), /--temperature must be a number in \[0, 100\], got '-\.5'/, 2);
+    expectCleanError(await run(['eval', '--checkpoint', 'good.safetensors', '--batch', '-2', textFile]), /--batch must be an integer >= 1, got '-2'/, 2);
+    unchanged();
+  });
+
+  it('an --out that cannot be written, checked before training', async () => {
+    // Under a file, or a directory: refused at once (before, a full run ended in an EEXIST crash).
+    const underFile = await run(['train', textFile, ...TINY, '--steps', '1', '--out', 'genesis.txt/x.safetensors']);
+    expectCleanError(underFile, /--out genesis\.txt\/x\.safetensors: .*genesis\.txt is not a directory/);
+    expect(underFile.stdout).toBe('');
+    mkdirSync(join(dir, 'outdir'), { recursive: true });
+    const isDir = await run(['train', textFile, ...TINY, '--steps', '1', '--out', 'outdir']);
+    expectCleanError(isDir, /--out outdir: is a directory, expected a file path/);
+    expect(isDir.stdout).toBe('');
+    expect(readdirSync(join(dir, 'outdir'))).toEqual([]);
+  });
+
+  it('an --out that is one of the training texts (by any path)', async () => {
+    const before = readFileSync(textFile);
+    symlinkSync(textFile, join(dir, 'link.txt'));
+    for (const [input, out] of [['genesis.txt', 'genesis.txt'], [textFile, './genesis.txt'], ['link.txt', 'genesis.txt'], ['genesis.txt', 'link.txt']]) {
+      const r = await run(['train', input, ...TINY, '--steps', '1', '--out', out]);
+      expectCleanError(r, new RegExp(`--out ${out.replace(/[.]/g, '\\.')} is the training text .*choose another --out`), 2);
+      expect(r.stdout).toBe('');
+    }
+    expect(readFileSync(textFile).equals(before)).toBe(true);
   });
 
   it('a missing, empty, whitespace-only, binary or non-UTF-8 text file', async () => {

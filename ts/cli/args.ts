@@ -14,7 +14,7 @@ export interface Parsed {
 export function parse(command: string, args: string[], options: Options, allowPositionals: boolean): Parsed {
   let result;
   try {
-    result = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
+    result = parseArgs({ args: joinNegativeValues(args, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
   } catch (e) {
     const err = e as Error & { code?: string };
     const flag = /'([^']+)'/.exec(err.message)?.[1];
@@ -26,6 +26,31 @@ export function parse(command: string, args: string[], options: Options, allowPo
   }
   const values = result.values as Record<string, string | boolean | undefined>;
   return { values, positionals: result.positionals, given: new Set(Object.keys(values).filter((k) => values[k] !== undefined)) };
+}
+
+/**
+ * parseArgs reads the `-1` of `--seq -1` as a flag and only says "ambiguous"; a value that looks
+ * like a negative number is clearly the flag's value, so pass it as `--seq=-1` and let the flag's
+ * own check say what the value must be.
+ */
+export function joinNegativeValues(args: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const next = args[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : null;
+    if (name !== null && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
 }
 
 export function str(p: Parsed, name: string): string | undefined {

@@ -1,6 +1,8 @@
 /** Files: text input with clear errors, the bundled corpus, checkpoints, atomic writes. */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { accessSync, closeSync, constants, fsyncSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
@@ -71,13 +73,121 @@ export function readCheckpoint(path: string): DecodedCheckpoint {
 }
 
 /**
+ * Checks, before any work, that `writeFileAtomic(path)` can succeed: `path` is not a directory,
+ * and its nearest existing ancestor is a directory we may write in (the missing ones below it are
+ * created at the first save). `what` names the flag in the message (`--out`).
+ */
+export function checkWritablePath(path: string, what: string): void {
+  const st = statOrNull(path);
+  if (st?.isDirectory()) throw new CliError(`${what} ${path}: is a directory, expected a file path (e.g. ${join(path, 'lm.safetensors')})`);
+  let dir = dirname(resolve(path));
+  for (;;) {
+    const d = statOrNull(dir);
+    if (d !== null) {
+      if (!d.isDirectory()) throw new CliError(`${what} ${path}: ${dir} is not a directory`);
+      try {
+        accessSync(dir, constants.W_OK | constants.X_OK);
+      } catch {
+        throw new CliError(`${what} ${path}: cannot write in ${dir} (permission denied)`);
+      }
+      return;
+    }
+    const up = dirname(dir);
+    if (up === dir) return;
+    dir = up;
+  }
+}
+
+/** True when `out` is the same file as one of `inputs` (through symlinks and relative paths). */
+export function sameFileAs(out: string, inputs: readonly string[]): string | undefined {
+  const key = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      // Not there yet: its directory may still be a symlink to an input's directory.
+      try {
+        return join(realpathSync(dirname(resolve(p))), basename(p));
+      } catch {
+        return resolve(p);
+      }
+    }
+  };
+  const target = key(out);
+  return inputs.find((f) => key(f) === target);
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** The temporary files of `path`'s writes: `.<name>.<pid>.<random>.tmp` (and `.<name>.<pid>.tmp`, the older form). */
+function tempPattern(path: string): RegExp {
+  const name = basename(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^\\.${name}\\.(\\d+)(?:\\.[0-9a-f]+)?\\.tmp$`);
+}
+
+/** A temporary file left this long is stale whoever wrote it (its pid may have been reused). */
+const STALE_TEMP_MS = 60 * 60_000;
+
+/**
+ * Removes the temporary files that earlier writes of `path` left behind when they were killed
+ * mid-write: those whose process is gone, or that nobody touched for an hour. A temporary file
+ * of a live process (another run writing the same checkpoint right now) is left alone.
+ */
+export function removeStaleTemps(path: string): string[] {
+  const dir = dirname(path);
+  const pattern = tempPattern(path);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = pattern.exec(name);
+    if (m === null) continue;
+    const file = join(dir, name);
+    const pid = Number(m[1]);
+    const st = statOrNull(file);
+    if (st === null || !st.isFile()) continue;
+    const stale = pid === process.pid || !processAlive(pid) || Date.now() - st.mtimeMs > STALE_TEMP_MS;
+    if (!stale) continue;
+    try {
+      unlinkSync(file);
+      removed.push(file);
+    } catch {
+      // another run removed it first, or we may not: either way not ours to worry about
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, under another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
  * Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed to disk,
- * then renamed over `path`. A crash at any point leaves either the old file or the new one whole.
+ * then renamed over `path`. A crash at any point leaves either the old file or the new one whole,
+ * and the next write of `path` removes the temporary file the crash left (`removeStaleTemps`).
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  removeStaleTemps(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number | null = null;
   try {
     fd = openSync(tmp, 'w', 0o644);

@@ -8,6 +8,8 @@ import { CliError, UsageError } from './errors';
 import { trainCommand, TRAIN_HELP } from './train';
 import { generateCommand, GENERATE_HELP } from './generate';
 import { evalCommand, EVAL_HELP } from './eval';
+// Bundled into dist/cli.js at build time (only this field), so it is right wherever the file runs.
+import { version } from '../../package.json';
 
 const HELP = `Usage: lstm-wasm <command> [options]
 
@@ -16,7 +18,8 @@ Commands:
   generate --checkpoint <f>   stream text from a trained model
   eval --checkpoint <f> [file]  loss and perplexity on a text
 
-Run 'lstm-wasm <command> --help' for a command's options.
+Run 'lstm-wasm <command> --help' for a command's options, 'lstm-wasm --version' (or 'version')
+for the version. Through npx, put flags after the command: npx lstm-wasm train --help.
 `;
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
@@ -31,6 +34,10 @@ async function main(argv: string[]): Promise<number> {
     if (name === 'help' && rest[0] !== undefined && rest[0] in COMMANDS) process.stdout.write(COMMANDS[rest[0]].help);
     else process.stdout.write(HELP);
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`lstm-wasm ${version}\n`);
+    return 0;
   }
   const command = COMMANDS[name];
   if (command === undefined) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')}; see lstm-wasm --help)`);

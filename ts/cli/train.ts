@@ -3,19 +3,20 @@ import { manualSeed, Generator } from '../random';
 import { LanguageModel, sampleText, type CellType, type LanguageModelConfig } from '../text/language-model';
 import { buildTokenizer, type Tokenizer, type TokenizerLevel } from '../text/tokenizer';
 import { LMBatcher, trainValSplit } from '../text/batcher';
-import { LMTrainer, type TrainProgress } from '../text/trainer';
+import { LMTrainer, scoreTokens, type TrainProgress } from '../text/trainer';
 import { encodeCheckpoint, modelFromCheckpoint, restoreTrainer, type DecodedCheckpoint } from '../text/checkpoint';
 import { parse, int, num, choice, duration, every, str, type Options, type Every } from './args';
 import { CliError, UsageError } from './errors';
-import { CORPUS_LABEL, fingerprint, readCheckpoint, readCorpus, readTextFile, writeFileAtomic } from './files';
+import { CORPUS_LABEL, checkWritablePath, fingerprint, readCheckpoint, readCorpus, readTextFile, sameFileAs, writeFileAtomic } from './files';
 import { ProgressView, formatDuration, formatRate, logLine } from './progress';
 import { asciiPlot } from './plot';
 
 export const TRAIN_HELP = `Usage: lstm-wasm train [options] [file...]
 
 Trains a language model (Embedding -> LSTM/GRU -> Linear) on text files, or with no file on the
-bundled corpus (the King James Bible, 4.2 MB). Prints progress, samples as it learns, and at the
-end a summary with a plot of the loss. Ctrl-C stops cleanly and saves a checkpoint.
+bundled corpus (the King James Bible, 4.2 MB). Prints progress, samples as it learns (each starts
+from a [prime] of held-out text), and at the end a summary with a plot of the loss. Ctrl-C stops
+cleanly and saves a checkpoint.
 
 Model and data (fixed once training starts; --resume takes them from the checkpoint):
   --level char|word      tokens: characters or words (default char)
@@ -41,7 +42,9 @@ Output:
   --out <file>           checkpoint to write (default checkpoints/lm.safetensors; with --resume,
                          the resumed file)
   --resume <file>        continue training from a checkpoint, exactly where it stopped
-  --eval-every <n|dur>   validate every n steps or every duration (default 30s)
+  --eval-every <n|dur>   validate every n steps or every duration (default 30s), on the first 16
+                         windows of the held-out text (a quick estimate); the summary at the end
+                         scores all of it, as 'lstm-wasm eval' does
   --sample-every <n|dur> print a sample every n steps or every duration, 0 = off (default 1m)
   --save-every <n|dur>   also save the checkpoint every n steps or duration (default 1m)
   --sample-length <n>    length of the samples, in tokens (default 240 chars / 60 words)
@@ -122,6 +125,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const sampleLength = int(p, 'sample-length', s.level === 'char' ? 240 : 60, 1, 100_000);
   const out = str(p, 'out') ?? resumePath ?? DEFAULT_OUT;
   if (out.trim() === '') throw new UsageError('--out must be a file path');
+  const clash = sameFileAs(out, p.positionals);
+  if (clash !== undefined) throw new UsageError(`--out ${out} is the training text ${clash}; the checkpoint would overwrite it: choose another --out`);
+  checkWritablePath(out, '--out');
 
   // Data: every file is read and checked before anything is written.
   const files = p.positionals;
@@ -189,6 +195,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
     `  batch ${s.batch} x seq ${s.seq} (${trainData.tokensPerBatch} tokens/step, ${trainData.windowsPerEpoch} steps/epoch), Adam lr ${s.lr}, clip ${s.clip}, seed ${s.seed}; ` +
       `${resumed !== null ? `resuming at step ${trainer.step}; ` : ''}running for ${limits}`,
   );
+  if (valData !== null) {
+    const quick = trainer.evalTokenCount();
+    const all = trainer.evalTokenCount(0);
+    print(
+      quick < all
+        ? `  validation: the first ${quick.toLocaleString('en-US')} of the ${all.toLocaleString('en-US')} held-out tokens as it goes (a quick estimate), all of them at the end`
+        : `  validation: all ${all.toLocaleString('en-US')} held-out tokens`,
+    );
+  }
   print(`  checkpoint: ${out}`);
   print();
 
@@ -211,12 +226,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // Samples start from the first words of a held-out line (chosen by the step), so that they show
   // how the model continues real text.
   const primeSource = split.val.length > 0 ? split.val : split.train;
+  // The prime is real text, so it is marked: [prime] continuation.
   const sampleOnce = (): string => {
     const prime = pickPrime(primeSource, tokenizer, s.seed + trainer.step);
-    return prime + sampleText(model, tokenizer, prime, { length: sampleLength, temperature: 0.8, seed: s.seed + trainer.step });
+    const continuation = sampleText(model, tokenizer, prime, { length: sampleLength, temperature: 0.8, seed: s.seed + trainer.step });
+    return indent((prime.length > 0 ? `[${prime}]${continuation}` : continuation.trimStart()).trimEnd());
   };
-  const showSample = (label: string): void => {
-    view.print(`--- sample at step ${trainer.step} (${label}) ---\n${indent(sampleOnce().trim())}\n---`);
+  const SAMPLE_NOTE = `[held-out prime] then the model's text, temperature 0.8`;
+  const showSample = (): void => {
+    const v = trainer.valHistory[trainer.valHistory.length - 1];
+    const val = v === undefined ? 'no validation yet' : `val ${v.valLoss.toFixed(3)}${v.step !== trainer.step ? ` at step ${v.step}` : ''}`;
+    view.print(`--- sample at step ${trainer.step} (${val}): ${SAMPLE_NOTE} ---\n${sampleOnce()}\n---`);
     lastSample = { step: trainer.step, ms: performance.now() };
   };
   const due = (e: Every, lastStep: number, lastMs: number, stepNow: number): boolean =>
@@ -234,7 +254,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       lastLog = { step: pr.step, ms: performance.now() };
     }
     if (due(sampleEvery, lastSample.step, lastSample.ms, pr.step) && !controller.signal.aborted && !(pr.fraction !== null && pr.fraction >= 1)) {
-      showSample(`val ${pr.valLoss?.toFixed(3) ?? '-'}`);
+      showSample();
     }
     if (due(saveEvery, lastSave.step, lastSave.ms, pr.step)) {
       save();
@@ -263,18 +283,23 @@ export async function trainCommand(argv: string[]): Promise<number> {
   print(`  ${result.tokens.toLocaleString('en-US')} tokens, ${formatRate(tokPerSec)} tokens/s overall (${result.steps > 0 ? (result.elapsedMs / result.steps).toFixed(0) : '-'} ms/step incl. validation)`);
   const recent = trainer.losses.slice(-50);
   const trainLoss = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
-  const vl = result.valLoss;
+  // The final validation scores every held-out token, as `lstm-wasm eval` does (same lanes).
+  const full = valData !== null ? scoreTokens(model, split.val, s.batch, s.seq) : null;
+  const vl = full?.loss ?? null;
   const unit = s.level === 'char' ? 'char' : 'word';
   print(
-    `  train loss ${trainLoss.toFixed(3)}` +
-      (vl !== null ? `, validation loss ${vl.toFixed(3)} (perplexity ${Math.exp(vl).toFixed(2)}, ${(vl / Math.LN2).toFixed(3)} bits/${unit})` : ''),
+    `  train loss ${trainLoss.toFixed(3)} (last ${recent.length} steps)` +
+      (vl !== null
+        ? `, validation loss ${vl.toFixed(3)} (perplexity ${Math.exp(vl).toFixed(2)}, ${(vl / Math.LN2).toFixed(3)} bits/${unit}) on all ${full!.tokens.toLocaleString('en-US')} held-out tokens`
+        : ''),
   );
   if (trainer.valHistory.length > 0) {
-    print(`  validation loss over training time: ${trainer.valHistory.map((v) => `${formatDuration(v.elapsedMs)} ${v.valLoss.toFixed(3)}`).join(', ')}`);
+    print(`  validation estimate over training time: ${trainer.valHistory.map((v) => `${formatDuration(v.elapsedMs)} ${v.valLoss.toFixed(3)}`).join(', ')}`);
   }
   print(`  checkpoint: ${out}`);
-  print(`    continue: lstm-wasm train --resume ${out}`);
-  print(`    sample:   lstm-wasm generate --checkpoint ${out} --prime "And "`);
+  print(`    continue: npx lstm-wasm train --resume ${out}`);
+  print(`    sample:   npx lstm-wasm generate --checkpoint ${out} --prime "And "`);
+  print(`    evaluate: npx lstm-wasm eval --checkpoint ${out}${files.length > 0 ? ` <held-out text>` : ''}`);
   print();
   const losses = trainer.losses.map((l, i): [number, number] => [i + 1, l]);
   const val = trainer.valHistory.map((v): [number, number] => [v.step, v.valLoss]);
@@ -284,12 +309,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
   ));
   print();
   if (result.stoppedBy !== 'signal' && sampleEvery.steps + sampleEvery.ms > 0 && lastSample.step !== trainer.step) {
-    print(`--- final sample (temperature 0.8) ---\n${indent(sampleOnce().trim())}\n---`);
+    print(`--- final sample: ${SAMPLE_NOTE} ---\n${sampleOnce()}\n---`);
   }
   trainer.dispose();
   model.dispose();
   if (result.stoppedBy === 'signal') {
-    print(`interrupted at step ${trainer.step}; checkpoint saved. Resume with: lstm-wasm train --resume ${out}`);
+    print(`interrupted at step ${trainer.step}; checkpoint saved. Resume with: npx lstm-wasm train --resume ${out}`);
     return 130;
   }
   return 0;
