@@ -38,27 +38,25 @@ fn give_back(bytes: usize) {
     LIVE_BYTES.fetch_sub(bytes, Ordering::Relaxed);
 }
 
+/// Runs `allocate` for `bytes` taken from the budget; gives them back if it fails.
+fn within_budget(bytes: usize, allocate: impl FnOnce() -> *mut u8) -> *mut u8 {
+    if !take(bytes) {
+        return core::ptr::null_mut();
+    }
+    let ptr = allocate();
+    if ptr.is_null() {
+        give_back(bytes);
+    }
+    ptr
+}
+
 unsafe impl GlobalAlloc for Budgeted {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if !take(layout.size()) {
-            return core::ptr::null_mut();
-        }
-        let ptr = System.alloc(layout);
-        if ptr.is_null() {
-            give_back(layout.size());
-        }
-        ptr
+        within_budget(layout.size(), || System.alloc(layout))
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if !take(layout.size()) {
-            return core::ptr::null_mut();
-        }
-        let ptr = System.alloc_zeroed(layout);
-        if ptr.is_null() {
-            give_back(layout.size());
-        }
-        ptr
+        within_budget(layout.size(), || System.alloc_zeroed(layout))
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

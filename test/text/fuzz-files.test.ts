@@ -20,6 +20,7 @@ import {
   modelFromCheckpoint, restoreTrainer, loadSafetensors, saveSafetensors, tensor,
 } from 'lstm-wasm';
 import { fixturesDir } from '../nn/fixture-helpers';
+import { seededUniform } from '../core/helpers';
 import { buildSafetensors, crc32, joinSafetensors, splitSafetensors, storedTensors, type StoredTensor } from './checkpoint-kit';
 
 const CASES = Number(process.env.LSTM_WASM_FUZZ_CASES ?? 6000);
@@ -28,17 +29,6 @@ const SEED = Number(process.env.LSTM_WASM_FUZZ_SEED ?? 0x15eed9);
 const MAX_CASE_MS = 2000;
 const TEXT = 'Blessed are the meek: for they shall inherit the earth.\n'.repeat(20);
 
-/** mulberry32: a small deterministic PRNG for the test's own choices. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const int = (r: Rand, n: number): number => Math.floor(r() * n);
@@ -286,7 +276,7 @@ describe('fuzz (seeded)', () => {
         return bytes;
       })(),
     ];
-    const r = prng(SEED);
+    const r = seededUniform(SEED);
     const stats = newStats();
     const load = (bytes: Uint8Array): void => {
       const tensors = loadSafetensors(bytes);
@@ -339,7 +329,7 @@ describe('fuzz (seeded)', () => {
         model.dispose();
       }
     };
-    const r = prng(SEED ^ 0x5a5a5a5a);
+    const r = seededUniform(SEED ^ 0x5a5a5a5a);
     const stats = newStats();
     const kinds: [string, (r: Rand, b: Uint8Array) => Uint8Array][] = [
       ...Object.entries(BYTE_MUTATIONS), ['jsonEdit', jsonEdit], ['jsonEdit', jsonEdit], ['jsonEdit', jsonEdit], ['jsonEdit', jsonEdit],
