@@ -6,21 +6,48 @@
  * Gradient buffers made during `backward()` are temporaries owned by it and freed as soon as they
  * are consumed; only leaf gradients (`.grad`) survive, owned by their leaf tensor.
  */
-import { Tensor, runOp, untracked, ones } from './tensor';
+import { Tensor, keep, runOp, untracked, ones } from './tensor';
 import { DisposedError, LstmWasmError, ShapeError, formatShape } from './errors';
 import { backend } from './backend/backend';
 import { assertFloat, assertTensor } from './ops/util';
 
 /**
- * Backward of one op: given the gradient of the op's output, returns the gradient of each input
- * (null where the input needs none). Returned tensors are new; backward() owns and frees them.
+ * Backward of a one-output op: given the gradient of its output, returns the gradient of each
+ * input (null where the input needs none). Returned tensors are new; backward() owns and frees them.
  */
 export type BackwardFn = (gradOutput: Tensor) => (Tensor | null)[];
 
-export interface GradNode {
-  readonly name: string;
-  readonly inputs: readonly Tensor[];
-  readonly backward: BackwardFn;
+/**
+ * Backward of an op with several outputs: `gradOutputs[i]` is the gradient of output i, or null
+ * when nothing downstream used that output (treat it as zero). Returns one entry per input.
+ */
+export type MultiBackwardFn = (gradOutputs: (Tensor | null)[]) => (Tensor | null)[];
+
+/**
+ * One recorded op: its inputs, its outputs (each output's `gradFn` is this node) and its backward.
+ * `saved` are buffers backward reads that are neither inputs nor outputs (an RNN's activations);
+ * the node owns them and frees them when the last of its outputs is disposed.
+ */
+export class GradNode {
+  private liveOutputs: number;
+
+  constructor(
+    readonly name: string,
+    readonly inputs: readonly Tensor[],
+    readonly outputs: readonly Tensor[],
+    readonly backward: MultiBackwardFn,
+    private saved: Tensor[],
+  ) {
+    this.liveOutputs = outputs.length;
+    for (const t of saved) keep(t);
+  }
+
+  /** Called by `Tensor.dispose` of an output: the last one frees the saved buffers. */
+  releaseOutput(): void {
+    if (--this.liveOutputs > 0) return;
+    for (const t of this.saved) t.dispose();
+    this.saved = [];
+  }
 }
 
 let gradEnabled = true;
@@ -47,32 +74,43 @@ export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
   return false;
 }
 
-/** Marks `out` as produced by an op; call only when `needsGrad(...inputs)`. */
+/** Marks `out` as produced by a one-output op; call only when `needsGrad(...inputs)`. */
 export function record(out: Tensor, name: string, inputs: Tensor[], backwardFn: BackwardFn): Tensor {
-  out.requiresGrad = true;
-  out.gradFn = { name, inputs, backward: backwardFn };
+  recordMulti([out], name, inputs, (dys) => backwardFn(dys[0] as Tensor));
   return out;
 }
 
-function topologicalOrder(root: Tensor): Tensor[] {
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>();
+/**
+ * Marks `outputs` as produced together by one op (each receives its own gradient in backward);
+ * call only when `needsGrad(...inputs)`. `saved` buffers live until every output is disposed.
+ */
+export function recordMulti(outputs: Tensor[], name: string, inputs: Tensor[], backwardFn: MultiBackwardFn, saved: Tensor[] = []): void {
+  const node = new GradNode(name, inputs, outputs, backwardFn, saved);
+  for (const out of outputs) {
+    out.requiresGrad = true;
+    out.gradFn = node;
+  }
+}
+
+/** The nodes that lead to `root`, each after every node that consumes one of its outputs' values. */
+function topologicalOrder(root: Tensor): GradNode[] {
+  const order: GradNode[] = [];
+  if (root.gradFn === null) return order;
+  const seen = new Set<GradNode>([root.gradFn]);
   // Iterative DFS (recurrent graphs can be thousands of nodes deep).
-  const stack: [Tensor, number][] = [[root, 0]];
-  seen.add(root);
+  const stack: [GradNode, number][] = [[root.gradFn, 0]];
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
-    const [t, i] = top;
-    const inputs = t.gradFn ? t.gradFn.inputs : [];
-    if (i < inputs.length) {
+    const [node, i] = top;
+    if (i < node.inputs.length) {
       top[1]++;
-      const next = inputs[i];
-      if (next.requiresGrad && !seen.has(next)) {
+      const next = node.inputs[i].gradFn;
+      if (next !== null && node.inputs[i].requiresGrad && !seen.has(next)) {
         seen.add(next);
         stack.push([next, 0]);
       }
     } else {
-      order.push(t);
+      order.push(node);
       stack.pop();
     }
   }
@@ -100,10 +138,10 @@ export function backward(root: Tensor, gradient?: Tensor): void {
   }
   const order = topologicalOrder(root);
   // Fail before any allocation if the graph lost a tensor it needs.
-  for (const t of order) {
-    t.gradFn?.inputs.forEach((input, i) => {
+  for (const node of order) {
+    node.inputs.forEach((input, i) => {
       if (input.isDisposed) {
-        throw new DisposedError(`backward: input ${i} of ${t.gradFn?.name} (tensor #${input.id} ${formatShape(input.shape)}) was disposed before backward()`);
+        throw new DisposedError(`backward: input ${i} of ${node.name} (tensor #${input.id} ${formatShape(input.shape)}) was disposed before backward()`);
       }
     });
   }
@@ -119,30 +157,26 @@ export function backward(root: Tensor, gradient?: Tensor): void {
   });
 }
 
-/** Visits the graph in reverse topological order, moving gradients from outputs to inputs. */
-function walk(order: Tensor[], grads: Map<Tensor, Tensor>): void {
+/**
+ * Visits the nodes in reverse topological order, moving gradients from outputs to inputs, then
+ * hands each leaf its gradient (`.grad`, which the leaf owns).
+ */
+function walk(order: GradNode[], grads: Map<Tensor, Tensor>): void {
   for (let idx = order.length - 1; idx >= 0; idx--) {
-    const t = order[idx];
-    const g = grads.get(t);
-    if (g === undefined) continue;
-    grads.delete(t);
-    if (t.gradFn === null) {
-      // A leaf: accumulate into .grad, which the leaf owns.
-      if (t.grad === null) {
-        t.grad = g;
-        continue;
-      }
-      accumulateInto(t.grad, g);
-      g.dispose();
-      continue;
-    }
-    const node = t.gradFn;
+    const node = order[idx];
+    const dys = node.outputs.map((out) => {
+      const g = grads.get(out);
+      if (g === undefined) return null;
+      grads.delete(out);
+      return g;
+    });
+    if (dys.every((g) => g === null)) continue;
     let inputGrads: (Tensor | null)[];
     try {
       // As an op: an error names it, and the buffers it made before failing are freed.
-      inputGrads = runOp(`${node.name} backward`, () => node.backward(g));
+      inputGrads = runOp(`${node.name} backward`, () => node.backward(dys));
     } finally {
-      g.dispose();
+      for (const g of dys) g?.dispose();
     }
     node.inputs.forEach((input, i) => {
       const ig = inputGrads[i];
@@ -159,5 +193,15 @@ function walk(order: Tensor[], grads: Map<Tensor, Tensor>): void {
         ig.dispose();
       }
     });
+  }
+  // What is left are leaves (tensors no recorded op produced): each takes its gradient.
+  for (const [t, g] of grads) {
+    grads.delete(t);
+    if (t.grad === null) {
+      t.grad = g;
+    } else {
+      accumulateInto(t.grad, g);
+      g.dispose();
+    }
   }
 }

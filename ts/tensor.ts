@@ -146,7 +146,9 @@ export class Tensor {
       this.grad.dispose();
       this.grad = null;
     }
+    const node = this.gradFn;
     this.gradFn = null;
+    node?.releaseOutput();
     if (this.owned !== null) {
       for (const t of this.owned) t.dispose();
       this.owned = null;

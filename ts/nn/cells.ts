@@ -4,8 +4,9 @@
  */
 import { Tensor, runOp } from '../tensor';
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
-import { recurrentStack, packedSizes, GATES, recurrentInit, type RecurrentMode, type RecurrentConfig, type RecurrentWeights } from '../ops/recurrent';
-import { flatSegment, reshape } from '../ops/shape';
+import { GATES, recurrentInit, type RecurrentMode, type RecurrentConfig, type RecurrentWeights } from '../ops/recurrent';
+import { runRecurrent } from './rnn';
+import { reshape } from '../ops/shape';
 import { assertTensor } from '../ops/util';
 import { Module } from './module';
 import { checkSize } from './linear';
@@ -66,6 +67,7 @@ abstract class CellBase extends Module {
     // Check everything before the first copy, so a bad call allocates nothing.
     check(h, 'hx');
     check(c, 'cx');
+    // One step is a sequence of length 1: (B, I) -> (1, B, I), states (B, H) -> (1, B, H).
     const temps: Tensor[] = [];
     const asSequence = (t: Tensor, width: number): Tensor => {
       const r = reshape(t, [1, B, width]);
@@ -75,15 +77,11 @@ abstract class CellBase extends Module {
     const x = asSequence(input, this.inputSize);
     const state = (st: Tensor | null): Tensor | null => (st === null || st === undefined ? null : asSequence(st, H));
     const cfg: RecurrentConfig = { mode: this.mode, numLayers: 1, directions: 1, hiddenSize: H, outSize: H, dropout: 0, training: this.training };
-    const packed = recurrentStack(cfg, x, state(h), state(c), null, [this.w]);
-    const sizes = packedSizes(cfg, 1, B);
+    const result = runRecurrent(cfg, [this.w], x, state(h), state(c), null, temps);
     const shape = unbatched ? [H] : [B, H];
-    const hOut = flatSegment(packed, sizes.out, shape);
-    const cOut = this.mode === 'LSTM' ? flatSegment(packed, sizes.out + sizes.h, shape) : null;
-    if (!packed.requiresGrad) {
-      packed.dispose();
-      for (const t of temps) t.dispose();
-    }
+    result.discard(result.output); // a one-step sequence's output repeats hN
+    const hOut = result.replace(result.hN, reshape(result.hN, shape));
+    const cOut = result.cN === null ? null : result.replace(result.cN, reshape(result.cN, shape));
     return { h: hOut, c: cOut };
   }
 }

@@ -3,10 +3,10 @@
  * input (T, B, I), or (B, T, I) with batchFirst, or unbatched (T, I); h/c are (L*D, B, P)
  * whatever batchFirst says; output (T, B, D*P). P = projSize for a projected LSTM, else hiddenSize.
  */
-import { Tensor, runOp, tensor } from '../tensor';
+import { Tensor, runOp } from '../tensor';
 import { DTypeError, IndexError, ShapeError, ValueError, formatShape } from '../errors';
-import { recurrentStack, packedSizes, GATES, recurrentInit, type RecurrentMode, type RecurrentWeights, type RecurrentConfig } from '../ops/recurrent';
-import { flatSegment, swapLeadingDims, reshape } from '../ops/shape';
+import { recurrentStack, GATES, recurrentInit, type RecurrentMode, type RecurrentWeights, type RecurrentConfig, type RecurrentOutputs } from '../ops/recurrent';
+import { swapLeadingDims, reshape } from '../ops/shape';
 import { assertTensor } from '../ops/util';
 import { Module } from './module';
 import { checkSize } from './linear';
@@ -35,6 +35,40 @@ export interface ForwardOptions {
    * states are each sequence's own last step (the reverse direction starts at its own last step).
    */
   lengths?: readonly number[] | Int32Array | Tensor;
+}
+
+/**
+ * The op's outputs, and how to let go of one: swapped for a re-laid-out copy, or not returned at
+ * all. In inference the one let go is freed; when a graph is recorded the graph still needs it.
+ */
+export interface RecurrentRun extends RecurrentOutputs {
+  replace(old: Tensor, replacement: Tensor): Tensor;
+  discard(unused: Tensor): void;
+}
+
+/**
+ * Runs the recurrent op for a module: what the sequence modules and the cells share. `x` (T, B, I)
+ * time-major and the states (L*D, B, ·) are in the op's layout; `temps` are the caller's copies
+ * made to get there. In inference nothing refers to them afterwards, so they are freed now (a
+ * streaming decoder then runs in constant memory); when a graph is recorded they stay with it.
+ */
+export function runRecurrent(
+  cfg: RecurrentConfig, weights: readonly RecurrentWeights[], x: Tensor, h: Tensor | null, c: Tensor | null,
+  lengths: Int32Array | null, temps: Tensor[],
+): RecurrentRun {
+  const out = recurrentStack(cfg, x, h, c, lengths, weights);
+  const recorded = out.output.requiresGrad;
+  if (!recorded) for (const t of temps) t.dispose();
+  return {
+    ...out,
+    replace(old: Tensor, replacement: Tensor): Tensor {
+      if (!recorded) old.dispose();
+      return replacement;
+    },
+    discard(unused: Tensor): void {
+      if (!recorded) unused.dispose();
+    },
+  };
 }
 
 export abstract class RNNBase extends Module {
@@ -148,34 +182,28 @@ export abstract class RNNBase extends Module {
       st === null || st === undefined ? null : unbatched ? tmp(reshape(st, [LD, 1, width])) : st;
     const h = asBatched(h0, this.outSize);
     const c = this.mode === 'LSTM' ? asBatched(c0, this.hiddenSize) : null;
-    const lengths = lengthValues === null ? null : tmp(tensor(lengthValues, [B]));
+    const result = runRecurrent(this.config(), this.weights, x, h, c, lengthValues, temps);
 
-    const cfg: RecurrentConfig = {
+    // Back to the caller's layout.
+    const P = this.outSize;
+    const D = this.directions;
+    let { output, hN, cN } = result;
+    if (unbatched) {
+      output = result.replace(output, reshape(output, [T, D * P]));
+      hN = result.replace(hN, reshape(hN, [LD, P]));
+      if (cN !== null) cN = result.replace(cN, reshape(cN, [LD, this.hiddenSize]));
+    } else if (this.batchFirst) {
+      output = result.replace(output, swapLeadingDims(output));
+    }
+    return { output, hN, cN };
+  }
+
+  /** The op's configuration for this module in its current mode. */
+  protected config(): RecurrentConfig {
+    return {
       mode: this.mode, numLayers: this.numLayers, directions: this.directions, hiddenSize: this.hiddenSize,
       outSize: this.outSize, dropout: this.dropout, training: this.training,
     };
-    const packed = recurrentStack(cfg, x, h, c, lengths, this.weights);
-    const sizes = packedSizes(cfg, T, B);
-    const P = this.outSize;
-    const D = this.directions;
-    let output = flatSegment(packed, 0, [T, B, D * P]);
-    if (unbatched) output = swap(output, reshape(output, [T, D * P]));
-    else if (this.batchFirst) output = swap(output, swapLeadingDims(output));
-    const hN = flatSegment(packed, sizes.out, unbatched ? [LD, P] : [LD, B, P]);
-    const cN = this.mode === 'LSTM' ? flatSegment(packed, sizes.out + sizes.h, unbatched ? [LD, this.hiddenSize] : [LD, B, this.hiddenSize]) : null;
-    if (!packed.requiresGrad) {
-      // Inference: nothing refers to the intermediates; free them now (constant memory when streaming).
-      packed.dispose();
-      for (const t of temps) t.dispose();
-    } else if (lengths !== null) {
-      packed.ownTensor(lengths);
-    }
-    return { output, hN, cN };
-
-    function swap(old: Tensor, replacement: Tensor): Tensor {
-      if (!packed.requiresGrad) old.dispose();
-      return replacement;
-    }
   }
 
   /** Validated lengths as int32 values, or null when none were given. */

@@ -42,5 +42,4 @@ export const dropout = named('dropout', dropoutOps.dropout);
 export const embedding = named('embedding', embeddingOps.embedding);
 export const linear = named('linear', linearOps.linear);
 export const swapLeadingDims = named('swapLeadingDims', shape.swapLeadingDims);
-export const flatSegment = named('flatSegment', shape.flatSegment);
 export { backward } from '../autograd';

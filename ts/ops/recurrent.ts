@@ -1,18 +1,15 @@
 /**
  * The recurrent stack op: runs L layers x D directions of an RNN, LSTM or GRU over a whole
- * time-major sequence, one crate call per layer-direction, as ONE autograd node.
- *
- * Its result packs every output in one flat tensor, so one node can have three results:
- *   [ output (T, B, D*P) | hN (L*D, B, P) | cN (L*D, B, H), LSTM only ]
- * Callers hand out the pieces with `flatSegment`, whose backward routes each piece's gradient
- * back into the packed gradient this op's backward reads.
+ * time-major sequence, one crate call per layer-direction, as ONE autograd node with three
+ * outputs: output (T, B, D*P), hN (L*D, B, P) and, for the LSTM, cN (L*D, B, H). Backward
+ * receives each output's gradient (null for an output nothing used, which the kernels read as 0).
  */
-import { Tensor, runOp, untracked } from '../tensor';
+import { Tensor, runOp, tensor, untracked } from '../tensor';
 import { backend } from '../backend/backend';
 import { MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, checkKernelStatus, formatBytes } from '../backend/memory';
 import { OutOfMemoryError } from '../errors';
 import { assertTensor } from './util';
-import { needsGrad, record } from '../autograd';
+import { needsGrad, recordMulti } from '../autograd';
 import { dropoutMask } from './dropout';
 import { uniform_, type Generator } from '../random';
 
@@ -49,16 +46,6 @@ export interface RecurrentConfig {
   generator?: Generator;
 }
 
-/** Sizes of the packed result's three parts, in elements. */
-export function packedSizes(cfg: RecurrentConfig, T: number, B: number): { out: number; h: number; c: number } {
-  const layerDirs = cfg.numLayers * cfg.directions;
-  return {
-    out: T * B * cfg.directions * cfg.outSize,
-    h: layerDirs * B * cfg.outSize,
-    c: cfg.mode === 'LSTM' ? layerDirs * B * cfg.hiddenSize : 0,
-  };
-}
-
 const NONE = 0;
 const ptrOf = (t: Tensor | null): number => (t === null ? NONE : t.ptr);
 
@@ -84,104 +71,119 @@ function cacheLength(cfg: RecurrentConfig, T: number, B: number, hasProj: boolea
   return len;
 }
 
+/** What the op returns: output (T, B, D*P), hN (L*D, B, P), cN (L*D, B, H) for the LSTM, else null. */
+export interface RecurrentOutputs {
+  output: Tensor;
+  hN: Tensor;
+  cN: Tensor | null;
+}
+
 /**
- * x (T, B, I) time-major; h0 (L*D, B, P) and c0 (L*D, B, H) or null for zeros; lengths int32 (B)
- * or null; weights[l*D + d]. Returns the packed result described above. Memory that cannot hold
- * a buffer or a kernel's scratch is an `OutOfMemoryError`, after which nothing is left allocated.
+ * x (T, B, I) time-major; h0 (L*D, B, P) and c0 (L*D, B, H) or null for zeros; `lengths` (B values,
+ * each in 1..T, already checked) or null; weights[l*D + d]. Memory that cannot hold a buffer or a
+ * kernel's scratch is an `OutOfMemoryError`, after which nothing is left allocated.
  */
 export function recurrentStack(
-  cfg: RecurrentConfig, x: Tensor, h0: Tensor | null, c0: Tensor | null, lengths: Tensor | null,
+  cfg: RecurrentConfig, x: Tensor, h0: Tensor | null, c0: Tensor | null, lengths: Int32Array | null,
   weights: readonly RecurrentWeights[],
-): Tensor {
+): RecurrentOutputs {
   return runOp(cfg.mode, () => recurrentStackForward(cfg, x, h0, c0, lengths, weights));
 }
 
 function recurrentStackForward(
-  cfg: RecurrentConfig, x: Tensor, h0: Tensor | null, c0: Tensor | null, lengths: Tensor | null,
+  cfg: RecurrentConfig, x: Tensor, h0: Tensor | null, c0: Tensor | null, lengthValues: Int32Array | null,
   weights: readonly RecurrentWeights[],
-): Tensor {
+): RecurrentOutputs {
   // Every buffer the kernels will read must be live before anything is allocated.
   weights.forEach((w, ld) => {
     for (const [key, t] of Object.entries(w)) if (t !== null) assertTensor(cfg.mode, `weights[${ld}].${key}`, t);
   });
   const be = backend();
   const k = be.k;
-  const checked = (status: number, op: string = mode): void => checkKernelStatus(op, status, be.heapBytes());
-  const [T, B, I] = x.shape;
+  const [T, B] = x.shape;
   const { numLayers: L, directions: D, hiddenSize: H, outSize: P, mode } = cfg;
+  const checked = (status: number, op: string = mode): void => checkKernelStatus(op, status, be.heapBytes());
   const isLstm = mode === 'LSTM';
   const relu = mode === 'RNN_RELU' ? 1 : 0;
   const params: Tensor[] = [];
   for (const w of weights) for (const t of [w.wIh, w.wHh, w.bIh, w.bHh, w.wHr]) if (t !== null) params.push(t);
   const inputs = [x, ...(h0 ? [h0] : []), ...(c0 ? [c0] : []), ...params];
-  const training = needsGrad(...inputs);
-  const sizes = packedSizes(cfg, T, B);
-  const cacheLengths = training ? weights.map((w) => cacheLength(cfg, T, B, w.wHr !== null)) : [];
-  const packed = new Tensor([sizes.out + sizes.h + sizes.c]);
-  const hNAt = (ld: number): number => packed.ptr + 4 * (sizes.out + ld * B * P);
-  const cNAt = (ld: number): number => packed.ptr + 4 * (sizes.out + sizes.h + ld * B * H);
+  // Whether this call records a node for backward (cfg.training is train mode: dropout on).
+  const recording = needsGrad(...inputs);
+  const cacheLengths = recording ? weights.map((w) => cacheLength(cfg, T, B, w.wHr !== null)) : [];
+  const output = new Tensor([T, B, D * P]);
+  const hN = new Tensor([L * D, B, P]);
+  const cN = isLstm ? new Tensor([L * D, B, H]) : null;
 
-  // Buffers that backward needs live exactly as long as `packed` (see Tensor.ownTensor).
-  const own = <X extends Tensor>(t: X): X => {
-    if (training) packed.ownTensor(t);
-    return t;
+  // Buffers backward reads besides the inputs and outputs: saved by the node when recording,
+  // freed here otherwise.
+  const saved: Tensor[] = [];
+  const temporaries: Tensor[] = [];
+  const keepFor = (t: Tensor): void => {
+    (recording ? saved : temporaries).push(t);
   };
+  const lengths = lengthValues === null ? null : untracked(() => tensor(lengthValues, [B]));
+  if (lengths !== null) keepFor(lengths);
   const layerInputs: Tensor[] = []; // input of layer l (after inter-layer dropout)
   const masks: (Tensor | null)[] = [];
   const caches: (Tensor | null)[] = [];
-  const temporaries: Tensor[] = [];
   let layerIn = x;
   for (let l = 0; l < L; l++) {
     const inSize = layerIn.shape[2];
     const last = l === L - 1;
-    // The last layer writes straight into the packed result.
-    const out = last ? null : untracked(() => new Tensor([T, B, D * P]));
-    const outPtr = out === null ? packed.ptr : out.ptr;
+    // The last layer writes straight into the output.
+    const out = last ? output : untracked(() => new Tensor([T, B, D * P]));
     for (let d = 0; d < D; d++) {
       const ld = l * D + d;
       const w = weights[ld];
       let cache: Tensor | null = null;
-      if (training) cache = own(untracked(() => new Tensor([cacheLengths[ld]])));
+      if (recording) {
+        cache = untracked(() => new Tensor([cacheLengths[ld]]));
+        saved.push(cache);
+      }
       caches.push(cache);
-      const yPtr = outPtr + 4 * d * P;
+      const yPtr = out.ptr + 4 * d * P;
       const h0Ptr = h0 === null ? NONE : h0.ptr + 4 * ld * B * P;
+      const hNPtr = hN.ptr + 4 * ld * B * P;
       if (isLstm) {
         const c0Ptr = c0 === null ? NONE : c0.ptr + 4 * ld * B * H;
+        const cNPtr = (cN as Tensor).ptr + 4 * ld * B * H;
         checked(k.lw_lstm_forward(T, B, inSize, H, P, layerIn.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bIh), ptrOf(w.bHh),
-          ptrOf(w.wHr), h0Ptr, c0Ptr, ptrOf(lengths), d, yPtr, D * P, hNAt(ld), cNAt(ld), ptrOf(cache)));
+          ptrOf(w.wHr), h0Ptr, c0Ptr, ptrOf(lengths), d, yPtr, D * P, hNPtr, cNPtr, ptrOf(cache)));
       } else if (mode === 'GRU') {
         checked(k.lw_gru_forward(T, B, inSize, H, layerIn.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bIh), ptrOf(w.bHh),
-          h0Ptr, ptrOf(lengths), d, yPtr, D * P, hNAt(ld), ptrOf(cache)));
+          h0Ptr, ptrOf(lengths), d, yPtr, D * P, hNPtr, ptrOf(cache)));
       } else {
         checked(k.lw_rnn_forward(T, B, inSize, H, relu, layerIn.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bIh), ptrOf(w.bHh),
-          h0Ptr, ptrOf(lengths), d, yPtr, D * P, hNAt(ld), ptrOf(cache)));
+          h0Ptr, ptrOf(lengths), d, yPtr, D * P, hNPtr, ptrOf(cache)));
       }
     }
     layerInputs.push(layerIn);
-    if (out === null) break;
-    // PyTorch applies dropout to every layer's output except the last, in training mode only.
+    if (last) break;
+    // PyTorch applies dropout to every layer's output except the last, in train mode only.
     if (cfg.training && cfg.dropout > 0) {
       const mask = untracked(() => dropoutMask(out.shape, cfg.dropout, cfg.generator));
       k.lw_mul(out.ptr, out.ptr, mask.ptr, out.size);
-      masks.push(own(mask));
-      if (!training) temporaries.push(mask);
+      masks.push(mask);
+      keepFor(mask);
     } else {
       masks.push(null);
     }
-    if (training) own(out);
-    else temporaries.push(out);
+    keepFor(out);
     layerIn = out;
   }
   for (const t of temporaries) t.dispose();
-  if (!training) return packed;
+  const outputs = { output, hN, cN };
+  if (!recording) return outputs;
 
-  return record(packed, mode, inputs, (g) => {
+  recordMulti([output, hN, ...(cN ? [cN] : [])], mode, inputs, ([dOutput, dhN, dcN]) => {
     const gradOf = new Map<Tensor, Tensor>();
     for (const p of params) gradOf.set(p, new Tensor(p.shape));
     const dh0 = h0 !== null && h0.requiresGrad ? new Tensor(h0.shape) : null;
     const dc0 = c0 !== null && c0.requiresGrad ? new Tensor(c0.shape) : null;
-    let dyPtr = g.ptr;
-    let dyOwner: Tensor | null = null;
+    const at = (t: Tensor | null | undefined, offset: number): number => (t ? t.ptr + 4 * offset : NONE);
+    let dy: Tensor | null = dOutput; // gradient of layer l's output (T, B, D*P); null is zero
+    let dyOwned = false;
     let dx: Tensor | null = null;
     for (let l = L - 1; l >= 0; l--) {
       const input = layerInputs[l];
@@ -191,30 +193,27 @@ function recurrentStackForward(
         const ld = l * D + d;
         const w = weights[ld];
         const dw = (t: Tensor | null): number => (t === null ? NONE : (gradOf.get(t) as Tensor).ptr);
-        const dyDir = dyPtr + 4 * d * P;
-        const dhN = g.ptr + 4 * (sizes.out + ld * B * P);
-        const dh0Ptr = dh0 === null ? NONE : dh0.ptr + 4 * ld * B * P;
+        const dyDir = at(dy, d * P);
+        const dhNPtr = at(dhN, ld * B * P);
+        const dh0Ptr = at(dh0, ld * B * P);
         if (isLstm) {
-          const dcN = g.ptr + 4 * (sizes.out + sizes.h + ld * B * H);
-          const dc0Ptr = dc0 === null ? NONE : dc0.ptr + 4 * ld * B * H;
           checked(k.lw_lstm_backward(T, B, inSize, H, P, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.wHr), ptrOf(lengths), d,
-            ptrOf(caches[ld]), dyDir, D * P, dhN, dcN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh),
-            dw(w.wHr), dh0Ptr, dc0Ptr), `${mode} backward`);
+            ptrOf(caches[ld]), dyDir, D * P, dhNPtr, at(dcN, ld * B * H), ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh),
+            dw(w.bHh), dw(w.wHr), dh0Ptr, at(dc0, ld * B * H)), `${mode} backward`);
         } else if (mode === 'GRU') {
           checked(k.lw_gru_backward(T, B, inSize, H, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bHh), ptrOf(lengths), d,
-            ptrOf(caches[ld]), dyDir, D * P, dhN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr), `${mode} backward`);
+            ptrOf(caches[ld]), dyDir, D * P, dhNPtr, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr), `${mode} backward`);
         } else {
           checked(k.lw_rnn_backward(T, B, inSize, H, relu, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(lengths), d,
-            ptrOf(caches[ld]), dyDir, D * P, dhN, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr), `${mode} backward`);
+            ptrOf(caches[ld]), dyDir, D * P, dhNPtr, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr), `${mode} backward`);
         }
       }
-      if (dyOwner !== null) dyOwner.dispose();
-      dyOwner = null;
+      if (dyOwned) (dy as Tensor).dispose();
       if (l > 0 && dIn !== null) {
         const mask = masks[l - 1];
         if (mask !== null) k.lw_mul(dIn.ptr, dIn.ptr, mask.ptr, dIn.size);
-        dyPtr = dIn.ptr;
-        dyOwner = dIn;
+        dy = dIn;
+        dyOwned = true;
       } else {
         dx = dIn;
       }
@@ -225,5 +224,6 @@ function recurrentStackForward(
       ...(c0 ? [dc0] : []),
       ...params.map((p) => gradOf.get(p) as Tensor),
     ];
-  });
+  }, saved);
+  return outputs;
 }

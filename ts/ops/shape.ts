@@ -127,23 +127,3 @@ export function swapLeadingDims(x: Tensor): Tensor {
   if (!needsGrad(x)) return out;
   return record(out, 'swapLeadingDims', [x], (g) => [swapLeadingDims(g)]);
 }
-
-/**
- * The `shape`-shaped tensor stored at element `offset` of x's flat data (a differentiable copy).
- * Lets one op with several results pack them into one tensor and hand out the pieces.
- */
-export function flatSegment(x: Tensor, offset: number, shape: readonly number[]): Tensor {
-  assertTensor('flatSegment', 'x', x);
-  const size = product(shape);
-  if (offset < 0 || offset + size > x.size) {
-    throw new IndexError(`flatSegment: [${offset}, ${offset + size}) is outside a tensor of ${x.size} elements`);
-  }
-  const out = new Tensor(shape, x.dtype);
-  backend().k.lw_copy(out.ptr, x.ptr + 4 * offset, size);
-  if (!needsGrad(x)) return out;
-  return record(out, 'flatSegment', [x], (g) => {
-    const gx = new Tensor(x.shape);
-    backend().k.lw_copy(gx.ptr + 4 * offset, g.ptr, size);
-    return [gx];
-  });
-}
