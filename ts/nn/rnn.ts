@@ -9,6 +9,7 @@ import { recurrentStack, GATES, recurrentInit, type RecurrentMode, type Recurren
 import { swapLeadingDims, reshape } from '../ops/shape';
 import { assertTensor } from '../ops/util';
 import { Module } from './module';
+import { Generator, defaultGenerator } from '../random';
 import { checkSize } from './linear';
 
 export interface RNNBaseOptions {
@@ -18,6 +19,8 @@ export interface RNNBaseOptions {
   /** Dropout on the outputs of every layer but the last, in training mode (PyTorch semantics). */
   dropout?: number;
   bidirectional?: boolean;
+  /** Where the dropout masks come from (default: the global generator, seeded by `manualSeed`). */
+  generator?: Generator;
 }
 
 export interface LSTMOptions extends RNNBaseOptions {
@@ -83,6 +86,8 @@ export abstract class RNNBase extends Module {
   readonly projSize: number;
   /** Parameters per layer-direction, index layer*D + direction. */
   protected readonly weights: RecurrentWeights[] = [];
+  /** The stream dropout masks are drawn from; replace it to give this module a stream of its own. */
+  generator: Generator;
 
   protected constructor(mode: RecurrentMode, name: string, inputSize: number, hiddenSize: number, options: LSTMOptions) {
     super();
@@ -97,6 +102,8 @@ export abstract class RNNBase extends Module {
     this.dropout = options.dropout ?? 0;
     this.bidirectional = options.bidirectional ?? false;
     this.projSize = options.projSize ?? 0;
+    this.generator = options.generator ?? defaultGenerator;
+    if (!(this.generator instanceof Generator)) throw new ValueError(`${name}: generator must be a Generator`);
     checkSize(name, 'numLayers', this.numLayers);
     if (!(this.dropout >= 0 && this.dropout <= 1)) throw new ValueError(`${name}: dropout must be in [0, 1], got ${this.dropout}`);
     if (!Number.isInteger(this.projSize) || this.projSize < 0) throw new ValueError(`${name}: projSize must be a non-negative integer, got ${this.projSize}`);
@@ -202,7 +209,7 @@ export abstract class RNNBase extends Module {
   protected config(): RecurrentConfig {
     return {
       mode: this.mode, numLayers: this.numLayers, directions: this.directions, hiddenSize: this.hiddenSize,
-      outSize: this.outSize, dropout: this.dropout, training: this.training,
+      outSize: this.outSize, dropout: this.dropout, training: this.training, generator: this.generator,
     };
   }
 

@@ -8,7 +8,7 @@
  */
 import { Tensor, tensor, tidy } from '../tensor';
 import { noGrad } from '../autograd';
-import { Generator } from '../random';
+import { Generator, defaultGenerator } from '../random';
 import { Module } from '../nn/module';
 import { Embedding, Linear } from '../nn/linear';
 import { LSTM, GRU } from '../nn/rnn';
@@ -61,21 +61,40 @@ export class LanguageModel extends Module {
   readonly rnn: LSTM | GRU;
   readonly head: Linear;
 
-  constructor(config: Partial<LanguageModelConfig> & { vocabSize: number }) {
+  private generator_: Generator;
+
+  /**
+   * `options.generator` is the stream dropout masks are drawn from (default: the global one); two
+   * models with generators of their own train without disturbing each other's randomness.
+   */
+  constructor(config: Partial<LanguageModelConfig> & { vocabSize: number }, options: { generator?: Generator } = {}) {
     super();
+    this.generator_ = options.generator ?? defaultGenerator;
+    if (!(this.generator_ instanceof Generator)) throw new ValueError('LanguageModel: options.generator must be a Generator');
     const c: LanguageModelConfig = { ...DEFAULT_MODEL_CONFIG, ...config };
     checkConfig(c);
     this.config = Object.freeze(c);
     // Registration order fixes the parameter names: embed.weight, rnn.weight_ih_l0, ..., head.weight, head.bias.
     try {
       this.embed = this.addModule('embed', new Embedding(c.vocabSize, c.embedDim));
-      const rnnOptions = { numLayers: c.numLayers, dropout: c.numLayers > 1 ? c.dropout : 0 };
+      const rnnOptions = { numLayers: c.numLayers, dropout: c.numLayers > 1 ? c.dropout : 0, generator: this.generator_ };
       this.rnn = this.addModule('rnn', c.cell === 'lstm' ? new LSTM(c.embedDim, c.hiddenSize, rnnOptions) : new GRU(c.embedDim, c.hiddenSize, rnnOptions));
       this.head = this.addModule('head', new Linear(c.hiddenSize, c.vocabSize));
     } catch (e) {
       this.dispose(); // the submodules built so far (out of memory in a later one, say)
       throw e;
     }
+  }
+
+  /** The stream dropout masks are drawn from (between layers and before the output layer). */
+  get generator(): Generator {
+    return this.generator_;
+  }
+
+  set generator(g: Generator) {
+    if (!(g instanceof Generator)) throw new ValueError('LanguageModel.generator must be a Generator');
+    this.generator_ = g;
+    this.rnn.generator = g;
   }
 
   /** Number of tensors in a RecurrentState (2 for LSTM, 1 for GRU). */
@@ -110,7 +129,7 @@ export class LanguageModel extends Module {
       out = o;
       next = [h];
     }
-    if (this.training && this.config.dropout > 0) out = dropout(out, this.config.dropout, true);
+    if (this.training && this.config.dropout > 0) out = dropout(out, this.config.dropout, true, this.generator_);
     return { logits: this.head.forward(out), state: next };
   }
 
