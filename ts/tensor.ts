@@ -95,10 +95,10 @@ export class Tensor {
   }
 
   /**
-   * A view of the data in backend memory. Valid only until the next allocation (memory growth
-   * detaches it): read or write it at once, never keep it.
+   * A typed array over the data where it lives, in backend memory (no copy). Valid only until the
+   * next allocation (memory growth detaches it): read or write it at once, never keep it.
    */
-  view(): Float32Array | Int32Array {
+  heapView(): Float32Array | Int32Array {
     const b = backend();
     const start = this.ptr / 4;
     return this.dtype === 'float32'
@@ -106,20 +106,20 @@ export class Tensor {
       : b.i32().subarray(start, start + this.size);
   }
 
-  /** A float32 view (see `view`); throws for int32 tensors. */
+  /** A float32 `heapView`; throws for int32 tensors. */
   f32(): Float32Array {
     if (this.dtype !== 'float32') throw new DTypeError(`tensor #${this.id}: expected float32, got ${this.dtype}`);
-    return this.view() as Float32Array;
+    return this.heapView() as Float32Array;
   }
 
   /** A copy of the data, flat and row-major. */
   toArray(): Float32Array | Int32Array {
-    return this.view().slice();
+    return this.heapView().slice();
   }
 
   /** The data as nested JS arrays in the tensor's shape. */
   tolist(): number | NestedNumbers {
-    const flat = Array.from(this.view());
+    const flat = Array.from(this.heapView());
     const build = (dim: number, offset: number): number | NestedNumbers => {
       if (dim === this.shape.length) return flat[offset];
       const stride = this.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
@@ -131,7 +131,7 @@ export class Tensor {
   /** The value of a one-element tensor. */
   item(): number {
     if (this.size !== 1) throw new ShapeError(`item: tensor has ${this.size} elements ${formatShape(this.shape)}, expected 1`);
-    return this.view()[0];
+    return this.heapView()[0];
   }
 
   /** Releases the data (and the gradient this tensor owns). Idempotent. */
@@ -165,7 +165,7 @@ export class Tensor {
   detach(): Tensor {
     if (this.isDisposed) throw new DisposedError(`detach: tensor #${this.id} ${formatShape(this.shape)} was disposed`);
     const out = new Tensor(this.shape, this.dtype);
-    out.view().set(this.view());
+    out.heapView().set(this.heapView());
     return out;
   }
 
@@ -217,8 +217,9 @@ export class Tensor {
     const dims = Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
     return ops.reshape(this, dims);
   }
-  view_(...shape: number[]): Tensor {
-    return ops.reshape(this, shape);
+  /** PyTorch `view`: the same data in another shape (one dim may be -1). Tensors are always contiguous, so this is `reshape`. */
+  view(...shape: number[] | [number[]]): Tensor {
+    return this.reshape(...shape);
   }
   /** Swaps the last two dims (PyTorch `x.mT`, or `transpose(-2, -1)`). */
   transpose(): Tensor {
@@ -473,7 +474,7 @@ export function tensor(data: TensorData, shape?: readonly number[], options: Ten
   }
   return runOp('tensor', () => {
     const t = new Tensor(finalShape, dtype, options.requiresGrad ?? false);
-    t.view().set(flat as ArrayLike<number>);
+    t.heapView().set(flat as ArrayLike<number>);
     return t;
   });
 }
@@ -485,7 +486,7 @@ export function zeros(shape: readonly number[], options: TensorOptions = {}): Te
 export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
   return runOp('full', () => {
     const t = new Tensor(shape, options.dtype ?? 'float32', options.requiresGrad ?? false);
-    t.view().fill(value);
+    t.heapView().fill(value);
     return t;
   });
 }

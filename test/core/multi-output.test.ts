@@ -66,3 +66,17 @@ describe('a node with several outputs', () => {
     lstm.dispose();
   });
 });
+
+describe('names that say what they do', () => {
+  it('view(...shape) reshapes as PyTorch does; heapView() is the typed array over the data', () => {
+    const x = tensor([1, 2, 3, 4, 5, 6]);
+    const v = x.view(2, -1);
+    expect(v.shape).toEqual([2, 3]);
+    expect(Array.from(v.heapView())).toEqual([1, 2, 3, 4, 5, 6]);
+    const w = x.view([3, 2]);
+    expect(w.shape).toEqual([3, 2]);
+    x.heapView()[0] = 10; // writes the tensor's own data
+    expect(x.toArray()[0]).toBe(10);
+    for (const t of [x, v, w]) t.dispose();
+  });
+});

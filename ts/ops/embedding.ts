@@ -7,7 +7,7 @@ import { assertFloat, assertInt } from './util';
 
 /** Throws an IndexError naming the first id outside [0, count). */
 export function checkIds(op: string, ids: Tensor, count: number): void {
-  const v = ids.view();
+  const v = ids.heapView();
   for (let i = 0; i < v.length; i++) {
     if (v[i] < 0 || v[i] >= count) {
       throw new IndexError(`${op}: token id ${v[i]} at position ${i} is out of range for ${count} embeddings`);

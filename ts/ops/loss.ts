@@ -30,7 +30,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   if (targets.ndim !== 1 || targets.shape[0] !== rows) {
     throw new ShapeError(`crossEntropy: targets has shape ${formatShape(targets.shape)}, expected [${rows}] (one class per row of logits)`);
   }
-  const t = targets.view();
+  const t = targets.heapView();
   let counted = 0;
   for (let i = 0; i < rows; i++) {
     const c = t[i];
