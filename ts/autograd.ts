@@ -6,7 +6,9 @@
  * Gradient buffers made during `backward()` are temporaries owned by it and freed as soon as they
  * are consumed; only leaf gradients (`.grad`) survive, owned by their leaf tensor.
  */
-import { Tensor, keep, runOp, untracked, ones } from './tensor';
+import { Tensor } from './tensor';
+import { keep, runOp, untracked } from './memory';
+import { ones } from './creation';
 import { DisposedError, LstmWasmError, ShapeError, formatShape } from './errors';
 import { backend } from './backend/backend';
 import { assertFloat, assertTensor } from './ops/util';

@@ -3,10 +3,9 @@
  * PyTorch's names and semantics and WebAssembly SIMD kernels.
  */
 export { init, isInitialized, backendName, wasmSimdSupported, type InitOptions, type WasmSource } from './init';
-export {
-  Tensor, tensor, zeros, ones, full, tidy, keep, memory, setMemoryLimit,
-  type DType, type TensorData, type TensorOptions, type MemoryInfo,
-} from './tensor';
+export { Tensor, type DType, type TensorData, type TensorOptions } from './tensor';
+export { tensor, zeros, ones, full } from './creation';
+export { tidy, keep, memory, setMemoryLimit, type MemoryInfo } from './memory';
 export { noGrad, isGradEnabled } from './autograd';
 export { manualSeed, randn, rand, Generator, defaultGenerator } from './random';
 export * as F from './functional';

@@ -1,15 +1,16 @@
 /**
  * Tensors: float32 or int32, row-major and contiguous, data in backend (WASM) memory.
  *
- * Ownership: a tensor owns its buffer until `dispose()`. Tensors created inside `tidy(fn)` are
- * disposed when `fn` returns, except those it returns or `keep()`s. Parameters, gradients and
- * optimizer state are created untracked and owned by their module or optimizer.
+ * This module is the class alone. Who owns a tensor and when it is freed (scopes, op frames, the
+ * live counts) is ts/memory.ts; creating one from data is ts/creation.ts; the chained methods
+ * (`x.add(y)`) call the ops bound in ts/chained.ts, so this file imports no op.
  */
 import { backend } from './backend/backend';
 import type { GradNode } from './autograd';
-import { DTypeError, DisposedError, OutOfMemoryError, ShapeError, ValueError, formatShape } from './errors';
-import { MAX_MEMORY_BYTES, MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, formatBytes } from './backend/memory';
-import * as ops from './ops/index';
+import { DTypeError, DisposedError, OutOfMemoryError, ShapeError, formatShape } from './errors';
+import { MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, formatBytes } from './backend/limits';
+import { adopt, allocationSite, keep, memory, release } from './memory';
+import { chained } from './chained';
 
 export type DType = 'float32' | 'int32';
 export type TensorData = Float32Array | Int32Array | number[] | NestedNumbers;
@@ -21,14 +22,7 @@ export interface TensorOptions {
   dtype?: DType;
 }
 
-let liveTensors = 0;
-let liveBytes = 0;
 let nextId = 1;
-
-/** Scopes from `tidy`: the innermost one adopts every new tensor. */
-const scopes: Set<Tensor>[] = [];
-/** While > 0, new tensors are not adopted by any scope (parameters, grads, optimizer state). */
-let untrackedDepth = 0;
 
 export class Tensor {
   readonly id = nextId++;
@@ -63,16 +57,14 @@ export class Tensor {
       this.ptr_ = backend().alloc(this.bytes);
     } catch (e) {
       if (!(e instanceof OutOfMemoryError)) throw e;
+      const live = memory();
       throw new OutOfMemoryError(
         `${allocationSite()}out of memory: cannot allocate a ${dtype} tensor of shape ${formatShape(shape)} ` +
-          `(${formatBytes(this.bytes)}): ${e.message}; ${liveTensors} live tensors hold ${formatBytes(liveBytes)}: ` +
+          `(${formatBytes(this.bytes)}): ${e.message}; ${live.liveTensors} live tensors hold ${formatBytes(live.tensorBytes)}: ` +
           'dispose what you no longer need (or run the work inside tidy()), or ask for less',
       );
     }
-    liveTensors++;
-    liveBytes += this.bytes;
-    if (untrackedDepth === 0 && scopes.length > 0) scopes[scopes.length - 1].add(this);
-    if (opDepth > 0) createdInOps.push(this);
+    adopt(this, this.bytes);
   }
 
   /** Byte offset of the data in backend memory. Throws once disposed. */
@@ -139,9 +131,7 @@ export class Tensor {
     if (this.ptr_ < 0) return;
     backend().free(this.ptr_, this.bytes);
     this.ptr_ = -1;
-    liveTensors--;
-    liveBytes -= this.bytes;
-    for (const s of scopes) s.delete(this);
+    release(this, this.bytes);
     if (this.grad !== null) {
       this.grad.dispose();
       this.grad = null;
@@ -171,7 +161,7 @@ export class Tensor {
 
   /** A copy that stays in the graph (gradient flows back to this tensor). */
   clone(): Tensor {
-    return ops.clone(this);
+    return chained().clone(this);
   }
 
   /** Sets `requiresGrad` on a leaf and returns it. */
@@ -182,7 +172,7 @@ export class Tensor {
 
   /** Runs reverse-mode autograd from this tensor (scalar, or with an explicit `gradient`). */
   backward(gradient?: Tensor): void {
-    ops.backward(this, gradient);
+    chained().backward(this, gradient);
   }
 
   toString(): string {
@@ -190,32 +180,32 @@ export class Tensor {
   }
 
   add(other: Tensor | number): Tensor {
-    return ops.add(this, other);
+    return chained().add(this, other);
   }
   sub(other: Tensor | number): Tensor {
-    return ops.sub(this, other);
+    return chained().sub(this, other);
   }
   mul(other: Tensor | number): Tensor {
-    return ops.mul(this, other);
+    return chained().mul(this, other);
   }
   div(other: number): Tensor {
-    return ops.mul(this, 1 / other);
+    return chained().mul(this, 1 / other);
   }
   neg(): Tensor {
-    return ops.mul(this, -1);
+    return chained().mul(this, -1);
   }
   matmul(other: Tensor): Tensor {
-    return ops.matmul(this, other);
+    return chained().matmul(this, other);
   }
   sum(dim?: number, keepdim = false): Tensor {
-    return ops.sum(this, dim, keepdim);
+    return chained().sum(this, dim, keepdim);
   }
   mean(dim?: number, keepdim = false): Tensor {
-    return ops.mean(this, dim, keepdim);
+    return chained().mean(this, dim, keepdim);
   }
   reshape(...shape: number[] | [number[]]): Tensor {
     const dims = Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
-    return ops.reshape(this, dims);
+    return chained().reshape(this, dims);
   }
   /** PyTorch `view`: the same data in another shape (one dim may be -1). Tensors are always contiguous, so this is `reshape`. */
   view(...shape: number[] | [number[]]): Tensor {
@@ -223,28 +213,28 @@ export class Tensor {
   }
   /** Swaps the last two dims (PyTorch `x.mT`, or `transpose(-2, -1)`). */
   transpose(): Tensor {
-    return ops.transpose(this);
+    return chained().transpose(this);
   }
   get T(): Tensor {
-    return ops.transpose(this);
+    return chained().transpose(this);
   }
   slice(dim: number, start: number, end?: number): Tensor {
-    return ops.slice(this, dim, start, end);
+    return chained().slice(this, dim, start, end);
   }
   tanh(): Tensor {
-    return ops.tanh(this);
+    return chained().tanh(this);
   }
   sigmoid(): Tensor {
-    return ops.sigmoid(this);
+    return chained().sigmoid(this);
   }
   relu(): Tensor {
-    return ops.relu(this);
+    return chained().relu(this);
   }
   softmax(dim = -1): Tensor {
-    return ops.softmax(this, dim);
+    return chained().softmax(this, dim);
   }
   logSoftmax(dim = -1): Tensor {
-    return ops.logSoftmax(this, dim);
+    return chained().logSoftmax(this, dim);
   }
 }
 
@@ -281,216 +271,4 @@ function describe(v: unknown): string {
   if (typeof v === 'number') return String(v);
   if (typeof v === 'string') return JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}...` : v);
   return v === null ? 'null' : typeof v;
-}
-
-/** The op running now, named in allocation errors; null outside ops. */
-let currentOp: string | null = null;
-/**
- * Every tensor created while an op runs, so that an op that throws half-way (out of memory in its
- * third allocation, say) frees the first two instead of leaking them. Each `runOp` frame owns the
- * entries from its mark to the end.
- */
-const createdInOps: Tensor[] = [];
-let opDepth = 0;
-
-function allocationSite(): string {
-  return `${currentOp ?? 'tensor'}: `;
-}
-
-/**
- * Runs op `name` as one unit: allocation errors inside it name it, and if it throws, every tensor
- * it created is disposed (tracked or not, owned by another or not) before the error propagates.
- * On success nothing changes: its tensors belong to whoever they were handed to.
- */
-export function runOp<T>(name: string, fn: () => T): T {
-  const outerOp = currentOp;
-  const mark = createdInOps.length;
-  currentOp = name;
-  opDepth++;
-  try {
-    return fn();
-  } catch (e) {
-    for (let i = createdInOps.length - 1; i >= mark; i--) createdInOps[i].dispose();
-    createdInOps.length = mark;
-    throw e;
-  } finally {
-    opDepth--;
-    currentOp = outerOp;
-    // A nested op's tensors stay listed until the outermost op ends: if that one fails, they go too.
-    if (opDepth === 0) createdInOps.length = 0;
-  }
-}
-
-/** Runs `fn` with tensor tracking off: what it creates is owned by the caller, not by a scope. */
-export function untracked<T>(fn: () => T): T {
-  untrackedDepth++;
-  try {
-    return fn();
-  } finally {
-    untrackedDepth--;
-  }
-}
-
-/**
- * Runs `fn` in a scope: every tensor created inside is disposed when it returns, except the ones
- * it returns (a tensor, or tensors inside a returned array or plain object) and the ones `keep()`s.
- * Returned tensors move to the enclosing scope, if any.
- */
-export function tidy<T>(fn: () => T): T {
-  const scope = new Set<Tensor>();
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    scopes.pop();
-    for (const t of scope) t.dispose();
-    throw e;
-  }
-  scopes.pop();
-  const kept = new Set<Tensor>();
-  collectTensors(result, kept);
-  for (const t of scope) {
-    if (!kept.has(t)) t.dispose();
-  }
-  if (scopes.length > 0) {
-    const parent = scopes[scopes.length - 1];
-    for (const t of kept) if (scope.has(t)) parent.add(t);
-  }
-  return result;
-}
-
-/** Removes `t` from every scope, so no `tidy` disposes it. Returns `t`. */
-export function keep<T extends Tensor>(t: T): T {
-  for (const s of scopes) s.delete(t);
-  return t;
-}
-
-function collectTensors(value: unknown, out: Set<Tensor>, depth = 0): void {
-  if (depth > 4 || value === null || typeof value !== 'object') return;
-  if (value instanceof Tensor) {
-    out.add(value);
-  } else if (Array.isArray(value)) {
-    for (const v of value) collectTensors(v, out, depth + 1);
-  } else if (Object.getPrototypeOf(value) === Object.prototype) {
-    for (const v of Object.values(value)) collectTensors(v, out, depth + 1);
-  }
-}
-
-export interface MemoryInfo {
-  /** Tensors allocated and not yet disposed. */
-  liveTensors: number;
-  /** Bytes held by those tensors. */
-  tensorBytes: number;
-  /** Size of the backend heap (WASM linear memory), which only grows. */
-  heapBytes: number;
-  /**
-   * Bytes the backend holds in live blocks, what `setMemoryLimit` caps: tensors (rounded to
-   * blocks) plus, in the wasm backend, the kernels' kept scratch (4.1 MiB and up).
-   */
-  usedBytes: number;
-  /** The cap set by `setMemoryLimit`, or null for none (then 4 GiB of WASM memory is the limit). */
-  memoryLimit: number | null;
-}
-
-let memoryLimit: number | null = null;
-
-export function memory(): MemoryInfo {
-  const b = backend();
-  return { liveTensors, tensorBytes: liveBytes, heapBytes: b.heapBytes(), usedBytes: b.usedBytes(), memoryLimit };
-}
-
-/**
- * Caps the memory lstm-wasm may hold at once, in bytes (`null`: no cap beyond WebAssembly's 4 GiB):
- * tensors, and in the wasm backend also the kernels' scratch. Past it, allocations and kernels
- * throw `OutOfMemoryError` before computing anything, and the library keeps working. Useful in a
- * page that must stay small; memory already live is not touched (the heap never shrinks).
- */
-export function setMemoryLimit(bytes: number | null): void {
-  if (bytes !== null && !(Number.isInteger(bytes) && bytes > 0 && bytes <= MAX_MEMORY_BYTES)) {
-    throw new ValueError(`setMemoryLimit: bytes must be a positive integer up to ${MAX_MEMORY_BYTES} (4 GiB) or null, got ${bytes}`);
-  }
-  // The crate's cap is a u32 of bytes: 4 GiB itself is the same as none.
-  backend().setMemoryLimit(bytes === null || bytes === MAX_MEMORY_BYTES ? 0 : bytes);
-  memoryLimit = bytes;
-}
-
-// ---------------------------------------------------------------------------------------------
-// creation
-// ---------------------------------------------------------------------------------------------
-
-function inferShape(data: NestedNumbers | number[]): number[] {
-  const shape: number[] = [];
-  let level: unknown = data;
-  while (Array.isArray(level)) {
-    shape.push(level.length);
-    level = level[0];
-  }
-  return shape;
-}
-
-/**
- * A tensor from data. Float32Array or number[] give float32 (unless `dtype: 'int32'`), Int32Array
- * gives int32. Nested arrays give their shape; flat data takes `shape` (default 1-D).
- */
-export function tensor(data: TensorData, shape?: readonly number[], options: TensorOptions = {}): Tensor {
-  let flat: ArrayLike<number>;
-  let dtype: DType;
-  let inferred: number[];
-  if (data instanceof Float32Array || data instanceof Int32Array) {
-    flat = data;
-    dtype = data instanceof Int32Array ? 'int32' : 'float32';
-    if (options.dtype !== undefined && options.dtype !== dtype) {
-      throw new DTypeError(`tensor: data is a ${data.constructor.name} but dtype '${options.dtype}' was asked for`);
-    }
-    inferred = [data.length];
-  } else if (Array.isArray(data)) {
-    inferred = inferShape(data);
-    flat = (data as unknown[]).flat(Infinity) as number[];
-    dtype = options.dtype ?? 'float32';
-    if (flat.length !== inferred.reduce((a, b) => a * b, 1)) {
-      throw new ShapeError(`tensor: nested data is ragged (first-element shape ${formatShape(inferred)}, ${flat.length} numbers)`);
-    }
-    for (let i = 0; i < flat.length; i++) {
-      if (typeof flat[i] !== 'number') throw new DTypeError(`tensor: data[${i}] is ${typeof flat[i]}, expected a number`);
-    }
-  } else {
-    throw new DTypeError(`tensor: data must be a Float32Array, Int32Array or number array, got ${Object.prototype.toString.call(data)}`);
-  }
-  const finalShape = shape ?? inferred;
-  const size = finalShape.reduce((a, b) => a * b, 1);
-  if (size !== flat.length) {
-    throw new ShapeError(`tensor: shape ${formatShape(finalShape)} holds ${size} elements, data has ${flat.length}`);
-  }
-  if (dtype === 'int32') {
-    for (let i = 0; i < flat.length; i++) {
-      if (!Number.isInteger(flat[i]) || flat[i] < -2147483648 || flat[i] > 2147483647) {
-        throw new DTypeError(`tensor: int32 data[${i}] = ${flat[i]} is not an integer in the int32 range`);
-      }
-    }
-  }
-  if (options.requiresGrad && dtype !== 'float32') {
-    throw new DTypeError('tensor: only float32 tensors can require gradients');
-  }
-  return runOp('tensor', () => {
-    const t = new Tensor(finalShape, dtype, options.requiresGrad ?? false);
-    t.heapView().set(flat as ArrayLike<number>);
-    return t;
-  });
-}
-
-export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
-  return runOp('zeros', () => new Tensor(shape, options.dtype ?? 'float32', options.requiresGrad ?? false));
-}
-
-export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
-  return runOp('full', () => {
-    const t = new Tensor(shape, options.dtype ?? 'float32', options.requiresGrad ?? false);
-    t.heapView().fill(value);
-    return t;
-  });
-}
-
-export function ones(shape: readonly number[], options: TensorOptions = {}): Tensor {
-  return full(shape, 1, options);
 }

@@ -2,7 +2,7 @@
 import type { Backend } from './backend';
 import type { Kernels } from './kernels';
 import { LstmWasmError, OutOfMemoryError } from '../errors';
-import { MAX_MEMORY_BYTES, MAX_TENSOR_BYTES, formatBytes } from './memory';
+import { MAX_MEMORY_BYTES, MAX_TENSOR_BYTES, formatBytes } from './limits';
 
 interface CoreExports extends Kernels {
   memory: WebAssembly.Memory;

@@ -10,7 +10,8 @@
  * overflow, a huge allocation or a tensor that silently goes missing (a name like `__proto__` is
  * a name like any other: dicts here have no prototype).
  */
-import { Tensor, tensor } from '../tensor';
+import { Tensor } from '../tensor';
+import { tensor } from '../creation';
 import { FormatError, ValueError, formatShape } from '../errors';
 import { assertTensor } from '../ops/util';
 import { describeValue, repeatedKey, scanJson, showName, showValue } from './json-guard';

@@ -2,11 +2,12 @@
  * nn.LSTMCell, nn.GRUCell, nn.RNNCell: one time step, PyTorch names (weight_ih, weight_hh,
  * bias_ih, bias_hh) and init. They run the same crate kernels as the sequence modules with T = 1.
  */
-import { Tensor, runOp } from '../tensor';
+import { Tensor } from '../tensor';
+import { runOp } from '../memory';
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
 import { GATES, recurrentInit, type RecurrentMode, type RecurrentConfig, type RecurrentWeights } from '../ops/recurrent';
 import { runRecurrent } from './rnn';
-import { reshape } from '../ops/shape';
+import { reshape } from '../ops/index';
 import { assertTensor } from '../ops/util';
 import { Module } from './module';
 import { checkSize } from './linear';

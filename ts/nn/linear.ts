@@ -1,8 +1,7 @@
 /** nn.Linear and nn.Embedding. */
 import { Tensor } from '../tensor';
 import { uniform_, normal_ } from '../random';
-import { linear } from '../ops/linear';
-import { embedding } from '../ops/embedding';
+import { embedding, linear } from '../ops/index';
 import { IndexError, ValueError } from '../errors';
 import { Module } from './module';
 

@@ -5,7 +5,8 @@
  * child's under `childName.`.
  * After `dispose()` every method but `dispose` throws a DisposedError.
  */
-import { Tensor, untracked } from '../tensor';
+import { Tensor } from '../tensor';
+import { untracked } from '../memory';
 import { DisposedError, ShapeError, ValueError, formatShape } from '../errors';
 import { assertTensor } from '../ops/util';
 

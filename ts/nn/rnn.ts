@@ -3,10 +3,11 @@
  * input (T, B, I), or (B, T, I) with batchFirst, or unbatched (T, I); h/c are (L*D, B, P)
  * whatever batchFirst says; output (T, B, D*P). P = projSize for a projected LSTM, else hiddenSize.
  */
-import { Tensor, runOp } from '../tensor';
+import { Tensor } from '../tensor';
+import { runOp } from '../memory';
 import { DTypeError, IndexError, ShapeError, ValueError, formatShape } from '../errors';
 import { recurrentStack, GATES, recurrentInit, type RecurrentMode, type RecurrentWeights, type RecurrentConfig, type RecurrentOutputs } from '../ops/recurrent';
-import { swapLeadingDims, reshape } from '../ops/shape';
+import { swapLeadingDims, reshape } from '../ops/index';
 import { assertTensor } from '../ops/util';
 import { Module } from './module';
 import { Generator, defaultGenerator } from '../random';

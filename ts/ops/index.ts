@@ -3,7 +3,9 @@
  * under `runOp`: an allocation error names the op, and an op that throws half-way frees what it
  * had allocated.
  */
-import { runOp } from '../tensor';
+import { runOp } from '../memory';
+import { bindChainedOps } from '../chained';
+import { backward } from '../autograd';
 import * as arithmetic from './arithmetic';
 import * as matmulOps from './matmul';
 import * as reduce from './reduce';
@@ -42,4 +44,8 @@ export const dropout = named('dropout', dropoutOps.dropout);
 export const embedding = named('embedding', embeddingOps.embedding);
 export const linear = named('linear', linearOps.linear);
 export const swapLeadingDims = named('swapLeadingDims', shape.swapLeadingDims);
-export { backward } from '../autograd';
+export { backward };
+
+bindChainedOps({
+  add, sub, mul, clone, matmul, sum, mean, reshape, transpose, slice, tanh, sigmoid, relu, softmax, logSoftmax, backward,
+});

@@ -4,9 +4,11 @@
  * outputs: output (T, B, D*P), hN (L*D, B, P) and, for the LSTM, cN (L*D, B, H). Backward
  * receives each output's gradient (null for an output nothing used, which the kernels read as 0).
  */
-import { Tensor, runOp, tensor, untracked } from '../tensor';
+import { Tensor } from '../tensor';
+import { runOp, untracked } from '../memory';
+import { tensor } from '../creation';
 import { backend } from '../backend/backend';
-import { MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, checkKernelStatus, formatBytes } from '../backend/memory';
+import { MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, checkKernelStatus, formatBytes } from '../backend/limits';
 import { OutOfMemoryError } from '../errors';
 import { assertTensor } from './util';
 import { needsGrad, recordMulti } from '../autograd';

@@ -4,7 +4,8 @@
  * After `dispose()` every method but `dispose` throws a DisposedError; so do `step` and `zeroGrad`
  * when a parameter was disposed (its module was), before they change anything.
  */
-import { Tensor, untracked } from '../tensor';
+import { Tensor } from '../tensor';
+import { untracked } from '../memory';
 import { DisposedError, ValueError, DTypeError } from '../errors';
 import { assertTensor } from '../ops/util';
 

@@ -18,7 +18,9 @@
  * hostile file costs a FormatError and a linear pass over its bytes, never a hang, a leak or an
  * allocation larger than the file.
  */
-import { Tensor, tensor, tidy } from '../tensor';
+import { Tensor } from '../tensor';
+import { tidy } from '../memory';
+import { tensor } from '../creation';
 import { saveSafetensors, parseSafetensors, entryBytes, entryData, type ParsedSafetensors } from '../io/safetensors';
 import { showName } from '../io/json-guard';
 import { FormatError, ShapeError, ValueError } from '../errors';

@@ -6,13 +6,15 @@
  * The recurrent state is `RecurrentState`: [h, c] for an LSTM, [h] for a GRU, each (L, B, H).
  * Generation streams tokens one at a time with the state carried from token to token.
  */
-import { Tensor, tensor, tidy } from '../tensor';
+import { Tensor } from '../tensor';
+import { tidy } from '../memory';
+import { tensor } from '../creation';
 import { noGrad } from '../autograd';
 import { Generator, defaultGenerator } from '../random';
 import { Module } from '../nn/module';
 import { Embedding, Linear } from '../nn/linear';
 import { LSTM, GRU } from '../nn/rnn';
-import { dropout } from '../ops/dropout';
+import { dropout } from '../ops/index';
 import { assertTensor } from '../ops/util';
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
 import { sampleFromLogits, checkSamplingOptions, type SamplingOptions } from './sampling';

@@ -12,12 +12,14 @@
  * Restoring all of it (`exportState` / `importState`) makes a resumed run bit-identical to an
  * uninterrupted one.
  */
-import { Tensor, tensor, tidy, keep, untracked } from '../tensor';
+import { Tensor } from '../tensor';
+import { tidy, keep, untracked } from '../memory';
+import { tensor } from '../creation';
 import { noGrad } from '../autograd';
 import { defaultGenerator } from '../random';
 import { Adam } from '../optim/adam';
 import { clipGradNorm } from '../nn/utils';
-import { crossEntropy } from '../ops/loss';
+import { crossEntropy } from '../ops/index';
 import { ValueError } from '../errors';
 import { LMBatcher, type BatcherPosition } from './batcher';
 import type { LanguageModel, RecurrentState } from './language-model';

@@ -5,7 +5,7 @@
  * shapes every step reuses its blocks and the heap stops growing after the first step.
  */
 import { LstmWasmError, OutOfMemoryError } from '../../errors';
-import { MAX_TENSOR_BYTES, formatBytes } from '../memory';
+import { MAX_TENSOR_BYTES, formatBytes } from '../limits';
 
 const ALIGN = 16;
 /** Growth granularity, as a WebAssembly page. */

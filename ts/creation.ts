@@ -1,0 +1,80 @@
+/** Creating tensors: from data (`tensor`), or filled (`zeros`, `ones`, `full`). */
+import { Tensor, type NestedNumbers, type TensorData, type TensorOptions, type DType } from './tensor';
+import { runOp } from './memory';
+import { DTypeError, ShapeError, formatShape } from './errors';
+
+function inferShape(data: NestedNumbers | number[]): number[] {
+  const shape: number[] = [];
+  let level: unknown = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0];
+  }
+  return shape;
+}
+
+/**
+ * A tensor from data. Float32Array or number[] give float32 (unless `dtype: 'int32'`), Int32Array
+ * gives int32. Nested arrays give their shape; flat data takes `shape` (default 1-D).
+ */
+export function tensor(data: TensorData, shape?: readonly number[], options: TensorOptions = {}): Tensor {
+  let flat: ArrayLike<number>;
+  let dtype: DType;
+  let inferred: number[];
+  if (data instanceof Float32Array || data instanceof Int32Array) {
+    flat = data;
+    dtype = data instanceof Int32Array ? 'int32' : 'float32';
+    if (options.dtype !== undefined && options.dtype !== dtype) {
+      throw new DTypeError(`tensor: data is a ${data.constructor.name} but dtype '${options.dtype}' was asked for`);
+    }
+    inferred = [data.length];
+  } else if (Array.isArray(data)) {
+    inferred = inferShape(data);
+    flat = (data as unknown[]).flat(Infinity) as number[];
+    dtype = options.dtype ?? 'float32';
+    if (flat.length !== inferred.reduce((a, b) => a * b, 1)) {
+      throw new ShapeError(`tensor: nested data is ragged (first-element shape ${formatShape(inferred)}, ${flat.length} numbers)`);
+    }
+    for (let i = 0; i < flat.length; i++) {
+      if (typeof flat[i] !== 'number') throw new DTypeError(`tensor: data[${i}] is ${typeof flat[i]}, expected a number`);
+    }
+  } else {
+    throw new DTypeError(`tensor: data must be a Float32Array, Int32Array or number array, got ${Object.prototype.toString.call(data)}`);
+  }
+  const finalShape = shape ?? inferred;
+  const size = finalShape.reduce((a, b) => a * b, 1);
+  if (size !== flat.length) {
+    throw new ShapeError(`tensor: shape ${formatShape(finalShape)} holds ${size} elements, data has ${flat.length}`);
+  }
+  if (dtype === 'int32') {
+    for (let i = 0; i < flat.length; i++) {
+      if (!Number.isInteger(flat[i]) || flat[i] < -2147483648 || flat[i] > 2147483647) {
+        throw new DTypeError(`tensor: int32 data[${i}] = ${flat[i]} is not an integer in the int32 range`);
+      }
+    }
+  }
+  if (options.requiresGrad && dtype !== 'float32') {
+    throw new DTypeError('tensor: only float32 tensors can require gradients');
+  }
+  return runOp('tensor', () => {
+    const t = new Tensor(finalShape, dtype, options.requiresGrad ?? false);
+    t.heapView().set(flat as ArrayLike<number>);
+    return t;
+  });
+}
+
+export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
+  return runOp('zeros', () => new Tensor(shape, options.dtype ?? 'float32', options.requiresGrad ?? false));
+}
+
+export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
+  return runOp('full', () => {
+    const t = new Tensor(shape, options.dtype ?? 'float32', options.requiresGrad ?? false);
+    t.heapView().fill(value);
+    return t;
+  });
+}
+
+export function ones(shape: readonly number[], options: TensorOptions = {}): Tensor {
+  return full(shape, 1, options);
+}

@@ -1,0 +1,176 @@
+/**
+ * Who owns memory, and how much is live. Tensor data lives in backend (WASM) memory that
+ * JavaScript's garbage collector cannot see, so every tensor has an owner:
+ *
+ * - Users see three tools: `tidy(fn)` (a scope: what `fn` creates is disposed when it returns,
+ *   except what it returns), `keep(t)` (take a tensor out of every scope) and `t.dispose()`.
+ * - Inside the library: `untracked(fn)` creates tensors no scope adopts (parameters, gradients,
+ *   optimizer state, buffers a graph node saves: their owner frees them); `runOp(name, fn)` runs
+ *   an op as one unit (an allocation error names it; if it throws, what it created is freed);
+ *   `Tensor.ownTensor(t)` ties one tensor's life to another's; a `GradNode` frees what it saved
+ *   when its last output is disposed (ts/autograd.ts).
+ * - `memory()` reports the live tensors and bytes; `setMemoryLimit` caps what may be held.
+ *
+ * The Tensor class reports each tensor here as it is created (`adopt`) and disposed (`release`).
+ */
+import type { Tensor } from './tensor';
+import { backend } from './backend/backend';
+import { ValueError } from './errors';
+import { MAX_MEMORY_BYTES } from './backend/limits';
+
+let liveTensors = 0;
+let liveBytes = 0;
+
+/** Scopes from `tidy`: the innermost one adopts every new tensor. */
+const scopes: Set<Tensor>[] = [];
+/** While > 0, new tensors are not adopted by any scope (parameters, grads, optimizer state). */
+let untrackedDepth = 0;
+
+/** Called by the Tensor constructor once its data is allocated. */
+export function adopt(t: Tensor, bytes: number): void {
+  liveTensors++;
+  liveBytes += bytes;
+  if (untrackedDepth === 0 && scopes.length > 0) scopes[scopes.length - 1].add(t);
+  if (opDepth > 0) createdInOps.push(t);
+}
+
+/** Called by `Tensor.dispose` once its data is freed. */
+export function release(t: Tensor, bytes: number): void {
+  liveTensors--;
+  liveBytes -= bytes;
+  for (const s of scopes) s.delete(t);
+}
+
+/** The op running now, named in allocation errors; null outside ops. */
+let currentOp: string | null = null;
+/**
+ * Every tensor created while an op runs, so that an op that throws half-way (out of memory in its
+ * third allocation, say) frees the first two instead of leaking them. Each `runOp` frame owns the
+ * entries from its mark to the end.
+ */
+const createdInOps: Tensor[] = [];
+let opDepth = 0;
+
+/** The op allocating now, as a message prefix (`matmul: `); `tensor: ` outside ops. */
+export function allocationSite(): string {
+  return `${currentOp ?? 'tensor'}: `;
+}
+
+/**
+ * Runs op `name` as one unit: allocation errors inside it name it, and if it throws, every tensor
+ * it created is disposed (tracked or not, owned by another or not) before the error propagates.
+ * On success nothing changes: its tensors belong to whoever they were handed to.
+ */
+export function runOp<T>(name: string, fn: () => T): T {
+  const outerOp = currentOp;
+  const mark = createdInOps.length;
+  currentOp = name;
+  opDepth++;
+  try {
+    return fn();
+  } catch (e) {
+    for (let i = createdInOps.length - 1; i >= mark; i--) createdInOps[i].dispose();
+    createdInOps.length = mark;
+    throw e;
+  } finally {
+    opDepth--;
+    currentOp = outerOp;
+    // A nested op's tensors stay listed until the outermost op ends: if that one fails, they go too.
+    if (opDepth === 0) createdInOps.length = 0;
+  }
+}
+
+/** Runs `fn` with tensor tracking off: what it creates is owned by the caller, not by a scope. */
+export function untracked<T>(fn: () => T): T {
+  untrackedDepth++;
+  try {
+    return fn();
+  } finally {
+    untrackedDepth--;
+  }
+}
+
+/**
+ * Runs `fn` in a scope: every tensor created inside is disposed when it returns, except the ones
+ * it returns (a tensor, or tensors inside a returned array or plain object) and the ones `keep()`s.
+ * Returned tensors move to the enclosing scope, if any.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const kept = new Set<Tensor>();
+  collectTensors(result, scope, kept);
+  for (const t of scope) {
+    if (!kept.has(t)) t.dispose();
+  }
+  if (scopes.length > 0) {
+    const parent = scopes[scopes.length - 1];
+    for (const t of kept) if (scope.has(t)) parent.add(t);
+  }
+  return result;
+}
+
+/** Removes `t` from every scope, so no `tidy` disposes it. Returns `t`. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+/** The tensors of `scope` found in `value` (itself, or inside arrays and plain objects, 4 deep). */
+function collectTensors(value: unknown, scope: Set<Tensor>, out: Set<Tensor>, depth = 0): void {
+  if (depth > 4 || value === null || typeof value !== 'object') return;
+  if (scope.has(value as Tensor)) {
+    out.add(value as Tensor);
+  } else if (Array.isArray(value)) {
+    for (const v of value) collectTensors(v, scope, out, depth + 1);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collectTensors(v, scope, out, depth + 1);
+  }
+}
+
+export interface MemoryInfo {
+  /** Tensors allocated and not yet disposed. */
+  liveTensors: number;
+  /** Bytes held by those tensors. */
+  tensorBytes: number;
+  /** Size of the backend heap (WASM linear memory), which only grows. */
+  heapBytes: number;
+  /**
+   * Bytes the backend holds in live blocks, what `setMemoryLimit` caps: tensors (rounded to
+   * blocks) plus, in the wasm backend, the kernels' kept scratch (4.1 MiB and up).
+   */
+  usedBytes: number;
+  /** The cap set by `setMemoryLimit`, or null for none (then 4 GiB of WASM memory is the limit). */
+  memoryLimit: number | null;
+}
+
+let memoryLimit: number | null = null;
+
+export function memory(): MemoryInfo {
+  const b = backend();
+  return { liveTensors, tensorBytes: liveBytes, heapBytes: b.heapBytes(), usedBytes: b.usedBytes(), memoryLimit };
+}
+
+/**
+ * Caps the memory lstm-wasm may hold at once, in bytes (`null`: no cap beyond WebAssembly's 4 GiB):
+ * tensors, and in the wasm backend also the kernels' scratch. Past it, allocations and kernels
+ * throw `OutOfMemoryError` before computing anything, and the library keeps working. Useful in a
+ * page that must stay small; memory already live is not touched (the heap never shrinks).
+ */
+export function setMemoryLimit(bytes: number | null): void {
+  if (bytes !== null && !(Number.isInteger(bytes) && bytes > 0 && bytes <= MAX_MEMORY_BYTES)) {
+    throw new ValueError(`setMemoryLimit: bytes must be a positive integer up to ${MAX_MEMORY_BYTES} (4 GiB) or null, got ${bytes}`);
+  }
+  // The crate's cap is a u32 of bytes: 4 GiB itself is the same as none.
+  backend().setMemoryLimit(bytes === null || bytes === MAX_MEMORY_BYTES ? 0 : bytes);
+  memoryLimit = bytes;
+}
