@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [-- --only id,id]`: installs the peers on first use (bench/package.json,
+// `npm run bench [-- --quick] [-- --only id,id] [-- --baseline DIR]`: installs the peers on first use (bench/package.json,
 // never the library's dependencies), builds lstm-wasm if dist/ is missing, runs each system in its
 // own child process, one after another (one backend per process; a peer that crashes costs only its
 // own row), then prints one table and writes it as JSON to bench/results/.
@@ -26,12 +26,26 @@ const SYSTEMS = [
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
-const onlyAt = argv.indexOf('--only');
-const only = onlyAt >= 0 ? new Set(argv[onlyAt + 1].split(',')) : null;
-const unknown = argv.filter((a, i) => a !== '--quick' && a !== '--only' && argv[i - 1] !== '--only');
-if (unknown.length > 0) {
-  console.error(`bench: unknown argument(s) ${unknown.join(' ')}; usage: npm run bench [-- --quick] [-- --only ${SYSTEMS.map((s) => s.id).join(',')}]`);
+const valueOf = (flag) => {
+  const at = argv.indexOf(flag);
+  return at >= 0 ? argv[at + 1] : undefined;
+};
+const only = valueOf('--only') === undefined ? null : new Set(valueOf('--only').split(','));
+// --baseline DIR: also measure another build of lstm-wasm (its dist/ folder, e.g. from a git
+// worktree of an older commit) as the system `lstm-wasm-baseline`, so a change is judged by the
+// ratio of the two in one run.
+const baseline = valueOf('--baseline');
+const unknown = argv.filter((a, i) => a !== '--quick' && !['--only', '--baseline'].includes(a) && !['--only', '--baseline'].includes(argv[i - 1]));
+if (unknown.length > 0 || (baseline !== undefined && !existsSync(join(baseline, 'index.js')))) {
+  console.error(
+    unknown.length > 0
+      ? `bench: unknown argument(s) ${unknown.join(' ')}; usage: npm run bench [-- --quick] [-- --only ${SYSTEMS.map((s) => s.id).join(',')}] [-- --baseline DIR]`
+      : `bench: --baseline ${baseline} has no index.js: give the dist/ folder of another lstm-wasm build`,
+  );
   process.exit(2);
+}
+if (baseline !== undefined) {
+  SYSTEMS.splice(1, 0, { id: 'lstm-wasm-baseline', file: 'lstm-wasm.mjs', backend: 'wasm', dist: baseline, quickSkip: [] });
 }
 
 function sh(cmd, args, opts = {}) {
@@ -65,6 +79,7 @@ function runSystem(sys) {
   const out = join(shared, `${sys.id}.json`);
   const args = [join(benchDir, 'systems', sys.file), '--shared', shared, '--out', out];
   if (sys.backend) args.push('--backend', sys.backend);
+  if (sys.dist) args.push('--dist', sys.dist);
   if (quick) args.push('--quick');
   if (quick && sys.quickSkip.length > 0) args.push('--skip', sys.quickSkip.join(','));
   const t0 = performance.now();

@@ -1,6 +1,8 @@
 // lstm-wasm on the four workloads, through the built package (dist/index.js) and its public API.
 // --backend wasm (default): the WebAssembly SIMD kernels; it also writes the reference outputs the
 // peers validate against. --backend js: the plain-JS backend, `init({ backend: 'js' })`.
+// --dist DIR: another build's dist/ (the `lstm-wasm-baseline` system of `npm run bench -- --baseline`),
+// validated against the reference like a peer.
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -12,23 +14,26 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = parseArgs();
 const backendName = args.backend ?? 'wasm';
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const report = new Report(args, {
-  id: `lstm-wasm-${backendName}`,
-  name: backendName === 'wasm' ? 'lstm-wasm (WASM SIMD)' : 'lstm-wasm (JS backend)',
-  version: pkg.version,
-});
+const report = new Report(args, args.dist
+  ? { id: 'lstm-wasm-baseline', name: `lstm-wasm baseline (${args.dist})`, version: pkg.version }
+  : {
+    id: `lstm-wasm-${backendName}`,
+    name: backendName === 'wasm' ? 'lstm-wasm (WASM SIMD)' : 'lstm-wasm (JS backend)',
+    version: pkg.version,
+  });
 const P = plan(args.quick);
-const isReference = backendName === 'wasm';
+const isReference = backendName === 'wasm' && !args.dist;
+const distDir = args.dist ?? join(root, 'dist');
 
 let lw;
 try {
-  lw = await import(pathToFileURL(join(root, 'dist', 'index.js')).href);
+  lw = await import(pathToFileURL(join(distDir, 'index.js')).href);
   if (backendName === 'wasm') {
     await lw.init();
   } else {
     // Until the JS backend lands, init() ignores unknown options and would silently load WASM:
     // require the option to be declared before trusting it.
-    const dts = join(root, 'dist', 'index.d.ts');
+    const dts = join(distDir, 'index.d.ts');
     const declared = existsSync(dts) && /interface InitOptions[^}]*\bbackend\??:/s.test(readFileSync(dts, 'utf8'));
     if (!declared) throw new Error(`init({ backend: '${backendName}' }) is not in this build of lstm-wasm (InitOptions has no 'backend' option in dist/index.d.ts)`);
     await lw.init({ backend: backendName });
