@@ -45,10 +45,16 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
+/**
+ * The one error policy: a CliError (bad flags, files, checkpoints) and an LstmWasmError (anything
+ * the library refuses on purpose, a failed wasm load included) are one `lstm-wasm: error:` line
+ * and exit code 1 (2 for usage errors); anything else is a bug, reported as an internal error (70).
+ */
 function report(e: unknown): number {
   const debug = process.env.LSTM_WASM_DEBUG === '1';
   if (e instanceof CliError || e instanceof LstmWasmError) {
-    process.stderr.write(`lstm-wasm: error: ${oneLine((e as Error).message)}\n`);
+    // The loader's messages start with 'lstm-wasm: ' already.
+    process.stderr.write(`lstm-wasm: error: ${oneLine((e as Error).message).replace(/^lstm-wasm: /, '')}\n`);
     if (debug) process.stderr.write(`${(e as Error).stack}\n`);
     return e instanceof CliError ? e.exitCode : 1;
   }
