@@ -1,7 +1,7 @@
 /** `lstm-wasm eval`: loss and perplexity of a checkpoint on a text. */
 import { trainValSplit } from '../text/batcher';
 import { modelFromCheckpoint } from '../text/checkpoint';
-import { scoreTokens } from '../text/trainer';
+import { scoreTokens } from '../text/evaluate';
 import { parse, int, str, type Options } from './args';
 import { CliError, UsageError } from './errors';
 import { CORPUS_LABEL, readCheckpoint, readCorpus, readTextFile } from './files';
