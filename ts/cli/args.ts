@@ -7,8 +7,6 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 export interface Parsed {
   values: Record<string, string | boolean | undefined>;
   positionals: string[];
-  /** Flags the user actually gave (not defaults). */
-  given: Set<string>;
 }
 
 export function parse(command: string, args: string[], options: Options, allowPositionals: boolean): Parsed {
@@ -24,8 +22,7 @@ export function parse(command: string, args: string[], options: Options, allowPo
     if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${err.message.split('\n')[0].replace(/\.$/, '')} ${hint}`);
     throw new UsageError(`${err.message.split('\n')[0]} ${hint}`);
   }
-  const values = result.values as Record<string, string | boolean | undefined>;
-  return { values, positionals: result.positionals, given: new Set(Object.keys(values).filter((k) => values[k] !== undefined)) };
+  return { values: result.values as Parsed['values'], positionals: result.positionals };
 }
 
 /**

@@ -24,8 +24,7 @@ export interface Flag<T, HasDefault extends boolean = boolean> {
   show(value: T): string;
 }
 
-type AnyFlag = Flag<any, boolean>; // eslint-disable-line @typescript-eslint/no-explicit-any
-export type FlagTable = Record<string, AnyFlag>;
+export type FlagTable = Record<string, Flag<unknown, boolean>>;
 
 /** The checked values of a table's flags: `T`, or `T | undefined` for a flag without a default. */
 export type FlagValues<F extends FlagTable> = {

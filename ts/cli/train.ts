@@ -1,6 +1,6 @@
 /** `lstm-wasm train [file...]`: train a language model, with live progress, samples and checkpoints. */
-import { manualSeed, Generator } from '../random';
-import { LanguageModel, sampleText, type LanguageModelConfig } from '../text/language-model';
+import { manualSeed } from '../random';
+import { LanguageModel, type LanguageModelConfig } from '../text/language-model';
 import { buildTokenizer, type Tokenizer } from '../text/tokenizer';
 import { LMBatcher, trainValSplit } from '../text/batcher';
 import { LMTrainer, type RunResult, type TrainProgress } from '../text/trainer';
@@ -10,13 +10,13 @@ import { parseDuration, type Every } from './args';
 import { choice, command, defaults, duration, every, int, num, parseFlags, text, type FlagValues } from './flags';
 import { CliError, UsageError } from './errors';
 import { CORPUS_LABEL, checkWritablePath, fingerprint, readCheckpoint, readCorpus, readTextFile, sameFileAs, writeFileAtomic } from './files';
-import { ProgressView, formatDuration, formatRate, logLine } from './progress';
+import { ProgressView, due, formatDuration, formatRate, logLine, mark } from './progress';
+import { SAMPLE_NOTE, Samples } from './samples';
 import { asciiPlot } from './plot';
 
 const DEFAULT_OUT = 'checkpoints/lm.safetensors';
 const DEFAULT_TIME = '4m';
 const SAMPLE_LENGTH = { char: 240, word: 60 };
-const SAMPLE_TEMPERATURE = 0.8;
 
 const MODEL = 'Model and data (fixed once training starts; --resume takes them from the checkpoint)';
 const HOW_LONG = `How long (the first limit reached stops; default --time ${DEFAULT_TIME})`;
@@ -99,11 +99,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { model, trainer } = buildOrResume(plan, data);
   const save = (): void => writeFileAtomic(plan.out, encodeCheckpoint(model, data.tokenizer, trainer, { settings: plan.settings, data: data.record }));
   printSetup(plan, data, model, trainer);
-  const samples = new Samples(plan, data, model, trainer);
+  const primeSource = data.split.val.length > 0 ? data.split.val : data.split.train;
+  const samples = new Samples(model, data.tokenizer, trainer, primeSource, { seed: plan.settings.seed, length: plan.sampleLength });
   const result = await trainWithProgress(plan, trainer, samples, save);
   save();
   printSummary(plan, data, model, trainer, result);
-  if (result.stoppedBy !== 'signal' && plan.sampleEvery.steps + plan.sampleEvery.ms > 0 && samples.lastStep !== trainer.step) {
+  if (result.stoppedBy !== 'signal' && plan.sampleEvery.steps + plan.sampleEvery.ms > 0 && samples.last.step !== trainer.step) {
     print(`--- final sample: ${SAMPLE_NOTE} ---\n${samples.text()}\n---`);
   }
   trainer.dispose();
@@ -249,8 +250,6 @@ async function trainWithProgress(plan: Plan, trainer: LMTrainer, samples: Sample
     view.print('\ninterrupted: finishing this step, then saving the checkpoint (Ctrl-C again to quit at once)');
     controller.abort();
   };
-  const due = (e: Every, last: Mark, stepNow: number): boolean =>
-    (e.steps > 0 && stepNow - last.step >= e.steps) || (e.ms > 0 && performance.now() - last.ms >= e.ms);
   let lastSave = mark(trainer.step);
   let lastLog = mark(trainer.step);
   const onProgress = (pr: TrainProgress): void => {
@@ -320,61 +319,6 @@ function printSummary(plan: Plan, data: Data, model: LanguageModel, trainer: LMT
   print();
 }
 
-const SAMPLE_NOTE = `[held-out prime] then the model's text, temperature ${SAMPLE_TEMPERATURE}`;
-
-/**
- * Samples as training goes: each starts from the first words of a held-out line (chosen by the
- * step), shown in brackets, so that they show how the model continues real text.
- */
-class Samples {
-  /** When the last sample was shown. */
-  last: Mark;
-  private readonly primeSource: Int32Array;
-
-  constructor(
-    private readonly plan: Plan,
-    private readonly data: Data,
-    private readonly model: LanguageModel,
-    private readonly trainer: LMTrainer,
-  ) {
-    this.last = mark(trainer.step);
-    this.primeSource = data.split.val.length > 0 ? data.split.val : data.split.train;
-  }
-
-  get lastStep(): number {
-    return this.last.step;
-  }
-
-  /** `[prime] continuation`, indented. */
-  text(): string {
-    const { tokenizer } = this.data;
-    const seed = this.plan.settings.seed + this.trainer.step;
-    const prime = pickPrime(this.primeSource, tokenizer, seed);
-    const continuation = sampleText(this.model, tokenizer, prime, { length: this.plan.sampleLength, temperature: SAMPLE_TEMPERATURE, seed });
-    return indent((prime.length > 0 ? `[${prime}]${continuation}` : continuation.trimStart()).trimEnd());
-  }
-
-  /** A sample under a heading with the step and the latest validation loss (and its step, if older). */
-  show(): string {
-    const trainer = this.trainer;
-    const v = trainer.valHistory[trainer.valHistory.length - 1];
-    const val = v === undefined ? 'no validation yet' : `val ${v.valLoss.toFixed(3)}${v.step !== trainer.step ? ` at step ${v.step}` : ''}`;
-    const shown = `--- sample at step ${trainer.step} (${val}): ${SAMPLE_NOTE} ---\n${this.text()}\n---`;
-    this.last = mark(trainer.step);
-    return shown;
-  }
-}
-
-/** A step and the time it was reached: when something was last done. */
-interface Mark {
-  step: number;
-  ms: number;
-}
-
-function mark(step: number): Mark {
-  return { step, ms: performance.now() };
-}
-
 /** The settings recorded in a checkpoint (a CliError if it was not written by `train`). */
 function checkpointSettings(ck: DecodedCheckpoint, path: string): Settings {
   const settings = ck.meta.extra?.settings as Partial<Settings> | undefined;
@@ -392,24 +336,6 @@ function checkpointSettings(ck: DecodedCheckpoint, path: string): Settings {
   return merged;
 }
 
-/** The first words (about 16 characters, or 3 words) of a line of `ids`, chosen by `seed`. */
-function pickPrime(ids: Int32Array, tokenizer: Tokenizer, seed: number): string {
-  const newline = tokenizer.level === 'char' ? tokenizer.idOf('\n') : tokenizer.idOf('<eos>');
-  const space = tokenizer.idOf(' ');
-  let at = Math.floor(new Generator(seed).uniform() * ids.length);
-  // The start of the next non-empty line (wrapping around).
-  for (let n = 0; n < ids.length; n++, at = (at + 1) % ids.length) {
-    if (ids[at] === newline && ids[(at + 1) % ids.length] !== newline) break;
-  }
-  const start = (at + 1) % ids.length;
-  const take: number[] = [];
-  for (let i = start; i < ids.length && ids[i] !== newline; i++) {
-    if (tokenizer.level === 'word' ? take.length >= 3 : take.length >= 16 && ids[i] === space) break;
-    take.push(ids[i]);
-  }
-  return take.length > 0 ? tokenizer.decode(take) : '';
-}
-
 function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
   const out = {} as Pick<T, K>;
   for (const k of keys) out[k] = from[k];
@@ -418,8 +344,4 @@ function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]):
 
 function print(line = ''): void {
   process.stdout.write(line + '\n');
-}
-
-function indent(text: string): string {
-  return text.split('\n').map((l) => `  ${l}`).join('\n');
 }
