@@ -28,9 +28,18 @@ export class DisposedError extends LstmWasmError {
   override name = 'DisposedError';
 }
 
-/** The library was used before `await init()`, or init failed. */
+/** The library was used before `await init()` completed (or after it failed: see WasmLoadError). */
 export class NotInitializedError extends LstmWasmError {
   override name = 'NotInitializedError';
+}
+
+/**
+ * `init()` could not load the compute module: the engine lacks WebAssembly or its SIMD, the `wasm`
+ * source is of an unsupported kind, or it cannot be fetched, read or compiled. The library stays
+ * uninitialized and `init()` can be retried (for example with `backend: 'js'`).
+ */
+export class WasmLoadError extends LstmWasmError {
+  override name = 'WasmLoadError';
 }
 
 /** A file or byte string (checkpoint, safetensors) is corrupt, truncated or of another format. */

@@ -14,7 +14,8 @@ export * as nn from './nn/index';
 export { Module } from './nn/module';
 export { saveSafetensors, loadSafetensors, readSafetensors, type SafetensorsFile } from './io/safetensors';
 export {
-  LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, FormatError, ValueError, OutOfMemoryError,
+  LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, WasmLoadError, FormatError, ValueError,
+  OutOfMemoryError,
 } from './errors';
 export { add, sub, mul, matmul, sum, mean, reshape, transpose, slice, concat, tanh, sigmoid, relu, softmax, logSoftmax } from './ops/index';
 export * from './text/index';

@@ -4,6 +4,7 @@
  * Its state can be read and restored, so checkpoints resume the exact random stream.
  */
 import { Tensor, type TensorOptions } from './tensor';
+import { ValueError } from './errors';
 
 export class Generator {
   private s = new Uint32Array(4);
@@ -69,7 +70,7 @@ export class Generator {
   }
 
   setState(state: readonly number[]): void {
-    if (state.length !== 5) throw new RangeError(`Generator.setState: expected 5 numbers, got ${state.length}`);
+    if (state.length !== 5) throw new ValueError(`Generator.setState: expected 5 numbers, got ${state.length}`);
     for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;
     this.spare = state[4] === null || state[4] === undefined ? NaN : Number(state[4]);
   }

@@ -320,7 +320,7 @@ describe('bundled with no configuration', () => {
 
     it("without 'wasm-unsafe-eval' the same page cannot compile the wasm (the header is enforced)", async () => {
       const { result, problems, violations } = await load('vite', { 'content-security-policy': "script-src 'self'" });
-      expect(result.error, JSON.stringify({ result, problems })).toMatch(/^Error: lstm-wasm: .*WebAssembly/);
+      expect(result.error, JSON.stringify({ result, problems })).toMatch(/^WasmLoadError: lstm-wasm: .*WebAssembly/);
       expect(result.error).toMatch(/Content Security Policy/i);
       expect(violations.length, 'the refusal is a "script-src wasm-eval" violation').toBeGreaterThan(0);
       expect(violations.every((v) => v.startsWith('script-src blocked wasm-eval')), violations.join('\n')).toBe(true);

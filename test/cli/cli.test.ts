@@ -12,6 +12,10 @@ import { init, readSafetensors, decodeCheckpoint, modelFromCheckpoint, noGrad, t
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const CORPUS = fileURLToPath(new URL('../../corpus/kjv.txt.gz', import.meta.url));
+/** NODE_OPTIONS that preload test/cli/preload/<name>.cjs into a CLI child (a crash, an engine without SIMD). */
+const preload = (name: string): Record<string, string> => ({
+  NODE_OPTIONS: `--require=${JSON.stringify(fileURLToPath(new URL(`./preload/${name}.cjs`, import.meta.url)))}`,
+});
 const TINY = ['--embed', '8', '--hidden', '16', '--batch', '4', '--seq', '16', '--sample-every', '0', '--eval-every', '4', '--val-split', '0.1'];
 
 let dir: string;
@@ -180,7 +184,7 @@ describe('lstm-wasm train / generate / eval', () => {
     const first = await run(['train', textFile, ...TINY, '--steps', '3', '--out', 'atomic.safetensors']);
     expect(first.code, first.stderr).toBe(0);
     const good = readFileSync(join(dir, 'atomic.safetensors'));
-    const crash = await run(['train', textFile, '--resume', 'atomic.safetensors', '--steps', '3', '--sample-every', '0'], { LSTM_WASM_TEST_CRASH_MID_WRITE: '1' });
+    const crash = await run(['train', textFile, '--resume', 'atomic.safetensors', '--steps', '3', '--sample-every', '0'], preload('crash-mid-write'));
     expect(crash.signal).toBe('SIGKILL');
     expect(readFileSync(join(dir, 'atomic.safetensors')).equals(good)).toBe(true);
     // The half-written temporary file is beside it, under another name; the checkpoint still loads.
@@ -343,6 +347,12 @@ describe('bad input: one clear error line, non-zero exit, no stack trace, nothin
       expectCleanError(await run(['train', file, ...TINY, '--steps', '1', '--out', 'good.safetensors']), pattern);
       expectCleanError(await run(['eval', '--checkpoint', 'good.safetensors', file]), pattern);
     }
+    unchanged();
+  });
+
+  it('an engine without WebAssembly SIMD (exit 1, not an internal error)', async () => {
+    const r = await run(['train', textFile, ...TINY, '--steps', '1', '--out', 'good.safetensors'], preload('no-simd'));
+    expectCleanError(r, /^lstm-wasm: error: this JavaScript engine lacks WebAssembly SIMD \(needed: Node 16\.4\+/);
     unchanged();
   });
 

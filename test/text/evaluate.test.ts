@@ -1,7 +1,7 @@
 // LMTrainer.evaluate: the quick estimate (first windows) and the full score (every token), checked
 // against a direct computation: each lane run in one piece from a zero state, summed cross-entropy.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, manualSeed, noGrad, tensor, tidy, F, CharTokenizer, LanguageModel, LMBatcher, LMTrainer } from 'lstm-wasm';
+import { init, manualSeed, memory, noGrad, scoreTokens, tensor, tidy, F, CharTokenizer, LanguageModel, LMBatcher, LMTrainer } from 'lstm-wasm';
 
 beforeAll(async () => {
   await init();
@@ -70,6 +70,23 @@ describe('LMTrainer.evaluate', () => {
     expect(trainer.evaluate(1000)!).toBeCloseTo(directLoss(model, ids, 4), 5);
     expect(trainer.evalTokenCount(1000)).toBe(2999);
     trainer.dispose();
+    model.dispose();
+  });
+});
+
+describe('scoreTokens', () => {
+  it('scores a model on token ids with no trainer or optimizer: the lanes it used, every target, no tensor left behind', () => {
+    const { ids, model } = setup(3000);
+    const before = memory().liveTensors;
+    const r = scoreTokens(model, ids, 32, 64);
+    expect(memory().liveTensors).toBe(before);
+    expect(r.tokens).toBe(2999);
+    expect(r.batchSize).toBe(32);
+    expect(r.seqLen).toBe(64);
+    expect(r.loss).toBeCloseTo(directLoss(model, ids, 32), 5);
+    // A text shorter than one window of the lanes asked for: fewer lanes, a shorter window.
+    const short = scoreTokens(model, ids.subarray(0, 98), 32, 64);
+    expect([short.tokens, short.batchSize, short.seqLen]).toEqual([97, 1, 64]);
     model.dispose();
   });
 });

@@ -1,4 +1,4 @@
-/** Flag parsing (node:util parseArgs, strict) and value checks that name the flag. */
+/** Flag parsing (node:util parseArgs, strict) and value checks that name the flag (flags.ts puts them in tables). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors';
 
@@ -7,14 +7,12 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 export interface Parsed {
   values: Record<string, string | boolean | undefined>;
   positionals: string[];
-  /** Flags the user actually gave (not defaults). */
-  given: Set<string>;
 }
 
 export function parse(command: string, args: string[], options: Options, allowPositionals: boolean): Parsed {
   let result;
   try {
-    result = parseArgs({ args: joinNegativeValues(args, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
+    result = parseArgs({ args: joinNegativeValues(args, options), options, strict: true, allowPositionals });
   } catch (e) {
     const err = e as Error & { code?: string };
     const flag = /'([^']+)'/.exec(err.message)?.[1];
@@ -24,8 +22,7 @@ export function parse(command: string, args: string[], options: Options, allowPo
     if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${err.message.split('\n')[0].replace(/\.$/, '')} ${hint}`);
     throw new UsageError(`${err.message.split('\n')[0]} ${hint}`);
   }
-  const values = result.values as Record<string, string | boolean | undefined>;
-  return { values, positionals: result.positionals, given: new Set(Object.keys(values).filter((k) => values[k] !== undefined)) };
+  return { values: result.values as Parsed['values'], positionals: result.positionals };
 }
 
 /**
@@ -53,15 +50,8 @@ export function joinNegativeValues(args: string[], options: Options): string[] {
   return out;
 }
 
-export function str(p: Parsed, name: string): string | undefined {
-  const v = p.values[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** An integer flag within [min, max]. */
-export function int(p: Parsed, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = str(p, name);
-  if (raw === undefined) return fallback;
+/** An integer within [min, max]. */
+export function readInt(name: string, raw: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const v = Number(raw);
   if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(v) || v < min || v > max) {
     throw new UsageError(`--${name} must be an integer${max === Number.MAX_SAFE_INTEGER ? ` >= ${min}` : ` in [${min}, ${max}]`}, got '${raw}'`);
@@ -69,10 +59,8 @@ export function int(p: Parsed, name: string, fallback: number, min = 1, max = Nu
   return v;
 }
 
-/** A number flag within [min, max] (exclusive bounds where asked). */
-export function num(p: Parsed, name: string, fallback: number, min: number, max = Infinity, minExclusive = false, maxExclusive = false): number {
-  const raw = str(p, name);
-  if (raw === undefined) return fallback;
+/** A number within [min, max] (exclusive bounds where asked). */
+export function readNum(name: string, raw: string, min: number, max = Infinity, minExclusive = false, maxExclusive = false): number {
   const v = Number(raw);
   const ok = raw.trim() !== '' && Number.isFinite(v) && (minExclusive ? v > min : v >= min) && (maxExclusive ? v < max : v <= max);
   if (!ok) {
@@ -83,17 +71,13 @@ export function num(p: Parsed, name: string, fallback: number, min: number, max 
   return v;
 }
 
-export function choice<T extends string>(p: Parsed, name: string, choices: readonly T[], fallback: T): T {
-  const raw = str(p, name);
-  if (raw === undefined) return fallback;
+export function readChoice<T extends string>(name: string, raw: string, choices: readonly T[]): T {
   if (!(choices as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got '${raw}'`);
   return raw as T;
 }
 
 /** A duration: '90', '90s', '4m', '1.5h', '500ms' -> milliseconds. */
-export function duration(p: Parsed, name: string): number | undefined {
-  const raw = str(p, name);
-  if (raw === undefined) return undefined;
+export function readDuration(name: string, raw: string): number {
   const ms = parseDuration(raw);
   if (ms === null) throw new UsageError(`--${name} must be a duration like 90s, 4m or 1h, got '${raw}'`);
   return ms;
@@ -108,9 +92,7 @@ export function parseDuration(raw: string): number | null {
 }
 
 /** "every N steps" or "every duration": '200' -> {steps: 200}, '30s' -> {ms: 30000}, '0' -> off. */
-export function every(p: Parsed, name: string, fallback: Every): Every {
-  const raw = str(p, name);
-  if (raw === undefined) return fallback;
+export function readEvery(name: string, raw: string): Every {
   if (/^\d+$/.test(raw.trim())) return { steps: Number(raw), ms: 0 };
   const ms = parseDuration(raw);
   if (ms === null) throw new UsageError(`--${name} must be a number of steps (200) or a duration (30s, 1m), got '${raw}'`);

@@ -1,47 +1,38 @@
 /** `lstm-wasm eval`: loss and perplexity of a checkpoint on a text. */
 import { trainValSplit } from '../text/batcher';
 import { modelFromCheckpoint } from '../text/checkpoint';
-import { scoreTokens } from '../text/trainer';
-import { parse, int, str, type Options } from './args';
+import { scoreTokens } from '../text/evaluate';
+import { command, int, parseFlags, text } from './flags';
 import { CliError, UsageError } from './errors';
 import { CORPUS_LABEL, readCheckpoint, readCorpus, readTextFile } from './files';
 import { formatDuration, formatRate } from './progress';
 
-export const EVAL_HELP = `Usage: lstm-wasm eval --checkpoint <file> [options] [file]
-
-Prints the model's loss (mean cross-entropy per token), perplexity and bits per token on a text:
+export const EVAL = command({
+  name: 'eval',
+  usage: '--checkpoint <file> [options] [file]',
+  about: `Prints the model's loss (mean cross-entropy per token), perplexity and bits per token on a text:
 the given file, or without one the validation part of the bundled corpus (the held-out tail
 that 'train' never trains on, as its --val-split says). Every token but the first is scored;
-on the held-out tail with the default flags the loss is the one 'train' reports at the end.
-
-  --checkpoint <file>    a checkpoint written by 'lstm-wasm train' (required)
-  --batch <n>            parallel lanes, each read from a zero state (default: the checkpoint's
-                         --batch, as 'train' validates; fewer for a short text)
-  --seq <n>              window length (default: the checkpoint's --seq)
-  --max-tokens <n>       evaluate at most the first n tokens (default: all)
-  -h, --help             this help
-`;
-
-const OPTIONS: Options = {
-  checkpoint: { type: 'string' }, batch: { type: 'string' }, seq: { type: 'string' }, 'max-tokens': { type: 'string' },
-};
+on the held-out tail with the default flags the loss is the one 'train' reports at the end.`,
+  positionals: true,
+  flags: {
+    checkpoint: text({ arg: '<file>', help: "a checkpoint written by 'lstm-wasm train' (required)" }),
+    batch: int({ help: "parallel lanes, each read from a zero state (default: the checkpoint's --batch, as 'train' validates; fewer for a short text)" }),
+    seq: int({ help: "window length (default: the checkpoint's --seq)" }),
+    'max-tokens': int({ help: 'evaluate at most the first n tokens (default: all)', min: 2 }),
+  },
+});
 
 export async function evalCommand(argv: string[]): Promise<number> {
-  const p = parse('eval', argv, OPTIONS, true);
-  if (p.values.help) {
-    process.stdout.write(EVAL_HELP);
-    return 0;
-  }
-  const path = str(p, 'checkpoint');
-  if (path === undefined) throw new UsageError('eval needs --checkpoint <file> (see: lstm-wasm eval --help)');
-  if (p.positionals.length > 1) throw new UsageError(`eval takes one text file, got ${p.positionals.length}`);
-  const maxTokens = p.given.has('max-tokens') ? int(p, 'max-tokens', 0, 2) : Infinity;
-  const file = p.positionals[0];
+  const { values: f, positionals } = parseFlags(EVAL, argv);
+  if (f.checkpoint === undefined) throw new UsageError('eval needs --checkpoint <file> (see: lstm-wasm eval --help)');
+  if (positionals.length > 1) throw new UsageError(`eval takes one text file, got ${positionals.length}`);
+  const file = positionals[0];
   const text = file !== undefined ? readTextFile(file) : null;
-  const ck = readCheckpoint(path);
+  const ck = readCheckpoint(f.checkpoint);
   const settings = ck.meta.extra?.settings as { 'val-split'?: number; batch?: number; seq?: number } | undefined;
-  const batch = int(p, 'batch', settings?.batch ?? 32, 1);
-  const seq = int(p, 'seq', settings?.seq ?? 64, 1);
+  const batch = f.batch ?? settings?.batch ?? 32;
+  const seq = f.seq ?? settings?.seq ?? 64;
   const tokenizer = ck.tokenizer;
   let ids: Int32Array;
   let label: string;
@@ -53,7 +44,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     ids = trainValSplit(tokenizer.encode(readCorpus()), valSplit > 0 ? valSplit : 0.05).val;
     label = `${CORPUS_LABEL}, validation tail`;
   }
-  if (ids.length > maxTokens) ids = ids.subarray(0, maxTokens);
+  if (f['max-tokens'] !== undefined && ids.length > f['max-tokens']) ids = ids.subarray(0, f['max-tokens']);
   if (ids.length < 2) throw new CliError(`${label}: has ${ids.length} token(s); need at least 2 to evaluate`);
   const model = modelFromCheckpoint(ck);
   const t0 = performance.now();

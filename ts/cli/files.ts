@@ -192,12 +192,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   try {
     fd = openSync(tmp, 'w', 0o644);
     let off = 0;
-    // Test hook (the CLI tests' crash-mid-write case): die hard with half the bytes written.
-    const crashAt = process.env.LSTM_WASM_TEST_CRASH_MID_WRITE === '1' ? bytes.length >> 1 : Infinity;
-    while (off < bytes.length) {
-      off += writeSync(fd, bytes, off, Math.min(bytes.length, crashAt) - off);
-      if (off >= crashAt) process.kill(process.pid, 'SIGKILL');
-    }
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
     closeSync(fd);
     fd = null;

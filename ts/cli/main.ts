@@ -5,9 +5,10 @@
 import { init } from '../init';
 import { LstmWasmError } from '../errors';
 import { CliError, UsageError } from './errors';
-import { trainCommand, TRAIN_HELP } from './train';
-import { generateCommand, GENERATE_HELP } from './generate';
-import { evalCommand, EVAL_HELP } from './eval';
+import { helpText, wantsHelp, type Command, type FlagTable } from './flags';
+import { trainCommand, TRAIN } from './train';
+import { generateCommand, GENERATE } from './generate';
+import { evalCommand, EVAL } from './eval';
 // Bundled into dist/cli.js at build time (only this field), so it is right wherever the file runs.
 import { version } from '../../package.json';
 
@@ -22,16 +23,17 @@ Run 'lstm-wasm <command> --help' for a command's options, 'lstm-wasm --version' 
 for the version. Through npx, put flags after the command: npx lstm-wasm train --help.
 `;
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  train: { run: trainCommand, help: TRAIN_HELP },
-  generate: { run: generateCommand, help: GENERATE_HELP },
-  eval: { run: evalCommand, help: EVAL_HELP },
+/** Each command: its flag table (which makes its --help) and what runs it. */
+const COMMANDS: Record<string, { spec: Command<FlagTable>; run: (argv: string[]) => Promise<number> }> = {
+  train: { spec: TRAIN, run: trainCommand },
+  generate: { spec: GENERATE, run: generateCommand },
+  eval: { spec: EVAL, run: evalCommand },
 };
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    if (name === 'help' && rest[0] !== undefined && rest[0] in COMMANDS) process.stdout.write(COMMANDS[rest[0]].help);
+    if (name === 'help' && rest[0] !== undefined && rest[0] in COMMANDS) process.stdout.write(helpText(COMMANDS[rest[0]].spec));
     else process.stdout.write(HELP);
     return name === undefined ? 2 : 0;
   }
@@ -41,14 +43,25 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (command === undefined) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')}; see lstm-wasm --help)`);
+  // `<command> --help` (or -h, anywhere before --) prints the help its flag table makes, and nothing runs.
+  if (wantsHelp(rest)) {
+    process.stdout.write(helpText(command.spec));
+    return 0;
+  }
   await init();
   return command.run(rest);
 }
 
+/**
+ * The one error policy: a CliError (bad flags, files, checkpoints) and an LstmWasmError (anything
+ * the library refuses on purpose, a failed wasm load included) are one `lstm-wasm: error:` line
+ * and exit code 1 (2 for usage errors); anything else is a bug, reported as an internal error (70).
+ */
 function report(e: unknown): number {
   const debug = process.env.LSTM_WASM_DEBUG === '1';
   if (e instanceof CliError || e instanceof LstmWasmError) {
-    process.stderr.write(`lstm-wasm: error: ${oneLine((e as Error).message)}\n`);
+    // The loader's messages start with 'lstm-wasm: ' already.
+    process.stderr.write(`lstm-wasm: error: ${oneLine((e as Error).message).replace(/^lstm-wasm: /, '')}\n`);
     if (debug) process.stderr.write(`${(e as Error).stack}\n`);
     return e instanceof CliError ? e.exitCode : 1;
   }

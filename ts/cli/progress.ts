@@ -86,3 +86,18 @@ export class ProgressView {
     this.barShown = true;
   }
 }
+
+/** A step and the time it was reached: when something (a log line, a sample, a save) was last done. */
+export interface Mark {
+  step: number;
+  ms: number;
+}
+
+export function mark(step: number): Mark {
+  return { step, ms: performance.now() };
+}
+
+/** True when `every` steps or milliseconds have passed since `last` (a zero part is off). */
+export function due(every: { steps: number; ms: number }, last: Mark, stepNow: number): boolean {
+  return (every.steps > 0 && stepNow - last.step >= every.steps) || (every.ms > 0 && performance.now() - last.ms >= every.ms);
+}

@@ -1,212 +1,243 @@
 /** `lstm-wasm train [file...]`: train a language model, with live progress, samples and checkpoints. */
-import { manualSeed, Generator } from '../random';
-import { LanguageModel, sampleText, type CellType, type LanguageModelConfig } from '../text/language-model';
-import { buildTokenizer, type Tokenizer, type TokenizerLevel } from '../text/tokenizer';
+import { manualSeed } from '../random';
+import { LanguageModel, type LanguageModelConfig } from '../text/language-model';
+import { buildTokenizer, type Tokenizer } from '../text/tokenizer';
 import { LMBatcher, trainValSplit } from '../text/batcher';
-import { LMTrainer, scoreTokens, type TrainProgress } from '../text/trainer';
+import { LMTrainer, type RunResult, type TrainProgress } from '../text/trainer';
+import { scoreTokens } from '../text/evaluate';
 import { encodeCheckpoint, modelFromCheckpoint, restoreTrainer, type DecodedCheckpoint } from '../text/checkpoint';
-import { parse, int, num, choice, duration, every, str, type Options, type Every } from './args';
+import { parseDuration, type Every } from './args';
+import { choice, command, defaults, duration, every, int, num, parseFlags, text, type FlagValues } from './flags';
 import { CliError, UsageError } from './errors';
 import { CORPUS_LABEL, checkWritablePath, fingerprint, readCheckpoint, readCorpus, readTextFile, sameFileAs, writeFileAtomic } from './files';
-import { ProgressView, formatDuration, formatRate, logLine } from './progress';
+import { ProgressView, due, formatDuration, formatRate, logLine, mark } from './progress';
+import { SAMPLE_NOTE, Samples } from './samples';
 import { asciiPlot } from './plot';
 
-export const TRAIN_HELP = `Usage: lstm-wasm train [options] [file...]
+const DEFAULT_OUT = 'checkpoints/lm.safetensors';
+const DEFAULT_TIME = '4m';
+const SAMPLE_LENGTH = { char: 240, word: 60 };
 
-Trains a language model (Embedding -> LSTM/GRU -> Linear) on text files, or with no file on the
+const MODEL = 'Model and data (fixed once training starts; --resume takes them from the checkpoint)';
+const HOW_LONG = `How long (the first limit reached stops; default --time ${DEFAULT_TIME})`;
+const OUTPUT = 'Output';
+
+export const TRAIN = command({
+  name: 'train',
+  usage: '[options] [file...]',
+  about: `Trains a language model (Embedding -> LSTM/GRU -> Linear) on text files, or with no file on the
 bundled corpus (the King James Bible, 4.2 MB). Prints progress, samples as it learns (each starts
 from a [prime] of held-out text), and at the end a summary with a plot of the loss. Ctrl-C stops
-cleanly and saves a checkpoint.
-
-Model and data (fixed once training starts; --resume takes them from the checkpoint):
-  --level char|word      tokens: characters or words (default char)
-  --model lstm|gru       recurrent cell (default lstm)
-  --embed <n>            embedding size (default 32)
-  --hidden <n>           hidden size (default 128; 256-512 for longer runs)
-  --layers <n>           stacked recurrent layers (default 1)
-  --dropout <p>          dropout between layers and before the output, 0..0.9 (default 0)
-  --max-vocab <n>        word level: keep the n most frequent words (default 10000)
-  --seq <n>              window length T for truncated BPTT (default 64)
-  --batch <n>            parallel lanes B (default 32)
-  --lr <x>               Adam learning rate (default 0.003)
-  --clip <x>             max gradient norm, 0 = off (default 1)
-  --val-split <f>        fraction of the text held out for validation (default 0.05)
-  --seed <n>             seed for initialization, dropout and samples (default 1)
-
-How long (the first limit reached stops; default --time 4m):
-  --steps <n>            optimizer steps in this run
-  --epochs <x>           passes over the training text in this run
-  --time <dur>           wall time for this run: 90s, 4m, 1h
-
-Output:
-  --out <file>           checkpoint to write (default checkpoints/lm.safetensors; with --resume,
-                         the resumed file)
-  --resume <file>        continue training from a checkpoint, exactly where it stopped
-  --eval-every <n|dur>   validate every n steps or every duration (default 30s), on the first 16
-                         windows of the held-out text (a quick estimate); the summary at the end
-                         scores all of it, as 'lstm-wasm eval' does
-  --sample-every <n|dur> print a sample every n steps or every duration, 0 = off (default 1m)
-  --save-every <n|dur>   also save the checkpoint every n steps or duration (default 1m)
-  --sample-length <n>    length of the samples, in tokens (default 240 chars / 60 words)
-  -h, --help             this help
-`;
-
-const OPTIONS: Options = {
-  level: { type: 'string' }, model: { type: 'string' }, embed: { type: 'string' }, hidden: { type: 'string' },
-  layers: { type: 'string' }, dropout: { type: 'string' }, 'max-vocab': { type: 'string' }, seq: { type: 'string' },
-  batch: { type: 'string' }, lr: { type: 'string' }, clip: { type: 'string' }, 'val-split': { type: 'string' },
-  seed: { type: 'string' }, steps: { type: 'string' }, epochs: { type: 'string' }, time: { type: 'string' },
-  out: { type: 'string' }, resume: { type: 'string' }, 'eval-every': { type: 'string' }, 'sample-every': { type: 'string' },
-  'save-every': { type: 'string' }, 'sample-length': { type: 'string' },
-};
+cleanly and saves a checkpoint.`,
+  positionals: true,
+  flags: {
+    level: choice(['char', 'word'] as const, { section: MODEL, help: 'tokens: characters or words', default: 'char' }),
+    model: choice(['lstm', 'gru'] as const, { section: MODEL, help: 'recurrent cell', default: 'lstm' }),
+    embed: int({ section: MODEL, help: 'embedding size', default: 32, max: 4096 }),
+    hidden: int({ section: MODEL, help: 'hidden size; 256-512 for longer runs', default: 128, max: 8192 }),
+    layers: int({ section: MODEL, help: 'stacked recurrent layers', default: 1, max: 16 }),
+    dropout: num({ section: MODEL, arg: '<p>', help: 'dropout between layers and before the output, 0..0.9', default: 0, min: 0, max: 0.9 }),
+    'max-vocab': int({ section: MODEL, help: 'word level: keep the n most frequent words', default: 10000, min: 5, max: 1_000_000 }),
+    seq: int({ section: MODEL, help: 'window length T for truncated BPTT', default: 64, max: 100_000 }),
+    batch: int({ section: MODEL, help: 'parallel lanes B', default: 32, max: 100_000 }),
+    lr: num({ section: MODEL, help: 'Adam learning rate', default: 3e-3, min: 0, max: 10, minExclusive: true }),
+    clip: num({ section: MODEL, help: 'max gradient norm, 0 = off', default: 1, min: 0 }),
+    'val-split': num({ section: MODEL, arg: '<f>', help: 'fraction of the text held out for validation', default: 0.05, min: 0, max: 0.5, maxExclusive: true }),
+    seed: int({ section: MODEL, help: 'seed for initialization, dropout and samples', default: 1, min: 0, max: 2 ** 32 - 1 }),
+    steps: int({ section: HOW_LONG, help: 'optimizer steps in this run' }),
+    epochs: num({ section: HOW_LONG, help: 'passes over the training text in this run', min: 0, minExclusive: true }),
+    time: duration({ section: HOW_LONG, help: 'wall time for this run: 90s, 4m, 1h' }),
+    out: text({ section: OUTPUT, arg: '<file>', help: `checkpoint to write (default ${DEFAULT_OUT}; with --resume, the resumed file)` }),
+    resume: text({ section: OUTPUT, arg: '<file>', help: 'continue training from a checkpoint, exactly where it stopped' }),
+    'eval-every': every({
+      section: OUTPUT, default: { steps: 0, ms: 30_000 },
+      help: "validate every n steps or every duration, on the first 16 windows of the held-out text (a quick estimate); the summary at the end scores all of it, as 'lstm-wasm eval' does",
+    }),
+    'sample-every': every({ section: OUTPUT, help: 'print a sample every n steps or every duration, 0 = off', default: { steps: 0, ms: 60_000 } }),
+    'save-every': every({ section: OUTPUT, help: 'also save the checkpoint every n steps or duration', default: { steps: 0, ms: 60_000 } }),
+    'sample-length': int({
+      section: OUTPUT, max: 100_000,
+      help: `length of the samples, in tokens (default ${SAMPLE_LENGTH.char} chars / ${SAMPLE_LENGTH.word} words)`,
+    }),
+  },
+});
 
 /** What a training run is defined by: saved in the checkpoint, checked on resume. */
-interface Settings {
-  level: TokenizerLevel;
-  model: CellType;
-  embed: number;
-  hidden: number;
-  layers: number;
-  dropout: number;
-  'max-vocab': number;
-  seq: number;
-  batch: number;
-  lr: number;
-  clip: number;
-  'val-split': number;
-  seed: number;
+const SETTINGS = ['level', 'model', 'embed', 'hidden', 'layers', 'dropout', 'max-vocab', 'seq', 'batch', 'lr', 'clip', 'val-split', 'seed'] as const;
+type Settings = Pick<FlagValues<typeof TRAIN.flags>, (typeof SETTINGS)[number]>;
+
+/** The run the command line asks for, checked before anything is read or written. */
+interface Plan {
+  settings: Settings;
+  files: string[];
+  /** The checkpoint to continue from (null for a new model). */
+  resumed: { path: string; checkpoint: DecodedCheckpoint } | null;
+  steps?: number;
+  epochs?: number;
+  timeMs?: number;
+  evalEvery: Every;
+  sampleEvery: Every;
+  saveEvery: Every;
+  sampleLength: number;
+  out: string;
 }
 
-const DEFAULTS: Settings = {
-  level: 'char', model: 'lstm', embed: 32, hidden: 128, layers: 1, dropout: 0, 'max-vocab': 10000,
-  seq: 64, batch: 32, lr: 3e-3, clip: 1, 'val-split': 0.05, seed: 1,
-};
-const DEFAULT_TIME_MS = 4 * 60_000;
-const DEFAULT_OUT = 'checkpoints/lm.safetensors';
+/** The training text, its tokens and the batchers over them. */
+interface Data {
+  /** What the checkpoint records of the text, to refuse resuming on other text. */
+  record: { sources: string[]; fingerprint: string; chars: number };
+  tokenizer: Tokenizer;
+  ids: Int32Array;
+  split: { train: Int32Array; val: Int32Array };
+  train: LMBatcher;
+  val: LMBatcher | null;
+}
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const p = parse('train', argv, OPTIONS, true);
-  if (p.values.help) {
-    process.stdout.write(TRAIN_HELP);
-    return 0;
+  const plan = planRun(argv);
+  const data = readData(plan);
+  const { model, trainer } = buildOrResume(plan, data);
+  const save = (): void => writeFileAtomic(plan.out, encodeCheckpoint(model, data.tokenizer, trainer, { settings: plan.settings, data: data.record }));
+  printSetup(plan, data, model, trainer);
+  const primeSource = data.split.val.length > 0 ? data.split.val : data.split.train;
+  const samples = new Samples(model, data.tokenizer, trainer, primeSource, { seed: plan.settings.seed, length: plan.sampleLength });
+  const result = await trainWithProgress(plan, trainer, samples, save);
+  save();
+  printSummary(plan, data, model, trainer, result);
+  if (result.stoppedBy !== 'signal' && plan.sampleEvery.steps + plan.sampleEvery.ms > 0 && samples.last.step !== trainer.step) {
+    print(`--- final sample: ${SAMPLE_NOTE} ---\n${samples.text()}\n---`);
   }
-  const resumePath = str(p, 'resume');
-  const resumed: DecodedCheckpoint | null = resumePath !== undefined ? readCheckpoint(resumePath) : null;
-  const base: Settings = resumed !== null ? checkpointSettings(resumed, resumePath!) : DEFAULTS;
-  const s: Settings = {
-    level: choice(p, 'level', ['char', 'word'] as const, base.level),
-    model: choice(p, 'model', ['lstm', 'gru'] as const, base.model),
-    embed: int(p, 'embed', base.embed, 1, 4096),
-    hidden: int(p, 'hidden', base.hidden, 1, 8192),
-    layers: int(p, 'layers', base.layers, 1, 16),
-    dropout: num(p, 'dropout', base.dropout, 0, 0.9),
-    'max-vocab': int(p, 'max-vocab', base['max-vocab'], 5, 1_000_000),
-    seq: int(p, 'seq', base.seq, 1, 100_000),
-    batch: int(p, 'batch', base.batch, 1, 100_000),
-    lr: num(p, 'lr', base.lr, 0, 10, true),
-    clip: num(p, 'clip', base.clip, 0),
-    'val-split': num(p, 'val-split', base['val-split'], 0, 0.5, false, true),
-    seed: int(p, 'seed', base.seed, 0, 2 ** 32 - 1),
-  };
+  trainer.dispose();
+  model.dispose();
+  if (result.stoppedBy === 'signal') {
+    print(`interrupted at step ${trainer.step}; checkpoint saved. Resume with: npx lstm-wasm train --resume ${plan.out}`);
+    return 130;
+  }
+  return 0;
+}
+
+/**
+ * Reads the flags and, with --resume, the checkpoint: its settings are the defaults, and a flag
+ * that contradicts one is an error. Checks that --out can be written and is no input text.
+ */
+function planRun(argv: string[]): Plan {
+  const { values: f, given, positionals: files } = parseFlags(TRAIN, argv);
+  const resumed = f.resume !== undefined ? { path: f.resume, checkpoint: readCheckpoint(f.resume) } : null;
+  const settings = pick(f, SETTINGS);
   if (resumed !== null) {
-    for (const key of Object.keys(s) as (keyof Settings)[]) {
-      if (p.given.has(key) && s[key] !== base[key]) {
-        throw new CliError(`--${key} ${s[key]} does not match the checkpoint ${resumePath} (trained with --${key} ${base[key]}); drop the flag to resume with the checkpoint's settings`);
+    const base = checkpointSettings(resumed.checkpoint, resumed.path);
+    for (const key of SETTINGS) {
+      if (!given.has(key)) (settings as Record<string, unknown>)[key] = base[key];
+      else if (settings[key] !== base[key]) {
+        throw new CliError(`--${key} ${settings[key]} does not match the checkpoint ${resumed.path} (trained with --${key} ${base[key]}); drop the flag to resume with the checkpoint's settings`);
       }
     }
   }
-  const steps = p.given.has('steps') ? int(p, 'steps', 0, 1) : undefined;
-  const epochs = p.given.has('epochs') ? num(p, 'epochs', 0, 0, Infinity, true) : undefined;
-  let timeMs = duration(p, 'time');
-  if (steps === undefined && epochs === undefined && timeMs === undefined) timeMs = DEFAULT_TIME_MS;
-  const evalEvery = every(p, 'eval-every', { steps: 0, ms: 30_000 });
-  const sampleEvery = every(p, 'sample-every', { steps: 0, ms: 60_000 });
-  const saveEvery = every(p, 'save-every', { steps: 0, ms: 60_000 });
-  const sampleLength = int(p, 'sample-length', s.level === 'char' ? 240 : 60, 1, 100_000);
-  const out = str(p, 'out') ?? resumePath ?? DEFAULT_OUT;
+  const noLimit = f.steps === undefined && f.epochs === undefined && f.time === undefined;
+  const out = f.out ?? f.resume ?? DEFAULT_OUT;
   if (out.trim() === '') throw new UsageError('--out must be a file path');
-  const clash = sameFileAs(out, p.positionals);
+  const clash = sameFileAs(out, files);
   if (clash !== undefined) throw new UsageError(`--out ${out} is the training text ${clash}; the checkpoint would overwrite it: choose another --out`);
   checkWritablePath(out, '--out');
+  return {
+    settings, files, resumed, out,
+    steps: f.steps, epochs: f.epochs, timeMs: noLimit ? parseDuration(DEFAULT_TIME)! : f.time,
+    evalEvery: f['eval-every'], sampleEvery: f['sample-every'], saveEvery: f['save-every'],
+    sampleLength: f['sample-length'] ?? SAMPLE_LENGTH[settings.level],
+  };
+}
 
-  // Data: every file is read and checked before anything is written.
-  const files = p.positionals;
-  const sources = files.length > 0 ? files : [CORPUS_LABEL];
+/** Reads and checks every text file (or the bundled corpus), tokenizes it and cuts the batches. */
+function readData(plan: Plan): Data {
+  const { settings: s, files, resumed } = plan;
   const text = files.length > 0 ? files.map(readTextFile).join('\n') : readCorpus();
-  const print = (line = ''): void => void process.stdout.write(line + '\n');
-  const data = { sources, fingerprint: fingerprint(text), chars: text.length };
+  const record = { sources: files.length > 0 ? files : [CORPUS_LABEL], fingerprint: fingerprint(text), chars: text.length };
   if (resumed !== null) {
-    const was = resumed.meta.extra.data as typeof data | undefined;
-    if (was !== undefined && was.fingerprint !== data.fingerprint) {
-      throw new CliError(`checkpoint ${resumePath} was trained on other text (${was.sources.join(', ')}); pass the same file(s) to resume`);
+    const was = resumed.checkpoint.meta.extra.data as Data['record'] | undefined;
+    if (was !== undefined && was.fingerprint !== record.fingerprint) {
+      throw new CliError(`checkpoint ${resumed.path} was trained on other text (${was.sources.join(', ')}); pass the same file(s) to resume`);
     }
   }
-  const tokenizer: Tokenizer = resumed !== null ? resumed.tokenizer : buildTokenizer(s.level, text, { maxSize: s['max-vocab'] });
+  const tokenizer = resumed !== null ? resumed.checkpoint.tokenizer : buildTokenizer(s.level, text, { maxSize: s['max-vocab'] });
   const ids = tokenizer.encode(text);
   const split = trainValSplit(ids, s['val-split']);
-  let trainData: LMBatcher;
-  let valData: LMBatcher | null = null;
   try {
-    trainData = new LMBatcher(split.train, s.batch, s.seq, 'training text');
-    if (split.val.length > 0) {
-      // Validation uses as many lanes as fit (at most --batch) so that a small held-out tail still works.
-      const valBatch = Math.max(1, Math.min(s.batch, Math.floor((split.val.length - 1) / s.seq)));
-      if (split.val.length - 1 >= s.seq) valData = new LMBatcher(split.val, valBatch, s.seq, 'validation text');
-    }
+    const train = new LMBatcher(split.train, s.batch, s.seq, 'training text');
+    // Validation uses as many lanes as fit (at most --batch) so that a small held-out tail still works.
+    const valBatch = Math.max(1, Math.min(s.batch, Math.floor((split.val.length - 1) / s.seq)));
+    const val = split.val.length - 1 >= s.seq ? new LMBatcher(split.val, valBatch, s.seq, 'validation text') : null;
+    return { record, tokenizer, ids, split, train, val };
   } catch (e) {
     throw new CliError(`${(e as Error).message}: use a longer text or smaller --batch/--seq`);
   }
+}
 
+/** A new model and trainer, or both as the checkpoint left them. */
+function buildOrResume(plan: Plan, data: Data): { model: LanguageModel; trainer: LMTrainer } {
+  const { settings: s, resumed } = plan;
   manualSeed(s.seed);
   const config: LanguageModelConfig = {
-    vocabSize: tokenizer.size, cell: s.model, embedDim: s.embed, hiddenSize: s.hidden, numLayers: s.layers, dropout: s.dropout,
+    vocabSize: data.tokenizer.size, cell: s.model, embedDim: s.embed, hiddenSize: s.hidden, numLayers: s.layers, dropout: s.dropout,
   };
-  const model = resumed !== null ? modelFromCheckpoint(resumed) : new LanguageModel(config);
-  if (resumed !== null) {
-    const c = model.config;
-    if (c.vocabSize !== config.vocabSize || c.cell !== config.cell || c.embedDim !== config.embedDim || c.hiddenSize !== config.hiddenSize || c.numLayers !== config.numLayers) {
-      throw new CliError(`checkpoint ${resumePath}: its model config does not match its recorded settings (corrupt checkpoint?)`);
-    }
+  if (resumed === null) {
+    const model = new LanguageModel(config);
+    return { model, trainer: new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip }) };
   }
-  const trainer = new LMTrainer(model, trainData, valData, { lr: s.lr, clip: s.clip });
-  if (resumed !== null) {
-    try {
-      restoreTrainer(trainer, resumed);
-    } catch (e) {
-      throw new CliError(`checkpoint ${resumePath}: ${(e as Error).message}`);
-    }
+  const model = modelFromCheckpoint(resumed.checkpoint);
+  const c = model.config;
+  if (c.vocabSize !== config.vocabSize || c.cell !== config.cell || c.embedDim !== config.embedDim || c.hiddenSize !== config.hiddenSize || c.numLayers !== config.numLayers) {
+    throw new CliError(`checkpoint ${resumed.path}: its model config does not match its recorded settings (corrupt checkpoint?)`);
   }
-  const extra = { settings: s, data };
-  const save = (): void => writeFileAtomic(out, encodeCheckpoint(model, tokenizer, trainer, extra));
+  const trainer = new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip });
+  try {
+    restoreTrainer(trainer, resumed.checkpoint);
+  } catch (e) {
+    throw new CliError(`checkpoint ${resumed.path}: ${(e as Error).message}`);
+  }
+  return { model, trainer };
+}
 
+function printSetup(plan: Plan, data: Data, model: LanguageModel, trainer: LMTrainer): void {
+  const s = plan.settings;
+  const split = data.split;
+  const n = (x: number): string => x.toLocaleString('en-US');
   const nParams = model.parameters().reduce((a, t) => a + t.size, 0);
-  print(`lstm-wasm train: ${sources.join(', ')}`);
+  print(`lstm-wasm train: ${data.record.sources.join(', ')}`);
   print(
-    `  ${text.length.toLocaleString('en-US')} chars -> ${ids.length.toLocaleString('en-US')} ${s.level} tokens, vocabulary ${tokenizer.size}; ` +
-      `train ${split.train.length.toLocaleString('en-US')}, validation ${split.val.length.toLocaleString('en-US')}`,
+    `  ${n(data.record.chars)} chars -> ${n(data.ids.length)} ${s.level} tokens, vocabulary ${data.tokenizer.size}; ` +
+      `train ${n(split.train.length)}, validation ${n(split.val.length)}`,
   );
   print(
     `  model: ${s.model.toUpperCase()} embed ${s.embed}, hidden ${s.hidden} x ${s.layers} layer${s.layers > 1 ? 's' : ''}, dropout ${s.dropout}; ` +
-      `${nParams.toLocaleString('en-US')} parameters`,
+      `${n(nParams)} parameters`,
   );
-  const limits = [steps !== undefined ? `${steps} steps` : null, epochs !== undefined ? `${epochs} epochs` : null, timeMs !== undefined ? formatDuration(timeMs) : null]
-    .filter((x) => x !== null).join(' or ');
+  const limits = [
+    plan.steps !== undefined ? `${plan.steps} steps` : null,
+    plan.epochs !== undefined ? `${plan.epochs} epochs` : null,
+    plan.timeMs !== undefined ? formatDuration(plan.timeMs) : null,
+  ].filter((x) => x !== null).join(' or ');
   print(
-    `  batch ${s.batch} x seq ${s.seq} (${trainData.tokensPerBatch} tokens/step, ${trainData.windowsPerEpoch} steps/epoch), Adam lr ${s.lr}, clip ${s.clip}, seed ${s.seed}; ` +
-      `${resumed !== null ? `resuming at step ${trainer.step}; ` : ''}running for ${limits}`,
+    `  batch ${s.batch} x seq ${s.seq} (${data.train.tokensPerBatch} tokens/step, ${data.train.windowsPerEpoch} steps/epoch), Adam lr ${s.lr}, clip ${s.clip}, seed ${s.seed}; ` +
+      `${plan.resumed !== null ? `resuming at step ${trainer.step}; ` : ''}running for ${limits}`,
   );
-  if (valData !== null) {
+  if (data.val !== null) {
     const quick = trainer.evalTokenCount();
     const all = trainer.evalTokenCount(0);
     print(
       quick < all
-        ? `  validation: the first ${quick.toLocaleString('en-US')} of the ${all.toLocaleString('en-US')} held-out tokens as it goes (a quick estimate), all of them at the end`
-        : `  validation: all ${all.toLocaleString('en-US')} held-out tokens`,
+        ? `  validation: the first ${n(quick)} of the ${n(all)} held-out tokens as it goes (a quick estimate), all of them at the end`
+        : `  validation: all ${n(all)} held-out tokens`,
     );
   }
-  print(`  checkpoint: ${out}`);
+  print(`  checkpoint: ${plan.out}`);
   print();
+}
 
+/**
+ * Runs the trainer with a live view: log lines, samples and saves when due. Ctrl-C (or SIGTERM)
+ * stops after the current step; a second one quits at once without saving.
+ */
+async function trainWithProgress(plan: Plan, trainer: LMTrainer, samples: Samples, save: () => void): Promise<RunResult> {
   const view = new ProgressView(process.stdout);
   const controller = new AbortController();
   let interrupts = 0;
@@ -219,63 +250,42 @@ export async function trainCommand(argv: string[]): Promise<number> {
     view.print('\ninterrupted: finishing this step, then saving the checkpoint (Ctrl-C again to quit at once)');
     controller.abort();
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
-
-  let lastSample = { step: trainer.step, ms: performance.now() };
-  // Samples start from the first words of a held-out line (chosen by the step), so that they show
-  // how the model continues real text.
-  const primeSource = split.val.length > 0 ? split.val : split.train;
-  // The prime is real text, so it is marked: [prime] continuation.
-  const sampleOnce = (): string => {
-    const prime = pickPrime(primeSource, tokenizer, s.seed + trainer.step);
-    const continuation = sampleText(model, tokenizer, prime, { length: sampleLength, temperature: 0.8, seed: s.seed + trainer.step });
-    return indent((prime.length > 0 ? `[${prime}]${continuation}` : continuation.trimStart()).trimEnd());
-  };
-  const SAMPLE_NOTE = `[held-out prime] then the model's text, temperature 0.8`;
-  const showSample = (): void => {
-    const v = trainer.valHistory[trainer.valHistory.length - 1];
-    const val = v === undefined ? 'no validation yet' : `val ${v.valLoss.toFixed(3)}${v.step !== trainer.step ? ` at step ${v.step}` : ''}`;
-    view.print(`--- sample at step ${trainer.step} (${val}): ${SAMPLE_NOTE} ---\n${sampleOnce()}\n---`);
-    lastSample = { step: trainer.step, ms: performance.now() };
-  };
-  const due = (e: Every, lastStep: number, lastMs: number, stepNow: number): boolean =>
-    (e.steps > 0 && stepNow - lastStep >= e.steps) || (e.ms > 0 && performance.now() - lastMs >= e.ms);
-  let lastSave = { step: trainer.step, ms: performance.now() };
-  let lastLog = { step: trainer.step, ms: performance.now() };
-
+  let lastSave = mark(trainer.step);
+  let lastLog = mark(trainer.step);
   const onProgress = (pr: TrainProgress): void => {
     view.update(pr);
-    if (pr.evaluated) {
+    // Without validation data there is no validation event: log on the --eval-every schedule.
+    if (pr.evaluated || (trainer.val === null && due(plan.evalEvery, lastLog, pr.step))) {
       view.print(logLine(pr));
-      lastLog = { step: pr.step, ms: performance.now() };
-    } else if (valData === null && due(evalEvery, lastLog.step, lastLog.ms, pr.step)) {
-      view.print(logLine(pr));
-      lastLog = { step: pr.step, ms: performance.now() };
+      lastLog = mark(pr.step);
     }
-    if (due(sampleEvery, lastSample.step, lastSample.ms, pr.step) && !controller.signal.aborted && !(pr.fraction !== null && pr.fraction >= 1)) {
-      showSample();
+    const finished = pr.fraction !== null && pr.fraction >= 1;
+    if (due(plan.sampleEvery, samples.last, pr.step) && !controller.signal.aborted && !finished) {
+      view.print(samples.show());
     }
-    if (due(saveEvery, lastSave.step, lastSave.ms, pr.step)) {
+    if (due(plan.saveEvery, lastSave, pr.step)) {
       save();
-      lastSave = { step: pr.step, ms: performance.now() };
+      lastSave = mark(pr.step);
     }
   };
-
-  let result;
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
   try {
-    result = await trainer.run({
+    const { steps, epochs, timeMs, evalEvery } = plan;
+    return await trainer.run({
       steps, epochs, timeMs, signal: controller.signal, onProgress,
       evalEvery: evalEvery.steps, evalEveryMs: evalEvery.ms > 0 ? evalEvery.ms : Infinity,
     });
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    view.done();
   }
-  save();
-  view.done();
+}
 
-  // Summary.
+/** Speed, losses (the validation loss on every held-out token, as `eval` gives it), how to go on, and the loss plot. */
+function printSummary(plan: Plan, data: Data, model: LanguageModel, trainer: LMTrainer, result: RunResult): void {
+  const { settings: s, out } = plan;
   const tokPerSec = result.elapsedMs > 0 ? (result.tokens * 1000) / result.elapsedMs : 0;
   const why = { steps: 'step limit', epochs: 'epoch limit', time: 'time limit', signal: 'interrupted' }[result.stoppedBy];
   print();
@@ -283,14 +293,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   print(`  ${result.tokens.toLocaleString('en-US')} tokens, ${formatRate(tokPerSec)} tokens/s overall (${result.steps > 0 ? (result.elapsedMs / result.steps).toFixed(0) : '-'} ms/step incl. validation)`);
   const recent = trainer.losses.slice(-50);
   const trainLoss = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
-  // The final validation scores every held-out token, as `lstm-wasm eval` does (same lanes).
-  const full = valData !== null ? scoreTokens(model, split.val, s.batch, s.seq) : null;
-  const vl = full?.loss ?? null;
+  // The same lanes as `lstm-wasm eval` with the checkpoint's --batch and --seq.
+  const full = data.val !== null ? scoreTokens(model, data.split.val, s.batch, s.seq) : null;
   const unit = s.level === 'char' ? 'char' : 'word';
   print(
     `  train loss ${trainLoss.toFixed(3)} (last ${recent.length} steps)` +
-      (vl !== null
-        ? `, validation loss ${vl.toFixed(3)} (perplexity ${Math.exp(vl).toFixed(2)}, ${(vl / Math.LN2).toFixed(3)} bits/${unit}) on all ${full!.tokens.toLocaleString('en-US')} held-out tokens`
+      (full !== null
+        ? `, validation loss ${full.loss.toFixed(3)} (perplexity ${Math.exp(full.loss).toFixed(2)}, ${(full.loss / Math.LN2).toFixed(3)} bits/${unit}) on all ${full.tokens.toLocaleString('en-US')} held-out tokens`
         : ''),
   );
   if (trainer.valHistory.length > 0) {
@@ -299,7 +308,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   print(`  checkpoint: ${out}`);
   print(`    continue: npx lstm-wasm train --resume ${out}`);
   print(`    sample:   npx lstm-wasm generate --checkpoint ${out} --prime "And "`);
-  print(`    evaluate: npx lstm-wasm eval --checkpoint ${out}${files.length > 0 ? ` <held-out text>` : ''}`);
+  print(`    evaluate: npx lstm-wasm eval --checkpoint ${out}${plan.files.length > 0 ? ` <held-out text>` : ''}`);
   print();
   const losses = trainer.losses.map((l, i): [number, number] => [i + 1, l]);
   const val = trainer.valHistory.map((v): [number, number] => [v.step, v.valLoss]);
@@ -308,16 +317,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
     { width: 64, height: 14, xLabel: 'step' },
   ));
   print();
-  if (result.stoppedBy !== 'signal' && sampleEvery.steps + sampleEvery.ms > 0 && lastSample.step !== trainer.step) {
-    print(`--- final sample: ${SAMPLE_NOTE} ---\n${sampleOnce()}\n---`);
-  }
-  trainer.dispose();
-  model.dispose();
-  if (result.stoppedBy === 'signal') {
-    print(`interrupted at step ${trainer.step}; checkpoint saved. Resume with: npx lstm-wasm train --resume ${out}`);
-    return 130;
-  }
-  return 0;
 }
 
 /** The settings recorded in a checkpoint (a CliError if it was not written by `train`). */
@@ -326,7 +325,7 @@ function checkpointSettings(ck: DecodedCheckpoint, path: string): Settings {
   if (ck.meta.trainer === null || settings === undefined) {
     throw new CliError(`checkpoint ${path}: has no training state to resume (it holds weights only)`);
   }
-  const merged = { ...DEFAULTS, ...settings };
+  const merged = { ...pick(defaults(TRAIN.flags), SETTINGS), ...settings };
   const c = ck.meta.model;
   merged.level = ck.tokenizer.level;
   merged.model = c.cell;
@@ -337,24 +336,12 @@ function checkpointSettings(ck: DecodedCheckpoint, path: string): Settings {
   return merged;
 }
 
-/** The first words (about 16 characters, or 3 words) of a line of `ids`, chosen by `seed`. */
-function pickPrime(ids: Int32Array, tokenizer: Tokenizer, seed: number): string {
-  const newline = tokenizer.level === 'char' ? tokenizer.idOf('\n') : tokenizer.idOf('<eos>');
-  const space = tokenizer.idOf(' ');
-  let at = Math.floor(new Generator(seed).uniform() * ids.length);
-  // The start of the next non-empty line (wrapping around).
-  for (let n = 0; n < ids.length; n++, at = (at + 1) % ids.length) {
-    if (ids[at] === newline && ids[(at + 1) % ids.length] !== newline) break;
-  }
-  const start = (at + 1) % ids.length;
-  const take: number[] = [];
-  for (let i = start; i < ids.length && ids[i] !== newline; i++) {
-    if (tokenizer.level === 'word' ? take.length >= 3 : take.length >= 16 && ids[i] === space) break;
-    take.push(ids[i]);
-  }
-  return take.length > 0 ? tokenizer.decode(take) : '';
+function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) out[k] = from[k];
+  return out;
 }
 
-function indent(text: string): string {
-  return text.split('\n').map((l) => `  ${l}`).join('\n');
+function print(line = ''): void {
+  process.stdout.write(line + '\n');
 }

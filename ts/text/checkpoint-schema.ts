@@ -9,7 +9,7 @@ import { FormatError, formatShape } from '../errors';
 import { describeValue, scanJson, showName } from '../io/json-guard';
 import type { LanguageModelConfig } from './language-model';
 import type { CheckpointMeta } from './checkpoint';
-import type { TrainerStateJSON } from './trainer';
+import type { TrainerStateJSON } from './trainer-state';
 
 // Upper bounds of a model config. The CLI's flags stop far lower (embed 4096, hidden 8192, layers
 // 16, vocabulary 1e6 words); these leave room for models built through the API while keeping every

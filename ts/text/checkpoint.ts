@@ -26,7 +26,8 @@ import { showName } from '../io/json-guard';
 import { FormatError, ShapeError, ValueError } from '../errors';
 import { LanguageModel, type LanguageModelConfig } from './language-model';
 import { tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from './tokenizer';
-import type { LMTrainer, TrainerStateJSON, TrainerTensors } from './trainer';
+import type { LMTrainer } from './trainer';
+import type { TrainerStateJSON, TrainerTensors } from './trainer-state';
 import {
   checkModelConfig, checkTensorSet, checkTrainerState, checkpointLayout, languageModelShapes, parseCheckpointJson,
 } from './checkpoint-schema';

@@ -9,10 +9,9 @@ export {
   LanguageModel, generateText, sampleText, primeIds, specialIds, DEFAULT_MODEL_CONFIG,
   type LanguageModelConfig, type CellType, type RecurrentState, type GenerateOptions, type AsyncGenerateOptions,
 } from './language-model';
-export {
-  LMTrainer, type TrainerOptions, type RunOptions, type RunResult, type TrainProgress, type ValPoint,
-  type TrainerStateJSON, type TrainerTensors,
-} from './trainer';
+export { LMTrainer, type TrainerOptions, type RunOptions, type RunResult, type TrainProgress, type ValPoint } from './trainer';
+export { scoreTokens, type ScoreResult } from './evaluate';
+export { type TrainerStateJSON, type TrainerTensors } from './trainer-state';
 export {
   encodeCheckpoint, decodeCheckpoint, modelFromCheckpoint, restoreTrainer, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
   type CheckpointMeta, type DecodedCheckpoint, type RawTensor,

@@ -9,20 +9,22 @@
  *
  * Everything a step depends on is state a checkpoint holds: parameters, Adam's buffers and step
  * counts, the batcher's position, the carried state and the global generator (dropout masks).
- * Restoring all of it (`exportState` / `importState`) makes a resumed run bit-identical to an
- * uninterrupted one.
+ * Restoring all of it (`exportState` / `importState`, serialized in trainer-state.ts) makes a
+ * resumed run bit-identical to an uninterrupted one. Validation is `scoreTokens` (evaluate.ts) on
+ * the validation lanes.
  */
 import { Tensor } from '../tensor';
-import { tidy, keep, untracked } from '../memory';
+import { tidy, keep } from '../memory';
 import { tensor } from '../creation';
-import { noGrad } from '../autograd';
 import { defaultGenerator } from '../random';
 import { Adam } from '../optim/adam';
 import { clipGradNorm } from '../nn/utils';
 import { crossEntropy } from '../ops/index';
 import { ValueError } from '../errors';
-import { LMBatcher, type BatcherPosition } from './batcher';
+import { LMBatcher } from './batcher';
 import type { LanguageModel, RecurrentState } from './language-model';
+import { scoreTokens, scoredLayout } from './evaluate';
+import { decodeTrainerState, encodeTrainerState, type TrainerStateJSON, type TrainerTensors } from './trainer-state';
 
 export interface TrainerOptions {
   /** Adam learning rate (default 2e-3). */
@@ -97,27 +99,6 @@ export interface ValPoint {
   step: number;
   valLoss: number;
   elapsedMs: number;
-}
-
-/** The JSON-able part of a trainer's state; tensors go alongside (`TrainerTensors`). */
-export interface TrainerStateJSON {
-  step: number;
-  position: BatcherPosition;
-  rng: (number | null)[];
-  optimizer: { type: 'adam'; lr: number; betas: [number, number]; eps: number; steps: (number | null)[] };
-  /** Per-step training losses (rounded to 1e-4). */
-  losses: number[];
-  val: ValPoint[];
-  /** Training wall time so far, across resumes. */
-  elapsedMs: number;
-  hasState: boolean;
-}
-
-export interface TrainerTensors {
-  /** Adam's buffers per parameter (m, v), null where no step happened yet. */
-  optimizer: (Float32Array[] | null)[];
-  /** The carried recurrent state (null at an epoch boundary or before the first step). */
-  state: { shape: number[]; data: Float32Array }[] | null;
 }
 
 const SMOOTH = 50;
@@ -295,102 +276,37 @@ export class LMTrainer {
     };
   }
 
-  /** Everything needed to continue exactly: JSON plus raw buffers. */
+  /** Everything needed to continue exactly: JSON plus raw buffers (see trainer-state.ts). */
   exportState(): { json: TrainerStateJSON; tensors: TrainerTensors } {
-    const list = this.optimizer.stateList();
-    return {
-      json: {
-        step: this.step,
-        position: this.train.position,
-        rng: defaultGenerator.getState().map((v) => (Number.isNaN(v) ? null : v)),
-        optimizer: {
-          type: 'adam', lr: this.optimizer.lr, betas: [...this.optimizer.betas], eps: this.optimizer.eps,
-          steps: list.map((s) => (s === null ? null : s.step)),
-        },
-        losses: this.losses.map((l) => Math.round(l * 1e4) / 1e4),
-        val: this.valHistory.slice(),
-        elapsedMs: Math.round(this.elapsedMs),
-        hasState: this.state !== null,
-      },
-      tensors: {
-        optimizer: list.map((s) => (s === null ? null : s.buffers.map((b) => b.toArray() as Float32Array))),
-        state: this.state === null ? null : this.state.map((s) => ({ shape: s.shape.slice(), data: s.toArray() as Float32Array })),
-      },
-    };
+    return encodeTrainerState(this, this.state);
   }
 
   /**
    * Restores `exportState()` output (the model's parameters are restored separately). Everything
-   * is checked against this trainer first (Adam's buffers against the parameters, the carried state
-   * against (numLayers, batchSize, hiddenSize), the position against the batcher, the generator
-   * state): a ValueError then, and nothing has changed. Only an allocation failure (an
-   * OutOfMemoryError, thrown as is) can stop it midway; nothing leaks then, but the optimizer may
-   * hold a mix of old and new state.
+   * is checked against this trainer first (`decodeTrainerState`): a ValueError then, and nothing
+   * has changed. Only an allocation failure (an OutOfMemoryError, thrown as is) can stop it
+   * midway; nothing leaks then, but the optimizer may hold a mix of old and new state.
    */
   importState(json: TrainerStateJSON, tensors: TrainerTensors): void {
-    const where = 'LMTrainer.importState';
-    const params = this.optimizer.params;
-    const steps = json.optimizer.steps;
-    if (steps.length !== params.length || tensors.optimizer.length !== steps.length) {
-      throw new ValueError(`${where}: optimizer state has ${steps.length} entries for ${params.length} parameters`);
-    }
-    steps.forEach((s, i) => {
-      const bufs = tensors.optimizer[i];
-      if (s === null) return;
-      // Adam's two moments, each the size of its parameter.
-      if (bufs === null || bufs.length !== 2 || bufs.some((b) => b.length !== params[i].size)) {
-        throw new ValueError(`${where}: Adam state of parameter ${i} must be 2 buffers of ${params[i].size} values, got ${bufs === null ? 'none' : bufs.map((b) => b.length).join(' and ')}`);
-      }
-    });
-    const { numLayers, hiddenSize } = this.model.config;
-    const stateShape = [numLayers, this.train.batchSize, hiddenSize];
-    if (tensors.state !== null) {
-      if (tensors.state.length !== this.model.stateSize) {
-        throw new ValueError(`${where}: carried state has ${tensors.state.length} tensors, expected ${this.model.stateSize}`);
-      }
-      tensors.state.forEach((s, k) => {
-        if (s.shape.length !== 3 || s.shape.some((d, i) => d !== stateShape[i]) || s.data.length !== stateShape[0] * stateShape[1] * stateShape[2]) {
-          throw new ValueError(`${where}: carried state ${k} has shape [${s.shape.join(', ')}], expected [${stateShape.join(', ')}] (numLayers, batch, hiddenSize)`);
-        }
-      });
-    }
-    const { epoch, window } = json.position;
-    if (!Number.isSafeInteger(epoch) || epoch < 0 || !Number.isSafeInteger(window) || window < 0 || window >= this.train.windowsPerEpoch) {
-      throw new ValueError(`${where}: position {epoch: ${epoch}, window: ${window}} is out of range (windows per epoch: ${this.train.windowsPerEpoch})`);
-    }
-    const rng = json.rng;
-    if (rng.length !== 5 || !rng.slice(0, 4).every((v) => Number.isInteger(v) && v! >= 0 && v! < 2 ** 32) || rng.slice(0, 4).every((v) => v === 0)) {
-      throw new ValueError(`${where}: rng must be 4 uint32 words (not all zero) and a spare, got ${rng.length} values`);
-    }
-    // Allocate first, then change: a failed allocation leaves the trainer as it was.
-    const state = tensors.state === null ? null : untracked(() => {
-      const out: Tensor[] = [];
-      try {
-        for (const s of tensors.state!) out.push(tensor(s.data, s.shape));
-      } catch (e) {
-        out.forEach((t) => t.dispose());
-        throw e;
-      }
-      return out;
-    });
+    const restored = decodeTrainerState(this, json, tensors);
     try {
-      this.optimizer.loadStateList(steps.map((s, i) => (s === null ? null : { step: s, buffers: tensors.optimizer[i]! })));
+      this.optimizer.loadStateList(restored.optimizer);
     } catch (e) {
-      state?.forEach((t) => t.dispose());
+      restored.state?.forEach((t) => t.dispose());
       throw e;
     }
-    this.train.position = { epoch, window };
-    this.optimizer.lr = json.optimizer.lr;
-    defaultGenerator.setState(rng.map((v) => (v === null ? NaN : v)));
-    this.step = json.step;
-    // JSON writes a NaN loss as null. A loop, not push(...losses): a long history would overflow the stack.
+    this.train.position = restored.position;
+    this.optimizer.lr = restored.lr;
+    defaultGenerator.setState(restored.rng);
+    this.step = restored.step;
+    // A loop, not push(...losses): a long history would overflow the stack.
     this.losses.length = 0;
-    for (const l of json.losses as (number | null)[]) this.losses.push(l ?? NaN);
+    for (const l of restored.losses) this.losses.push(l);
     this.valHistory.length = 0;
-    for (const p of json.val) this.valHistory.push({ step: p.step, valLoss: (p.valLoss as number | null) ?? NaN, elapsedMs: p.elapsedMs });
-    this.elapsedBeforeMs = json.elapsedMs;
+    for (const p of restored.val) this.valHistory.push(p);
+    this.elapsedBeforeMs = restored.elapsedMs;
     this.runElapsedMs = 0;
-    this.setState(state);
+    this.setState(restored.state);
   }
 
   /** Releases the optimizer state and the carried state (not the model). */
@@ -417,96 +333,6 @@ export class LMTrainer {
     next?.forEach((s) => keep(s));
     this.state = next;
   }
-}
-
-export interface ScoreResult {
-  /** Mean cross-entropy per scored token (nats). */
-  loss: number;
-  /** Tokens scored (predicted targets). */
-  tokens: number;
-  /** The lanes and window length used (after fitting them to a short text). */
-  batchSize: number;
-  seqLen: number;
-}
-
-/**
- * Where `scoreTokens` reads: n ids give n - 1 targets. B lanes of L = floor((n - 1) / B) targets
- * each (as LMBatcher cuts them), B first reduced so that a lane holds at least one window of T,
- * and T to n - 1 when the text is shorter. Windows are ceil(L / T), the last one shorter when T
- * does not divide L; the R = n - 1 - B*L targets at the very end continue the last lane.
- */
-function scoredLayout(n: number, batchSize: number, seqLen: number, maxWindows: number) {
-  const T = Math.max(1, Math.min(seqLen, n - 1));
-  const B = Math.max(1, Math.min(batchSize, Math.floor((n - 1) / T)));
-  const L = Math.floor((n - 1) / B);
-  const allWindows = Math.ceil(L / T);
-  const all = !(maxWindows > 0 && maxWindows < allWindows);
-  const windows = all ? allWindows : maxWindows;
-  const rest = all ? n - 1 - B * L : 0;
-  return { T, B, L, windows, rest, tokens: B * Math.min(L, windows * T) + rest };
-}
-
-/**
- * The model's mean loss per token on `ids` (at least 2), in eval mode without gradients, each lane
- * from a zero state carried window to window. With `maxWindows` 0 every token but the first is
- * scored exactly once: the full windows, the shorter last window of each lane, and the few
- * targets past the last whole lane, which run as a batch of one continuing the last lane's state
- * (so the result is the same as running each lane in one piece). With `maxWindows` > 0 only the
- * first that many windows of the lanes are scored.
- */
-export function scoreTokens(model: LanguageModel, ids: Int32Array, batchSize: number, seqLen: number, maxWindows = 0): ScoreResult {
-  if (ids.length < 2) throw new ValueError(`scoreTokens: ids has ${ids.length} token(s), need at least 2`);
-  const { T, B, L, windows, rest, tokens } = scoredLayout(ids.length, batchSize, seqLen, maxWindows);
-  const V = model.config.vocabSize;
-  const wasTraining = model.training;
-  model.eval();
-  let state: RecurrentState | null = null;
-  let total = 0;
-  // Runs `x`/`y` ((t, b) time-major) from `state`, adds the summed loss, keeps the final state.
-  const step = (x: Int32Array, y: Int32Array, t: number, b: number): void => {
-    const out = tidy(() => {
-      const r = model.forward(tensor(x, [t, b]), state);
-      return { loss: crossEntropy(r.logits.reshape(t * b, V), tensor(y, [t * b]), { reduction: 'sum' }).item(), state: r.state };
-    });
-    state?.forEach((s) => s.dispose());
-    state = out.state;
-    total += out.loss;
-  };
-  try {
-    noGrad(() => {
-      for (let w = 0; w < windows; w++) {
-        const t = Math.min(T, L - w * T);
-        const x = new Int32Array(t * B);
-        const y = new Int32Array(t * B);
-        for (let b = 0; b < B; b++) {
-          const base = b * L + w * T;
-          for (let i = 0; i < t; i++) {
-            x[i * B + b] = ids[base + i];
-            y[i * B + b] = ids[base + i + 1];
-          }
-        }
-        step(x, y, t, B);
-      }
-      if (rest > 0) {
-        // The last lane's state, (layers, B, H) -> (layers, 1, H).
-        const last = (state as RecurrentState).map((s) => {
-          const [layers, , H] = s.shape;
-          const v = s.f32();
-          const lane = new Float32Array(layers * H);
-          for (let l = 0; l < layers; l++) lane.set(v.subarray((l * B + B - 1) * H, (l * B + B) * H), l * H);
-          return tensor(lane, [layers, 1, H]);
-        });
-        (state as RecurrentState).forEach((s) => s.dispose());
-        state = last;
-        const start = B * L;
-        step(ids.slice(start, start + rest), ids.slice(start + 1, start + rest + 1), rest, 1);
-      }
-    });
-  } finally {
-    (state as RecurrentState | null)?.forEach((s) => s.dispose());
-    model.train(wasTraining);
-  }
-  return { loss: total / tokens, tokens, batchSize: B, seqLen: T };
 }
 
 function macrotask(): Promise<void> {

@@ -10,6 +10,7 @@
  * for an import is a build bug, reported as such.
  */
 import { wasmBase64 } from './inline.generated';
+import { WasmLoadError } from '../errors';
 
 /**
  * Where to take the module from. A `string` is a URL (resolved against the page in a browser; in Node
@@ -54,20 +55,20 @@ export function wasmSimdSupported(): boolean {
 
 /**
  * Compiles and instantiates the compute module from `source` (default: the inlined bytes).
- * Throws an `Error` whose message starts with `lstm-wasm:` when the engine lacks WebAssembly or SIMD,
- * when `source` is of an unsupported kind, or when it cannot be fetched, read or compiled.
+ * Throws a `WasmLoadError` (message starting with `lstm-wasm:`) when the engine lacks WebAssembly or
+ * SIMD, when `source` is of an unsupported kind, or when it cannot be fetched, read or compiled.
  */
 export async function instantiateWasm(source?: WasmSource): Promise<WebAssembly.Instance> {
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiate !== 'function') {
-    throw new Error(WASM_MISSING);
+    throw new WasmLoadError(WASM_MISSING);
   }
-  if (!wasmSimdSupported()) throw new Error(SIMD_MISSING);
+  if (!wasmSimdSupported()) throw new WasmLoadError(SIMD_MISSING);
 
   const module = await compileSource(source);
   const imports = WebAssembly.Module.imports(module);
   if (imports.length > 0) {
     const names = imports.map((i) => `${i.module}.${i.name} (${i.kind})`).join(', ');
-    throw new Error(
+    throw new WasmLoadError(
       `lstm-wasm: the wasm module from ${describeSource(source)} imports ${names}; ` +
         'the lstm-wasm module imports nothing, so this is a build bug or a different module',
     );
@@ -86,15 +87,15 @@ async function compileSource(source: WasmSource | undefined): Promise<WebAssembl
     try {
       response = await source;
     } catch (e) {
-      throw new Error(`lstm-wasm: the Promise<Response> passed as the wasm source rejected: ${errorMessage(e)}`);
+      throw new WasmLoadError(`lstm-wasm: the Promise<Response> passed as the wasm source rejected: ${errorMessage(e)}`);
     }
     if (!isResponse(response)) {
-      throw new Error(`lstm-wasm: the Promise passed as the wasm source resolved to ${describeValue(response)}, expected a Response`);
+      throw new WasmLoadError(`lstm-wasm: the Promise passed as the wasm source resolved to ${describeValue(response)}, expected a Response`);
     }
     return compileResponse(response);
   }
   if (isResponse(source)) return compileResponse(source);
-  throw new Error(
+  throw new WasmLoadError(
     `lstm-wasm: unsupported wasm source ${describeValue(source)}; expected a Uint8Array, ArrayBuffer, ` +
       'URL, URL string, WebAssembly.Module, Response or Promise<Response>',
   );
@@ -103,7 +104,7 @@ async function compileSource(source: WasmSource | undefined): Promise<WebAssembl
 async function compileBytes(bytes: Uint8Array, what: string): Promise<WebAssembly.Module> {
   if (bytes.length < 8 || bytes[0] !== 0x00 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
     const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new Error(
+    throw new WasmLoadError(
       `lstm-wasm: ${what} is not a wasm module (${bytes.length} bytes starting with [${head}], expected 00 61 73 6d)`,
     );
   }
@@ -112,14 +113,14 @@ async function compileBytes(bytes: Uint8Array, what: string): Promise<WebAssembl
   try {
     return await WebAssembly.compile(source);
   } catch (e) {
-    throw new Error(`lstm-wasm: ${what} does not compile as WebAssembly: ${errorMessage(e)}`);
+    throw new WasmLoadError(`lstm-wasm: ${what} does not compile as WebAssembly: ${errorMessage(e)}`);
   }
 }
 
 async function compileResponse(response: Response): Promise<WebAssembly.Module> {
   const what = response.url ? `the response from ${response.url}` : 'the Response passed as the wasm source';
   if (!response.ok) {
-    throw new Error(`lstm-wasm: ${what} has HTTP status ${response.status} ${response.statusText}`.trimEnd());
+    throw new WasmLoadError(`lstm-wasm: ${what} has HTTP status ${response.status} ${response.statusText}`.trimEnd());
   }
   // compileStreaming insists on the application/wasm content type; anything else goes through bytes.
   const contentType = response.headers.get('content-type') ?? '';
@@ -127,7 +128,7 @@ async function compileResponse(response: Response): Promise<WebAssembly.Module> 
     try {
       return await WebAssembly.compileStreaming(response);
     } catch (e) {
-      throw new Error(`lstm-wasm: ${what} does not compile as WebAssembly: ${errorMessage(e)}`);
+      throw new WasmLoadError(`lstm-wasm: ${what} does not compile as WebAssembly: ${errorMessage(e)}`);
     }
   }
   return compileBytes(new Uint8Array(await response.arrayBuffer()), what);
@@ -144,13 +145,13 @@ async function compileFromLocation(location: string | URL): Promise<WebAssembly.
     return compileBytes(await readNodeFile(url, url.href), `the file ${url.href}`);
   }
   if (typeof fetch !== 'function') {
-    throw new Error(`lstm-wasm: cannot load the wasm module from ${url.href}: fetch is not available here`);
+    throw new WasmLoadError(`lstm-wasm: cannot load the wasm module from ${url.href}: fetch is not available here`);
   }
   let response: Response;
   try {
     response = await fetch(url);
   } catch (e) {
-    throw new Error(`lstm-wasm: fetching the wasm module from ${url.href} failed: ${errorMessage(e)}`);
+    throw new WasmLoadError(`lstm-wasm: fetching the wasm module from ${url.href} failed: ${errorMessage(e)}`);
   }
   return compileResponse(response);
 }
@@ -174,7 +175,7 @@ function resolveLocation(location: string | URL): URL | undefined {
     }
   }
   if (isNode()) return undefined;
-  throw new Error(`lstm-wasm: the wasm source string ${JSON.stringify(location)} is not a valid URL`);
+  throw new WasmLoadError(`lstm-wasm: the wasm source string ${JSON.stringify(location)} is not a valid URL`);
 }
 
 interface NodeFs {
@@ -189,12 +190,12 @@ async function readNodeFile(path: string | URL, what: string): Promise<Uint8Arra
   try {
     fs = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as NodeFs;
   } catch (e) {
-    throw new Error(`lstm-wasm: cannot read ${what}: node:fs/promises is not available (${errorMessage(e)})`);
+    throw new WasmLoadError(`lstm-wasm: cannot read ${what}: node:fs/promises is not available (${errorMessage(e)})`);
   }
   try {
     return await fs.readFile(path);
   } catch (e) {
-    throw new Error(`lstm-wasm: cannot read the wasm module from ${what}: ${errorMessage(e)}`);
+    throw new WasmLoadError(`lstm-wasm: cannot read the wasm module from ${what}: ${errorMessage(e)}`);
   }
 }
 
@@ -258,7 +259,7 @@ export function decodeBase64(text: string): Uint8Array {
   let end = text.length;
   while (end > 0 && text.charCodeAt(end - 1) === 0x3d /* '=' */) end--;
   if (text.length - end > 2 || end % 4 === 1) {
-    throw new Error(`lstm-wasm: malformed base64 (${text.length} characters, ${text.length - end} padding)`);
+    throw new WasmLoadError(`lstm-wasm: malformed base64 (${text.length} characters, ${text.length - end} padding)`);
   }
   const out = new Uint8Array(Math.floor((end * 3) / 4));
   let acc = 0; // bits accumulated, most significant first
@@ -267,7 +268,7 @@ export function decodeBase64(text: string): Uint8Array {
   for (let i = 0; i < end; i++) {
     const c = text.charCodeAt(i);
     const v = c < 128 ? sextet[c] : -1;
-    if (v < 0) throw new Error(`lstm-wasm: malformed base64: character ${JSON.stringify(text[i])} at ${i}`);
+    if (v < 0) throw new WasmLoadError(`lstm-wasm: malformed base64: character ${JSON.stringify(text[i])} at ${i}`);
     acc = ((acc << 6) | v) & 0xffffff;
     bits += 6;
     if (bits >= 8) {

@@ -1,0 +1,101 @@
+/**
+ * Evaluating a language model on token ids: the mean loss per token, in eval mode without
+ * gradients. A function of the model and the ids only (no optimizer, no trainer), so that `eval`,
+ * the end of training and `LMTrainer.evaluate` score text the same way.
+ */
+import { tidy } from '../memory';
+import { tensor } from '../creation';
+import { noGrad } from '../autograd';
+import { crossEntropy } from '../ops/loss';
+import { ValueError } from '../errors';
+import type { LanguageModel, RecurrentState } from './language-model';
+
+export interface ScoreResult {
+  /** Mean cross-entropy per scored token (nats). */
+  loss: number;
+  /** Tokens scored (predicted targets). */
+  tokens: number;
+  /** The lanes and window length used (after fitting them to a short text). */
+  batchSize: number;
+  seqLen: number;
+}
+
+/**
+ * Where `scoreTokens` reads: n ids give n - 1 targets. B lanes of L = floor((n - 1) / B) targets
+ * each (as LMBatcher cuts them), B first reduced so that a lane holds at least one window of T,
+ * and T to n - 1 when the text is shorter. Windows are ceil(L / T), the last one shorter when T
+ * does not divide L; the R = n - 1 - B*L targets at the very end continue the last lane.
+ */
+export function scoredLayout(n: number, batchSize: number, seqLen: number, maxWindows: number) {
+  const T = Math.max(1, Math.min(seqLen, n - 1));
+  const B = Math.max(1, Math.min(batchSize, Math.floor((n - 1) / T)));
+  const L = Math.floor((n - 1) / B);
+  const allWindows = Math.ceil(L / T);
+  const all = !(maxWindows > 0 && maxWindows < allWindows);
+  const windows = all ? allWindows : maxWindows;
+  const rest = all ? n - 1 - B * L : 0;
+  return { T, B, L, windows, rest, tokens: B * Math.min(L, windows * T) + rest };
+}
+
+/**
+ * The model's mean loss per token on `ids` (at least 2), in eval mode without gradients, each lane
+ * from a zero state carried window to window. With `maxWindows` 0 every token but the first is
+ * scored exactly once: the full windows, the shorter last window of each lane, and the few
+ * targets past the last whole lane, which run as a batch of one continuing the last lane's state
+ * (so the result is the same as running each lane in one piece). With `maxWindows` > 0 only the
+ * first that many windows of the lanes are scored.
+ */
+export function scoreTokens(model: LanguageModel, ids: Int32Array, batchSize: number, seqLen: number, maxWindows = 0): ScoreResult {
+  if (ids.length < 2) throw new ValueError(`scoreTokens: ids has ${ids.length} token(s), need at least 2`);
+  const { T, B, L, windows, rest, tokens } = scoredLayout(ids.length, batchSize, seqLen, maxWindows);
+  const V = model.config.vocabSize;
+  const wasTraining = model.training;
+  model.eval();
+  let state: RecurrentState | null = null;
+  let total = 0;
+  // Runs `x`/`y` ((t, b) time-major) from `state`, adds the summed loss, keeps the final state.
+  const step = (x: Int32Array, y: Int32Array, t: number, b: number): void => {
+    const out = tidy(() => {
+      const r = model.forward(tensor(x, [t, b]), state);
+      return { loss: crossEntropy(r.logits.reshape(t * b, V), tensor(y, [t * b]), { reduction: 'sum' }).item(), state: r.state };
+    });
+    state?.forEach((s) => s.dispose());
+    state = out.state;
+    total += out.loss;
+  };
+  try {
+    noGrad(() => {
+      for (let w = 0; w < windows; w++) {
+        const t = Math.min(T, L - w * T);
+        const x = new Int32Array(t * B);
+        const y = new Int32Array(t * B);
+        for (let b = 0; b < B; b++) {
+          const base = b * L + w * T;
+          for (let i = 0; i < t; i++) {
+            x[i * B + b] = ids[base + i];
+            y[i * B + b] = ids[base + i + 1];
+          }
+        }
+        step(x, y, t, B);
+      }
+      if (rest > 0) {
+        // The last lane's state, (layers, B, H) -> (layers, 1, H).
+        const last = (state as RecurrentState).map((s) => {
+          const [layers, , H] = s.shape;
+          const v = s.f32();
+          const lane = new Float32Array(layers * H);
+          for (let l = 0; l < layers; l++) lane.set(v.subarray((l * B + B - 1) * H, (l * B + B) * H), l * H);
+          return tensor(lane, [layers, 1, H]);
+        });
+        (state as RecurrentState).forEach((s) => s.dispose());
+        state = last;
+        const start = B * L;
+        step(ids.slice(start, start + rest), ids.slice(start + 1, start + rest + 1), rest, 1);
+      }
+    });
+  } finally {
+    (state as RecurrentState | null)?.forEach((s) => s.dispose());
+    model.train(wasTraining);
+  }
+  return { loss: total / tokens, tokens, batchSize: B, seqLen: T };
+}
