@@ -1,5 +1,5 @@
 /** `lstm-wasm train [file...]`: train a language model, with live progress, samples and checkpoints. */
-import { manualSeed } from '../random';
+import { Generator, manualSeed } from '../random';
 import { LanguageModel, type LanguageModelConfig } from '../text/language-model';
 import { buildTokenizer, type Tokenizer } from '../text/tokenizer';
 import { LMBatcher, trainValSplit } from '../text/batcher';
@@ -179,18 +179,21 @@ function buildOrResume(plan: Plan, data: Data): { model: LanguageModel; trainer:
   const config: LanguageModelConfig = {
     vocabSize: data.tokenizer.size, cell: s.model, embedDim: s.embed, hiddenSize: s.hidden, numLayers: s.layers, dropout: s.dropout,
   };
+  // Initialization draws from the global generator (seeded above, as torch.manual_seed would);
+  // dropout from a stream of the run's own, which the checkpoint carries.
+  const generator = new Generator(s.seed);
   if (resumed === null) {
-    const model = new LanguageModel(config);
-    return { model, trainer: new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip }) };
+    const model = new LanguageModel(config, { generator });
+    return { model, trainer: new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator }) };
   }
   const model = modelFromCheckpoint(resumed.checkpoint);
   const c = model.config;
   if (c.vocabSize !== config.vocabSize || c.cell !== config.cell || c.embedDim !== config.embedDim || c.hiddenSize !== config.hiddenSize || c.numLayers !== config.numLayers) {
     throw new CliError(`checkpoint ${resumed.path}: its model config does not match its recorded settings (corrupt checkpoint?)`);
   }
-  const trainer = new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip });
+  const trainer = new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator });
   try {
-    restoreTrainer(trainer, resumed.checkpoint);
+    restoreTrainer(trainer, resumed.checkpoint); // the generator continues where it stopped
   } catch (e) {
     throw new CliError(`checkpoint ${resumed.path}: ${(e as Error).message}`);
   }

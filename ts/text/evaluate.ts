@@ -6,7 +6,7 @@
 import { tidy } from '../memory';
 import { tensor } from '../creation';
 import { noGrad } from '../autograd';
-import { crossEntropy } from '../ops/loss';
+import { crossEntropy } from '../ops/index';
 import { ValueError } from '../errors';
 import type { LanguageModel, RecurrentState } from './language-model';
 

@@ -11,7 +11,6 @@
 import { Tensor } from '../tensor';
 import { untracked } from '../memory';
 import { tensor } from '../creation';
-import { defaultGenerator } from '../random';
 import { ValueError } from '../errors';
 import type { BatcherPosition } from './batcher';
 import type { RecurrentState } from './language-model';
@@ -47,7 +46,7 @@ export function encodeTrainerState(trainer: LMTrainer, carried: RecurrentState |
       step: trainer.step,
       position: trainer.train.position,
       // JSON has no NaN: the generator's spare normal, when there is none, is written as null.
-      rng: defaultGenerator.getState().map((v) => (Number.isNaN(v) ? null : v)),
+      rng: trainer.generator.getState().map((v) => (Number.isNaN(v) ? null : v)),
       optimizer: {
         type: 'adam', lr: optimizer.lr, betas: [...optimizer.betas], eps: optimizer.eps,
         steps: list.map((s) => (s === null ? null : s.step)),

@@ -8,7 +8,7 @@
  * cut from the graph) and carried to the next window.
  *
  * Everything a step depends on is state a checkpoint holds: parameters, Adam's buffers and step
- * counts, the batcher's position, the carried state and the global generator (dropout masks).
+ * counts, the batcher's position, the carried state and the model's generator (dropout masks).
  * Restoring all of it (`exportState` / `importState`, serialized in trainer-state.ts) makes a
  * resumed run bit-identical to an uninterrupted one. Validation is `scoreTokens` (evaluate.ts) on
  * the validation lanes.
@@ -16,7 +16,7 @@
 import { Tensor } from '../tensor';
 import { tidy, keep } from '../memory';
 import { tensor } from '../creation';
-import { defaultGenerator } from '../random';
+import type { Generator } from '../random';
 import { Adam } from '../optim/adam';
 import { clipGradNorm } from '../nn/utils';
 import { crossEntropy } from '../ops/index';
@@ -31,6 +31,12 @@ export interface TrainerOptions {
   lr?: number;
   /** Max global gradient norm; 0 disables clipping (default 1). */
   clip?: number;
+  /**
+   * The stream the model's dropout masks come from while this trainer trains (it becomes
+   * `model.generator`; default: the model's own, itself the global one unless the model was given
+   * another). Checkpoints hold its state, so a resumed run draws the same masks.
+   */
+  generator?: Generator;
   /** `evaluate()` reads at most this many validation windows (default 16; 0: every validation token). */
   evalWindows?: number;
   /**
@@ -130,6 +136,12 @@ export class LMTrainer {
     this.resetEvery = options.resetEvery ?? 8;
     if (!Number.isInteger(this.resetEvery) || this.resetEvery < 0) throw new ValueError(`LMTrainer: resetEvery must be an integer >= 0, got ${this.resetEvery}`);
     this.optimizer = new Adam(model.parameters(), { lr: options.lr ?? 2e-3 });
+    if (options.generator !== undefined) model.generator = options.generator;
+  }
+
+  /** The stream dropout masks come from: the model's (see `TrainerOptions.generator`). */
+  get generator(): Generator {
+    return this.model.generator;
   }
 
   /** Total training wall time, across resumes. */
@@ -297,7 +309,7 @@ export class LMTrainer {
     }
     this.train.position = restored.position;
     this.optimizer.lr = restored.lr;
-    defaultGenerator.setState(restored.rng);
+    this.generator.setState(restored.rng);
     this.step = restored.step;
     // A loop, not push(...losses): a long history would overflow the stack.
     this.losses.length = 0;
