@@ -70,7 +70,18 @@ export class Generator {
   }
 
   setState(state: readonly number[]): void {
-    if (state.length !== 5) throw new ValueError(`Generator.setState: expected 5 numbers, got ${state.length}`);
+    if (!Array.isArray(state) || state.length !== 5) throw new ValueError(`Generator.setState: expected 5 numbers, got ${Array.isArray(state) ? state.length : typeof state}`);
+    for (let i = 0; i < 4; i++) {
+      if (!Number.isInteger(state[i]) || state[i] < 0 || state[i] > 0xffffffff) {
+        throw new ValueError(`Generator.setState: state[${i}] must be an integer in [0, 2^32), got ${state[i]}`);
+      }
+    }
+    // xoshiro128 never leaves the all-zero state: uniform() would return 0 forever.
+    if (state.slice(0, 4).every((v) => v === 0)) throw new ValueError('Generator.setState: the first four numbers must not all be 0');
+    const spare = state[4] as number | null | undefined;
+    if (spare !== null && spare !== undefined && typeof spare !== 'number') {
+      throw new ValueError(`Generator.setState: state[4] must be a number or null, got ${typeof spare}`);
+    }
     for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;
     this.spare = state[4] === null || state[4] === undefined ? NaN : Number(state[4]);
   }

@@ -7,7 +7,7 @@
  */
 import { backend } from './backend/backend';
 import type { GradNode } from './autograd';
-import { DTypeError, DisposedError, OutOfMemoryError, ShapeError, formatShape } from './errors';
+import { DTypeError, DisposedError, OutOfMemoryError, ShapeError, ValueError, formatShape } from './errors';
 import { MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, formatBytes } from './backend/limits';
 import { adopt, allocationSite, keep, memory, release } from './memory';
 import { chained } from './chained';
@@ -147,6 +147,7 @@ export class Tensor {
 
   /** Makes `t` live exactly as long as this tensor: out of every scope, disposed with this one. */
   ownTensor(t: Tensor): void {
+    if (this.isDisposed) throw new DisposedError(`ownTensor: tensor #${this.id} ${formatShape(this.shape)} was disposed`);
     keep(t);
     (this.owned ??= []).push(t);
   }
@@ -166,6 +167,9 @@ export class Tensor {
 
   /** Sets `requiresGrad` on a leaf and returns it. */
   requiresGrad_(value = true): this {
+    if (this.isDisposed) throw new DisposedError(`requiresGrad_: tensor #${this.id} ${formatShape(this.shape)} was disposed`);
+    if (value && this.dtype !== 'float32') throw new DTypeError(`requiresGrad_: only float32 tensors can require gradients, this one is ${this.dtype}`);
+    if (!this.isLeaf) throw new ValueError('requiresGrad_: only a leaf can change requiresGrad (this tensor was made by an op; use detach() for a leaf copy)');
     this.requiresGrad = value;
     return this;
   }

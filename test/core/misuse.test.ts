@@ -6,7 +6,7 @@
 // is disposed, memory() is read, the call runs, and memory() must read the same after the throw.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DisposedError, F, LanguageModel, Module, Tensor, add, concat, init, logSoftmax, matmul, mean, memory, mul, nn, optim,
+  DTypeError, DisposedError, F, Generator, LMBatcher, LMTrainer, LanguageModel, Module, ValueError, Tensor, add, concat, init, logSoftmax, matmul, mean, memory, mul, nn, optim,
   relu, reshape, saveSafetensors, sigmoid, slice, softmax, sub, sum, tanh, tensor, tidy, transpose,
 } from 'lstm-wasm';
 import { randomF32, size } from './helpers';
@@ -404,5 +404,43 @@ describe('a disposed optimizer refuses every use', () => {
     expectDisposed('Adam.zeroGrad: params[1] (tensor #', () => opt.zeroGrad());
     opt.dispose();
     params[0].dispose();
+  });
+});
+
+describe('leftovers of the misuse review', () => {
+  it('ownTensor and requiresGrad_ refuse a disposed tensor; requiresGrad_ refuses int32 and non-leaves', () => {
+    const a = tensor([1, 2]);
+    const b = tensor([3, 4]);
+    a.dispose();
+    expect(() => a.ownTensor(b)).toThrowError(DisposedError);
+    expect(() => a.requiresGrad_()).toThrowError(DisposedError);
+    const ids = tensor(new Int32Array([1, 2]));
+    expect(() => ids.requiresGrad_()).toThrowError(DTypeError);
+    const w = tensor([1, 2], undefined, { requiresGrad: true });
+    const y = w.mul(2);
+    expect(() => y.requiresGrad_(false)).toThrowError(/only a leaf/);
+    for (const t of [b, ids, w, y]) t.dispose();
+  });
+
+  it('Generator.setState refuses states it cannot continue from', () => {
+    const g = new Generator(1);
+    const good = g.getState();
+    for (const bad of [[0, 0, 0, 0, null], [1, 2, 3, -1, null], [1, 2, 3, 2 ** 32, null], [1.5, 2, 3, 4, null], [1, 2, 3], [1, 2, 3, 4, 'x']]) {
+      expect(() => g.setState(bad as number[]), JSON.stringify(bad)).toThrowError(ValueError);
+    }
+    expect(g.getState()).toEqual(good);
+  });
+
+  it('a disposed LMTrainer refuses to train, evaluate or export before computing anything', () => {
+    const ids = Int32Array.from({ length: 200 }, (_, i) => i % 5);
+    const model = new LanguageModel({ vocabSize: 5, embedDim: 4, hiddenSize: 8 });
+    const trainer = new LMTrainer(model, new LMBatcher(ids, 2, 8), new LMBatcher(ids, 2, 8));
+    trainer.dispose();
+    const before = memory();
+    expect(() => trainer.trainStep()).toThrowError(/LMTrainer.trainStep: the trainer was disposed/);
+    expect(() => trainer.evaluate()).toThrowError(DisposedError);
+    expect(() => trainer.exportState()).toThrowError(DisposedError);
+    expect(memory().liveTensors).toBe(before.liveTensors);
+    model.dispose();
   });
 });

@@ -20,7 +20,7 @@ import type { Generator } from '../random';
 import { Adam } from '../optim/adam';
 import { clipGradNorm } from '../nn/utils';
 import { crossEntropy } from '../ops/index';
-import { ValueError } from '../errors';
+import { DisposedError, ValueError } from '../errors';
 import { LMBatcher } from './batcher';
 import type { LanguageModel, RecurrentState } from './language-model';
 import { scoreTokens, scoredLayout } from './evaluate';
@@ -124,6 +124,7 @@ export class LMTrainer {
   /** Training wall time before this process (restored from a checkpoint). */
   elapsedBeforeMs = 0;
   private state: RecurrentState | null = null;
+  private disposed = false;
   private runElapsedMs = 0;
 
   constructor(model: LanguageModel, train: LMBatcher, val: LMBatcher | null, options: TrainerOptions = {}) {
@@ -151,6 +152,7 @@ export class LMTrainer {
 
   /** One optimizer step on the next window; returns its loss. */
   trainStep(): number {
+    this.assertAlive('trainStep');
     const batch = this.train.next();
     if (batch.reset) this.setState(null);
     else if (this.state !== null && this.resetEvery > 0) this.resetLanes(batch.window);
@@ -181,6 +183,7 @@ export class LMTrainer {
    * token of the validation text (see `scoreTokens`); null without validation data.
    */
   evaluate(maxWindows = this.evalWindows): number | null {
+    this.assertAlive('evaluate');
     const val = this.val;
     if (val === null) return null;
     return scoreTokens(this.model, val.ids, val.batchSize, val.seqLen, maxWindows).loss;
@@ -195,6 +198,7 @@ export class LMTrainer {
 
   /** Trains until a stop condition; yields to the event loop between steps (so signals get through). */
   async run(options: RunOptions = {}): Promise<RunResult> {
+    this.assertAlive('run');
     const { steps, epochs, timeMs, signal, onProgress } = options;
     for (const [k, v] of [['steps', steps], ['epochs', epochs], ['timeMs', timeMs]] as const) {
       if (v !== undefined && !(v > 0 && Number.isFinite(v))) throw new ValueError(`LMTrainer.run: ${k} must be a positive number, got ${v}`);
@@ -290,6 +294,7 @@ export class LMTrainer {
 
   /** Everything needed to continue exactly: JSON plus raw buffers (see trainer-state.ts). */
   exportState(): { json: TrainerStateJSON; tensors: TrainerTensors } {
+    this.assertAlive('exportState');
     return encodeTrainerState(this, this.state);
   }
 
@@ -300,6 +305,7 @@ export class LMTrainer {
    * midway; nothing leaks then, but the optimizer may hold a mix of old and new state.
    */
   importState(json: TrainerStateJSON, tensors: TrainerTensors): void {
+    this.assertAlive('importState');
     const restored = decodeTrainerState(this, json, tensors);
     try {
       this.optimizer.loadStateList(restored.optimizer);
@@ -321,10 +327,15 @@ export class LMTrainer {
     this.setState(restored.state);
   }
 
-  /** Releases the optimizer state and the carried state (not the model). */
+  /** Releases the optimizer state and the carried state (not the model); the trainer is done. */
   dispose(): void {
     this.setState(null);
     this.optimizer.dispose();
+    this.disposed = true;
+  }
+
+  private assertAlive(what: string): void {
+    if (this.disposed) throw new DisposedError(`LMTrainer.${what}: the trainer was disposed`);
   }
 
   /** Zeroes the carried state of the lanes due for a reset at window `w` (in place: it is a detached copy). */
