@@ -53,8 +53,6 @@ export interface Kernels {
 
   /** Mean cross-entropy over rows whose target != ignoreIndex (0 if none); logits (rows, v), targets int32 (rows). */
   lw_cross_entropy_forward(logits: Ptr, targets: Ptr, rows: number, v: number, ignoreIndex: number): number;
-  /** Returns the mean loss and OVERWRITES dlogits with (softmax - onehot) * dloss / count (0 on ignored rows). */
-  lw_softmax_cross_entropy(dlogits: Ptr, logits: Ptr, targets: Ptr, rows: number, v: number, ignoreIndex: number, dloss: number): number;
   /** dlogits += (softmax - onehot) * dloss / count on counted rows (accumulates). */
   lw_cross_entropy_backward(dlogits: Ptr, logits: Ptr, targets: Ptr, rows: number, v: number, ignoreIndex: number, dloss: number): void;
 
