@@ -243,27 +243,17 @@ pub(super) fn backward<C: Cell>(
         }
         let (prev, next) = seq.cache_bounds(t);
         // dh_t = dh (from the later step / dh_n) + dy[t] on active rows: in place in dh, or into
-        // dh_all[t] with a projection (dW_hr needs every dh_t).
-        for bb in 0..b {
-            if !seq.active(t, bb) {
-                continue;
-            }
-            let dht: &mut [f32] = if has_proj {
-                let dst = &mut dh_all[(t * b + bb) * p..(t * b + bb + 1) * p];
-                dst.copy_from_slice(&dh[bb * p..bb * p + p]);
-                // dh of an active row is consumed; the GEMM below adds its dh_prev.
-                dh[bb * p..bb * p + p].fill(0.0);
-                dst
-            } else {
-                &mut dh[bb * p..bb * p + p]
-            };
-            if let Some(dy) = dy {
-                for (a, v) in dht.iter_mut().zip(&dy[(t * b + bb) * ldy..][..p]) {
-                    *a += *v;
+        // dh_all[t] with a projection (dW_hr needs every dh_t), then dr = dh_t @ w_hr.
+        if let Some(w_hr) = w.w_hr {
+            for bb in 0..b {
+                if seq.active(t, bb) {
+                    let dht = &mut dh_all[(t * b + bb) * p..(t * b + bb + 1) * p];
+                    dht.copy_from_slice(&dh[bb * p..bb * p + p]);
+                    add_dy(dht, dy, ldy, t * b + bb);
+                    // dh of an active row is consumed; the GEMM below adds its dh_prev.
+                    dh[bb * p..bb * p + p].fill(0.0);
                 }
             }
-        }
-        if let Some(w_hr) = w.w_hr {
             // dr = dh_t @ w_hr, (B,P) x (P,H)
             sgemm(false, false, b, h, p, 1.0, &dh_all[t * b * p..(t + 1) * b * p], p, w_hr, h, 0.0, &mut dr, h);
         }
@@ -272,7 +262,13 @@ pub(super) fn backward<C: Cell>(
                 continue;
             }
             let row = t * b + bb;
-            let dout = if has_proj { &mut dr[bb * h..bb * h + h] } else { &mut dh[bb * p..bb * p + p] };
+            let dout = if has_proj {
+                &mut dr[bb * h..bb * h + h]
+            } else {
+                let dht = &mut dh[bb * p..bb * p + p];
+                add_dy(dht, dy, ldy, row);
+                dht
+            };
             let dhg_row = if C::HIDDEN_APART { &mut dhg_apart[row * g..(row + 1) * g] } else { &mut [][..] };
             let saved = Saved {
                 gates: if C::CACHES_GATES { &gates[row * ldg..(row + 1) * ldg] } else { &[] },
@@ -442,6 +438,17 @@ fn accumulate(dst: Option<&mut [f32]>, src: &[f32]) {
     if let Some(dst) = dst {
         for (d, s) in dst.iter_mut().zip(src) {
             *d += *s;
+        }
+    }
+}
+
+/// `dst (P) += dy` row `row` (at `row * ldy`), when dy is given.
+#[inline(always)]
+fn add_dy(dst: &mut [f32], dy: Option<&[f32]>, ldy: usize, row: usize) {
+    if let Some(dy) = dy {
+        let n = dst.len();
+        for (a, v) in dst.iter_mut().zip(&dy[row * ldy..][..n]) {
+            *a += *v;
         }
     }
 }

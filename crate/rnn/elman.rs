@@ -34,6 +34,8 @@ impl Cell for Elman {
     #[inline(always)]
     fn forward_row(&self, pre: &mut [f32], _c: &mut [f32], h_next: &mut [f32], _hg: &[f32], _h_prev: &[f32], _c_prev: &[f32]) {
         let h = self.h;
+        // Rows cut to the lengths the loop uses: no bounds check is left inside it.
+        let (pre, h_next) = (&pre[..h], &mut h_next[..h]);
         for j in (0..h).step_by(4) {
             let v = ld(&pre[j..h]);
             let a = if self.relu { v.max(F32x4::zero()) } else { tanh4(v) };
@@ -45,14 +47,15 @@ impl Cell for Elman {
     #[inline(always)]
     fn backward_row(&self, dpre: &mut [f32], _dhg: &mut [f32], dh: &mut [f32], _dc: &mut [f32], saved: &Saved) {
         let h = self.h;
+        let (dpre, dh, h_out) = (&mut dpre[..h], &mut dh[..h], &saved.h[..h]);
         let (one, zero) = (F32x4::splat(1.0), F32x4::zero());
         for j in (0..h).step_by(4) {
-            let y = ld(&saved.h[j..h]);
+            let y = ld(&h_out[j..h]);
             let d = ld(&dh[j..h]);
             let v = if self.relu { y.gt(zero).select(d, zero) } else { d.mul(one.sub(y.mul(y))) };
             st(v, &mut dpre[j..h]);
         }
-        dh[..h].fill(0.0);
+        dh.fill(0.0);
     }
 }
 

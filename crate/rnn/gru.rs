@@ -45,6 +45,8 @@ impl Cell for Gru<'_> {
     #[inline(always)]
     fn forward_row(&self, gates: &mut [f32], _c: &mut [f32], h_next: &mut [f32], hg: &[f32], h_prev: &[f32], _c_prev: &[f32]) {
         let h = self.h;
+        // Rows cut to the lengths the loop uses: no bounds check is left inside it.
+        let (gates, h_next, hg, h_prev) = (&mut gates[..4 * h], &mut h_next[..h], &hg[..3 * h], &h_prev[..h]);
         let (gr, rest) = gates.split_at_mut(h);
         let (gz, rest) = rest.split_at_mut(h);
         let (gn, ghn) = rest.split_at_mut(h);
@@ -74,7 +76,8 @@ impl Cell for Gru<'_> {
     #[inline(always)]
     fn backward_row(&self, dxg: &mut [f32], dhg: &mut [f32], dh: &mut [f32], _dc: &mut [f32], saved: &Saved) {
         let h = self.h;
-        let (gates, h_prev) = (saved.gates, saved.h_prev);
+        let (dxg, dhg, dh) = (&mut dxg[..3 * h], &mut dhg[..3 * h], &mut dh[..h]);
+        let (gates, h_prev) = (&saved.gates[..4 * h], &saved.h_prev[..h]);
         let one = F32x4::splat(1.0);
         for j in (0..h).step_by(4) {
             let r = ld(&gates[j..h]);

@@ -43,6 +43,8 @@ impl Cell for Lstm {
     #[inline(always)]
     fn forward_row(&self, gates: &mut [f32], c: &mut [f32], r: &mut [f32], _hg: &[f32], _h_prev: &[f32], c_prev: &[f32]) {
         let h = self.h;
+        // Rows cut to the lengths the loop uses: no bounds check is left inside it.
+        let (gates, c, r, c_prev) = (&mut gates[..4 * h], &mut c[..h], &mut r[..h], &c_prev[..h]);
         let (gi, rest) = gates.split_at_mut(h);
         let (gf, rest) = rest.split_at_mut(h);
         let (gg, go) = rest.split_at_mut(h);
@@ -69,7 +71,8 @@ impl Cell for Lstm {
     #[inline(always)]
     fn backward_row(&self, dgates: &mut [f32], _dhg: &mut [f32], dr: &mut [f32], dc: &mut [f32], saved: &Saved) {
         let h = self.h;
-        let (gates, c_prev, c) = (saved.gates, saved.c_prev, saved.c);
+        let (dgates, dr, dc) = (&mut dgates[..4 * h], &mut dr[..h], &mut dc[..h]);
+        let (gates, c_prev, c) = (&saved.gates[..4 * h], &saved.c_prev[..h], &saved.c[..h]);
         let (di_, rest) = dgates.split_at_mut(h);
         let (df_, rest) = rest.split_at_mut(h);
         let (dg_, do_) = rest.split_at_mut(h);
@@ -93,7 +96,7 @@ impl Cell for Lstm {
             st(d_g.mul(one.sub(g.mul(g))), &mut dg_[j..]);
             st(d_o.mul(o).mul(one.sub(o)), &mut do_[j..]);
         }
-        dr[..h].fill(0.0);
+        dr.fill(0.0);
     }
 }
 

@@ -227,23 +227,22 @@ export function backward(
     const tt = seq.time(s);
     if (!seq.anyActive(tt)) continue; // dh, dc pass through; gate gradient rows stay 0
     const prev = seq.prev(tt), next = seq.next(tt);
-    // dh_t = dh + dy[t] on active rows, in place in dh or into dhAll[t] with a projection.
-    for (let bb = 0; bb < b; bb++) {
-      if (!seq.active(tt, bb)) continue;
-      const r = tt * b + bb;
-      if (hasProj) {
+    // dh_t = dh + dy[t] on active rows: in place in dh, or into dhAll[t] with a projection (dW_hr
+    // needs every dh_t), then dr = dh_t @ w_hr, (B,P) x (P,H).
+    if (hasProj) {
+      for (let bb = 0; bb < b; bb++) {
+        if (!seq.active(tt, bb)) continue;
+        const r = tt * b + bb;
         dhAll.set(dh.subarray(bb * p, bb * p + p), r * p);
-        dh.fill(0, bb * p, bb * p + p); // consumed; the GEMM below adds its dh_prev
         addDy(f, dy, ldy, r, dhAll, r * p, p);
-      } else {
-        addDy(f, dy, ldy, r, dh, bb * p, p);
+        dh.fill(0, bb * p, bb * p + p); // consumed; the GEMM below adds its dh_prev
       }
+      sgemm(false, false, b, H, p, 1, dhAll, tt * b * p, p, f, w.wHr >>> 2, H, 0, dr, 0, H);
     }
-    // dr = dh_t @ w_hr, (B,P) x (P,H)
-    if (hasProj) sgemm(false, false, b, H, p, 1, dhAll, tt * b * p, p, f, w.wHr >>> 2, H, 0, dr, 0, H);
     for (let bb = 0; bb < b; bb++) {
       if (!seq.active(tt, bb)) continue;
       const r = tt * b + bb;
+      if (!hasProj) addDy(f, dy, ldy, r, dh, bb * p, p);
       row.dxgOff = row.dhgOff = r * G;
       row.doutOff = bb * (hasProj ? H : p);
       row.dcOff = bb * C;
