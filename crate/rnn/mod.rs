@@ -6,9 +6,9 @@
 //! x is time-major (T,B,I); y rows are strided: row (t,b) starts at `(t*B + b) * ldy`, so the
 //! two directions of a bidirectional layer write the two halves of one (T,B,2P) buffer.
 //!
-//! The loops below are written once, in `driver.rs`; each kind (`lstm.rs`, `gru.rs`, `elman.rs`)
-//! is a `driver::Cell`: its sizes as constants and the fused SIMD math of one batch row, forward
-//! and backward side by side.
+//! The loops described below are written once, in `driver.rs`; each kind (`lstm.rs`, `gru.rs`,
+//! `elman.rs`) is a `driver::Cell`: its sizes as constants and the fused SIMD math of one batch
+//! row, forward and backward side by side.
 //!
 //! Forward (all kinds): ONE GEMM projects the inputs of many steps at once
 //! (`x @ w_ih^T + biases`, every bias that is simply additive folded in), then per step ONE
