@@ -261,17 +261,6 @@ pub unsafe extern "C" fn lw_cross_entropy_forward(
     softmax::cross_entropy_forward(s(logits, rows * v), si(targets, rows), rows, v, ignore_index)
 }
 
-/// Fused: returns the mean loss (as `lw_cross_entropy_forward`) and OVERWRITES dlogits (rows,v)
-/// with `(softmax - onehot) * dloss / count` on counted rows, 0 on ignored rows (all 0 when
-/// every row is ignored). `dlogits` may equal `logits`.
-#[no_mangle]
-pub unsafe extern "C" fn lw_softmax_cross_entropy(
-    dlogits: *mut f32, logits: *const f32, targets: *const i32, rows: usize, v: usize,
-    ignore_index: i32, dloss: f32,
-) -> f32 {
-    softmax::softmax_cross_entropy(dlogits, logits, si(targets, rows), rows, v, ignore_index, dloss)
-}
-
 /// `dlogits += (softmax(logits) - onehot) * dloss / count` on counted rows; ignored rows (and
 /// everything, when all rows are ignored) untouched. Accumulates. dlogits, logits (rows,v).
 #[no_mangle]

@@ -211,37 +211,6 @@ pub fn cross_entropy_forward(logits: &[f32], targets: &[i32], rows: usize, v: us
     if count == 0 { 0.0 } else { (total / count as f64) as f32 }
 }
 
-/// Fused loss and gradient. Returns the mean loss as `cross_entropy_forward`, and OVERWRITES
-/// `dlogits` (R,V) with `(softmax(logits[r,:]) - onehot(targets[r])) * dloss / count` on counted
-/// rows and 0 on ignored rows (all zeros when every row is ignored). Pass dloss = 1 to keep the
-/// gradient of the mean loss in a scratch buffer and later `axpy` it, times the upstream
-/// gradient, into the logits' gradient.
-/// # Safety: logits/dlogits valid for R*V f32, targets for R i32; `dlogits` may equal `logits`.
-pub unsafe fn softmax_cross_entropy(
-    dlogits: *mut f32, logits: *const f32, targets: &[i32], rows: usize, v: usize,
-    ignore_index: i32, dloss: f32,
-) -> f32 {
-    let targets = &targets[..rows];
-    let count = counted_rows(targets, ignore_index);
-    let scale = if count == 0 { 0.0 } else { dloss / count as f32 };
-    let mut total = 0.0f64;
-    for (r, &t) in targets.iter().enumerate() {
-        let (x, d) = (logits.add(r * v), dlogits.add(r * v));
-        if t == ignore_index {
-            core::ptr::write_bytes(d, 0, v);
-            continue;
-        }
-        assert!((t as usize) < v, "softmax_cross_entropy: target {t} out of range [0, {v})");
-        let xt = *x.add(t as usize);
-        let m = row_max(x, v);
-        let s = row_sum_exp(x, v, m, Some(d));
-        total += (s.ln() - (xt - m)) as f64;
-        row_scale(d, v, scale / s);
-        *d.add(t as usize) -= scale;
-    }
-    if count == 0 { 0.0 } else { (total / count as f64) as f32 }
-}
-
 /// `dlogits[r,:] += (softmax(logits[r,:]) - onehot(targets[r])) * dloss / count` on counted
 /// rows; ignored rows (and every row, when all are ignored) are left untouched. ACCUMULATES.
 /// dlogits, logits (R,V), targets (R). Recomputes the softmax from the logits.
@@ -445,15 +414,6 @@ mod tests {
                 let loss = cross_entropy_forward(&logits, &targets, rows, v, IGNORE);
                 assert!((loss as f64 - want_loss).abs() < 2e-6 * (1.0 + want_loss), "forward {loss} vs {want_loss}");
 
-                let mut d = vec![f32::NAN; rows * v];
-                let fused = unsafe { softmax_cross_entropy(d.as_mut_ptr(), logits.as_ptr(), &targets, rows, v, IGNORE, dloss) };
-                assert_eq!(fused, loss, "fused loss equals forward loss");
-                assert_close(&d, &want_grad, 1e-6, "fused dlogits");
-
-                let mut inplace = logits.clone();
-                let l2 = unsafe { softmax_cross_entropy(inplace.as_mut_ptr(), inplace.as_ptr(), &targets, rows, v, IGNORE, dloss) };
-                assert_eq!((l2, &inplace), (fused, &d), "fused in place");
-
                 let base = rand_vec(rows * v, 42, -1.0, 1.0);
                 let mut acc = base.clone();
                 cross_entropy_backward(&mut acc, &logits, &targets, rows, v, IGNORE, dloss);
@@ -472,10 +432,6 @@ mod tests {
         let logits = rand_vec(rows * v, 43, -3.0, 3.0);
         let targets = [-1, -1, -1];
         assert_eq!(cross_entropy_forward(&logits, &targets, rows, v, -1), 0.0);
-        let mut d = vec![f32::NAN; rows * v];
-        let loss = unsafe { softmax_cross_entropy(d.as_mut_ptr(), logits.as_ptr(), &targets, rows, v, -1, 1.0) };
-        assert_eq!(loss, 0.0);
-        assert!(d.iter().all(|&g| g == 0.0));
         let mut acc = vec![2.0; rows * v];
         cross_entropy_backward(&mut acc, &logits, &targets, rows, v, -1, 1.0);
         assert!(acc.iter().all(|&g| g == 2.0));

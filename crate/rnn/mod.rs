@@ -6,6 +6,10 @@
 //! x is time-major (T,B,I); y rows are strided: row (t,b) starts at `(t*B + b) * ldy`, so the
 //! two directions of a bidirectional layer write the two halves of one (T,B,2P) buffer.
 //!
+//! The loops described below are written once, in `driver.rs`; each kind (`lstm.rs`, `gru.rs`,
+//! `elman.rs`) is a `driver::Cell`: its sizes as constants and the fused SIMD math of one batch
+//! row, forward and backward side by side.
+//!
 //! Forward (all kinds): ONE GEMM projects the inputs of many steps at once
 //! (`x @ w_ih^T + biases`, every bias that is simply additive folded in), then per step ONE
 //! recurrent GEMM `h_prev (B,P) @ w_hh^T` and a fused SIMD gate kernel that writes the new state
@@ -31,6 +35,7 @@
 //! T*B rows `h_prev` of the dW_hh GEMM are one contiguous, time-aligned slice of it.
 //! Layouts are documented on each kind's `*_cache_len`.
 
+mod driver;
 pub mod elman;
 pub mod gru;
 pub mod lstm;
@@ -41,10 +46,6 @@ mod fixtures;
 #[cfg(test)]
 mod tests;
 
-use std::cell::RefCell;
-
-use crate::gemm::PreparedB;
-use crate::scratch::{self, OutOfMemory};
 use crate::simd::F32x4;
 
 /// Sizes of one layer-direction. `p` is the LSTM projection size, `h` everywhere else.
@@ -140,162 +141,6 @@ pub struct WeightGrads<'a> {
     pub db_ih: Option<&'a mut [f32]>,
     pub db_hh: Option<&'a mut [f32]>,
     pub dw_hr: Option<&'a mut [f32]>,
-}
-
-/// Time steps per input-projection GEMM when nothing is cached: chunks of about this many rows
-/// keep the scratch O(B*G) (a streaming T=1 decoder uses constant memory) while the packed
-/// w_ih is still reused across enough rows.
-const PROJ_ROWS: usize = 64;
-
-fn chunk_steps(t: usize, b: usize) -> usize {
-    (PROJ_ROWS / b.max(1)).max(1).min(t.max(1))
-}
-
-thread_local! {
-    /// Forward scratch, grown on demand and kept (bounded: O(max(B, PROJ_ROWS) * G)).
-    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` on `n` floats of reusable scratch (contents unspecified); `Err` when memory cannot
-/// hold them (then `f` does not run) or when `f` fails.
-fn with_scratch<R>(n: usize, f: impl FnOnce(&mut [f32]) -> Result<R, OutOfMemory>) -> Result<R, OutOfMemory> {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut v) => {
-            scratch::grow(&mut v, n)?;
-            f(&mut v[..n])
-        }
-        // Re-entered (never happens today): fall back to a fresh buffer.
-        Err(_) => f(&mut scratch::zeroed(n)?),
-    })
-}
-
-/// Splits the first `n` floats off `buf`.
-fn take<'a>(buf: &mut &'a mut [f32], n: usize) -> &'a mut [f32] {
-    let whole = std::mem::take(buf);
-    let (head, tail) = whole.split_at_mut(n);
-    *buf = tail;
-    head
-}
-
-/// Rows `prev` (read) and `next` (written) of width `w` of a boundary buffer.
-fn pair(buf: &mut [f32], w: usize, prev: usize, next: usize) -> (&[f32], &mut [f32]) {
-    debug_assert!(prev != next);
-    if prev < next {
-        let (a, b) = buf.split_at_mut(next * w);
-        (&a[prev * w..prev * w + w], &mut b[..w])
-    } else {
-        let (a, b) = buf.split_at_mut(prev * w);
-        (&b[..w], &mut a[next * w..next * w + w])
-    }
-}
-
-/// `bias (G) = b_ih + b_hh` over the first `n_hh` entries, `b_ih` alone after them (GRU keeps
-/// b_hn inside r * (...)); absent biases count as zero.
-fn fold_bias(bias: &mut [f32], b_ih: Option<&[f32]>, b_hh: Option<&[f32]>, n_hh: usize) {
-    let g = bias.len();
-    match b_ih {
-        Some(b) => bias.copy_from_slice(&b[..g]),
-        None => bias.fill(0.0),
-    }
-    if let Some(b) = b_hh {
-        for j in 0..n_hh {
-            bias[j] += b[j];
-        }
-    }
-}
-
-/// w_ih^T prepared for `input_projection` over a sequence split into chunks of `chunk_rows` rows of
-/// x (of `total_rows`): packed once when there is more than one chunk (inference over a long
-/// sequence would otherwise repack w_ih for every chunk), left in place for a single product.
-fn prepare_w_ih(w_ih: &[f32], i: usize, g: usize, chunk_rows: usize, total_rows: usize) -> Result<PreparedB<'_>, OutOfMemory> {
-    let rows = if chunk_rows < total_rows { chunk_rows } else { 0 };
-    PreparedB::new(w_ih, i, true, i, g, rows)
-}
-
-/// out (R, ldo) [:, :g] = x (R,I) @ w_ih^T + bias, with `w_ih_t` from `prepare_w_ih` (w_ih is
-/// (G,I)); `bias` None writes just the product. Masked rows are projected too (the gate kernels
-/// never read them).
-#[allow(clippy::too_many_arguments)]
-fn input_projection(
-    out: &mut [f32], ldo: usize, x: &[f32], w_ih_t: &PreparedB, bias: Option<&[f32]>,
-    rows: usize, i: usize, g: usize,
-) {
-    if rows == 0 || g == 0 {
-        return;
-    }
-    let beta = match bias {
-        Some(bias) => {
-            for r in 0..rows {
-                out[r * ldo..r * ldo + g].copy_from_slice(bias);
-            }
-            1.0
-        }
-        None => 0.0,
-    };
-    w_ih_t.gemm(false, rows, 1.0, &x[..rows * i], i, beta, out, ldo);
-}
-
-/// Masked rows of `next` (B rows of width w) carry `prev` unchanged.
-fn carry_masked(prev: &[f32], next: &mut [f32], w: usize, seq: &Seq, t: usize) {
-    if seq.lengths.is_none() {
-        return;
-    }
-    for b in 0..seq.dims.b {
-        if !seq.active(t, b) {
-            next[b * w..b * w + w].copy_from_slice(&prev[b * w..b * w + w]);
-        }
-    }
-}
-
-/// y rows of time t: the new state h (B,P) where active, 0 where masked.
-fn write_y(y: &mut [f32], ldy: usize, h: &[f32], seq: &Seq, t: usize) {
-    let (b_n, p) = (seq.dims.b, seq.dims.p);
-    for b in 0..b_n {
-        let row = &mut y[(t * b_n + b) * ldy..][..p];
-        if seq.active(t, b) {
-            row.copy_from_slice(&h[b * p..b * p + p]);
-        } else {
-            row.fill(0.0);
-        }
-    }
-}
-
-/// Initial state rows: a copy of `init` or zeros.
-fn init_state(dst: &mut [f32], init: Option<&[f32]>) {
-    match init {
-        Some(s) => dst.copy_from_slice(&s[..dst.len()]),
-        None => dst.fill(0.0),
-    }
-}
-
-/// `dst += src` elementwise (accumulating an initial-state gradient).
-fn accumulate(dst: Option<&mut [f32]>, src: &[f32]) {
-    if let Some(dst) = dst {
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d += *s;
-        }
-    }
-}
-
-/// Column sums of `dgates` (R, ld)[:, :g] added to each present bias gradient.
-fn bias_grads(db_ih: Option<&mut [f32]>, db_hh: Option<&mut [f32]>, dg: &[f32], rows: usize, ld: usize, g: usize) {
-    let sum = |db: &mut [f32]| {
-        if ld == g {
-            crate::ops::elementwise::sum_rows(db, dg, rows, g, true);
-        } else {
-            for r in 0..rows {
-                for (d, v) in db[..g].iter_mut().zip(&dg[r * ld..r * ld + g]) {
-                    *d += *v;
-                }
-            }
-        }
-    };
-    if let Some(db) = db_ih {
-        sum(db);
-    }
-    if let Some(db) = db_hh {
-        sum(db);
-    }
 }
 
 // ----- four-lane access with a zero-padded tail -------------------------------------------------

@@ -215,7 +215,7 @@ describe('softmax and cross-entropy', () => {
       }
     });
 
-    it(`rows 7, v = ${n}: cross-entropy forward, fused, backward, with ignore index`, () => {
+    it(`rows 7, v = ${n}: cross-entropy forward and backward, with ignore index`, () => {
       const x = rnd(7 * n, -10, 10);
       const t = ints(7, 0, n);
       t[1] = -100;
@@ -223,8 +223,6 @@ describe('softmax and cross-entropy', () => {
       const none = new Int32Array(7).fill(-100);
       for (const targets of [t, none]) {
         agree('forward', { x, t: targets }, (k, p) => k.lw_cross_entropy_forward(p.x, p.t, 7, n, -100), 2e-6);
-        agree('fused', { d: rnd(7 * n), x, t: targets }, (k, p) => k.lw_softmax_cross_entropy(p.d, p.x, p.t, 7, n, -100, 0.75), 2e-6);
-        agree('fused in place', { x, t: targets }, (k, p) => k.lw_softmax_cross_entropy(p.x, p.x, p.t, 7, n, -100, 1), 2e-6);
         agree('backward', { d: rnd(7 * n), x, t: targets }, (k, p) => k.lw_cross_entropy_backward(p.d, p.x, p.t, 7, n, -100, 0.5), 2e-6);
       }
     });

@@ -53,8 +53,6 @@ export interface Kernels {
 
   /** Mean cross-entropy over rows whose target != ignoreIndex (0 if none); logits (rows, v), targets int32 (rows). */
   lw_cross_entropy_forward(logits: Ptr, targets: Ptr, rows: number, v: number, ignoreIndex: number): number;
-  /** Returns the mean loss and OVERWRITES dlogits with (softmax - onehot) * dloss / count (0 on ignored rows). */
-  lw_softmax_cross_entropy(dlogits: Ptr, logits: Ptr, targets: Ptr, rows: number, v: number, ignoreIndex: number, dloss: number): number;
   /** dlogits += (softmax - onehot) * dloss / count on counted rows (accumulates). */
   lw_cross_entropy_backward(dlogits: Ptr, logits: Ptr, targets: Ptr, rows: number, v: number, ignoreIndex: number, dloss: number): void;
 
@@ -98,3 +96,27 @@ export interface Kernels {
     lengths: Ptr, reverse: number, cache: Ptr, dy: Ptr, ldy: number, dhN: Ptr, dx: Ptr, dwIh: Ptr, dwHh: Ptr,
     dbIh: Ptr, dbHh: Ptr, dh0: Ptr): number;
 }
+
+/**
+ * The name of every kernel, as a table the compiler checks against `Kernels` (a name missing here,
+ * or one `Kernels` does not declare, does not type-check). test/backend/kernel-table.test.ts holds
+ * it equal to the crate's `lw_*` exports (less the housekeeping in `HOUSEKEEPING_EXPORTS`,
+ * ts/backend/wasm.ts) and to the JS backend's kernels.
+ */
+const kernelTable: { readonly [K in keyof Kernels]: true } = {
+  lw_sgemm: true, lw_transpose: true,
+  lw_add: true, lw_sub: true, lw_mul: true, lw_add_bcast: true, lw_sub_bcast: true, lw_mul_bcast: true,
+  lw_sum_rows: true, lw_add_scalar: true, lw_scale: true, lw_axpy: true, lw_fill: true, lw_copy: true,
+  lw_sum: true, lw_sum_sq: true,
+  lw_sigmoid_forward: true, lw_sigmoid_backward: true, lw_tanh_forward: true, lw_tanh_backward: true,
+  lw_relu_forward: true, lw_relu_backward: true,
+  lw_softmax_forward: true, lw_softmax_backward: true, lw_log_softmax_forward: true, lw_log_softmax_backward: true,
+  lw_cross_entropy_forward: true, lw_cross_entropy_backward: true,
+  lw_embedding_forward: true, lw_embedding_backward: true,
+  lw_sgd_step: true, lw_adam_step: true, lw_adamw_step: true,
+  lw_lstm_cache_len: true, lw_lstm_forward: true, lw_lstm_backward: true,
+  lw_gru_cache_len: true, lw_gru_forward: true, lw_gru_backward: true,
+  lw_rnn_cache_len: true, lw_rnn_forward: true, lw_rnn_backward: true,
+};
+
+export const KERNEL_NAMES: readonly (keyof Kernels)[] = Object.keys(kernelTable) as (keyof Kernels)[];

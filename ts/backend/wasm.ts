@@ -13,6 +13,16 @@ interface CoreExports extends Kernels {
   lw_live_bytes(): number;
 }
 
+/**
+ * The module's exports that are not kernels: memory and its allocator, which the backend itself
+ * drives (`Backend.alloc`, `free`, `setMemoryLimit`, `usedBytes`). Checked against `CoreExports`
+ * by the compiler, as `KERNEL_NAMES` is against `Kernels`.
+ */
+const housekeeping: { readonly [K in Exclude<keyof CoreExports, keyof Kernels>]: true } = {
+  memory: true, lw_init: true, lw_alloc: true, lw_free: true, lw_set_memory_limit: true, lw_live_bytes: true,
+};
+export const HOUSEKEEPING_EXPORTS: readonly string[] = Object.keys(housekeeping);
+
 export function wasmBackend(instance: WebAssembly.Instance): Backend {
   const ex = instance.exports as unknown as CoreExports;
   if (!(ex.memory instanceof WebAssembly.Memory) || typeof ex.lw_alloc !== 'function' || typeof ex.lw_init !== 'function') {

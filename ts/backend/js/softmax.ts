@@ -32,7 +32,7 @@ function countedRows(hi: Int32Array, t: number, rows: number, ignoreIndex: numbe
 
 type SoftmaxKernels = Pick<Kernels,
   'lw_softmax_forward' | 'lw_softmax_backward' | 'lw_log_softmax_forward' | 'lw_log_softmax_backward' |
-  'lw_cross_entropy_forward' | 'lw_softmax_cross_entropy' | 'lw_cross_entropy_backward'>;
+  'lw_cross_entropy_forward' | 'lw_cross_entropy_backward'>;
 
 export function softmaxKernels(heap: JsHeap): SoftmaxKernels {
   return {
@@ -92,36 +92,6 @@ export function softmaxKernels(heap: JsHeap): SoftmaxKernels {
         const m = rowMax(h, x, v);
         total += Math.log(rowSumExp(h, x, v, m)) - (h[x + t] - m);
         count++;
-      }
-      return count === 0 ? 0 : f32(total / count);
-    },
-    // Returns the mean loss and OVERWRITES dlogits with (softmax - onehot) * dloss / count
-    // (0 on ignored rows); dlogits may equal logits.
-    lw_softmax_cross_entropy(dlogits, logits, targets, rows, v, ignoreIndex, dloss) {
-      const h = heap.f32, hi = heap.i32;
-      const tg = targets >>> 2;
-      const count = countedRows(hi, tg, rows, ignoreIndex);
-      const scale = count === 0 ? 0 : f32(f32(dloss) / count);
-      let total = 0;
-      for (let r = 0; r < rows; r++) {
-        const x = (logits >>> 2) + r * v, d = (dlogits >>> 2) + r * v;
-        const t = hi[tg + r];
-        if (t === ignoreIndex) {
-          h.fill(0, d, d + v);
-          continue;
-        }
-        const xt = h[x + t];
-        const m = rowMax(h, x, v);
-        let s = 0;
-        for (let j = 0; j < v; j++) {
-          const e = Math.exp(h[x + j] - m);
-          h[d + j] = e;
-          s += e;
-        }
-        total += Math.log(s) - (xt - m);
-        const k = scale / s;
-        for (let j = 0; j < v; j++) h[d + j] *= k;
-        h[d + t] -= scale;
       }
       return count === 0 ? 0 : f32(total / count);
     },
