@@ -141,8 +141,8 @@ console.log(`\n${header}\n\n${table}\n\n${hostNote}\n\n${notes(results, rows)}\n
 const resultsDir = join(benchDir, 'results');
 mkdirSync(resultsDir, { recursive: true });
 const json = JSON.stringify({ date: started.toISOString(), machine, load, command, quick, hostNote, seconds: Math.round((performance.now() - t0) / 1000), rows, systems: results }, null, 1);
-// Quick runs are smoke tests: they never replace the full results.
-const files = quick ? ['quick.json'] : [`${date}.json`, 'latest.json'];
+// Quick runs are smoke tests and --only / --baseline runs are partial: neither replaces the full results.
+const files = quick ? ['quick.json'] : only !== null || baseline !== undefined ? ['partial.json'] : [`${date}.json`, 'latest.json'];
 for (const f of files) writeFileSync(join(resultsDir, f), json);
 console.log(`bench: wrote ${files.map((f) => `bench/results/${f}`).join(', ')}`);
 // Peers may fail or be unavailable; lstm-wasm (WASM) itself must run and validate (the CI smoke test).
