@@ -121,7 +121,7 @@ rmSync(shared, { recursive: true, force: true });
 
 const rows = summarize(results);
 const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version.slice(1)}`;
-const command = `npm run bench${quick ? ' -- --quick' : ''}`;
+const command = `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`;
 const date = started.toISOString().slice(0, 10);
 const quickNote = quick
   ? `\n--quick: fewer runs; skipped ${SYSTEMS.filter((s) => s.quickSkip.length).map((s) => `${s.id} ${s.quickSkip.join('/')}`).join(', ')}.`
