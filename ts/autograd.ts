@@ -123,6 +123,17 @@ function topologicalOrder(roots: readonly Tensor[]): GradNode[] {
   return order;
 }
 
+/** Gives `t` the gradient `g` (owned by the map from now on), or adds it into the one `t` has. */
+function addGradient(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void {
+  const before = grads.get(t);
+  if (before === undefined) {
+    grads.set(t, g);
+  } else {
+    accumulateInto(before, g);
+    g.dispose();
+  }
+}
+
 /** Adds `src` into `dst` in place (both float32, same size). */
 function accumulateInto(dst: Tensor, src: Tensor): void {
   backend().k.lw_axpy(dst.ptr, 1, src.ptr, dst.size);
@@ -202,14 +213,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
       if (owned) g.dispose();
       return;
     }
-    const mine = owned ? g : g.detach();
-    const before = found.get(t);
-    if (before === undefined) {
-      found.set(t, mine);
-    } else {
-      accumulateInto(before, mine);
-      mine.dispose();
-    }
+    addGradient(found, t, owned ? g : g.detach());
   };
   try {
     runBackward('grad', outs, outs.map((_, i) => given[i] ?? null), {
@@ -260,13 +264,7 @@ function runBackward(op: string, roots: readonly Tensor[], seeds: readonly (Tens
     const grads = new Map<Tensor, Tensor>();
     try {
       roots.forEach((root, i) => {
-        const seed = seeds[i] !== null ? (seeds[i] as Tensor).detach() : ones(root.shape);
-        const before = grads.get(root);
-        if (before === undefined) grads.set(root, seed);
-        else {
-          accumulateInto(before, seed);
-          seed.dispose();
-        }
+        addGradient(grads, root, seeds[i] !== null ? (seeds[i] as Tensor).detach() : ones(root.shape));
       });
       walk(order, grads, sinks);
     } finally {
@@ -305,13 +303,7 @@ function walk(order: GradNode[], grads: Map<Tensor, Tensor>, sinks: Sinks): void
         ig.dispose();
         return;
       }
-      const existing = grads.get(input);
-      if (existing === undefined) {
-        grads.set(input, ig);
-      } else {
-        accumulateInto(existing, ig);
-        ig.dispose();
-      }
+      addGradient(grads, input, ig);
     });
   }
   // What is left are leaves (tensors no recorded op produced).
