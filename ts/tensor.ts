@@ -192,11 +192,60 @@ export class Tensor {
   mul(other: Tensor | number): Tensor {
     return chained().mul(this, other);
   }
-  div(other: number): Tensor {
-    return chained().mul(this, 1 / other);
+  /** True division by a tensor (broadcast) or a number. */
+  div(other: Tensor | number): Tensor {
+    return chained().div(this, other);
   }
   neg(): Tensor {
-    return chained().mul(this, -1);
+    return chained().neg(this);
+  }
+  exp(): Tensor {
+    return chained().exp(this);
+  }
+  log(): Tensor {
+    return chained().log(this);
+  }
+  sqrt(): Tensor {
+    return chained().sqrt(this);
+  }
+  abs(): Tensor {
+    return chained().abs(this);
+  }
+  pow(exponent: Tensor | number): Tensor {
+    return chained().pow(this, exponent);
+  }
+  /** PyTorch `clamp(min, max)`; pass `null`/`undefined` for a missing bound. */
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return chained().clamp(this, min, max);
+  }
+  maximum(other: Tensor | number): Tensor {
+    return chained().maximum(this, other);
+  }
+  minimum(other: Tensor | number): Tensor {
+    return chained().minimum(this, other);
+  }
+  // Comparisons return float32 0/1 masks (PyTorch: bool); see ts/ops/compare.ts.
+  eq(other: Tensor | number): Tensor {
+    return chained().eq(this, other);
+  }
+  ne(other: Tensor | number): Tensor {
+    return chained().ne(this, other);
+  }
+  lt(other: Tensor | number): Tensor {
+    return chained().lt(this, other);
+  }
+  le(other: Tensor | number): Tensor {
+    return chained().le(this, other);
+  }
+  gt(other: Tensor | number): Tensor {
+    return chained().gt(this, other);
+  }
+  ge(other: Tensor | number): Tensor {
+    return chained().ge(this, other);
+  }
+  /** `value` where `mask` is non-zero (PyTorch `masked_fill`); mask broadcasts to this shape. */
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return chained().maskedFill(this, mask, value);
   }
   matmul(other: Tensor): Tensor {
     return chained().matmul(this, other);
