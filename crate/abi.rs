@@ -62,6 +62,10 @@ pub(crate) unsafe fn sm<'a>(p: *mut f32, n: usize) -> &'a mut [f32] {
     if n == 0 { &mut [] } else { slice::from_raw_parts_mut(p, n) }
 }
 #[inline(always)]
+pub(crate) unsafe fn smi<'a>(p: *mut i32, n: usize) -> &'a mut [i32] {
+    if n == 0 { &mut [] } else { slice::from_raw_parts_mut(p, n) }
+}
+#[inline(always)]
 pub(crate) unsafe fn si<'a>(p: *const i32, n: usize) -> &'a [i32] {
     if n == 0 { &[] } else { slice::from_raw_parts(p, n) }
 }
@@ -105,7 +109,7 @@ pub unsafe extern "C" fn lw_transpose(
 // marked "in place ok" accept `out` equal to an input (partial overlap is never allowed).
 // Backward kernels ACCUMULATE into their gradient outputs unless marked "overwrites".
 
-use crate::ops::{activation, broadcast as ops_bc, elementwise as ew, embedding, reduce, softmax, unary};
+use crate::ops::{activation, broadcast as ops_bc, elementwise as ew, embedding, reduce, selection, softmax, unary};
 
 /// `out = a + b`; out, a, b (n). In place ok.
 #[no_mangle]
@@ -389,6 +393,43 @@ pub unsafe extern "C" fn lw_unary_backward(op: u32, dinp: *mut f32, dout: *const
     if let Some(op) = unary::UnaryOp::from_code(op) {
         unary::unary_backward(op, sm(dinp, n), s(dout, n), s(x, n), s(y, n), p0, p1)
     }
+}
+
+// ----- selections along a dim — see crate/ops/selection.rs ------------------------------------
+//
+// A tensor seen as (outer, d, inner) around the dim; index buffers i32, every index in [0, d)
+// (checked by the caller). NaN is the largest value; ties go to the lower index.
+
+/// `values[o,i]`, `indices[o,i]` = max (min when `min != 0`) over d of x[o,:,i] and its first
+/// index; values, indices (outer,inner); x (outer,d,inner), d >= 1. Overwrites.
+#[no_mangle]
+pub unsafe extern "C" fn lw_max_dim(values: *mut f32, indices: *mut i32, x: *const f32, outer: usize, d: usize, inner: usize, min: u32) {
+    let n = outer * inner;
+    selection::max_dim(sm(values, n), smi(indices, n), s(x, outer * d * inner), outer, d, inner, min != 0)
+}
+
+/// The k largest (`largest != 0`) or smallest of each x[o,:,i], sorted, with their indices;
+/// values, indices (outer,k,inner); x (outer,d,inner), k <= d. O(k d) per line. Overwrites.
+#[no_mangle]
+pub unsafe extern "C" fn lw_topk(
+    values: *mut f32, indices: *mut i32, x: *const f32, outer: usize, d: usize, inner: usize, k: usize, largest: u32,
+) {
+    let n = outer * k * inner;
+    selection::topk(sm(values, n), smi(indices, n), s(x, outer * d * inner), outer, d, inner, k, largest != 0)
+}
+
+/// `out[o,j,i] = x[o, index[o,j,i], i]`; out, index (outer,k,inner); x (outer,d,inner). Overwrites.
+#[no_mangle]
+pub unsafe extern "C" fn lw_gather(out: *mut f32, x: *const f32, index: *const i32, outer: usize, d: usize, k: usize, inner: usize) {
+    let n = outer * k * inner;
+    selection::gather(sm(out, n), s(x, outer * d * inner), si(index, n), outer, d, k, inner)
+}
+
+/// `dx[o, index[o,j,i], i] += dout[o,j,i]` (repeated indices sum); shapes as `lw_gather`. Accumulates.
+#[no_mangle]
+pub unsafe extern "C" fn lw_gather_backward(dx: *mut f32, dout: *const f32, index: *const i32, outer: usize, d: usize, k: usize, inner: usize) {
+    let n = outer * k * inner;
+    selection::gather_backward(sm(dx, outer * d * inner), s(dout, n), si(index, n), outer, d, k, inner)
 }
 
 

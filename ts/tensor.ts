@@ -243,6 +243,31 @@ export class Tensor {
   ge(other: Tensor | number): Tensor {
     return chained().ge(this, other);
   }
+  /** The largest element (0-d), or with `dim` the values and int32 indices along it. */
+  max(): Tensor;
+  max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+  max(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+    return dim === undefined ? chained().max(this) : chained().max(this, dim, keepdim);
+  }
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+  min(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+    return dim === undefined ? chained().min(this) : chained().min(this, dim, keepdim);
+  }
+  /** int32 index of the largest element (of the flattened tensor when `dim` is undefined). */
+  argmax(dim?: number, keepdim = false): Tensor {
+    return chained().argmax(this, dim, keepdim);
+  }
+  argmin(dim?: number, keepdim = false): Tensor {
+    return chained().argmin(this, dim, keepdim);
+  }
+  topk(k: number, dim = -1, largest = true, sorted = true): { values: Tensor; indices: Tensor } {
+    return chained().topk(this, k, dim, largest, sorted);
+  }
+  /** PyTorch `gather` along `dim` with an int32 `index`. */
+  gather(dim: number, index: Tensor): Tensor {
+    return chained().gather(this, dim, index);
+  }
   /** `value` where `mask` is non-zero (PyTorch `masked_fill`); mask broadcasts to this shape. */
   maskedFill(mask: Tensor, value: number): Tensor {
     return chained().maskedFill(this, mask, value);

@@ -13,6 +13,7 @@ pub mod broadcast;
 pub mod elementwise;
 pub mod embedding;
 pub mod reduce;
+pub mod selection;
 pub mod softmax;
 pub mod unary;
 

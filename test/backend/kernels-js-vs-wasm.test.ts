@@ -438,3 +438,29 @@ describe('broadcast binary ops, comparisons, where, unary math', () => {
     });
   }
 });
+
+describe('selections along a dim', () => {
+  for (const [outer, d, inner] of [[1, 1, 1], [2, 7, 3], [3, 65, 1], [1, 5, 7]]) {
+    it(`(${outer}, ${d}, ${inner}): max/min, topk, gather and its backward, bit for bit`, () => {
+      const x = rnd(outer * d * inner, -2, 2);
+      x[0] = x[Math.min(inner, x.length - 1)]; // a tie
+      if (x.length > 5) x[5] = NaN;
+      const n = outer * inner;
+      for (const min of [0, 1]) {
+        agree(`max_dim min=${min}`, { x, v: rnd(n), i: new Int32Array(n) }, (k, p) => k.lw_max_dim(p.v, p.i, p.x, outer, d, inner, min), 0);
+      }
+      for (const kk of [1, Math.ceil(d / 2), d]) {
+        for (const largest of [0, 1]) {
+          const m = outer * kk * inner;
+          agree(`topk k=${kk} largest=${largest}`, { x, v: rnd(m), i: new Int32Array(m) }, (k, p) =>
+            k.lw_topk(p.v, p.i, p.x, outer, d, inner, kk, largest), 0);
+        }
+      }
+      const kk = 3;
+      const index = ints(outer * kk * inner, 0, d);
+      agree('gather', { x, index, out: rnd(outer * kk * inner) }, (k, p) => k.lw_gather(p.out, p.x, p.index, outer, d, kk, inner), 0);
+      agree('gather_backward', { dx: rnd(x.length), g: rnd(outer * kk * inner), index }, (k, p) =>
+        k.lw_gather_backward(p.dx, p.g, p.index, outer, d, kk, inner), 1e-6);
+    });
+  }
+});

@@ -98,6 +98,18 @@ describe('shape errors', () => {
     expect(y.tolist()).toEqual([[1, 2, 3, 4, 5], [2, 4, 6, 8, 10], [3, 6, 9, 12, 15], [4, 8, 12, 16, 20]]);
   });
 
+  it('selections: bad dims, k, indices and shapes name the op and the value', () => {
+    expectFailure(IndexError, ['max', 'dim 2'], () => zeros([2, 3]).max(2));
+    expectFailure(ShapeError, ['min', 'empty'], () => zeros([2, 0]).min(1));
+    expectFailure(ShapeError, ['max', 'empty'], () => zeros([0]).max());
+    expectFailure(ValueError, ['topk', 'k', '0..3', '4'], () => zeros([2, 3]).topk(4));
+    expectFailure(DTypeError, ['gather', 'index', 'int32', 'float32'], () => zeros([2, 3]).gather(1, zeros([2, 1])));
+    expectFailure(IndexError, ['gather', 'index element 1', '3', '0..2'], () =>
+      zeros([2, 3]).gather(1, tensor([0, 3], [2, 1], { dtype: 'int32' })));
+    expectFailure(ShapeError, ['gather', '[3, 1]', '[2, 3]'], () => zeros([2, 3]).gather(1, tensor([0, 0, 0], [3, 1], { dtype: 'int32' })));
+    expectFailure(DTypeError, ['argmax', 'x', 'int32'], () => tensor([1, 2], [2], { dtype: 'int32' }).argmax());
+  });
+
   it('element-wise math: bad arguments name the op and the argument', () => {
     expectFailure(DTypeError, ['pow', 'exponent', 'string'], () => zeros([2]).pow('2' as unknown as number));
     expectFailure(ValueError, ['clamp', 'min', 'max'], () => zeros([2]).clamp());

@@ -571,6 +571,66 @@ describe('gradcheck: broadcasting and element-wise math', () => {
   for (const c of broadcastMathCases()) it(c.name, () => checkGradients(c));
 });
 
+/** Selections along a dim: the gradient reaches the selected elements (values distinct: no ties). */
+function selectionCases(): GradCase[] {
+  const shape: Shape = [3, 4, 5];
+  const distinct = (seed: number): GradInput => {
+    // A shuffled 0..59 scaled: distinct values, far apart compared with the step h.
+    const u = randomF32(60, seed, 0, 1);
+    const order = Array.from({ length: 60 }, (_, i) => i).sort((a, b) => u[a] - u[b]);
+    return { shape, data: Float32Array.from(order, (v) => v / 10 - 3) };
+  };
+  const along = (x: Float64Array, dim: number, pick: (line: number[]) => number[]): number[] => {
+    const [outer, d, inner] = [shape.slice(0, dim).reduce((a, b) => a * b, 1), shape[dim], shape.slice(dim + 1).reduce((a, b) => a * b, 1)];
+    const lines: number[][] = [];
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) lines.push(pick(Array.from({ length: d }, (_, j) => x[(o * d + j) * inner + i])));
+    }
+    // Back to row-major (outer, k, inner).
+    const k = lines[0].length;
+    const out: number[] = [];
+    for (let o = 0; o < outer; o++) for (let j = 0; j < k; j++) for (let i = 0; i < inner; i++) out.push(lines[o * inner + i][j]);
+    return out;
+  };
+  const cases: GradCase[] = [];
+  for (const dim of [0, 1, 2]) {
+    cases.push({
+      name: `max dim ${dim}`, inputs: [distinct(dim + 1)], forward: ([x]) => x.max(dim).values,
+      reference: ([x]) => along(x, dim, (l) => [Math.max(...l)]),
+    });
+    cases.push({
+      name: `min dim ${dim} keepdim`, inputs: [distinct(dim + 11)], forward: ([x]) => x.min(dim, true).values,
+      reference: ([x]) => along(x, dim, (l) => [Math.min(...l)]),
+    });
+    cases.push({
+      name: `topk 2 dim ${dim}`, inputs: [distinct(dim + 21)], forward: ([x]) => x.topk(2, dim).values,
+      reference: ([x]) => along(x, dim, (l) => [...l].sort((a, b) => b - a).slice(0, 2)),
+    });
+    cases.push({
+      name: `topk 2 dim ${dim} smallest`, inputs: [distinct(dim + 31)], forward: ([x]) => x.topk(2, dim, false).values,
+      reference: ([x]) => along(x, dim, (l) => [...l].sort((a, b) => a - b).slice(0, 2)),
+    });
+  }
+  cases.push({
+    name: 'max of the whole tensor', inputs: [distinct(41)], forward: ([x]) => x.max(),
+    reference: ([x]) => [Math.max(...x)],
+  });
+  const index = Int32Array.from({ length: 3 * 2 * 5 }, (_, i) => (i * 7) % 4);
+  cases.push({
+    name: 'gather dim 1 (repeated indices)', inputs: [input([3, 4, 5])],
+    forward: ([x]) => x.gather(1, tensor(index, [3, 2, 5])),
+    reference: ([x]) => Float64Array.from(index, (v, i) => {
+      const o = Math.floor(i / 10), col = i % 5;
+      return x[(o * 4 + v) * 5 + col];
+    }),
+  });
+  return cases;
+}
+
+describe('gradcheck: max, min, topk, gather', () => {
+  for (const c of selectionCases()) it(c.name, () => checkGradients(c));
+});
+
 describe('dropout gradient', () => {
   const shape = [40, 50];
   const p = 0.3;

@@ -2,13 +2,13 @@
 // test/fixtures/math.json, written by scripts/fixtures/make_fixtures.py (`gen_math`; each case
 // carries its PyTorch snippet). Each case: forward values, then the gradient of every float input
 // of sum(out * lossWeights), broadcast inputs included (their gradient is summed back to their
-// shape). Tolerances relative to max(1, |reference|): 2e-6 forward (1e-5 for pow and log, whose
+// shape); max/min along a dim and topk also their int32 indices, argmax/argmin exactly. Tolerances relative to max(1, |reference|): 2e-6 forward (1e-5 for pow and log, whose
 // float32 implementations differ from PyTorch's by an ulp or two), 1e-5 gradients.
 // test/backend/js-suites.test.ts re-runs this file on the JS backend.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   Tensor, abs, clamp, div, eq, exp, ge, gt, init, le, log, lt, maskedFill, maximum, memory, minimum, ne, neg, pow,
-  sqrt, tensor, tidy, where, add, sub, mul,
+  sqrt, tensor, tidy, where, add, sub, mul, max, argmax, topk, gather,
 } from 'lstm-wasm';
 import { type FixtureTensor, assertClose, fixtureF32, fixtureI32, readFixture } from './helpers';
 
@@ -20,16 +20,23 @@ interface MathCase {
   name: string;
   op: string;
   snippet: string;
-  args: { exponent?: number; min?: number | null; max?: number | null; value?: number };
+  args: {
+    exponent?: number; min?: number | null; max?: number | null; value?: number;
+    dim?: number | null; keepdim?: boolean; k?: number; largest?: boolean;
+  };
   inputs: FixtureTensor[];
+  dtypes: ('float32' | 'int32')[];
   output: FixtureTensor;
+  /** int32 indices of max/min along a dim and of topk. */
+  indices?: FixtureTensor;
   lossWeights?: FixtureTensor;
   grads?: (FixtureTensor | null)[];
 }
 
 const fixture = readFixture<{ torch_version: string; cases: MathCase[] }>('math.json');
 
-const OPS: Record<string, (xs: Tensor[], args: MathCase['args']) => Tensor> = {
+/** The op under test: its output, or values and indices. */
+const OPS: Record<string, (xs: Tensor[], args: MathCase['args']) => Tensor | { values: Tensor; indices: Tensor }> = {
   add: ([a, b]) => add(a, b),
   sub: ([a, b]) => sub(a, b),
   mul: ([a, b]) => mul(a, b),
@@ -53,23 +60,37 @@ const OPS: Record<string, (xs: Tensor[], args: MathCase['args']) => Tensor> = {
   ge: ([a, b]) => ge(a, b),
   where: ([c, a, b]) => where(c, a, b),
   maskedFill: ([x, m], { value }) => maskedFill(x, m, value!),
+  max: ([x], { dim, keepdim }) => (dim == null ? max(x) : max(x, dim, keepdim)),
+  min: ([x], { dim, keepdim }) => (dim == null ? x.min() : x.min(dim, keepdim)),
+  argmax: ([x], { dim, keepdim }) => argmax(x, dim ?? undefined, keepdim),
+  argmin: ([x], { dim, keepdim }) => x.argmin(dim ?? undefined, keepdim),
+  topk: ([x], { k, dim, largest }) => topk(x, k!, dim!, largest),
+  gather: ([x, index], { dim }) => gather(x, dim!, index),
 };
-
-const isInt = (t: FixtureTensor) => t.data.every((v) => Number.isInteger(v));
 
 describe(`math fixtures (PyTorch ${fixture.torch_version})`, () => {
   for (const c of fixture.cases) {
     it(`${c.name}: ${c.snippet}`, () => {
       const before = memory().liveTensors;
       tidy(() => {
-        // Comparison cases named "int" run on int32 tensors; every other input is float32.
-        const int = c.name.endsWith(' int') && c.inputs.every(isInt);
-        const xs = c.inputs.map((t, i) => int
+        const xs = c.inputs.map((t, i) => c.dtypes[i] === 'int32'
           ? tensor(fixtureI32(t), t.shape, { dtype: 'int32' })
           : tensor(fixtureF32(t), t.shape, { requiresGrad: c.grads?.[i] != null }));
-        const y = OPS[c.op](xs, c.args);
+        const result = OPS[c.op](xs, c.args);
+        const y = result instanceof Tensor ? result : result.values;
         expect(y.shape).toEqual(c.output.shape);
+        if (c.op === 'argmax' || c.op === 'argmin') {
+          expect(y.dtype).toBe('int32');
+          expect(Array.from(y.toArray())).toEqual(Array.from(fixtureI32(c.output)));
+          return;
+        }
         expect(y.dtype).toBe('float32');
+        if (c.indices !== undefined) {
+          const indices = (result as { indices: Tensor }).indices;
+          expect(indices.dtype).toBe('int32');
+          expect(indices.shape).toEqual(c.indices.shape);
+          expect(Array.from(indices.toArray()), `${c.name}: indices`).toEqual(Array.from(fixtureI32(c.indices)));
+        }
         const fwdTol = c.op === 'pow' || c.op === 'powScalar' || c.op === 'log' ? 1e-5 : 2e-6;
         assertClose(y.toArray(), fixtureF32(c.output), { atol: fwdTol, rtol: fwdTol }, `${c.name}: output`);
         if (c.grads === undefined) return;

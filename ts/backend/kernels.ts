@@ -45,6 +45,17 @@ export interface Kernels {
   lw_unary_forward(op: number, out: Ptr, x: Ptr, n: number, p0: number, p1: number): void;
   /** dinp += dout * op'(x), y = forward output (accumulates). */
   lw_unary_backward(op: number, dinp: Ptr, dout: Ptr, x: Ptr, y: Ptr, n: number, p0: number, p1: number): void;
+  // Selections along a dim (crate/ops/selection.rs): tensors as (outer, d, inner), int32 indices
+  // in [0, d); NaN is the largest value, ties go to the lower index. All overwrite, but the
+  // gather backward, which accumulates (repeated indices sum).
+  /** values, indices (outer, inner) = max (min when `min` is 1) over d and its first index. */
+  lw_max_dim(values: Ptr, indices: Ptr, x: Ptr, outer: number, d: number, inner: number, min: number): void;
+  /** values, indices (outer, k, inner): the k largest (or smallest) of each line, sorted; k <= d. */
+  lw_topk(values: Ptr, indices: Ptr, x: Ptr, outer: number, d: number, inner: number, k: number, largest: number): void;
+  /** out[o,j,i] = x[o, index[o,j,i], i]; out, index (outer, k, inner), x (outer, d, inner). */
+  lw_gather(out: Ptr, x: Ptr, index: Ptr, outer: number, d: number, k: number, inner: number): void;
+  /** dx[o, index[o,j,i], i] += dout[o,j,i] (accumulates). */
+  lw_gather_backward(dx: Ptr, dout: Ptr, index: Ptr, outer: number, d: number, k: number, inner: number): void;
   /** Sum in f64. */
   lw_sum(a: Ptr, n: number): number;
   /** Sum of squares in f64. */
@@ -126,6 +137,7 @@ const kernelTable: { readonly [K in keyof Kernels]: true } = {
   lw_sum: true, lw_sum_sq: true,
   lw_binary_bcast: true, lw_binary_bcast_backward: true, lw_compare_bcast: true, lw_where_bcast: true,
   lw_where_bcast_backward: true, lw_unary_forward: true, lw_unary_backward: true,
+  lw_max_dim: true, lw_topk: true, lw_gather: true, lw_gather_backward: true,
   lw_sigmoid_forward: true, lw_sigmoid_backward: true, lw_tanh_forward: true, lw_tanh_backward: true,
   lw_relu_forward: true, lw_relu_backward: true,
   lw_softmax_forward: true, lw_softmax_backward: true, lw_log_softmax_forward: true, lw_log_softmax_backward: true,

@@ -18,6 +18,7 @@ import * as embeddingOps from './embedding';
 import * as linearOps from './linear';
 import * as pointwise from './pointwise';
 import * as compareOps from './compare';
+import * as selection from './selection';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function named<F extends (...args: any[]) => any>(name: string, fn: F): F {
@@ -45,6 +46,13 @@ export const gt = named('gt', compareOps.gt);
 export const ge = named('ge', compareOps.ge);
 export const where = named('where', compareOps.where);
 export const maskedFill = named('maskedFill', compareOps.maskedFill);
+export const max = named('max', selection.max);
+export const min = named('min', selection.min);
+export const argmax = named('argmax', selection.argmax);
+export const argmin = named('argmin', selection.argmin);
+export const topk = named('topk', selection.topk);
+export const gather = named('gather', selection.gather);
+export type { ValuesIndices } from './selection';
 export const clone = named('clone', arithmetic.clone);
 export const matmul = named('matmul', matmulOps.matmul);
 export const sum = named('sum', reduce.sum);
@@ -67,5 +75,5 @@ export const swapLeadingDims = named('swapLeadingDims', shape.swapLeadingDims);
 export { backward };
 
 bindChainedOps({
-  add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt, ge, maskedFill, clone, matmul, sum, mean, reshape, transpose, slice, tanh, sigmoid, relu, softmax, logSoftmax, backward,
+  add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt, ge, maskedFill, max, min, argmax, argmin, topk, gather, clone, matmul, sum, mean, reshape, transpose, slice, tanh, sigmoid, relu, softmax, logSoftmax, backward,
 });

@@ -20,6 +20,7 @@ import { embeddingKernels } from './embedding';
 import { optimKernels } from './optim';
 import { layoutKernels } from './layout';
 import { broadcastKernels } from './broadcast';
+import { selectionKernels } from './selection';
 import { rnnKernels } from './rnn/index';
 
 /** The kernels over `heap`: plain functions (no `this`), safe to detach from the object. */
@@ -32,6 +33,7 @@ export function jsKernels(heap: JsHeap): Kernels {
     ...layoutKernels(heap),
     ...elementwiseKernels(heap),
     ...broadcastKernels(heap),
+    ...selectionKernels(heap),
     ...activationKernels(heap),
     ...softmaxKernels(heap),
     ...embeddingKernels(heap),
