@@ -62,6 +62,10 @@ pub(crate) unsafe fn sm<'a>(p: *mut f32, n: usize) -> &'a mut [f32] {
     if n == 0 { &mut [] } else { slice::from_raw_parts_mut(p, n) }
 }
 #[inline(always)]
+pub(crate) unsafe fn smi<'a>(p: *mut i32, n: usize) -> &'a mut [i32] {
+    if n == 0 { &mut [] } else { slice::from_raw_parts_mut(p, n) }
+}
+#[inline(always)]
 pub(crate) unsafe fn si<'a>(p: *const i32, n: usize) -> &'a [i32] {
     if n == 0 { &[] } else { slice::from_raw_parts(p, n) }
 }
@@ -105,7 +109,7 @@ pub unsafe extern "C" fn lw_transpose(
 // marked "in place ok" accept `out` equal to an input (partial overlap is never allowed).
 // Backward kernels ACCUMULATE into their gradient outputs unless marked "overwrites".
 
-use crate::ops::{activation, elementwise as ew, embedding, reduce, softmax};
+use crate::ops::{activation, broadcast as ops_bc, elementwise as ew, embedding, reduce, selection, softmax, unary};
 
 /// `out = a + b`; out, a, b (n). In place ok.
 #[no_mangle]
@@ -288,6 +292,144 @@ pub unsafe extern "C" fn lw_embedding_backward(
     dtable: *mut f32, dout: *const f32, ids: *const i32, rows: usize, v: usize, c: usize, padding_idx: i32,
 ) {
     embedding::embedding_backward(sm(dtable, v * c), s(dout, rows * c), si(ids, rows), c, padding_idx)
+}
+
+// ----- broadcasting and element-wise math — see crate/ops/broadcast.rs and unary.rs -----------
+//
+// A broadcast is `ndim` dims (1..=MAX_BCAST_DIMS) and a table `dims` of i32: the output shape
+// (ndim), then one stride row (ndim, in elements, 0 on a broadcast dim) per input, in argument
+// order. The output (and dout) is contiguous in that shape. Op codes: binary 0 add, 1 sub, 2 mul,
+// 3 div, 4 pow, 5 maximum, 6 minimum; compare 0 eq, 1 ne, 2 lt, 3 le, 4 gt, 5 ge; unary 0 neg,
+// 1 exp, 2 log, 3 sqrt, 4 abs, 5 pow (x^p0), 6 clamp (p0 min, p1 max, +-inf when absent).
+// An unknown code does nothing. Outputs never overlap inputs here except the unary forward.
+
+/// Most dims a broadcast table may describe (after the caller merges adjacent dims).
+pub const MAX_BCAST_DIMS: usize = 16;
+
+/// The table's `rows` rows of `ndim`, as usize.
+unsafe fn bcast_table<const R: usize>(ndim: usize, dims: *const i32) -> [[usize; MAX_BCAST_DIMS]; R] {
+    let mut t = [[0usize; MAX_BCAST_DIMS]; R];
+    let raw = si(dims, R * ndim);
+    for r in 0..R {
+        for d in 0..ndim.min(MAX_BCAST_DIMS) {
+            t[r][d] = raw[r * ndim + d] as usize;
+        }
+    }
+    t
+}
+
+/// `out = op(a, b)` broadcast; out (shape), a and b at their strides. Table rows: shape, a, b.
+#[no_mangle]
+pub unsafe extern "C" fn lw_binary_bcast(op: u32, out: *mut f32, a: *const f32, b: *const f32, ndim: usize, dims: *const i32) {
+    let op = match ops_bc::BinOp::from_code(op) {
+        Some(op) if ndim <= MAX_BCAST_DIMS => op,
+        _ => return,
+    };
+    let [shape, sa, sb] = bcast_table::<3>(ndim, dims);
+    ops_bc::binary(op, out, a, b, &shape[..ndim], &sa[..ndim], &sb[..ndim])
+}
+
+/// `da += d op/da * dout`, `db += d op/db * dout` at a's and b's strides (so broadcast dims sum);
+/// dout (shape). `da`/`db` 0 = not wanted. Accumulates. Table rows: shape, a, b.
+#[no_mangle]
+pub unsafe extern "C" fn lw_binary_bcast_backward(
+    op: u32, da: *mut f32, db: *mut f32, dout: *const f32, a: *const f32, b: *const f32, ndim: usize, dims: *const i32,
+) {
+    let op = match ops_bc::BinOp::from_code(op) {
+        Some(op) if ndim <= MAX_BCAST_DIMS => op,
+        _ => return,
+    };
+    let [shape, sa, sb] = bcast_table::<3>(ndim, dims);
+    ops_bc::binary_backward(op, da, db, dout, a, b, &shape[..ndim], &sa[..ndim], &sb[..ndim])
+}
+
+/// `out = cmp(a, b) ? 1.0 : 0.0` broadcast (f32 output); a, b both f32, or both i32 when
+/// `int32 != 0`. Table rows: shape, a, b.
+#[no_mangle]
+pub unsafe extern "C" fn lw_compare_bcast(op: u32, out: *mut f32, a: *const f32, b: *const f32, int32: u32, ndim: usize, dims: *const i32) {
+    let op = match ops_bc::CmpOp::from_code(op) {
+        Some(op) if ndim <= MAX_BCAST_DIMS => op,
+        _ => return,
+    };
+    let [shape, sa, sb] = bcast_table::<3>(ndim, dims);
+    ops_bc::compare(op, out, a, b, int32 != 0, &shape[..ndim], &sa[..ndim], &sb[..ndim])
+}
+
+/// `out = cond != 0 ? a : b` broadcast; cond f32, or i32 when `cond_int32 != 0`. Table rows:
+/// shape, cond, a, b.
+#[no_mangle]
+pub unsafe extern "C" fn lw_where_bcast(out: *mut f32, cond: *const f32, a: *const f32, b: *const f32, cond_int32: u32, ndim: usize, dims: *const i32) {
+    if ndim > MAX_BCAST_DIMS {
+        return;
+    }
+    let [shape, sc, sa, sb] = bcast_table::<4>(ndim, dims);
+    ops_bc::select(out, cond, a, b, cond_int32 != 0, &shape[..ndim], &sc[..ndim], &sa[..ndim], &sb[..ndim])
+}
+
+/// `da += cond ? dout : 0`, `db += cond ? 0 : dout` at a's and b's strides; 0 = not wanted.
+/// Accumulates. Table rows: shape, cond, a, b.
+#[no_mangle]
+pub unsafe extern "C" fn lw_where_bcast_backward(
+    da: *mut f32, db: *mut f32, dout: *const f32, cond: *const f32, cond_int32: u32, ndim: usize, dims: *const i32,
+) {
+    if ndim > MAX_BCAST_DIMS {
+        return;
+    }
+    let [shape, sc, sa, sb] = bcast_table::<4>(ndim, dims);
+    ops_bc::select_backward(da, db, dout, cond, cond_int32 != 0, &shape[..ndim], &sc[..ndim], &sa[..ndim], &sb[..ndim])
+}
+
+/// `out = op(x; p0, p1)`; out, x (n). In place ok.
+#[no_mangle]
+pub unsafe extern "C" fn lw_unary_forward(op: u32, out: *mut f32, x: *const f32, n: usize, p0: f32, p1: f32) {
+    if let Some(op) = unary::UnaryOp::from_code(op) {
+        unary::unary_forward(op, out, x, n, p0, p1)
+    }
+}
+
+/// `dinp += dout * op'(x)`, y = forward output; all (n). Accumulates.
+#[no_mangle]
+pub unsafe extern "C" fn lw_unary_backward(op: u32, dinp: *mut f32, dout: *const f32, x: *const f32, y: *const f32, n: usize, p0: f32, p1: f32) {
+    if let Some(op) = unary::UnaryOp::from_code(op) {
+        unary::unary_backward(op, sm(dinp, n), s(dout, n), s(x, n), s(y, n), p0, p1)
+    }
+}
+
+// ----- selections along a dim — see crate/ops/selection.rs ------------------------------------
+//
+// A tensor seen as (outer, d, inner) around the dim; index buffers i32, every index in [0, d)
+// (checked by the caller). NaN is the largest value; ties go to the lower index.
+
+/// `values[o,i]`, `indices[o,i]` = max (min when `min != 0`) over d of x[o,:,i] and its first
+/// index; values, indices (outer,inner); x (outer,d,inner), d >= 1. Overwrites.
+#[no_mangle]
+pub unsafe extern "C" fn lw_max_dim(values: *mut f32, indices: *mut i32, x: *const f32, outer: usize, d: usize, inner: usize, min: u32) {
+    let n = outer * inner;
+    selection::max_dim(sm(values, n), smi(indices, n), s(x, outer * d * inner), outer, d, inner, min != 0)
+}
+
+/// The k largest (`largest != 0`) or smallest of each x[o,:,i], sorted, with their indices;
+/// values, indices (outer,k,inner); x (outer,d,inner), k <= d. O(k d) per line. Overwrites.
+#[no_mangle]
+pub unsafe extern "C" fn lw_topk(
+    values: *mut f32, indices: *mut i32, x: *const f32, outer: usize, d: usize, inner: usize, k: usize, largest: u32,
+) {
+    let n = outer * k * inner;
+    selection::topk(sm(values, n), smi(indices, n), s(x, outer * d * inner), outer, d, inner, k, largest != 0)
+}
+
+/// `out[o,j,i] = x[o, index[o,j,i], i]`; out, index (outer,k,inner); x (outer,d,inner). Overwrites.
+#[no_mangle]
+pub unsafe extern "C" fn lw_gather(out: *mut f32, x: *const f32, index: *const i32, outer: usize, d: usize, k: usize, inner: usize) {
+    let n = outer * k * inner;
+    selection::gather(sm(out, n), s(x, outer * d * inner), si(index, n), outer, d, k, inner)
+}
+
+/// `dx[o, index[o,j,i], i] += dout[o,j,i]` (repeated indices sum); shapes as `lw_gather`. Accumulates.
+#[no_mangle]
+pub unsafe extern "C" fn lw_gather_backward(dx: *mut f32, dout: *const f32, index: *const i32, outer: usize, d: usize, k: usize, inner: usize) {
+    let n = outer * k * inner;
+    selection::gather_backward(sm(dx, outer * d * inner), s(dout, n), si(index, n), outer, d, k, inner)
 }
 
 

@@ -8,6 +8,8 @@
 //!   `exp(x) = +inf` for x > 88.7228, `0` for x < -103.97, `exp(-inf) = 0`, NaN propagates.
 //! - `tanh`: absolute error < 5e-7; `tanh(±big) = ±1` exactly, `tanh(±0) = ±0`, NaN propagates.
 //! - `sigmoid`: absolute error < 5e-7; `sigmoid(-big) = 0`, `sigmoid(big) = 1`, NaN propagates.
+//! - `log` (scalar only): error < 2e-7 * max(1, |log x|) over all positive f32, subnormals
+//!   included; `log(0) = -inf`, `log(x < 0) = NaN`, `log(inf) = inf`, NaN propagates.
 
 // The polynomial coefficients are cephes' published digits, kept verbatim.
 #![allow(clippy::excessive_precision)]
@@ -156,6 +158,53 @@ pub fn sigmoid(x: f32) -> f32 {
     lane0(sigmoid4, x)
 }
 
+const SQRT_HALF: f32 = core::f32::consts::FRAC_1_SQRT_2;
+
+/// Natural logarithm (cephes `logf`): x = m 2^e with m in [sqrt(1/2), sqrt(2)), then
+/// log(m) = f - f^2/2 + f^3 P(f) with f = m - 1, and e ln2 added in the Cody-Waite split of
+/// `exp`. Scalar: it needs the exponent bits, which the vector type does not expose.
+pub fn log(x: f32) -> f32 {
+    if x.is_nan() || x < 0.0 {
+        return f32::NAN;
+    }
+    if x == 0.0 {
+        return f32::NEG_INFINITY;
+    }
+    if x == f32::INFINITY {
+        return x;
+    }
+    let (mut bits, mut e) = (x.to_bits(), 0i32);
+    if bits < 0x0080_0000 {
+        // Subnormal: scale by 2^25 into the normal range first.
+        bits = (x * 33_554_432.0).to_bits();
+        e = -25;
+    }
+    e += ((bits >> 23) as i32) - 126;
+    // m in [0.5, 1): the mantissa with the exponent of 0.5.
+    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f00_0000);
+    if m < SQRT_HALF {
+        e -= 1;
+        m = m + m - 1.0;
+    } else {
+        m -= 1.0;
+    }
+    let z = m * m;
+    let mut y = 7.037_683_6e-2f32;
+    y = y * m - 1.151_461_0e-1;
+    y = y * m + 1.167_699_9e-1;
+    y = y * m - 1.242_014_1e-1;
+    y = y * m + 1.424_932_3e-1;
+    y = y * m - 1.666_805_8e-1;
+    y = y * m + 2.000_071_5e-1;
+    y = y * m - 2.499_999_4e-1;
+    y = y * m + 3.333_333_1e-1;
+    y *= m * z;
+    let ef = e as f32;
+    y += LN2_LO * ef;
+    y -= 0.5 * z;
+    (m + y) + LN2_HI * ef
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +286,39 @@ mod tests {
         let err = abs_error(sigmoid, |x| 1.0 / (1.0 + (-x).exp()));
         println!("sigmoid: max abs err {err:e}");
         assert!(err < 5e-7, "sigmoid max absolute error {err}");
+    }
+
+    #[test]
+    fn log_accuracy_whole_range() {
+        let mut worst = 0.0f64;
+        for x in sweep_points() {
+            if !(x > 0.0) || x.is_infinite() {
+                continue;
+            }
+            let want = (x as f64).ln();
+            let err = (log(x) as f64 - want).abs() / want.abs().max(1.0);
+            worst = worst.max(err);
+        }
+        // Near 1, where log is small, the relative error of the result itself.
+        let mut x = 0.5f64;
+        while x < 2.0 {
+            let xf = x as f32;
+            let want = (xf as f64).ln();
+            if want != 0.0 {
+                let rel = ((log(xf) as f64 - want) / want).abs();
+                assert!(rel < 3e-7, "log({xf}) relative error {rel}");
+            }
+            x += 1.0 / 65536.0;
+        }
+        println!("log: max err {worst:e} (relative to max(1, |log x|))");
+        assert!(worst < 2e-7, "log max error {worst}");
+        assert_eq!(log(1.0), 0.0);
+        assert_eq!(log(0.0), f32::NEG_INFINITY);
+        assert_eq!(log(-0.0), f32::NEG_INFINITY);
+        assert_eq!(log(f32::INFINITY), f32::INFINITY);
+        assert!(log(-1.0).is_nan());
+        assert!(log(f32::NAN).is_nan());
+        assert!((log(1e-45) as f64 - (1e-45f32 as f64).ln()).abs() < 1e-5);
     }
 
     #[test]

@@ -89,6 +89,11 @@ mod imp {
         pub fn lt(self, o: Self) -> Mask {
             Mask(f32x4_lt(self.0, o.0))
         }
+        /// Lanes where `self == o` (false for NaN, so `x.eq(x)` is "x is not NaN").
+        #[inline(always)]
+        pub fn eq(self, o: Self) -> Mask {
+            Mask(f32x4_eq(self.0, o.0))
+        }
         /// Copy the sign bit of `sign` onto `self`.
         #[inline(always)]
         pub fn with_sign_of(self, sign: Self) -> Self {
@@ -229,6 +234,10 @@ mod imp {
         #[inline(always)]
         pub fn lt(self, o: Self) -> Mask {
             o.gt(self)
+        }
+        #[inline(always)]
+        pub fn eq(self, o: Self) -> Mask {
+            Mask([self.0[0] == o.0[0], self.0[1] == o.0[1], self.0[2] == o.0[2], self.0[3] == o.0[3]])
         }
         #[inline(always)]
         pub fn with_sign_of(self, sign: Self) -> Self {

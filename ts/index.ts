@@ -17,5 +17,9 @@ export {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, WasmLoadError, FormatError, ValueError,
   OutOfMemoryError,
 } from './errors';
-export { add, sub, mul, matmul, sum, mean, reshape, transpose, slice, concat, tanh, sigmoid, relu, softmax, logSoftmax } from './ops/index';
+export {
+  add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt, ge, where, maskedFill,
+  max, min, argmax, argmin, topk, gather, type ValuesIndices,
+  matmul, sum, mean, reshape, transpose, slice, concat, tanh, sigmoid, relu, softmax, logSoftmax,
+} from './ops/index';
 export * from './text/index';

@@ -225,11 +225,85 @@ export class Tensor {
   mul(other: Tensor | number): Tensor {
     return chained().mul(this, other);
   }
-  div(other: number): Tensor {
-    return chained().mul(this, 1 / other);
+  /** True division by a tensor (broadcast) or a number. */
+  div(other: Tensor | number): Tensor {
+    return chained().div(this, other);
   }
   neg(): Tensor {
-    return chained().mul(this, -1);
+    return chained().neg(this);
+  }
+  exp(): Tensor {
+    return chained().exp(this);
+  }
+  log(): Tensor {
+    return chained().log(this);
+  }
+  sqrt(): Tensor {
+    return chained().sqrt(this);
+  }
+  abs(): Tensor {
+    return chained().abs(this);
+  }
+  pow(exponent: Tensor | number): Tensor {
+    return chained().pow(this, exponent);
+  }
+  /** PyTorch `clamp(min, max)`; pass `null`/`undefined` for a missing bound. */
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return chained().clamp(this, min, max);
+  }
+  maximum(other: Tensor | number): Tensor {
+    return chained().maximum(this, other);
+  }
+  minimum(other: Tensor | number): Tensor {
+    return chained().minimum(this, other);
+  }
+  // Comparisons return float32 0/1 masks (PyTorch: bool); see ts/ops/compare.ts.
+  eq(other: Tensor | number): Tensor {
+    return chained().eq(this, other);
+  }
+  ne(other: Tensor | number): Tensor {
+    return chained().ne(this, other);
+  }
+  lt(other: Tensor | number): Tensor {
+    return chained().lt(this, other);
+  }
+  le(other: Tensor | number): Tensor {
+    return chained().le(this, other);
+  }
+  gt(other: Tensor | number): Tensor {
+    return chained().gt(this, other);
+  }
+  ge(other: Tensor | number): Tensor {
+    return chained().ge(this, other);
+  }
+  /** The largest element (0-d), or with `dim` the values and int32 indices along it. */
+  max(): Tensor;
+  max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+  max(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+    return dim === undefined ? chained().max(this) : chained().max(this, dim, keepdim);
+  }
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+  min(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+    return dim === undefined ? chained().min(this) : chained().min(this, dim, keepdim);
+  }
+  /** int32 index of the largest element (of the flattened tensor when `dim` is undefined). */
+  argmax(dim?: number, keepdim = false): Tensor {
+    return chained().argmax(this, dim, keepdim);
+  }
+  argmin(dim?: number, keepdim = false): Tensor {
+    return chained().argmin(this, dim, keepdim);
+  }
+  topk(k: number, dim = -1, largest = true, sorted = true): { values: Tensor; indices: Tensor } {
+    return chained().topk(this, k, dim, largest, sorted);
+  }
+  /** PyTorch `gather` along `dim` with an int32 `index`. */
+  gather(dim: number, index: Tensor): Tensor {
+    return chained().gather(this, dim, index);
+  }
+  /** `value` where `mask` is non-zero (PyTorch `masked_fill`); mask broadcasts to this shape. */
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return chained().maskedFill(this, mask, value);
   }
   matmul(other: Tensor): Tensor {
     return chained().matmul(this, other);

@@ -9,10 +9,13 @@
 //! Shapes: `R` rows, `N` length of the last dim, `V` vocabulary, `C` embedding channels.
 
 pub mod activation;
+pub mod broadcast;
 pub mod elementwise;
 pub mod embedding;
 pub mod reduce;
+pub mod selection;
 pub mod softmax;
+pub mod unary;
 
 #[cfg(test)]
 pub(crate) mod testutil {

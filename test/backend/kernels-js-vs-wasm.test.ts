@@ -378,3 +378,89 @@ describe('recurrent layers: forward, inference, backward', () => {
     }
   }
 });
+
+describe('broadcast binary ops, comparisons, where, unary math', () => {
+  // [shape, then one stride row per input] as the kernels' int32 table: contiguous inner, row and
+  // column broadcasts, both sides broadcast, a scalar, inner lengths off the SIMD width.
+  const layouts: { shape: number[]; sa: number[]; sb: number[]; la: number; lb: number }[] = [
+    { shape: [65], sa: [1], sb: [1], la: 65, lb: 65 },
+    { shape: [7], sa: [1], sb: [0], la: 7, lb: 1 },
+    { shape: [7], sa: [0], sb: [1], la: 1, lb: 7 },
+    { shape: [4, 5], sa: [1, 0], sb: [5, 1], la: 4, lb: 20 },
+    { shape: [2, 3, 7], sa: [7, 0, 1], sb: [0, 7, 1], la: 14, lb: 21 },
+    { shape: [2, 3, 4], sa: [0, 0, 1], sb: [3, 1, 0], la: 4, lb: 6 },
+  ];
+  const table = (...rows: number[][]) => Int32Array.from(rows.flat());
+  for (const { shape, sa, sb, la, lb } of layouts) {
+    const n = shape.reduce((x, y) => x * y, 1);
+    const nd = shape.length;
+    it(`shape ${JSON.stringify(shape)} strides ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, () => {
+      const a = rnd(la, 0.1, 3), b = rnd(lb, -2, 2);
+      b[0] = a[0]; // a tie
+      const dims = table(shape, sa, sb);
+      for (let op = 0; op <= 6; op++) {
+        // + - * / max min are exactly rounded on both sides; pow is powf vs Math.pow, within an ulp.
+        const tol = op === 4 ? 1e-6 : 0;
+        agree(`binary ${op}`, { a, b, dims, out: rnd(n) }, (k, p) => k.lw_binary_bcast(op, p.out, p.a, p.b, nd, p.dims), tol);
+        agree(`binary backward ${op}`, { a, b, dims, g: rnd(n), da: rnd(la), db: rnd(lb) }, (k, p) =>
+          k.lw_binary_bcast_backward(op, p.da, p.db, p.g, p.a, p.b, nd, p.dims), 1e-6);
+        agree(`binary backward ${op}, da absent`, { a, b, dims, g: rnd(n), db: rnd(lb) }, (k, p) =>
+          k.lw_binary_bcast_backward(op, 0, p.db, p.g, p.a, p.b, nd, p.dims), 1e-6);
+      }
+      const ai = ints(la, -2, 3), bi = ints(lb, -2, 3);
+      for (let op = 0; op <= 5; op++) {
+        agree(`compare ${op}`, { a, b, dims, out: rnd(n) }, (k, p) => k.lw_compare_bcast(op, p.out, p.a, p.b, 0, nd, p.dims), 0);
+        agree(`compare ${op} int32`, { a: ai, b: bi, dims, out: rnd(n) }, (k, p) => k.lw_compare_bcast(op, p.out, p.a, p.b, 1, nd, p.dims), 0);
+      }
+      // where: cond read like a (int32 and float), a like b, b a scalar.
+      const wdims = table(shape, sa, sb, shape.map(() => 0));
+      const cf = Float32Array.from(ai, (v) => (v > 0 ? 1 : 0));
+      for (const [cond, ci] of [[ai, 1], [cf, 0]] as const) {
+        agree(`where ${ci}`, { cond, a: b, s: rnd(1), wdims, out: rnd(n) }, (k, p) =>
+          k.lw_where_bcast(p.out, p.cond, p.a, p.s, ci, nd, p.wdims), 0);
+        agree(`where backward ${ci}`, { cond, g: rnd(n), da: rnd(lb), db: rnd(1), wdims }, (k, p) =>
+          k.lw_where_bcast_backward(p.da, p.db, p.g, p.cond, ci, nd, p.wdims), 1e-6);
+      }
+    });
+  }
+  for (const n of SIZES) {
+    it(`n = ${n}: unary forward (also in place) and accumulating backward`, () => {
+      const x = rnd(n, -3, 3), pos = rnd(n, 0.1, 4);
+      x[0] = 0;
+      for (let op = 0; op <= 6; op++) {
+        const input = op === 2 || op === 3 || op === 5 ? pos : x;
+        const [p0, p1] = op === 5 ? [-1.5, 0] : op === 6 ? [-0.5, 1] : [0, 0];
+        const y = agree(`unary ${op}`, { x: input, y: rnd(n) }, (k, p) => k.lw_unary_forward(op, p.y, p.x, n, p0, p1), 1e-6).outs.y;
+        agree(`unary ${op} in place`, { x: input }, (k, p) => k.lw_unary_forward(op, p.x, p.x, n, p0, p1), 1e-6);
+        agree(`unary backward ${op}`, { d: rnd(n), g: rnd(n), x: input, y }, (k, p) =>
+          k.lw_unary_backward(op, p.d, p.g, p.x, p.y, n, p0, p1), 1e-6);
+      }
+    });
+  }
+});
+
+describe('selections along a dim', () => {
+  for (const [outer, d, inner] of [[1, 1, 1], [2, 7, 3], [3, 65, 1], [1, 5, 7]]) {
+    it(`(${outer}, ${d}, ${inner}): max/min, topk, gather and its backward, bit for bit`, () => {
+      const x = rnd(outer * d * inner, -2, 2);
+      x[0] = x[Math.min(inner, x.length - 1)]; // a tie
+      if (x.length > 5) x[5] = NaN;
+      const n = outer * inner;
+      for (const min of [0, 1]) {
+        agree(`max_dim min=${min}`, { x, v: rnd(n), i: new Int32Array(n) }, (k, p) => k.lw_max_dim(p.v, p.i, p.x, outer, d, inner, min), 0);
+      }
+      for (const kk of [1, Math.ceil(d / 2), d]) {
+        for (const largest of [0, 1]) {
+          const m = outer * kk * inner;
+          agree(`topk k=${kk} largest=${largest}`, { x, v: rnd(m), i: new Int32Array(m) }, (k, p) =>
+            k.lw_topk(p.v, p.i, p.x, outer, d, inner, kk, largest), 0);
+        }
+      }
+      const kk = 3;
+      const index = ints(outer * kk * inner, 0, d);
+      agree('gather', { x, index, out: rnd(outer * kk * inner) }, (k, p) => k.lw_gather(p.out, p.x, p.index, outer, d, kk, inner), 0);
+      agree('gather_backward', { dx: rnd(x.length), g: rnd(outer * kk * inner), index }, (k, p) =>
+        k.lw_gather_backward(p.dx, p.g, p.index, outer, d, kk, inner), 1e-6);
+    });
+  }
+});

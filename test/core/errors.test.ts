@@ -5,7 +5,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   DTypeError, DisposedError, F, IndexError, LstmWasmError, ShapeError, Tensor, ValueError, concat, init, matmul,
-  memory, optim, tensor, tidy, zeros,
+  memory, optim, tensor, tidy, where, zeros,
 } from 'lstm-wasm';
 
 type ErrorClass = typeof LstmWasmError;
@@ -81,7 +81,43 @@ describe('shape errors', () => {
 
   it('add/sub/mul of shapes that do not broadcast names both shapes', () => {
     expectFailure(ShapeError, ['add', '[2, 3]', '[2]'], () => zeros([2, 3]).add(zeros([2])));
-    expectFailure(ShapeError, ['mul', '[4, 1]', '[4, 5]'], () => zeros([4, 5]).mul(zeros([4, 1])));
+    expectFailure(ShapeError, ['mul', '[4, 5]', '[3, 1]'], () => zeros([4, 5]).mul(zeros([3, 1])));
+    expectFailure(ShapeError, ['div', '[2, 3]', '[2]'], () => zeros([2, 3]).div(zeros([2])));
+    expectFailure(ShapeError, ['maximum', '[2, 1, 3]', '[4, 2]'], () => zeros([2, 1, 3]).maximum(zeros([4, 2])));
+    expectFailure(ShapeError, ['where', '[2]', '[3]'], () => where(zeros([2]), zeros([3]), 0));
+    expectFailure(ShapeError, ['maskedFill', '[2, 3]', '[4, 1, 1]'], () => zeros([2, 3]).maskedFill(zeros([4, 1, 1]), 0));
+  });
+
+  // Reverses the old decision "broadcasting is suffix-only: (4,1) vs (4,5) throws a ShapeError"
+  // (this test asserted that throw): PyTorch broadcasts any dim of size 1 (issue 11).
+  it('(4,1) against (4,5) broadcasts, as in PyTorch', () => {
+    const a = tensor([[1], [2], [3], [4]]);
+    const b = tensor([[1, 2, 3, 4, 5], [1, 2, 3, 4, 5], [1, 2, 3, 4, 5], [1, 2, 3, 4, 5]]);
+    const y = b.mul(a);
+    expect(y.shape).toEqual([4, 5]);
+    expect(y.tolist()).toEqual([[1, 2, 3, 4, 5], [2, 4, 6, 8, 10], [3, 6, 9, 12, 15], [4, 8, 12, 16, 20]]);
+  });
+
+  it('selections: bad dims, k, indices and shapes name the op and the value', () => {
+    expectFailure(IndexError, ['max', 'dim 2'], () => zeros([2, 3]).max(2));
+    expectFailure(ShapeError, ['min', 'empty'], () => zeros([2, 0]).min(1));
+    expectFailure(ShapeError, ['max', 'empty'], () => zeros([0]).max());
+    expectFailure(ValueError, ['topk', 'k', '0..3', '4'], () => zeros([2, 3]).topk(4));
+    expectFailure(DTypeError, ['gather', 'index', 'int32', 'float32'], () => zeros([2, 3]).gather(1, zeros([2, 1])));
+    expectFailure(IndexError, ['gather', 'index element 1', '3', '0..2'], () =>
+      zeros([2, 3]).gather(1, tensor([0, 3], [2, 1], { dtype: 'int32' })));
+    expectFailure(ShapeError, ['gather', '[3, 1]', '[2, 3]'], () => zeros([2, 3]).gather(1, tensor([0, 0, 0], [3, 1], { dtype: 'int32' })));
+    expectFailure(DTypeError, ['argmax', 'x', 'int32'], () => tensor([1, 2], [2], { dtype: 'int32' }).argmax());
+  });
+
+  it('element-wise math: bad arguments name the op and the argument', () => {
+    expectFailure(DTypeError, ['pow', 'exponent', 'string'], () => zeros([2]).pow('2' as unknown as number));
+    expectFailure(ValueError, ['clamp', 'min', 'max'], () => zeros([2]).clamp());
+    expectFailure(DTypeError, ['clamp', 'max', 'string'], () => zeros([2]).clamp(0, '1' as unknown as number));
+    expectFailure(DTypeError, ['div', 'b', 'int32'], () => zeros([2]).div(tensor([1, 2], [2], { dtype: 'int32' })));
+    expectFailure(DTypeError, ['exp', 'x', 'int32'], () => tensor([1, 2], [2], { dtype: 'int32' }).exp());
+    expectFailure(DTypeError, ['eq', 'b', 'float32', 'int32'], () => tensor([1, 2], [2], { dtype: 'int32' }).eq(zeros([2])));
+    expectFailure(DTypeError, ['lt', 'int32', '2.5'], () => tensor([1, 2], [2], { dtype: 'int32' }).lt(2.5));
   });
 
   it('concat of tensors that differ outside the concat dim', () => {

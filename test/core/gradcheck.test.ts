@@ -8,7 +8,7 @@
 // reference and library describe the same function.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  F, Generator, Tensor, concat, init, manualSeed, matmul, memory, ones, tensor, tidy,
+  F, Generator, Tensor, concat, init, manualSeed, matmul, memory, ones, tensor, tidy, where,
 } from 'lstm-wasm';
 import {
   type Shape, assertClose, randomAwayFromZero, randomF32, refBinary, refConcat, refCrossEntropy, refEmbedding,
@@ -482,6 +482,153 @@ describe('gradcheck: embedding', () => {
 
 describe('gradcheck: composite graph', () => {
   for (const c of compositeCases()) it(c.name, () => checkGradients(c));
+});
+
+/** op(a, b) with NumPy broadcasting over any dims, in float64 (coordinates decoded per element). */
+function refBroadcast(f: (x: number, y: number) => number, a: Float64Array, as: Shape, b: Float64Array, bs: Shape): Float64Array {
+  const out = broadcastAnyShape(as, bs);
+  const n = out.length;
+  const offset = (shape: Shape, flat: number): number => {
+    let off = 0, stride = 1, rem = flat;
+    for (let d = n - 1; d >= 0; d--) {
+      const i = rem % out[d];
+      rem = Math.floor(rem / out[d]);
+      const sd = shape[d - (n - shape.length)] ?? 1;
+      if (sd !== 1) off += i * stride;
+      stride *= sd;
+    }
+    return off;
+  };
+  return Float64Array.from({ length: size(out) }, (_, i) => f(a[offset(as, i)], b[offset(bs, i)]));
+}
+
+/** The broadcast shape of any two broadcastable shapes. */
+function broadcastAnyShape(a: Shape, b: Shape): number[] {
+  const n = Math.max(a.length, b.length);
+  return Array.from({ length: n }, (_, i) => Math.max(a[i - (n - a.length)] ?? 1, b[i - (n - b.length)] ?? 1));
+}
+
+/** Broadcasting over any dims (issue 11), div/pow/maximum/minimum, and the unary math ops. */
+function broadcastMathCases(): GradCase[] {
+  const layouts: [Shape, Shape][] = [[[4, 1], [4, 5]], [[2, 1, 3], [4, 3]], [[3], [2, 1]], [[1, 4], [3, 1]], [[2, 3], [2, 3]], [[2, 3], []]];
+  const ops: [string, (x: number, y: number) => number, (a: Tensor, b: Tensor) => Tensor, { lo: number; hi: number }, { lo: number; hi: number } | 'away'][] = [
+    ['add', (x, y) => x + y, (a, b) => a.add(b), { lo: -2, hi: 2 }, { lo: -2, hi: 2 }],
+    ['sub', (x, y) => x - y, (a, b) => a.sub(b), { lo: -2, hi: 2 }, { lo: -2, hi: 2 }],
+    ['mul', (x, y) => x * y, (a, b) => a.mul(b), { lo: -2, hi: 2 }, { lo: -2, hi: 2 }],
+    ['div', (x, y) => x / y, (a, b) => a.div(b), { lo: -2, hi: 2 }, 'away'],
+    ['pow', (x, y) => Math.pow(x, y), (a, b) => a.pow(b), { lo: 0.5, hi: 2 }, { lo: -2, hi: 2 }],
+    ['maximum', (x, y) => Math.max(x, y), (a, b) => a.maximum(b), { lo: -2, hi: 2 }, { lo: -2, hi: 2 }],
+    ['minimum', (x, y) => Math.min(x, y), (a, b) => a.minimum(b), { lo: -2, hi: 2 }, { lo: -2, hi: 2 }],
+  ];
+  const cases: GradCase[] = [];
+  for (const [name, f, lib, ra, rb] of ops) {
+    for (const [as, bs] of layouts) {
+      const b: GradInput = rb === 'away'
+        ? { shape: bs, data: randomAwayFromZero(size(bs), nextSeed++, 0.5) }
+        : input(bs, rb);
+      cases.push({
+        name: `${name} ${JSON.stringify(as)} ${JSON.stringify(bs)}`,
+        inputs: [input(as, ra), b],
+        forward: ([x, y]) => lib(x, y),
+        reference: ([x, y]) => refBroadcast(f, x, as, y, bs),
+        outShape: broadcastAnyShape(as, bs),
+      });
+    }
+  }
+  const unary = (name: string, lib: (x: Tensor) => Tensor, f: (x: number) => number, range = { lo: -2, hi: 2 }): GradCase => ({
+    name,
+    inputs: [input([3, 5], range)],
+    forward: ([x]) => lib(x),
+    reference: ([x]) => x.map(f),
+  });
+  const positive = { lo: 0.2, hi: 3 };
+  cases.push(
+    unary('neg', (x) => x.neg(), (x) => -x),
+    unary('exp', (x) => x.exp(), Math.exp),
+    unary('log', (x) => x.log(), Math.log, positive),
+    unary('sqrt', (x) => x.sqrt(), Math.sqrt, positive),
+    unary('abs', (x) => x.abs(), Math.abs),
+    unary('pow 3', (x) => x.pow(3), (x) => x ** 3),
+    unary('pow -1.5', (x) => x.pow(-1.5), (x) => x ** -1.5, positive),
+    unary('clamp(-0.5, 1)', (x) => x.clamp(-0.5, 1), (x) => Math.min(Math.max(x, -0.5), 1)),
+    unary('clamp(min 0)', (x) => x.clamp(0), (x) => Math.max(x, 0)),
+    unary('div scalar by a tensor-free number 3', (x) => x.div(3), (x) => x / 3),
+    unary('maskedFill by a fixed mask', (x) => x.maskedFill(tensor([1, 0, 0, 1, 0]), 7), (x) => x),
+  );
+  // maskedFill's reference: the filled entries are constants.
+  const mf = cases[cases.length - 1];
+  mf.reference = ([x]) => x.map((v, i) => ([0, 3].includes(i % 5) ? 7 : v));
+  cases.push({
+    name: 'where (3,1) cond, a (3,4), b (4)',
+    inputs: [input([3, 4]), input([4])],
+    forward: ([a, b]) => where(tensor([[1], [0], [1]]), a, b),
+    reference: ([a, b]) => Float64Array.from({ length: 12 }, (_, i) => (Math.floor(i / 4) === 1 ? b[i % 4] : a[i])),
+  });
+  return cases;
+}
+
+describe('gradcheck: broadcasting and element-wise math', () => {
+  for (const c of broadcastMathCases()) it(c.name, () => checkGradients(c));
+});
+
+/** Selections along a dim: the gradient reaches the selected elements (values distinct: no ties). */
+function selectionCases(): GradCase[] {
+  const shape: Shape = [3, 4, 5];
+  const distinct = (seed: number): GradInput => {
+    // A shuffled 0..59 scaled: distinct values, far apart compared with the step h.
+    const u = randomF32(60, seed, 0, 1);
+    const order = Array.from({ length: 60 }, (_, i) => i).sort((a, b) => u[a] - u[b]);
+    return { shape, data: Float32Array.from(order, (v) => v / 10 - 3) };
+  };
+  const along = (x: Float64Array, dim: number, pick: (line: number[]) => number[]): number[] => {
+    const [outer, d, inner] = [shape.slice(0, dim).reduce((a, b) => a * b, 1), shape[dim], shape.slice(dim + 1).reduce((a, b) => a * b, 1)];
+    const lines: number[][] = [];
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) lines.push(pick(Array.from({ length: d }, (_, j) => x[(o * d + j) * inner + i])));
+    }
+    // Back to row-major (outer, k, inner).
+    const k = lines[0].length;
+    const out: number[] = [];
+    for (let o = 0; o < outer; o++) for (let j = 0; j < k; j++) for (let i = 0; i < inner; i++) out.push(lines[o * inner + i][j]);
+    return out;
+  };
+  const cases: GradCase[] = [];
+  for (const dim of [0, 1, 2]) {
+    cases.push({
+      name: `max dim ${dim}`, inputs: [distinct(dim + 1)], forward: ([x]) => x.max(dim).values,
+      reference: ([x]) => along(x, dim, (l) => [Math.max(...l)]),
+    });
+    cases.push({
+      name: `min dim ${dim} keepdim`, inputs: [distinct(dim + 11)], forward: ([x]) => x.min(dim, true).values,
+      reference: ([x]) => along(x, dim, (l) => [Math.min(...l)]),
+    });
+    cases.push({
+      name: `topk 2 dim ${dim}`, inputs: [distinct(dim + 21)], forward: ([x]) => x.topk(2, dim).values,
+      reference: ([x]) => along(x, dim, (l) => [...l].sort((a, b) => b - a).slice(0, 2)),
+    });
+    cases.push({
+      name: `topk 2 dim ${dim} smallest`, inputs: [distinct(dim + 31)], forward: ([x]) => x.topk(2, dim, false).values,
+      reference: ([x]) => along(x, dim, (l) => [...l].sort((a, b) => a - b).slice(0, 2)),
+    });
+  }
+  cases.push({
+    name: 'max of the whole tensor', inputs: [distinct(41)], forward: ([x]) => x.max(),
+    reference: ([x]) => [Math.max(...x)],
+  });
+  const index = Int32Array.from({ length: 3 * 2 * 5 }, (_, i) => (i * 7) % 4);
+  cases.push({
+    name: 'gather dim 1 (repeated indices)', inputs: [input([3, 4, 5])],
+    forward: ([x]) => x.gather(1, tensor(index, [3, 2, 5])),
+    reference: ([x]) => Float64Array.from(index, (v, i) => {
+      const o = Math.floor(i / 10), col = i % 5;
+      return x[(o * 4 + v) * 5 + col];
+    }),
+  });
+  return cases;
+}
+
+describe('gradcheck: max, min, topk, gather', () => {
+  for (const c of selectionCases()) it(c.name, () => checkGradients(c));
 });
 
 describe('dropout gradient', () => {

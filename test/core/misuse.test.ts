@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DTypeError, DisposedError, F, Generator, LMBatcher, LMTrainer, LanguageModel, Module, ValueError, Tensor, add, concat, init, logSoftmax, matmul, mean, memory, mul, nn, optim,
-  relu, reshape, saveSafetensors, sigmoid, slice, softmax, sub, sum, tanh, tensor, tidy, transpose,
+  relu, reshape, saveSafetensors, sigmoid, slice, softmax, sub, sum, tanh, tensor, tidy, transpose, where,
 } from 'lstm-wasm';
 import { randomF32, size } from './helpers';
 
@@ -58,8 +58,30 @@ const tensorMethods: Case[] = [
   op('t.mul(u)', 'mul', ['a', 'b'], () => [f([2, 3]), f([2, 3])], (a, b) => a.mul(b)),
   op('t.mul(u) broadcasting u over rows', 'mul', ['a', 'b'], () => [f([2, 3]), f([1, 3])], (a, b) => a.mul(b)),
   op('t.mul(2)', 'mul', ['a'], () => [f([2, 3])], (a) => a.mul(2)),
-  op('t.div(2)', 'mul', ['a'], () => [f([2, 3])], (a) => a.div(2)),
-  op('t.neg()', 'mul', ['a'], () => [f([2, 3])], (a) => a.neg()),
+  // div and neg are their own ops now (they were mul by 1/s and by -1, and errors said "mul").
+  op('t.div(2)', 'div', ['a'], () => [f([2, 3])], (a) => a.div(2)),
+  op('t.div(u) broadcasting (4,1) against (4,5)', 'div', ['a', 'b'], () => [f([4, 1]), f([4, 5])], (a, b) => a.div(b)),
+  unary('t.neg()', 'neg', (a) => a.neg()),
+  unary('t.exp()', 'exp', (a) => a.exp()),
+  unary('t.log()', 'log', (a) => a.log()),
+  unary('t.sqrt()', 'sqrt', (a) => a.sqrt()),
+  unary('t.abs()', 'abs', (a) => a.abs()),
+  unary('t.pow(2)', 'pow', (a) => a.pow(2)),
+  unary('t.clamp(0, 1)', 'clamp', (a) => a.clamp(0, 1)),
+  op('t.pow(u)', 'pow', ['a', 'b'], () => [f([2, 3]), f([3])], (a, b) => a.pow(b)),
+  op('t.maximum(u)', 'maximum', ['a', 'b'], () => [f([2, 3]), f([2, 1])], (a, b) => a.maximum(b)),
+  op('t.minimum(u)', 'minimum', ['a', 'b'], () => [f([2, 3]), f([2, 1])], (a, b) => a.minimum(b)),
+  op('t.lt(u)', 'lt', ['a', 'b'], () => [f([2, 3]), f([3])], (a, b) => a.lt(b)),
+  op('t.eq(1)', 'eq', ['a'], () => [f([2, 3])], (a) => a.eq(1)),
+  op('t.maskedFill(m, 0)', 'maskedFill', ['x', 'mask'], () => [f([2, 3]), f([2, 1])], (a, m) => a.maskedFill(m, 0)),
+  unary('t.max()', 'max', (a) => a.max()),
+  unary('t.max(1)', 'max', (a) => a.max(1)),
+  unary('t.min(0, true)', 'min', (a) => a.min(0, true)),
+  unary('t.argmax(1)', 'argmax', (a) => a.argmax(1)),
+  unary('t.argmin()', 'argmin', (a) => a.argmin()),
+  unary('t.topk(2)', 'topk', (a) => a.topk(2)),
+  op('t.gather(1, i)', 'gather', ['x', 'index'], () => [f([2, 3]), tensor([0, 2], [2, 1], { dtype: 'int32' })], (a, i) => a.gather(1, i)),
+  op('where(c, a, b)', 'where', ['cond', 'a', 'b'], () => [f([2, 1]), f([2, 3]), f([3])], (c, a, b) => where(c, a, b)),
   op('t.matmul(u)', 'matmul', ['a', 'b'], () => [f([2, 3]), f([3, 4])], (a, b) => a.matmul(b)),
   op('t.matmul(u) batched', 'matmul', ['a', 'b'], () => [f([2, 2, 3]), f([2, 3, 4])], (a, b) => a.matmul(b)),
   unary('t.sum()', 'sum', (x) => x.sum()),

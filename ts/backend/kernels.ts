@@ -29,6 +29,33 @@ export interface Kernels {
   lw_fill(out: Ptr, value: number, n: number): void;
   /** Copies n 4-byte elements (any dtype); overlapping ranges are allowed only if dst == src. */
   lw_copy(dst: Ptr, src: Ptr, n: number): void;
+  // Broadcasting (crate/ops/broadcast.rs): `dims` points at an int32 table of the output shape
+  // (ndim, 1..16, contiguous output) then one stride row (ndim, elements, 0 = broadcast) per
+  // input in argument order. Binary ops 0 add, 1 sub, 2 mul, 3 div, 4 pow, 5 maximum, 6 minimum;
+  // comparisons 0 eq, 1 ne, 2 lt, 3 le, 4 gt, 5 ge (write 1.0 / 0.0). Backward kernels accumulate
+  // at the inputs' strides (broadcast dims sum); a gradient pointer of 0 is not wanted.
+  lw_binary_bcast(op: number, out: Ptr, a: Ptr, b: Ptr, ndim: number, dims: Ptr): void;
+  lw_binary_bcast_backward(op: number, da: Ptr, db: Ptr, dout: Ptr, a: Ptr, b: Ptr, ndim: number, dims: Ptr): void;
+  /** a, b float32, or int32 when `int32` is 1; out float32 0/1. */
+  lw_compare_bcast(op: number, out: Ptr, a: Ptr, b: Ptr, int32: number, ndim: number, dims: Ptr): void;
+  /** out = cond != 0 ? a : b; cond float32, or int32 when `condInt32` is 1. Table: shape, cond, a, b. */
+  lw_where_bcast(out: Ptr, cond: Ptr, a: Ptr, b: Ptr, condInt32: number, ndim: number, dims: Ptr): void;
+  lw_where_bcast_backward(da: Ptr, db: Ptr, dout: Ptr, cond: Ptr, condInt32: number, ndim: number, dims: Ptr): void;
+  /** out = op(x; p0, p1): 0 neg, 1 exp, 2 log, 3 sqrt, 4 abs, 5 pow (x^p0), 6 clamp (p0 min, p1 max). In place ok. */
+  lw_unary_forward(op: number, out: Ptr, x: Ptr, n: number, p0: number, p1: number): void;
+  /** dinp += dout * op'(x), y = forward output (accumulates). */
+  lw_unary_backward(op: number, dinp: Ptr, dout: Ptr, x: Ptr, y: Ptr, n: number, p0: number, p1: number): void;
+  // Selections along a dim (crate/ops/selection.rs): tensors as (outer, d, inner), int32 indices
+  // in [0, d); NaN is the largest value, ties go to the lower index. All overwrite, but the
+  // gather backward, which accumulates (repeated indices sum).
+  /** values, indices (outer, inner) = max (min when `min` is 1) over d and its first index. */
+  lw_max_dim(values: Ptr, indices: Ptr, x: Ptr, outer: number, d: number, inner: number, min: number): void;
+  /** values, indices (outer, k, inner): the k largest (or smallest) of each line, sorted; k <= d. */
+  lw_topk(values: Ptr, indices: Ptr, x: Ptr, outer: number, d: number, inner: number, k: number, largest: number): void;
+  /** out[o,j,i] = x[o, index[o,j,i], i]; out, index (outer, k, inner), x (outer, d, inner). */
+  lw_gather(out: Ptr, x: Ptr, index: Ptr, outer: number, d: number, k: number, inner: number): void;
+  /** dx[o, index[o,j,i], i] += dout[o,j,i] (accumulates). */
+  lw_gather_backward(dx: Ptr, dout: Ptr, index: Ptr, outer: number, d: number, k: number, inner: number): void;
   /** Sum in f64. */
   lw_sum(a: Ptr, n: number): number;
   /** Sum of squares in f64. */
@@ -108,6 +135,9 @@ const kernelTable: { readonly [K in keyof Kernels]: true } = {
   lw_add: true, lw_sub: true, lw_mul: true, lw_add_bcast: true, lw_sub_bcast: true, lw_mul_bcast: true,
   lw_sum_rows: true, lw_add_scalar: true, lw_scale: true, lw_axpy: true, lw_fill: true, lw_copy: true,
   lw_sum: true, lw_sum_sq: true,
+  lw_binary_bcast: true, lw_binary_bcast_backward: true, lw_compare_bcast: true, lw_where_bcast: true,
+  lw_where_bcast_backward: true, lw_unary_forward: true, lw_unary_backward: true,
+  lw_max_dim: true, lw_topk: true, lw_gather: true, lw_gather_backward: true,
   lw_sigmoid_forward: true, lw_sigmoid_backward: true, lw_tanh_forward: true, lw_tanh_backward: true,
   lw_relu_forward: true, lw_relu_backward: true,
   lw_softmax_forward: true, lw_softmax_backward: true, lw_log_softmax_forward: true, lw_log_softmax_backward: true,

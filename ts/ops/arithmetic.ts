@@ -1,17 +1,26 @@
 /**
- * add, sub, mul with broadcasting over leading dimensions (the smaller operand's shape, without
- * leading 1s, must be a suffix of the larger's) and with plain numbers; clone.
+ * add, sub, mul, div, pow, maximum, minimum with NumPy/PyTorch broadcasting (any dims of size 1,
+ * or missing on the left, repeat) and with plain numbers; clone.
+ *
+ * Layouts the training loops use keep their dedicated kernels: same shape (`lw_add`, ...) and b
+ * repeated over a's leading dims (a bias: `lw_add_bcast`, ...), and the reverse. Every other
+ * broadcast (and every div, pow, maximum, minimum) runs `lw_binary_bcast`, whose backward sums
+ * each gradient back to its input's shape in the same pass.
  */
 import { Tensor } from '../tensor';
 import { backend } from '../backend/backend';
-import { needsGrad, record } from '../autograd';
-import { ShapeError, formatShape } from '../errors';
+import { needsGrad, record, recordMulti } from '../autograd';
 import { assertFloat, assertTensor, sameShape } from './util';
+import { type BroadcastPlan, broadcastShapes, planBroadcast, planTable, scalarTensor } from './broadcast';
 
-type BinaryOp = 'add' | 'sub' | 'mul';
+type FastOp = 'add' | 'sub' | 'mul';
+export type BinaryOp = FastOp | 'div' | 'pow' | 'maximum' | 'minimum';
 
-/** How `b` lines up with `a`: same shape, b repeated over a's leading dims, or the reverse. */
-type Layout = 'same' | 'b-repeats' | 'a-repeats';
+/** The op codes of `lw_binary_bcast` (crate/ops/broadcast.rs `BinOp`). */
+const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 };
+
+/** How `b` lines up with `a`: same shape, b repeated over a's leading dims, the reverse, or any other broadcast. */
+type Layout = 'same' | 'b-repeats' | 'a-repeats' | 'general';
 
 function stripLeadingOnes(shape: readonly number[]): readonly number[] {
   let i = 0;
@@ -26,25 +35,22 @@ function isSuffix(small: readonly number[], big: readonly number[]): boolean {
   return s.every((d, i) => d === big[off + i]);
 }
 
-function layoutOf(op: string, a: Tensor, b: Tensor): Layout {
+function layoutOf(a: Tensor, b: Tensor): Layout {
   if (sameShape(a.shape, b.shape)) return 'same';
   if (isSuffix(b.shape, a.shape) && b.size <= a.size) return 'b-repeats';
   if (isSuffix(a.shape, b.shape)) return 'a-repeats';
-  throw new ShapeError(
-    `${op}: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not broadcast ` +
-      '(the smaller shape must match the trailing dims of the larger)',
-  );
+  return 'general';
 }
 
 /** out = a (op) b, where b (n values) repeats over the rows of a (rows*n values). */
-function kernelRepeat(op: BinaryOp, rows: number, n: number, a: Tensor, b: Tensor, out: Tensor): void {
+function kernelRepeat(op: FastOp, rows: number, n: number, a: Tensor, b: Tensor, out: Tensor): void {
   const k = backend().k;
   if (op === 'add') k.lw_add_bcast(out.ptr, a.ptr, b.ptr, rows, n);
   else if (op === 'sub') k.lw_sub_bcast(out.ptr, a.ptr, b.ptr, rows, n);
   else k.lw_mul_bcast(out.ptr, a.ptr, b.ptr, rows, n);
 }
 
-function kernelSame(op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): void {
+function kernelSame(op: FastOp, a: Tensor, b: Tensor, out: Tensor): void {
   const k = backend().k;
   if (op === 'add') k.lw_add(out.ptr, a.ptr, b.ptr, out.size);
   else if (op === 'sub') k.lw_sub(out.ptr, a.ptr, b.ptr, out.size);
@@ -72,26 +78,62 @@ export function scaled(x: Tensor, s: number): Tensor {
   return out;
 }
 
-/** The broadcast result shape (both shapes aligned at the right, 1s padded on the left). */
-function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
-  const n = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const da = a[i - (n - a.length)] ?? 1;
-    const db = b[i - (n - b.length)] ?? 1;
-    out.push(Math.max(da, db));
-  }
-  return out;
+/** A number operand as the 0-d tensor the broadcast kernels read; anything else must be a float32 tensor. */
+function operand(op: string, name: string, v: Tensor | number): Tensor | number {
+  if (typeof v === 'number') return v;
+  assertFloat(op, name, v);
+  return v;
 }
 
 function binary(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
   assertFloat(op, 'a', a);
-  if (typeof b === 'number') return scalarOp(op, a, b);
-  assertFloat(op, 'b', b);
-  const layout = layoutOf(op, a, b);
+  const bv = operand(op, 'b', b);
+  if (typeof bv === 'number') {
+    if (op === 'add' || op === 'sub' || op === 'mul') return scalarOp(op, a, bv);
+    return broadcastBinary(op, a, scalarTensor(bv), true);
+  }
+  if (op !== 'add' && op !== 'sub' && op !== 'mul') return broadcastBinary(op, a, bv, false);
+  const layout = layoutOf(a, bv);
+  if (layout === 'general') return broadcastBinary(op, a, bv, false);
+  return fastBinary(op, layout, a, bv);
+}
+
+/**
+ * out = a (op) b through `lw_binary_bcast`. `bOwned`: b is a 0-d tensor made here from a number,
+ * freed after the forward, or kept by the graph node when backward needs it.
+ */
+function broadcastBinary(op: BinaryOp, a: Tensor, b: Tensor, bOwned: boolean): Tensor {
+  const outShape = broadcastShapes(op, ['a', 'b'], [a.shape, b.shape]);
+  const plan = planBroadcast(outShape, [a.shape, b.shape]);
+  const out = new Tensor(outShape);
+  runBinary(op, plan, (k, ndim, table) => k.lw_binary_bcast(BINARY_CODE[op], out.ptr, a.ptr, b.ptr, ndim, table));
+  const backwardFn = (g: Tensor): [Tensor | null, Tensor | null] => {
+    const ga = a.requiresGrad ? new Tensor(a.shape) : null;
+    const gb = !bOwned && b.requiresGrad ? new Tensor(b.shape) : null;
+    runBinary(op, plan, (k, ndim, table) =>
+      k.lw_binary_bcast_backward(BINARY_CODE[op], ga?.ptr ?? 0, gb?.ptr ?? 0, g.ptr, a.ptr, b.ptr, ndim, table));
+    return [ga, gb];
+  };
+  if (!needsGrad(a, bOwned ? null : b)) {
+    if (bOwned) b.dispose();
+    return out;
+  }
+  if (!bOwned) return record(out, op, [a, b], backwardFn);
+  recordMulti([out], op, [a], (gs) => [gs[0] === null ? null : backwardFn(gs[0])[0]], [b]);
+  return out;
+}
+
+/** Runs `call` with the plan's kernel table, then frees the table. */
+function runBinary(op: string, plan: BroadcastPlan, call: (k: ReturnType<typeof backend>['k'], ndim: number, table: number) => void): void {
+  const table = planTable(op, plan);
+  call(backend().k, plan.dims.length, table.ptr);
+  table.dispose();
+}
+
+function fastBinary(op: FastOp, layout: Exclude<Layout, 'general'>, a: Tensor, b: Tensor): Tensor {
   const big = layout === 'a-repeats' ? b : a;
   const small = layout === 'a-repeats' ? a : b;
-  const out = new Tensor(broadcastShape(a.shape, b.shape));
+  const out = new Tensor(broadcastShapes(op, ['a', 'b'], [a.shape, b.shape]));
   const rows = big.size / Math.max(small.size, 1);
   if (layout === 'same') {
     kernelSame(op, a, b, out);
@@ -134,7 +176,7 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
   });
 }
 
-function scalarOp(op: BinaryOp, a: Tensor, s: number): Tensor {
+function scalarOp(op: FastOp, a: Tensor, s: number): Tensor {
   const out = new Tensor(a.shape);
   const k = backend().k;
   if (op === 'mul') k.lw_scale(out.ptr, a.ptr, s, a.size);
@@ -153,6 +195,26 @@ export function sub(a: Tensor, b: Tensor | number): Tensor {
 
 export function mul(a: Tensor, b: Tensor | number): Tensor {
   return binary('mul', a, b);
+}
+
+/** True division (PyTorch `torch.div`, rounding mode None), by a tensor (broadcast) or a number. */
+export function div(a: Tensor, b: Tensor | number): Tensor {
+  return binary('div', a, b);
+}
+
+/** Element-wise maximum (PyTorch `torch.maximum`): NaN if either is NaN; a tie sends half the gradient to each. */
+export function maximum(a: Tensor, b: Tensor | number): Tensor {
+  return binary('maximum', a, b);
+}
+
+/** Element-wise minimum (PyTorch `torch.minimum`), as `maximum`. */
+export function minimum(a: Tensor, b: Tensor | number): Tensor {
+  return binary('minimum', a, b);
+}
+
+/** `a ** b` for a tensor exponent (broadcast); a number exponent is `pow` in ops/pointwise.ts. */
+export function powTensor(a: Tensor, b: Tensor): Tensor {
+  return binary('pow', a, b);
 }
 
 /** A copy that stays in the graph. */

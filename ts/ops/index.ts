@@ -16,6 +16,9 @@ import * as loss from './loss';
 import * as dropoutOps from './dropout';
 import * as embeddingOps from './embedding';
 import * as linearOps from './linear';
+import * as pointwise from './pointwise';
+import * as compareOps from './compare';
+import * as selection from './selection';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function named<F extends (...args: any[]) => any>(name: string, fn: F): F {
@@ -25,6 +28,31 @@ function named<F extends (...args: any[]) => any>(name: string, fn: F): F {
 export const add = named('add', arithmetic.add);
 export const sub = named('sub', arithmetic.sub);
 export const mul = named('mul', arithmetic.mul);
+export const div = named('div', arithmetic.div);
+export const maximum = named('maximum', arithmetic.maximum);
+export const minimum = named('minimum', arithmetic.minimum);
+export const neg = named('neg', pointwise.neg);
+export const exp = named('exp', pointwise.exp);
+export const log = named('log', pointwise.log);
+export const sqrt = named('sqrt', pointwise.sqrt);
+export const abs = named('abs', pointwise.abs);
+export const pow = named('pow', pointwise.pow);
+export const clamp = named('clamp', pointwise.clamp);
+export const eq = named('eq', compareOps.eq);
+export const ne = named('ne', compareOps.ne);
+export const lt = named('lt', compareOps.lt);
+export const le = named('le', compareOps.le);
+export const gt = named('gt', compareOps.gt);
+export const ge = named('ge', compareOps.ge);
+export const where = named('where', compareOps.where);
+export const maskedFill = named('maskedFill', compareOps.maskedFill);
+export const max = named('max', selection.max);
+export const min = named('min', selection.min);
+export const argmax = named('argmax', selection.argmax);
+export const argmin = named('argmin', selection.argmin);
+export const topk = named('topk', selection.topk);
+export const gather = named('gather', selection.gather);
+export type { ValuesIndices } from './selection';
 export const clone = named('clone', arithmetic.clone);
 export const matmul = named('matmul', matmulOps.matmul);
 export const sum = named('sum', reduce.sum);
@@ -47,5 +75,5 @@ export const swapLeadingDims = named('swapLeadingDims', shape.swapLeadingDims);
 export { backward };
 
 bindChainedOps({
-  add, sub, mul, clone, matmul, sum, mean, reshape, transpose, slice, tanh, sigmoid, relu, softmax, logSoftmax, backward,
+  add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt, ge, maskedFill, max, min, argmax, argmin, topk, gather, clone, matmul, sum, mean, reshape, transpose, slice, tanh, sigmoid, relu, softmax, logSoftmax, backward,
 });

@@ -19,6 +19,8 @@ import { softmaxKernels } from './softmax';
 import { embeddingKernels } from './embedding';
 import { optimKernels } from './optim';
 import { layoutKernels } from './layout';
+import { broadcastKernels } from './broadcast';
+import { selectionKernels } from './selection';
 import { rnnKernels } from './rnn/index';
 
 /** The kernels over `heap`: plain functions (no `this`), safe to detach from the object. */
@@ -30,6 +32,8 @@ export function jsKernels(heap: JsHeap): Kernels {
     },
     ...layoutKernels(heap),
     ...elementwiseKernels(heap),
+    ...broadcastKernels(heap),
+    ...selectionKernels(heap),
     ...activationKernels(heap),
     ...softmaxKernels(heap),
     ...embeddingKernels(heap),

@@ -1,0 +1,195 @@
+/**
+ * Selections along a dim: max/min (whole tensor, or values and indices along a dim), argmax/argmin,
+ * topk, gather. Indices are int32 (PyTorch: int64). Orders follow PyTorch: NaN is larger than
+ * every number (so max, min and argmax of a line holding NaN pick the NaN), and among equal values
+ * the first index wins (PyTorch's CPU max/argmax do the same; its topk order among ties is
+ * unspecified, here lower index first). Gradients: along a dim, the gradient goes to the selected
+ * index only; the whole-tensor max/min splits it evenly among tied maxima (PyTorch 1.13).
+ */
+import { Tensor } from '../tensor';
+import { backend } from '../backend/backend';
+import { needsGrad, record, recordMulti } from '../autograd';
+import { IndexError, ShapeError, ValueError, formatShape } from '../errors';
+import { assertFloat, assertInt, normalizeDim, splitAt } from './util';
+import { scalarTensor } from './broadcast';
+
+export interface ValuesIndices {
+  values: Tensor;
+  /** int32 positions along the dim. */
+  indices: Tensor;
+}
+
+function reducedShape(shape: readonly number[], dim: number, keepdim: boolean): number[] {
+  return keepdim ? shape.map((s, i) => (i === dim ? 1 : s)) : shape.filter((_, i) => i !== dim);
+}
+
+function assertNonEmptyDim(op: string, x: Tensor, dim: number): void {
+  if (x.shape[dim] === 0) throw new ShapeError(`${op}: dim ${dim} of x ${formatShape(x.shape)} is empty, expected at least one element to select from`);
+}
+
+/** A copy of an int32 tensor, for a backward that must not depend on the caller keeping `t`. */
+function copyInt(t: Tensor): Tensor {
+  const c = new Tensor(t.shape, 'int32');
+  backend().k.lw_copy(c.ptr, t.ptr, t.size);
+  return c;
+}
+
+/** Values and indices along `dim`; the values are differentiable (gradient to the selected index). */
+function selectAlong(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+  const d0 = normalizeDim(op, dim, x.ndim);
+  assertNonEmptyDim(op, x, d0);
+  const [outer, d, inner] = splitAt(x.shape, d0);
+  const shape = reducedShape(x.shape, d0, keepdim);
+  const values = new Tensor(shape);
+  const indices = new Tensor(shape, 'int32');
+  backend().k.lw_max_dim(values.ptr, indices.ptr, x.ptr, outer, d, inner, op === 'min' ? 1 : 0);
+  if (needsGrad(x)) {
+    const saved = copyInt(indices);
+    recordMulti([values], op, [x], ([g]) => {
+      if (g === null) return [null];
+      const gx = new Tensor(x.shape);
+      backend().k.lw_gather_backward(gx.ptr, g.ptr, saved.ptr, outer, d, 1, inner);
+      return [gx];
+    }, [saved]);
+  }
+  return { values, indices };
+}
+
+/** The whole tensor's max (min): a 0-d tensor; the gradient is split evenly among the tied extremes. */
+function selectAll(op: 'max' | 'min', x: Tensor): Tensor {
+  if (x.size === 0) throw new ShapeError(`${op}: x ${formatShape(x.shape)} is empty, expected at least one element`);
+  const out = new Tensor([]);
+  const index = new Tensor([], 'int32');
+  backend().k.lw_max_dim(out.ptr, index.ptr, x.ptr, 1, x.size, 1, op === 'min' ? 1 : 0);
+  index.dispose();
+  if (!needsGrad(x)) return out;
+  const extreme = out.item();
+  return record(out, op, [x], (g) => {
+    const k = backend().k;
+    // mask = x == extreme (x != x when the extreme is NaN), as float 0/1.
+    const nan = Number.isNaN(extreme);
+    const gx = new Tensor(x.shape);
+    const s = scalarTensor(extreme);
+    // A 1-D walk: x at stride 1 against the scalar (stride 0), or against itself for x != x.
+    const dims = new Tensor([3], 'int32');
+    backend().i32().set([x.size, 1, nan ? 1 : 0], dims.ptr >>> 2);
+    k.lw_compare_bcast(nan ? 1 : 0, gx.ptr, x.ptr, nan ? x.ptr : s.ptr, 0, 1, dims.ptr);
+    dims.dispose();
+    s.dispose();
+    const count = k.lw_sum(gx.ptr, gx.size);
+    k.lw_scale(gx.ptr, gx.ptr, g.item() / count, gx.size);
+    return [gx];
+  });
+}
+
+/** PyTorch `max`: `max(x)` is the largest element; `max(x, dim, keepdim)` gives values and indices. */
+export function max(x: Tensor): Tensor;
+export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  assertFloat('max', 'x', x);
+  return dim === undefined ? selectAll('max', x) : selectAlong('max', x, dim, keepdim);
+}
+
+export function min(x: Tensor): Tensor;
+export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  assertFloat('min', 'x', x);
+  return dim === undefined ? selectAll('min', x) : selectAlong('min', x, dim, keepdim);
+}
+
+function argSelect(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  assertFloat(op, 'x', x);
+  const min = op === 'argmin' ? 1 : 0;
+  if (dim === undefined) {
+    // Over the flattened tensor: a 0-d index (all 1s with keepdim).
+    if (x.size === 0) throw new ShapeError(`${op}: x ${formatShape(x.shape)} is empty, expected at least one element`);
+    const value = new Tensor([]);
+    const index = new Tensor(keepdim ? x.shape.map(() => 1) : [], 'int32');
+    backend().k.lw_max_dim(value.ptr, index.ptr, x.ptr, 1, x.size, 1, min);
+    value.dispose();
+    return index;
+  }
+  const d0 = normalizeDim(op, dim, x.ndim);
+  assertNonEmptyDim(op, x, d0);
+  const [outer, d, inner] = splitAt(x.shape, d0);
+  const shape = reducedShape(x.shape, d0, keepdim);
+  const value = new Tensor(shape);
+  const index = new Tensor(shape, 'int32');
+  backend().k.lw_max_dim(value.ptr, index.ptr, x.ptr, outer, d, inner, min);
+  value.dispose();
+  return index;
+}
+
+/** int32 index of the largest element (flattened when `dim` is undefined); the first of ties. */
+export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return argSelect('argmax', x, dim, keepdim);
+}
+
+export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return argSelect('argmin', x, dim, keepdim);
+}
+
+/**
+ * PyTorch `topk`: the k largest (or smallest) along `dim`, always sorted (`sorted = false` is
+ * accepted: PyTorch leaves that order unspecified). Values are differentiable. O(k * size(dim))
+ * per line.
+ */
+export function topk(x: Tensor, k: number, dim = -1, largest = true, sorted = true): ValuesIndices {
+  assertFloat('topk', 'x', x);
+  void sorted;
+  const d0 = normalizeDim('topk', dim, Math.max(x.ndim, 1));
+  const size = x.ndim === 0 ? 1 : x.shape[d0];
+  if (!Number.isInteger(k) || k < 0 || k > size) {
+    throw new ValueError(`topk: k must be an integer in 0..${size} (the size of dim ${dim}), got ${k}`);
+  }
+  const [outer, d, inner] = x.ndim === 0 ? [1, 1, 1] : splitAt(x.shape, d0);
+  const shape = x.ndim === 0 ? [] : x.shape.map((s, i) => (i === d0 ? k : s));
+  const values = new Tensor(shape);
+  const indices = new Tensor(shape, 'int32');
+  backend().k.lw_topk(values.ptr, indices.ptr, x.ptr, outer, d, inner, k, largest ? 1 : 0);
+  if (needsGrad(x)) {
+    const saved = copyInt(indices);
+    recordMulti([values], 'topk', [x], ([g]) => {
+      if (g === null) return [null];
+      const gx = new Tensor(x.shape);
+      backend().k.lw_gather_backward(gx.ptr, g.ptr, saved.ptr, outer, d, k, inner);
+      return [gx];
+    }, [saved]);
+  }
+  return { values, indices };
+}
+
+/**
+ * PyTorch `gather(x, dim, index)`: `out[..., j, ...] = x[..., index[..., j, ...], ...]` along `dim`.
+ * index is int32 with x's number of dims and x's sizes outside `dim` (PyTorch also allows smaller
+ * ones; not supported here); every index in [0, x.shape[dim]). Differentiable in x (repeated
+ * indices sum their gradients).
+ */
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  assertFloat('gather', 'x', x);
+  assertInt('gather', 'index', index);
+  const d0 = normalizeDim('gather', dim, x.ndim);
+  if (index.ndim !== x.ndim || index.shape.some((s, i) => i !== d0 && s !== x.shape[i])) {
+    throw new ShapeError(
+      `gather: index has shape ${formatShape(index.shape)}, expected x's shape ${formatShape(x.shape)} ` +
+        `in every dim but dim ${dim}`,
+    );
+  }
+  const [outer, d, inner] = splitAt(x.shape, d0);
+  const k = index.shape[d0];
+  const ids = index.heapView();
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] < 0 || ids[i] >= d) {
+      throw new IndexError(`gather: index element ${i} is ${ids[i]}, expected 0..${d - 1} (the size of dim ${dim} of x ${formatShape(x.shape)})`);
+    }
+  }
+  const out = new Tensor(index.shape);
+  backend().k.lw_gather(out.ptr, x.ptr, index.ptr, outer, d, k, inner);
+  if (!needsGrad(x)) return out;
+  return record(out, 'gather', [x, index], (g) => {
+    const gx = new Tensor(x.shape);
+    backend().k.lw_gather_backward(gx.ptr, g.ptr, index.ptr, outer, d, k, inner);
+    return [gx, null];
+  });
+}
+
