@@ -53,9 +53,17 @@ function nearest(key: string, known: readonly string[]): string | undefined {
  */
 export function checkOptions(where: string, options: unknown, known: readonly string[]): void {
   if (options === undefined || options === null) return;
-  if (typeof options !== 'object' || Array.isArray(options) || options instanceof Map) {
+  const example = `{ ${known.slice(0, 3).join(', ')}${known.length > 3 ? ', ...' : ''} }`;
+  if (typeof options !== 'object') {
     const shown = typeof options === 'string' ? `'${options}'` : String(options);
-    throw new ValueError(`${where}: options must be an object like { ${known.slice(0, 3).join(', ')} }, got ${typeof options} ${shown}`);
+    throw new ValueError(`${where}: options must be an object like ${example}, got ${typeof options} ${shown}`);
+  }
+  // A class instance (an array, a Map, a Generator passed where its options object goes) is a
+  // misplaced argument, not options: its fields would read as unknown keys.
+  const proto = Object.getPrototypeOf(options) as unknown;
+  if (proto !== Object.prototype && proto !== null) {
+    const kind = (options as object).constructor?.name ?? 'object';
+    throw new ValueError(`${where}: options must be a plain object like ${example}, got ${Array.isArray(options) ? 'an array' : `a ${kind}`}`);
   }
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;

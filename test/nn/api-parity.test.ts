@@ -71,6 +71,10 @@ describe('options are checked', () => {
     expect(() => new nn.Linear(3, 4, false as never)).toThrow(/Linear: options must be an object.*got boolean false/);
     expect(() => new nn.Linear(3, 4, { bias: 0 as never })).toThrow(/bias must be true or false/);
     expect(() => new nn.LSTM(3, 4, { batchFirst: 'yes' as never })).toThrow(/batchFirst must be true or false/);
+    expect(() => new nn.Dropout(0.5, new Generator(1) as never)).toThrow(/options must be a plain object like \{ generator \}, got a Generator/);
+    expect(() => tidy(() => F.crossEntropy(randn([2, 3]), tensor(Int32Array.of(0, 1)), [] as never))).toThrow(/got an array/);
+    expect(() => new nn.GRU(3, 4, { projSize: 2 } as never)).toThrow(/projSize is only supported by LSTM/);
+    new nn.GRU(3, 4, { projSize: 0 } as never).dispose(); // PyTorch accepts proj_size=0 for every kind
   });
 
   it('nn.LSTM / GRU / RNN take numLayers as PyTorch\'s third positional argument, and nothing after it positionally', () => {

@@ -35,9 +35,10 @@ export interface RNNOptions extends RNNBaseOptions {
 }
 
 const BASE_KEYS = { numLayers: true, bias: true, batchFirst: true, dropout: true, bidirectional: true, generator: true } as const;
-const GRU_KEYS = optionKeys<RNNBaseOptions>(BASE_KEYS);
+// GRU and RNN accept projSize: 0 as PyTorch does (anything else is refused: LSTM only).
+const GRU_KEYS = [...optionKeys<RNNBaseOptions>(BASE_KEYS), 'projSize'];
 const LSTM_KEYS = optionKeys<LSTMOptions>({ ...BASE_KEYS, projSize: true });
-const RNN_KEYS = optionKeys<RNNOptions>({ ...BASE_KEYS, nonlinearity: true });
+const RNN_KEYS = [...optionKeys<RNNOptions>({ ...BASE_KEYS, nonlinearity: true }), 'projSize'];
 
 /**
  * The options of `new LSTM(I, H, third, fourth)`. PyTorch's third positional argument is
