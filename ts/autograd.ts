@@ -7,9 +7,9 @@
  * are consumed; only leaf gradients (`.grad`) survive, owned by their leaf tensor.
  */
 import { Tensor } from './tensor';
-import { keep, runOp, untracked } from './memory';
+import { adoptIntoScope, keep, noteBackward, runOp, untracked } from './memory';
 import { ones } from './creation';
-import { DisposedError, LstmWasmError, ShapeError, formatShape } from './errors';
+import { DisposedError, LstmWasmError, ShapeError, ValueError, formatShape } from './errors';
 import { backend } from './backend/backend';
 import { assertFloat, assertTensor } from './ops/util';
 
@@ -94,26 +94,30 @@ export function recordMulti(outputs: Tensor[], name: string, inputs: Tensor[], b
   }
 }
 
-/** The nodes that lead to `root`, each after every node that consumes one of its outputs' values. */
-function topologicalOrder(root: Tensor): GradNode[] {
+/** The nodes that lead to `roots`, each after every node that consumes one of its outputs' values. */
+function topologicalOrder(roots: readonly Tensor[]): GradNode[] {
   const order: GradNode[] = [];
-  if (root.gradFn === null) return order;
-  const seen = new Set<GradNode>([root.gradFn]);
+  const seen = new Set<GradNode>();
   // Iterative DFS (recurrent graphs can be thousands of nodes deep).
-  const stack: [GradNode, number][] = [[root.gradFn, 0]];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const [node, i] = top;
-    if (i < node.inputs.length) {
-      top[1]++;
-      const next = node.inputs[i].gradFn;
-      if (next !== null && node.inputs[i].requiresGrad && !seen.has(next)) {
-        seen.add(next);
-        stack.push([next, 0]);
+  const stack: [GradNode, number][] = [];
+  for (const root of roots) {
+    if (root.gradFn === null || seen.has(root.gradFn)) continue;
+    seen.add(root.gradFn);
+    stack.push([root.gradFn, 0]);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const [node, i] = top;
+      if (i < node.inputs.length) {
+        top[1]++;
+        const next = node.inputs[i].gradFn;
+        if (next !== null && node.inputs[i].requiresGrad && !seen.has(next)) {
+          seen.add(next);
+          stack.push([next, 0]);
+        }
+      } else {
+        order.push(node);
+        stack.pop();
       }
-    } else {
-      order.push(node);
-      stack.pop();
     }
   }
   return order;
@@ -124,34 +128,147 @@ function accumulateInto(dst: Tensor, src: Tensor): void {
   backend().k.lw_axpy(dst.ptr, 1, src.ptr, dst.size);
 }
 
+/**
+ * Where the gradients a walk finds go. `leaf` takes a leaf's complete gradient (and owns it);
+ * `nonLeaf` sees a non-leaf's complete gradient just before its node uses it (it does not own it:
+ * copy what you keep).
+ */
+interface Sinks {
+  leaf(t: Tensor, g: Tensor): void;
+  nonLeaf(t: Tensor, g: Tensor): void;
+}
+
 export function backward(root: Tensor, gradient?: Tensor): void {
   assertTensor('backward', 'root', root);
   if (gradient !== undefined) assertFloat('backward', 'gradient', gradient);
   if (!root.requiresGrad) {
     throw new LstmWasmError('backward: tensor does not require grad and has no grad_fn');
   }
-  if (gradient === undefined && root.size !== 1) {
-    throw new ShapeError(`backward: gradient can be implicit only for a scalar output, got shape ${formatShape(root.shape)}`);
-  }
-  if (gradient !== undefined) {
-    if (gradient.ndim !== root.ndim || gradient.shape.some((d, i) => d !== root.shape[i])) {
-      throw new ShapeError(`backward: gradient has shape ${formatShape(gradient.shape)}, expected ${formatShape(root.shape)}`);
+  noteBackward();
+  runBackward('backward', [root], [gradient ?? null], {
+    leaf(t, g) {
+      if (t.grad === null) {
+        t.grad = g;
+      } else {
+        accumulateInto(t.grad, g);
+        g.dispose();
+      }
+    },
+    nonLeaf(t, g) {
+      if (!t.retainsGrad) return;
+      if (t.grad === null) t.grad = g.detach();
+      else accumulateInto(t.grad, g);
+    },
+  });
+}
+
+export interface GradOptions {
+  /** The gradient of each output (default: ones, for scalar outputs only). */
+  gradOutputs?: Tensor | (Tensor | null)[];
+  /** Return null for an input the outputs do not depend on, instead of throwing. */
+  allowUnused?: boolean;
+}
+
+/**
+ * The gradients of `outputs` with respect to `inputs` (PyTorch `torch.autograd.grad`), returned as
+ * new tensors in the order of `inputs`, without touching any `.grad`. The graph stays as it is, so
+ * it can be differentiated again.
+ */
+export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], options: GradOptions = {}): (Tensor | null)[] {
+  const outs = Array.isArray(outputs) ? outputs : [outputs];
+  const ins = Array.isArray(inputs) ? inputs : [inputs];
+  if (outs.length === 0 || ins.length === 0) throw new ValueError('grad: outputs and inputs must each hold at least one tensor');
+  for (const known of Object.keys(options)) {
+    if (known !== 'gradOutputs' && known !== 'allowUnused') {
+      throw new ValueError(`grad: unknown option '${known}' (expected gradOutputs, allowUnused)`);
     }
   }
-  const order = topologicalOrder(root);
+  outs.forEach((t, i) => {
+    assertTensor('grad', `outputs[${i}]`, t);
+    if (!t.requiresGrad) throw new LstmWasmError(`grad: outputs[${i}] does not require grad (nothing to differentiate)`);
+  });
+  ins.forEach((t, i) => {
+    assertFloat('grad', `inputs[${i}]`, t);
+    if (!t.requiresGrad) throw new LstmWasmError(`grad: inputs[${i}] does not require grad, so no gradient flows to it`);
+  });
+  const given = options.gradOutputs === undefined ? [] : Array.isArray(options.gradOutputs) ? options.gradOutputs : [options.gradOutputs];
+  if (options.gradOutputs !== undefined && given.length !== outs.length) {
+    throw new ValueError(`grad: gradOutputs has ${given.length} entries, expected one per output (${outs.length})`);
+  }
+  const found = new Map<Tensor, Tensor>();
+  const wanted = new Set(ins);
+  const take = (t: Tensor, g: Tensor, owned: boolean): void => {
+    if (!wanted.has(t)) {
+      if (owned) g.dispose();
+      return;
+    }
+    const mine = owned ? g : g.detach();
+    const before = found.get(t);
+    if (before === undefined) {
+      found.set(t, mine);
+    } else {
+      accumulateInto(before, mine);
+      mine.dispose();
+    }
+  };
+  try {
+    runBackward('grad', outs, outs.map((_, i) => given[i] ?? null), {
+      leaf: (t, g) => take(t, g, true),
+      nonLeaf: (t, g) => take(t, g, false),
+    });
+  } catch (e) {
+    for (const g of found.values()) g.dispose();
+    throw e;
+  }
+  const result = ins.map((t, i) => {
+    const g = found.get(t);
+    if (g === undefined && options.allowUnused !== true) {
+      for (const f of found.values()) f.dispose();
+      throw new LstmWasmError(`grad: inputs[${i}] was not used to compute the outputs (pass allowUnused: true to get null for it)`);
+    }
+    return g ?? null;
+  });
+  // Computed untracked (as backward's buffers are); handed to the caller like any new tensor.
+  for (const g of result) if (g !== null) adoptIntoScope(g);
+  return result;
+}
+
+/** Seeds each root with its gradient (ones for an implicit scalar one) and walks the graph. */
+function runBackward(op: string, roots: readonly Tensor[], seeds: readonly (Tensor | null)[], sinks: Sinks): void {
+  roots.forEach((root, i) => {
+    const gradient = seeds[i];
+    if (gradient === null && root.size !== 1) {
+      throw new ShapeError(`${op}: gradient can be implicit only for a scalar output, got shape ${formatShape(root.shape)}`);
+    }
+    if (gradient !== null) {
+      assertFloat(op, 'gradient', gradient);
+      if (gradient.ndim !== root.ndim || gradient.shape.some((d, j) => d !== root.shape[j])) {
+        throw new ShapeError(`${op}: gradient has shape ${formatShape(gradient.shape)}, expected ${formatShape(root.shape)}`);
+      }
+    }
+  });
+  const order = topologicalOrder(roots);
   // Fail before any allocation if the graph lost a tensor it needs.
   for (const node of order) {
     node.inputs.forEach((input, i) => {
       if (input.isDisposed) {
-        throw new DisposedError(`backward: input ${i} of ${node.name} (tensor #${input.id} ${formatShape(input.shape)}) was disposed before backward()`);
+        throw new DisposedError(`${op}: input ${i} of ${node.name} (tensor #${input.id} ${formatShape(input.shape)}) was disposed before ${op}()`);
       }
     });
   }
   untracked(() => {
     const grads = new Map<Tensor, Tensor>();
-    grads.set(root, gradient !== undefined ? gradient.detach() : ones(root.shape));
     try {
-      walk(order, grads);
+      roots.forEach((root, i) => {
+        const seed = seeds[i] !== null ? (seeds[i] as Tensor).detach() : ones(root.shape);
+        const before = grads.get(root);
+        if (before === undefined) grads.set(root, seed);
+        else {
+          accumulateInto(before, seed);
+          seed.dispose();
+        }
+      });
+      walk(order, grads, sinks);
     } finally {
       // Normally empty; after an error, frees what was in flight (backward's buffers are untracked).
       for (const g of grads.values()) g.dispose();
@@ -161,15 +278,16 @@ export function backward(root: Tensor, gradient?: Tensor): void {
 
 /**
  * Visits the nodes in reverse topological order, moving gradients from outputs to inputs, then
- * hands each leaf its gradient (`.grad`, which the leaf owns).
+ * hands each leaf its gradient.
  */
-function walk(order: GradNode[], grads: Map<Tensor, Tensor>): void {
+function walk(order: GradNode[], grads: Map<Tensor, Tensor>, sinks: Sinks): void {
   for (let idx = order.length - 1; idx >= 0; idx--) {
     const node = order[idx];
     const dys = node.outputs.map((out) => {
       const g = grads.get(out);
       if (g === undefined) return null;
       grads.delete(out);
+      sinks.nonLeaf(out, g);
       return g;
     });
     if (dys.every((g) => g === null)) continue;
@@ -196,14 +314,9 @@ function walk(order: GradNode[], grads: Map<Tensor, Tensor>): void {
       }
     });
   }
-  // What is left are leaves (tensors no recorded op produced): each takes its gradient.
+  // What is left are leaves (tensors no recorded op produced).
   for (const [t, g] of grads) {
     grads.delete(t);
-    if (t.grad === null) {
-      t.grad = g;
-    } else {
-      accumulateInto(t.grad, g);
-      g.dispose();
-    }
+    sinks.leaf(t, g);
   }
 }

@@ -5,8 +5,8 @@
 export { init, isInitialized, backendName, wasmSimdSupported, type InitOptions, type WasmSource } from './init';
 export { Tensor, type DType, type TensorData, type TensorOptions } from './tensor';
 export { tensor, zeros, ones, full } from './creation';
-export { tidy, keep, memory, setMemoryLimit, type MemoryInfo } from './memory';
-export { noGrad, isGradEnabled } from './autograd';
+export { tidy, keep, memory, setMemoryLimit, setDebugMemory, memoryReport, type MemoryInfo, type LiveTensorGroup } from './memory';
+export { noGrad, isGradEnabled, grad, type GradOptions } from './autograd';
 export { manualSeed, randn, rand, Generator, defaultGenerator } from './random';
 export * as F from './functional';
 export * as optim from './optim/index';

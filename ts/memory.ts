@@ -32,6 +32,7 @@ export function adopt(t: Tensor, bytes: number): void {
   liveBytes += bytes;
   if (untrackedDepth === 0 && scopes.length > 0) scopes[scopes.length - 1].add(t);
   if (opDepth > 0) createdInOps.push(t);
+  if (creationSites !== null) creationSites.set(t, new Error().stack ?? '');
 }
 
 /** Called by `Tensor.dispose` once its data is freed. */
@@ -39,6 +40,92 @@ export function release(t: Tensor, bytes: number): void {
   liveTensors--;
   liveBytes -= bytes;
   for (const s of scopes) s.delete(t);
+  creationSites?.delete(t);
+}
+
+/** Hands a tensor made untracked (inside backward, say) to the innermost scope, as if made here. */
+export function adoptIntoScope(t: Tensor): void {
+  if (scopes.length > 0) scopes[scopes.length - 1].add(t);
+}
+
+// ----- leak hints ------------------------------------------------------------------------------
+
+/** Backward calls outside any scope in a row that each left more live tensors than the last. */
+let growingBackwards = 0;
+let liveAtLastBackward = -1;
+let leakWarned = false;
+/** The warning: at least GROWTH more live tensors at each of STREAK backward calls in a row, outside tidy. */
+const GROWTH = 1;
+const STREAK = 5;
+
+/**
+ * Called by `backward()`. When the live-tensor count keeps growing from one backward to the next
+ * outside any `tidy`, the usual cause is a training loop that never frees its intermediates:
+ * say so once, with the fix.
+ */
+export function noteBackward(): void {
+  if (leakWarned || scopes.length > 0) {
+    liveAtLastBackward = -1;
+    growingBackwards = 0;
+    return;
+  }
+  growingBackwards = liveAtLastBackward >= 0 && liveTensors >= liveAtLastBackward + GROWTH ? growingBackwards + 1 : 0;
+  liveAtLastBackward = liveTensors;
+  if (growingBackwards >= STREAK) {
+    leakWarned = true;
+    console.warn(
+      `lstm-wasm: ${liveTensors} tensors are live and the count has grown at every one of the last ${STREAK} backward() ` +
+        'calls made outside tidy(): run each step inside tidy(() => { ... }) (it frees what the step made) or ' +
+        'dispose() what you no longer need. setDebugMemory(true) and memoryReport() show where live tensors were created.',
+    );
+  }
+}
+
+// ----- debug mode: where live tensors were made ----------------------------------------------------
+
+let creationSites: Map<Tensor, string> | null = null;
+
+/**
+ * Records the stack where each tensor is created from now on (slow: for finding leaks), or stops
+ * recording. `memoryReport()` then groups the live tensors by where they were made.
+ */
+export function setDebugMemory(enabled: boolean): void {
+  if (typeof enabled !== 'boolean') throw new ValueError(`setDebugMemory: enabled must be a boolean, got ${typeof enabled}`);
+  creationSites = enabled ? creationSites ?? new Map() : null;
+}
+
+export interface LiveTensorGroup {
+  /** The first stack frame outside lstm-wasm that created these tensors (or the top frame). */
+  site: string;
+  count: number;
+  bytes: number;
+  /** Up to three of their shapes. */
+  shapes: number[][];
+}
+
+/**
+ * Live tensors created since `setDebugMemory(true)`, grouped by the line of your code that made
+ * them, most first. Empty when debug mode is off.
+ */
+export function memoryReport(): LiveTensorGroup[] {
+  if (creationSites === null) return [];
+  const groups = new Map<string, LiveTensorGroup>();
+  for (const [t, stack] of creationSites) {
+    const site = userFrame(stack);
+    let g = groups.get(site);
+    if (g === undefined) groups.set(site, (g = { site, count: 0, bytes: 0, shapes: [] }));
+    g.count++;
+    g.bytes += t.size * 4;
+    if (g.shapes.length < 3) g.shapes.push(t.shape.slice());
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count || b.bytes - a.bytes);
+}
+
+/** The first frame of `stack` that is not lstm-wasm's own code (its bundle or sources) or Node's. */
+function userFrame(stack: string): string {
+  const frames = stack.split('\n').slice(1).map((l) => l.trim());
+  const own = /lstm-wasm[\\/](dist|ts)[\\/]|[\\/]dist[\\/]index\.(c?js)|node:internal|[\\/]ts[\\/](memory|tensor|creation|autograd|ops[\\/])/;
+  return frames.find((f) => f.startsWith('at ') && !own.test(f)) ?? frames[0] ?? '(unknown)';
 }
 
 /** The op running now, named in allocation errors; null outside ops. */

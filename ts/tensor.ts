@@ -24,6 +24,16 @@ export interface TensorOptions {
 
 let nextId = 1;
 
+let nonLeafGradWarned = false;
+function warnNonLeafGrad(): void {
+  if (nonLeafGradWarned) return;
+  nonLeafGradWarned = true;
+  console.warn(
+    'lstm-wasm: the .grad of a tensor that is not a leaf is being read; backward() does not fill it (it is null). ' +
+      'Call .retainGrad() on it before backward() to keep it, or use grad(outputs, inputs).',
+  );
+}
+
 export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
@@ -32,8 +42,9 @@ export class Tensor {
   readonly size: number;
   /** Whether gradients flow to (or through) this tensor. */
   requiresGrad: boolean;
-  /** Accumulated gradient of a leaf after `backward()`; owned by this tensor. */
-  grad: Tensor | null = null;
+  /** Whether `backward()` also keeps this non-leaf's gradient in `.grad` (see `retainGrad`). */
+  retainsGrad = false;
+  private grad_: Tensor | null = null;
   /** The op that produced this tensor, for autograd; null for leaves. */
   gradFn: GradNode | null = null;
   private ptr_: number;
@@ -65,6 +76,28 @@ export class Tensor {
       );
     }
     adopt(this, this.bytes);
+  }
+
+  /**
+   * The gradient `backward()` accumulated into this tensor, owned by it: a leaf's (parameters,
+   * inputs that require grad), or a non-leaf's when `retainGrad()` asked for it. Reading it on a
+   * non-leaf that does not retain it gives null and, once, a warning (as PyTorch does).
+   */
+  get grad(): Tensor | null {
+    if (this.grad_ === null && this.gradFn !== null && !this.retainsGrad) warnNonLeafGrad();
+    return this.grad_;
+  }
+
+  set grad(g: Tensor | null) {
+    this.grad_ = g;
+  }
+
+  /** Keeps this non-leaf's gradient in `.grad` at the next `backward()` (PyTorch `retain_grad`); a no-op on a leaf. */
+  retainGrad(): this {
+    if (this.isDisposed) throw new DisposedError(`retainGrad: tensor #${this.id} ${formatShape(this.shape)} was disposed`);
+    if (!this.requiresGrad) throw new ValueError('retainGrad: this tensor does not require grad, so it gets no gradient');
+    if (this.gradFn !== null) this.retainsGrad = true;
+    return this;
   }
 
   /** Byte offset of the data in backend memory. Throws once disposed. */
@@ -132,9 +165,9 @@ export class Tensor {
     backend().free(this.ptr_, this.bytes);
     this.ptr_ = -1;
     release(this, this.bytes);
-    if (this.grad !== null) {
-      this.grad.dispose();
-      this.grad = null;
+    if (this.grad_ !== null) {
+      this.grad_.dispose();
+      this.grad_ = null;
     }
     const node = this.gradFn;
     this.gradFn = null;
