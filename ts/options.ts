@@ -69,9 +69,9 @@ export function checkOptions(where: string, options: unknown, known: readonly st
     if (known.includes(key)) continue;
     const near = nearest(key, known);
     if (near !== undefined && squash(near) === squash(key)) {
-      throw new ValueError(`${where}: unknown option '${key}'; did you mean '${near}'? (options are spelled in camelCase: ${key} -> ${near})`);
+      throw new ValueError(`${where}: unknown option '${key}' (did you mean ${near}? options are camelCase: ${key} -> ${near})`);
     }
-    if (near !== undefined) throw new ValueError(`${where}: unknown option '${key}'; did you mean '${near}'?`);
+    if (near !== undefined) throw new ValueError(`${where}: unknown option '${key}' (did you mean ${near}?)`);
     throw new ValueError(`${where}: unknown option '${key}' (known options: ${known.length > 0 ? known.join(', ') : 'none'})`);
   }
 }

@@ -15,7 +15,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  init, memory, nn, optim, tensor, tidy, zeros, randn, F, Module, Generator, DTypeError, ValueError,
+  init, memory, nn, optim, tensor, tidy, zeros, randn, grad, F, Module, Generator, DTypeError, ValueError,
   LanguageModel, LMBatcher, LMTrainer, CharTokenizer, WordTokenizer, buildTokenizer, sampleFromLogits, type Tensor,
 } from 'lstm-wasm';
 import { expectClose, readFixture, toTensor, type FixtureTensor } from './fixture-helpers';
@@ -59,10 +59,10 @@ describe('options are checked', () => {
     expect(() => new nn.LSTM(100, 128, { num_layers: 2, batch_first: true } as never)).toThrow(ValueError);
     expect(() => new nn.LSTM(100, 128, { num_layers: 2 } as never)).toThrow(/unknown option 'num_layers'.*num_layers -> numLayers/);
     expect(() => new nn.LSTM(10, 8, { batch_first: true } as never)).toThrow(/batch_first -> batchFirst/);
-    expect(() => new nn.GRU(10, 8, { bidirectionnal: true } as never)).toThrow(/unknown option 'bidirectionnal'; did you mean 'bidirectional'/);
+    expect(() => new nn.GRU(10, 8, { bidirectionnal: true } as never)).toThrow(/unknown option 'bidirectionnal' \(did you mean bidirectional\?\)/);
     expect(() => new nn.GRU(10, 8, { layers: 2 } as never)).toThrow(/unknown option 'layers' \(known options: numLayers, bias/);
     expect(() => new nn.RNN(10, 8, { proj_size: 2 } as never)).toThrow(/unknown option 'proj_size'/);
-    expect(() => new nn.LSTMCell(3, 4, { Bias: false } as never)).toThrow(/did you mean 'bias'/);
+    expect(() => new nn.LSTMCell(3, 4, { Bias: false } as never)).toThrow(/did you mean bias/);
     expect(() => new nn.Linear(3, 4, { use_bias: false } as never)).toThrow(ValueError);
     expect(() => new nn.Embedding(3, 4, { padding_idx: 0 } as never)).toThrow(/padding_idx -> paddingIdx/);
   });
@@ -109,6 +109,19 @@ describe('options are checked', () => {
     expect(() => new optim.SGD(m.parameters(), { lr: 0.1, nestrov: true } as never)).toThrow(/unknown option 'nestrov'/);
     expect(() => new optim.Adam(m.parameters(), { betas: [0.9] as never })).toThrow(/betas must be \[beta1, beta2\]/);
     expect(() => new optim.Adam(m as never)).toThrow(/pass module.parameters\(\)/);
+    m.dispose();
+  });
+
+  it('schedulers and grad() share the same check', () => {
+    const m = new nn.Linear(2, 2);
+    const o = new optim.SGD(m.parameters(), 0.1);
+    expect(() => new optim.lrScheduler.StepLR(o, { step_size: 3 } as never)).toThrow(/step_size -> stepSize/);
+    expect(() => new optim.lrScheduler.ReduceLROnPlateau(o, { min_lr: 0 } as never)).toThrow(/min_lr -> minLr/);
+    tidy(() => {
+      const x = tensor([1, 2], [2], { requiresGrad: true });
+      expect(() => grad(x.mul(x).sum(), x, { allow_unused: true } as never)).toThrow(/allow_unused -> allowUnused/);
+    });
+    o.dispose();
     m.dispose();
   });
 
@@ -172,11 +185,11 @@ describe('options are checked', () => {
 
   it('creation, random and init options', async () => {
     expect(() => zeros([2], { requires_grad: true } as never)).toThrow(/requires_grad -> requiresGrad/);
-    expect(() => tensor([1, 2], [2], { dType: 'int32' } as never)).toThrow(/did you mean 'dtype'/);
+    expect(() => tensor([1, 2], [2], { dType: 'int32' } as never)).toThrow(/did you mean dtype/);
     expect(() => tensor([1, 2], { requiresGrad: true } as never)).toThrow(/shape must be an array.*options are the third argument/);
     expect(() => randn([2], { dtype: 'int32' })).toThrow(DTypeError);
     expect(() => randn([2], { seed: 1 } as never)).toThrow(/unknown option 'seed'.*generator/);
-    await expect(init({ backends: 'js' } as never)).rejects.toThrow(/unknown option 'backends'; did you mean 'backend'/);
+    await expect(init({ backends: 'js' } as never)).rejects.toThrow(/unknown option 'backends' \(did you mean backend\?\)/);
   });
 });
 
