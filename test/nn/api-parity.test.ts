@@ -355,6 +355,22 @@ describe('a Module finds its children in its fields', () => {
     expect(() => new optim.SGD(m.parameters(), 0.1)).toThrow(/empty parameter list.*ModuleList/);
     m.layers[0].dispose();
     m.dispose();
+    // A child's own train() override runs, as PyTorch's recursive train(mode).
+    class Noting extends Module {
+      calls: boolean[] = [];
+      override train(mode = true): this {
+        this.calls.push(mode);
+        return super.train(mode);
+      }
+    }
+    class Holder extends Module {
+      inner = new Noting();
+    }
+    const h = new Holder();
+    h.eval();
+    h.train();
+    expect(h.inner.calls).toEqual([false, true]);
+    h.dispose();
   });
 
   it('nested: a ModuleList and a Sequential in fields', () => {

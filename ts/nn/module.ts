@@ -21,6 +21,9 @@ import { keep, untracked } from '../memory';
 import { DTypeError, DisposedError, ShapeError, ValueError, formatShape } from '../errors';
 import { assertTensor } from '../ops/util';
 
+/** Modules whose train() is running: a cycle through fields must not recurse forever. */
+const switching = new Set<Module>();
+
 /** Tensors that are parameters: made by `addParameter` or marked by `Parameter`. */
 const parameterTensors = new WeakSet<Tensor>();
 
@@ -101,8 +104,14 @@ export abstract class Module {
   /** [name, child] pairs: registered children, then modules held in fields; each module once. */
   namedChildren(): [string, Module][] {
     this.assertAlive('namedChildren');
+    const out: [string, Module][] = [];
     const seen = new Set<Module>();
-    return this.childList().filter(([, m]) => !seen.has(m) && seen.add(m) !== undefined);
+    for (const [name, m] of this.childList()) {
+      if (seen.has(m)) continue;
+      seen.add(m);
+      out.push([name, m]);
+    }
+    return out;
   }
 
   /**
@@ -218,7 +227,16 @@ export abstract class Module {
   /** Sets train mode (dropout on) recursively; returns this. */
   train(mode = true): this {
     this.assertAlive('train');
-    for (const [, m] of this.namedModules()) m.training = mode;
+    // Each child's own train() runs (a subclass may override it, as in PyTorch); a module already
+    // being switched (a cycle through fields) is not entered again.
+    if (switching.has(this)) return this;
+    switching.add(this);
+    try {
+      this.training = mode;
+      for (const [, c] of this.namedChildren()) c.train(mode);
+    } finally {
+      switching.delete(this);
+    }
     return this;
   }
 
