@@ -74,6 +74,8 @@ describe('options are checked', () => {
     expect(() => new nn.Dropout(0.5, new Generator(1) as never)).toThrow(/options must be a plain object like \{ generator \}, got a Generator/);
     expect(() => tidy(() => F.crossEntropy(randn([2, 3]), tensor(Int32Array.of(0, 1)), [] as never))).toThrow(/got an array/);
     expect(() => new nn.GRU(3, 4, { projSize: 2 } as never)).toThrow(/projSize is only supported by LSTM/);
+    expect(() => new nn.GRU(3, 4, 2, { projSize: 2 } as never)).toThrow(/GRU: projSize is only supported by LSTM/);
+    expect(() => new nn.RNN(3, 4, 2, { projSize: 2 } as never)).toThrow(/RNN: projSize is only supported by LSTM/);
     new nn.GRU(3, 4, { projSize: 0 } as never).dispose(); // PyTorch accepts proj_size=0 for every kind
   });
 

@@ -63,6 +63,12 @@ function recurrentOptions<O extends RNNBaseOptions>(name: string, third: number 
   return (third ?? {}) as O;
 }
 
+/** GRU and RNN options: projSize may only be 0 (PyTorch: proj_size is LSTM's). */
+function withoutProjection<O extends RNNBaseOptions>(name: string, options: O): O {
+  if ((options as LSTMOptions).projSize) throw new ValueError(`${name}: projSize is only supported by LSTM`);
+  return options;
+}
+
 export interface ForwardOptions {
   /**
    * Per-sequence lengths (B numbers, each 1..T, any order). Outputs past a length are 0, final
@@ -285,8 +291,7 @@ export class GRU extends RNNBase {
   constructor(inputSize: number, hiddenSize: number, options?: RNNBaseOptions);
   constructor(inputSize: number, hiddenSize: number, numLayers: number, options?: RNNBaseOptions);
   constructor(inputSize: number, hiddenSize: number, third?: number | RNNBaseOptions, ...rest: unknown[]) {
-    if (third !== null && typeof third === 'object' && (third as LSTMOptions).projSize) throw new ValueError('GRU: projSize is only supported by LSTM');
-    super('GRU', 'GRU', inputSize, hiddenSize, recurrentOptions('GRU', third, rest, GRU_KEYS));
+    super('GRU', 'GRU', inputSize, hiddenSize, withoutProjection('GRU', recurrentOptions('GRU', third, rest, GRU_KEYS)));
   }
 
   /** Returns [output, hN]. */
@@ -302,8 +307,7 @@ export class RNN extends RNNBase {
   constructor(inputSize: number, hiddenSize: number, options?: RNNOptions);
   constructor(inputSize: number, hiddenSize: number, numLayers: number, options?: RNNOptions);
   constructor(inputSize: number, hiddenSize: number, third?: number | RNNOptions, ...rest: unknown[]) {
-    if (third !== null && typeof third === 'object' && (third as LSTMOptions).projSize) throw new ValueError('RNN: projSize is only supported by LSTM');
-    const options = recurrentOptions<RNNOptions>('RNN', third, rest, RNN_KEYS);
+    const options = withoutProjection('RNN', recurrentOptions<RNNOptions>('RNN', third, rest, RNN_KEYS));
     const nl = options.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new ValueError(`RNN: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
     super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', 'RNN', inputSize, hiddenSize, options);
