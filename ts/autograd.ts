@@ -12,6 +12,7 @@ import { ones } from './creation';
 import { DisposedError, LstmWasmError, ShapeError, ValueError, formatShape } from './errors';
 import { backend } from './backend/backend';
 import { assertFloat, assertTensor } from './ops/util';
+import { checkOptions, optionKeys } from './options';
 
 /**
  * Backward of a one-output op: given the gradient of its output, returns the gradient of each
@@ -173,6 +174,8 @@ export function backward(root: Tensor, gradient?: Tensor): void {
   });
 }
 
+const GRAD_KEYS = optionKeys<GradOptions>({ gradOutputs: true, allowUnused: true });
+
 export interface GradOptions {
   /** The gradient of each output (default: ones, for scalar outputs only). */
   gradOutputs?: Tensor | (Tensor | null)[];
@@ -189,11 +192,8 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   if (outs.length === 0 || ins.length === 0) throw new ValueError('grad: outputs and inputs must each hold at least one tensor');
-  for (const known of Object.keys(options)) {
-    if (known !== 'gradOutputs' && known !== 'allowUnused') {
-      throw new ValueError(`grad: unknown option '${known}' (expected gradOutputs, allowUnused)`);
-    }
-  }
+  checkOptions('grad', options, GRAD_KEYS);
+  options ??= {};
   outs.forEach((t, i) => {
     assertTensor('grad', `outputs[${i}]`, t);
     if (!t.requiresGrad) throw new LstmWasmError(`grad: outputs[${i}] does not require grad (nothing to differentiate)`);

@@ -1,7 +1,10 @@
 /** Creating tensors: from data (`tensor`), or filled (`zeros`, `ones`, `full`). */
 import { Tensor, type NestedNumbers, type TensorData, type TensorOptions, type DType } from './tensor';
 import { runOp } from './memory';
-import { DTypeError, ShapeError, formatShape } from './errors';
+import { DTypeError, ShapeError, ValueError, formatShape } from './errors';
+import { checkOptions, optionKeys } from './options';
+
+const TENSOR_KEYS = optionKeys<TensorOptions>({ requiresGrad: true, dtype: true });
 
 function inferShape(data: NestedNumbers | number[]): number[] {
   const shape: number[] = [];
@@ -18,6 +21,11 @@ function inferShape(data: NestedNumbers | number[]): number[] {
  * gives int32. Nested arrays give their shape; flat data takes `shape` (default 1-D).
  */
 export function tensor(data: TensorData, shape?: readonly number[], options: TensorOptions = {}): Tensor {
+  if (shape !== undefined && shape !== null && !Array.isArray(shape)) {
+    throw new ValueError(`tensor: shape must be an array of sizes, got ${typeof shape}; options are the third argument: tensor(data, undefined, { requiresGrad: true })`);
+  }
+  checkOptions('tensor', options, TENSOR_KEYS);
+  options ??= {};
   let flat: ArrayLike<number>;
   let dtype: DType;
   let inferred: number[];
@@ -64,10 +72,14 @@ export function tensor(data: TensorData, shape?: readonly number[], options: Ten
 }
 
 export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
+  checkOptions('zeros', options, TENSOR_KEYS);
+  options ??= {};
   return runOp('zeros', () => new Tensor(shape, options.dtype ?? 'float32', options.requiresGrad ?? false));
 }
 
 export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
+  checkOptions('full', options, TENSOR_KEYS);
+  options ??= {};
   return runOp('full', () => {
     const t = new Tensor(shape, options.dtype ?? 'float32', options.requiresGrad ?? false);
     t.heapView().fill(value);

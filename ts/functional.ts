@@ -1,3 +1,4 @@
 /** The functional API (PyTorch `torch.nn.functional`). */
 export { crossEntropy, mseLoss, dropout, embedding, softmax, logSoftmax, tanh, sigmoid, relu, linear } from './ops/index';
-export { type CrossEntropyOptions } from './ops/loss';
+export { type CrossEntropyOptions, type MSELossOptions } from './ops/loss';
+export { type DropoutOptions } from './ops/dropout';

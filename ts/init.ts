@@ -4,6 +4,9 @@ import { wasmBackend } from './backend/wasm';
 import { jsBackend } from './backend/js/index';
 import { backend, backendOrNull, setBackend } from './backend/backend';
 import { ValueError } from './errors';
+import { checkOptions, optionKeys } from './options';
+
+const INIT_KEYS = optionKeys<InitOptions>({ wasm: true, backend: true });
 
 export interface InitOptions {
   /**
@@ -30,6 +33,12 @@ let pendingName: 'wasm' | 'js' | null = null;
  * `backend: 'js'` or `'auto'` there); a failed init can be retried.
  */
 export function init(options: InitOptions = {}): Promise<void> {
+  try {
+    checkOptions('init', options, INIT_KEYS);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  options ??= {};
   const requested = options.backend ?? 'wasm';
   if (requested !== 'wasm' && requested !== 'js' && requested !== 'auto') {
     return Promise.reject(new ValueError(`init: backend must be 'wasm', 'js' or 'auto', got ${String(requested)}`));

@@ -4,7 +4,8 @@
  * Its state can be read and restored, so checkpoints resume the exact random stream.
  */
 import { Tensor, type TensorOptions } from './tensor';
-import { ValueError } from './errors';
+import { DTypeError, ValueError } from './errors';
+import { checkOptions, optionKeys } from './options';
 
 export class Generator {
   private s = new Uint32Array(4);
@@ -119,12 +120,23 @@ export function normal_(t: Tensor, mean = 0, std = 1, generator = defaultGenerat
   return t;
 }
 
+const RANDOM_KEYS = optionKeys<RandomOptions>({ requiresGrad: true, dtype: true, generator: true });
+
+function checkRandomOptions(name: string, options: RandomOptions | undefined): RandomOptions {
+  checkOptions(name, options, RANDOM_KEYS);
+  if (options?.dtype !== undefined && options.dtype !== 'float32') throw new DTypeError(`${name}: samples are float32, got dtype '${String(options.dtype)}'`);
+  if (options?.generator !== undefined && !(options.generator instanceof Generator)) throw new ValueError(`${name}: generator must be a Generator`);
+  return options ?? {};
+}
+
 /** Standard-normal samples in the given shape. */
 export function randn(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  options = checkRandomOptions('randn', options);
   return normal_(new Tensor(shape, 'float32', options.requiresGrad ?? false), 0, 1, options.generator);
 }
 
 /** U[0, 1) samples in the given shape. */
 export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  options = checkRandomOptions('rand', options);
   return uniform_(new Tensor(shape, 'float32', options.requiresGrad ?? false), 0, 1, options.generator);
 }

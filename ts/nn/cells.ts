@@ -10,7 +10,24 @@ import { runRecurrent } from './rnn';
 import { reshape } from '../ops/index';
 import { assertTensor } from '../ops/util';
 import { Module } from './module';
-import { checkSize } from './linear';
+import { checkSize, checkFlag } from './linear';
+import { checkOptions, optionKeys } from '../options';
+
+export interface CellOptions {
+  bias?: boolean;
+}
+export interface RNNCellOptions extends CellOptions {
+  nonlinearity?: 'tanh' | 'relu';
+}
+const CELL_KEYS = optionKeys<CellOptions>({ bias: true });
+const RNN_CELL_KEYS = optionKeys<RNNCellOptions>({ bias: true, nonlinearity: true });
+
+/** Checks a cell's options; returns its bias flag. */
+function cellBias(name: string, options: CellOptions | undefined, keys: readonly string[]): boolean {
+  checkOptions(name, options, keys);
+  checkFlag(name, 'bias', options?.bias);
+  return options?.bias ?? true;
+}
 
 abstract class CellBase extends Module {
   readonly inputSize: number;
@@ -88,8 +105,8 @@ abstract class CellBase extends Module {
 }
 
 export class LSTMCell extends CellBase {
-  constructor(inputSize: number, hiddenSize: number, options: { bias?: boolean } = {}) {
-    super('LSTM', 'LSTMCell', inputSize, hiddenSize, options.bias ?? true);
+  constructor(inputSize: number, hiddenSize: number, options: CellOptions = {}) {
+    super('LSTM', 'LSTMCell', inputSize, hiddenSize, cellBias('LSTMCell', options, CELL_KEYS));
   }
 
   /** Returns [h', c']; hx = [h, c] or omitted for zeros. */
@@ -101,8 +118,8 @@ export class LSTMCell extends CellBase {
 }
 
 export class GRUCell extends CellBase {
-  constructor(inputSize: number, hiddenSize: number, options: { bias?: boolean } = {}) {
-    super('GRU', 'GRUCell', inputSize, hiddenSize, options.bias ?? true);
+  constructor(inputSize: number, hiddenSize: number, options: CellOptions = {}) {
+    super('GRU', 'GRUCell', inputSize, hiddenSize, cellBias('GRUCell', options, CELL_KEYS));
   }
 
   /** Returns h'. */
@@ -114,10 +131,11 @@ export class GRUCell extends CellBase {
 export class RNNCell extends CellBase {
   readonly nonlinearity: 'tanh' | 'relu';
 
-  constructor(inputSize: number, hiddenSize: number, options: { bias?: boolean; nonlinearity?: 'tanh' | 'relu' } = {}) {
-    const nl = options.nonlinearity ?? 'tanh';
+  constructor(inputSize: number, hiddenSize: number, options: RNNCellOptions = {}) {
+    const bias = cellBias('RNNCell', options, RNN_CELL_KEYS);
+    const nl = options?.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new ValueError(`RNNCell: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
-    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', 'RNNCell', inputSize, hiddenSize, options.bias ?? true);
+    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', 'RNNCell', inputSize, hiddenSize, bias);
     this.nonlinearity = nl;
   }
 

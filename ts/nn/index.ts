@@ -1,6 +1,8 @@
 /** Modules (PyTorch `torch.nn`). */
-export { Module, type StateValue } from './module';
-export { Linear, Embedding } from './linear';
+export { Module, Parameter, isParameter, type StateValue } from './module';
+export { Linear, Embedding, type LinearOptions, type EmbeddingOptions } from './linear';
 export { RNNBase, RNN, LSTM, GRU, type RNNBaseOptions, type LSTMOptions, type RNNOptions, type ForwardOptions } from './rnn';
-export { LSTMCell, GRUCell, RNNCell } from './cells';
+export { LSTMCell, GRUCell, RNNCell, type CellOptions, type RNNCellOptions } from './cells';
+export { Sequential, ModuleList } from './containers';
+export { Dropout, Identity, type DropoutOptions } from './dropout';
 export * as utils from './utils';

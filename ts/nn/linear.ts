@@ -4,6 +4,19 @@ import { uniform_, normal_ } from '../random';
 import { embedding, linear } from '../ops/index';
 import { IndexError, ValueError } from '../errors';
 import { Module } from './module';
+import { checkOptions, optionKeys } from '../options';
+
+export interface LinearOptions {
+  /** Adds a learned bias (default true). */
+  bias?: boolean;
+}
+const LINEAR_KEYS = optionKeys<LinearOptions>({ bias: true });
+
+export interface EmbeddingOptions {
+  /** This row is zeroed and never updated by gradients (negative counts from the end). */
+  paddingIdx?: number | null;
+}
+const EMBEDDING_KEYS = optionKeys<EmbeddingOptions>({ paddingIdx: true });
 
 export class Linear extends Module {
   readonly inFeatures: number;
@@ -12,15 +25,17 @@ export class Linear extends Module {
   readonly bias: Tensor | null;
 
   /** PyTorch init: weight and bias ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform with a=sqrt(5)). */
-  constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}) {
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
+    checkOptions('Linear', options, LINEAR_KEYS);
+    checkFlag('Linear', 'bias', options?.bias);
     checkSize('Linear', 'inFeatures', inFeatures);
     checkSize('Linear', 'outFeatures', outFeatures);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     const bound = 1 / Math.sqrt(inFeatures);
     this.weight = this.addParameter('weight', [outFeatures, inFeatures], (t) => uniform_(t, -bound, bound));
-    this.bias = options.bias === false ? null : this.addParameter('bias', [outFeatures], (t) => uniform_(t, -bound, bound));
+    this.bias = options?.bias === false ? null : this.addParameter('bias', [outFeatures], (t) => uniform_(t, -bound, bound));
   }
 
   /** x (..., inFeatures) → (..., outFeatures). */
@@ -37,13 +52,14 @@ export class Embedding extends Module {
   readonly weight: Tensor;
 
   /** PyTorch init: N(0, 1), with the paddingIdx row zeroed (and never updated by gradients). */
-  constructor(numEmbeddings: number, embeddingDim: number, options: { paddingIdx?: number | null } = {}) {
+  constructor(numEmbeddings: number, embeddingDim: number, options: EmbeddingOptions = {}) {
     super();
+    checkOptions('Embedding', options, EMBEDDING_KEYS);
     checkSize('Embedding', 'numEmbeddings', numEmbeddings);
     checkSize('Embedding', 'embeddingDim', embeddingDim);
     this.numEmbeddings = numEmbeddings;
     this.embeddingDim = embeddingDim;
-    let pad = options.paddingIdx ?? null;
+    let pad = options?.paddingIdx ?? null;
     if (pad !== null) {
       if (!Number.isInteger(pad) || pad < -numEmbeddings || pad >= numEmbeddings) {
         throw new IndexError(`Embedding: paddingIdx ${pad} is out of range for ${numEmbeddings} embeddings`);
@@ -66,4 +82,9 @@ export class Embedding extends Module {
 
 export function checkSize(op: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) throw new ValueError(`${op}: ${name} must be a positive integer, got ${v}`);
+}
+
+/** An optional boolean option: undefined or a boolean, nothing else (`bias: 0` is a mistake). */
+export function checkFlag(op: string, name: string, v: unknown): void {
+  if (v !== undefined && typeof v !== 'boolean') throw new ValueError(`${op}: ${name} must be true or false, got ${typeof v} ${String(v)}`);
 }

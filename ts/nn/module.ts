@@ -1,14 +1,51 @@
 /**
  * Module: the PyTorch `nn.Module` contract. A module owns its parameters (untracked tensors that
  * no `tidy` disposes) and its child modules; `dispose()` releases them all.
- * Parameter names and order follow PyTorch: own parameters in registration order, then each
- * child's under `childName.`.
+ *
+ * Children are found as PyTorch finds them (attribute registration): a submodule or a parameter
+ * held in one of the module's own fields is registered under the field's name, with no call to
+ * `addModule`. Fields are read when they are needed (`parameters()`, `namedParameters()`,
+ * `stateDict()`, `train()`, `dispose()`...), not at construction, so fields a subclass assigns
+ * after `super()` are found. A parameter is a tensor made by `addParameter` or marked by
+ * `Parameter(t)`; other tensors in fields (caches, buffers) are not parameters. Arrays and plain
+ * objects are not searched: hold several modules in a `ModuleList`.
+ *
+ * Names and order follow PyTorch: own parameters, then each child's under `childName.`; within
+ * each, the ones registered explicitly (`addParameter`, `addModule`) in registration order, then
+ * the ones found in fields, in field-definition order. One module or tensor registered both ways
+ * (`this.head = this.addModule('head', ...)`) counts once, under its registered name.
  * After `dispose()` every method but `dispose` throws a DisposedError.
  */
 import { Tensor } from '../tensor';
-import { untracked } from '../memory';
-import { DisposedError, ShapeError, ValueError, formatShape } from '../errors';
+import { keep, untracked } from '../memory';
+import { DTypeError, DisposedError, ShapeError, ValueError, formatShape } from '../errors';
 import { assertTensor } from '../ops/util';
+
+/** Modules whose train() is running: a cycle through fields must not recurse forever. */
+const switching = new Set<Module>();
+
+/** Tensors that are parameters: made by `addParameter` or marked by `Parameter`. */
+const parameterTensors = new WeakSet<Tensor>();
+
+/**
+ * Marks a float32 leaf tensor as a parameter (PyTorch `nn.Parameter`) and returns it: it requires
+ * grad, leaves every `tidy` scope, and a module holding it in a field finds it, owns it (disposes
+ * it with itself) and names it after the field.
+ */
+export function Parameter(t: Tensor): Tensor {
+  if (!(t instanceof Tensor)) throw new DTypeError(`Parameter: expected a Tensor, got ${typeof t}`);
+  assertTensor('Parameter', 'tensor', t);
+  if (t.dtype !== 'float32') throw new DTypeError(`Parameter: only float32 tensors can be parameters, this one is ${t.dtype}`);
+  t.requiresGrad_(true);
+  keep(t);
+  parameterTensors.add(t);
+  return t;
+}
+
+/** True if `t` is a parameter (made by `addParameter` or marked by `Parameter`). */
+export function isParameter(t: unknown): boolean {
+  return t instanceof Tensor && parameterTensors.has(t);
+}
 
 /** What `loadStateDict` accepts per key: a tensor, or raw data with a shape. */
 export type StateValue = Tensor | { shape: readonly number[]; data: ArrayLike<number> };
@@ -36,6 +73,7 @@ export abstract class Module {
       this.dispose();
       throw e;
     }
+    parameterTensors.add(p);
     this.ownParams.push([name, p]);
     return p;
   }
@@ -43,15 +81,78 @@ export abstract class Module {
   /** Registers a child module under `name` (its parameters become `name.*`); returns it. */
   addModule<M extends Module>(name: string, m: M): M {
     this.assertAlive('addModule');
+    if (!(m instanceof Module)) throw new ValueError(`${this.constructor.name}.addModule: '${name}' must be a Module, got ${describe(m)}`);
+    if ((m as Module) === this) throw new ValueError(`${this.constructor.name}.addModule: a module cannot be its own child ('${name}')`);
+    if (this.children.some(([n]) => n === name)) throw new ValueError(`${this.constructor.name}.addModule: a child named '${name}' is already registered`);
     this.children.push([name, m]);
     return m;
   }
 
-  /** [name, parameter] pairs, PyTorch names and order. */
+  /**
+   * Own parameters: registered ones, then parameters held in fields that were not registered (one
+   * tensor in two fields is listed under both names, as PyTorch's state_dict does).
+   */
+  private ownParameters(): [string, Tensor][] {
+    const out = this.ownParams.slice();
+    const registered = new Set(out.map(([, p]) => p));
+    for (const [field, value] of Object.entries(this)) {
+      if (value instanceof Tensor && parameterTensors.has(value) && !registered.has(value)) out.push([field, value]);
+    }
+    return out;
+  }
+
+  /** [name, child] pairs: registered children, then modules held in fields; each module once. */
+  namedChildren(): [string, Module][] {
+    this.assertAlive('namedChildren');
+    const out: [string, Module][] = [];
+    const seen = new Set<Module>();
+    for (const [name, m] of this.childList()) {
+      if (seen.has(m)) continue;
+      seen.add(m);
+      out.push([name, m]);
+    }
+    return out;
+  }
+
+  /**
+   * Registered children, then modules held in fields that were not registered (one module in two
+   * fields is listed under both names, as PyTorch's state_dict does).
+   */
+  private childList(): [string, Module][] {
+    const out = this.children.slice();
+    const registered = new Set<Module>(out.map(([, m]) => m));
+    for (const [field, value] of Object.entries(this)) {
+      if (value instanceof Module && value !== this && !registered.has(value)) out.push([field, value]);
+    }
+    return out;
+  }
+
+  /**
+   * Every [name, parameter] in PyTorch order into `out`. With `dedupe` (named_parameters) a tensor
+   * or module reached twice (shared weights) appears once; without (state_dict) under every name.
+   * A module already on the path from the root (a cycle through fields) is never walked again.
+   */
+  private collect(prefix: string, dedupe: boolean, seenParams: Set<Tensor>, visited: Set<Module>, path: Set<Module>, out: [string, Tensor][]): void {
+    this.assertAlive('namedParameters');
+    for (const [n, p] of this.ownParameters()) {
+      if (dedupe && seenParams.has(p)) continue;
+      seenParams.add(p);
+      out.push([prefix + n, p]);
+    }
+    path.add(this);
+    for (const [name, child] of this.childList()) {
+      if (path.has(child) || (dedupe && visited.has(child))) continue;
+      visited.add(child);
+      child.collect(`${prefix}${name}.`, dedupe, seenParams, visited, path, out);
+    }
+    path.delete(this);
+  }
+
+  /** [name, parameter] pairs, PyTorch names and order; a shared parameter appears once. */
   namedParameters(prefix = ''): [string, Tensor][] {
     this.assertAlive('namedParameters');
-    const out: [string, Tensor][] = this.ownParams.map(([n, p]) => [prefix + n, p]);
-    for (const [name, child] of this.children) out.push(...child.namedParameters(`${prefix}${name}.`));
+    const out: [string, Tensor][] = [];
+    this.collect(prefix, true, new Set(), new Set([this]), new Set(), out);
     return out;
   }
 
@@ -60,13 +161,35 @@ export abstract class Module {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /** This module and every descendant, [dotted name, module], this one first as ''. */
+  namedModules(): [string, Module][] {
+    this.assertAlive('namedModules');
+    const out: [string, Module][] = [];
+    const seen = new Set<Module>();
+    const walk = (m: Module, name: string): void => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      out.push([name, m]);
+      for (const [n, c] of m.childList()) walk(c, name === '' ? n : `${name}.${n}`);
+    };
+    walk(this, '');
+    return out;
+  }
+
   /**
    * `{ name: tensor }` of every parameter. The tensors are the module's own (like PyTorch's
    * state_dict, they share storage): read or copy them, never dispose them.
    */
   stateDict(): Record<string, Tensor> {
     this.assertAlive('stateDict');
-    return Object.fromEntries(this.namedParameters());
+    return Object.fromEntries(this.stateEntries());
+  }
+
+  /** Every [name, parameter] as state_dict lists them (a shared parameter under each name). */
+  private stateEntries(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    this.collect('', false, new Set(), new Set([this]), new Set(), out);
+    return out;
   }
 
   /**
@@ -75,7 +198,7 @@ export abstract class Module {
    */
   loadStateDict(dict: Record<string, StateValue>): void {
     this.assertAlive('loadStateDict');
-    const named = this.namedParameters();
+    const named = this.stateEntries();
     const expected = new Set(named.map(([n]) => n));
     const missing = named.map(([n]) => n).filter((n) => !(n in dict));
     const unexpected = Object.keys(dict).filter((n) => !expected.has(n));
@@ -104,8 +227,16 @@ export abstract class Module {
   /** Sets train mode (dropout on) recursively; returns this. */
   train(mode = true): this {
     this.assertAlive('train');
-    this.training = mode;
-    for (const [, c] of this.children) c.train(mode);
+    // Each child's own train() runs (a subclass may override it, as in PyTorch); a module already
+    // being switched (a cycle through fields) is not entered again.
+    if (switching.has(this)) return this;
+    switching.add(this);
+    try {
+      this.training = mode;
+      for (const [, c] of this.namedChildren()) c.train(mode);
+    } finally {
+      switching.delete(this);
+    }
     return this;
   }
 
@@ -124,12 +255,20 @@ export abstract class Module {
   /** Releases every parameter (and gradient) of this module and its children. */
   dispose(): void {
     if (this.disposed) return;
-    for (const [, p] of this.ownParams) p.dispose();
-    for (const [, c] of this.children) c.dispose();
-    this.disposed = true;
+    const own = this.ownParameters();
+    const children = this.childList();
+    this.disposed = true; // first: a cycle through fields comes back here and stops
+    for (const [, p] of own) p.dispose();
+    for (const [, c] of children) c.dispose();
   }
 
   protected assertAlive(what: string): void {
     if (this.disposed) throw new DisposedError(`${this.constructor.name}.${what}: the module was disposed`);
   }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
 }

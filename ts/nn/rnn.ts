@@ -11,7 +11,8 @@ import { swapLeadingDims, reshape } from '../ops/index';
 import { assertTensor } from '../ops/util';
 import { Module } from './module';
 import { Generator, defaultGenerator } from '../random';
-import { checkSize } from './linear';
+import { checkSize, checkFlag } from './linear';
+import { checkOptions, optionKeys } from '../options';
 
 export interface RNNBaseOptions {
   numLayers?: number;
@@ -33,6 +34,41 @@ export interface RNNOptions extends RNNBaseOptions {
   nonlinearity?: 'tanh' | 'relu';
 }
 
+const BASE_KEYS = { numLayers: true, bias: true, batchFirst: true, dropout: true, bidirectional: true, generator: true } as const;
+// GRU and RNN accept projSize: 0 as PyTorch does (anything else is refused: LSTM only).
+const GRU_KEYS = [...optionKeys<RNNBaseOptions>(BASE_KEYS), 'projSize'];
+const LSTM_KEYS = optionKeys<LSTMOptions>({ ...BASE_KEYS, projSize: true });
+const RNN_KEYS = [...optionKeys<RNNOptions>({ ...BASE_KEYS, nonlinearity: true }), 'projSize'];
+
+/**
+ * The options of `new LSTM(I, H, third, fourth)`. PyTorch's third positional argument is
+ * num_layers, so a number there is `numLayers` (`new LSTM(I, H, 2)` or `new LSTM(I, H, 2, { batchFirst:
+ * true })`); PyTorch's later positionals (bias, batch_first, ...) are refused: as booleans in a row
+ * they are too easy to misplace, so they are named options.
+ */
+function recurrentOptions<O extends RNNBaseOptions>(name: string, third: number | O | undefined, rest: unknown[], keys: readonly string[]): O {
+  const hint = `pass them by name: new ${name}(inputSize, hiddenSize, numLayers, { bias, batchFirst, dropout, bidirectional })`;
+  if (typeof third === 'number') {
+    if (rest.length > 1 || (rest.length === 1 && (rest[0] === null || typeof rest[0] !== 'object' || Array.isArray(rest[0])))) {
+      throw new ValueError(`${name}: only numLayers may be given positionally (PyTorch's order: input_size, hidden_size, num_layers); ${hint}`);
+    }
+    const options = (rest[0] ?? {}) as O;
+    checkOptions(name, options, keys);
+    if (options.numLayers !== undefined) throw new ValueError(`${name}: numLayers given twice (positionally as ${third} and in options as ${options.numLayers})`);
+    return { ...options, numLayers: third };
+  }
+  if (typeof third === 'boolean') throw new ValueError(`${name}: the third argument is numLayers (a number) or an options object, got ${third}; ${hint}`);
+  if (rest.length > 0) throw new ValueError(`${name}: expected (inputSize, hiddenSize, options), got ${rest.length} more argument(s); ${hint}`);
+  checkOptions(name, third, keys);
+  return (third ?? {}) as O;
+}
+
+/** GRU and RNN options: projSize may only be 0 (PyTorch: proj_size is LSTM's). */
+function withoutProjection<O extends RNNBaseOptions>(name: string, options: O): O {
+  if ((options as LSTMOptions).projSize) throw new ValueError(`${name}: projSize is only supported by LSTM`);
+  return options;
+}
+
 export interface ForwardOptions {
   /**
    * Per-sequence lengths (B numbers, each 1..T, any order). Outputs past a length are 0, final
@@ -40,6 +76,8 @@ export interface ForwardOptions {
    */
   lengths?: readonly number[] | Int32Array | Tensor;
 }
+
+const FORWARD_KEYS = optionKeys<ForwardOptions>({ lengths: true });
 
 /**
  * The op's outputs, and how to let go of one: swapped for a re-laid-out copy, or not returned at
@@ -97,6 +135,7 @@ export abstract class RNNBase extends Module {
     this.mode = mode;
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
+    for (const flag of ['bias', 'batchFirst', 'bidirectional'] as const) checkFlag(name, flag, options[flag]);
     this.numLayers = options.numLayers ?? 1;
     this.bias = options.bias ?? true;
     this.batchFirst = options.batchFirst ?? false;
@@ -144,6 +183,8 @@ export abstract class RNNBase extends Module {
    * `h0`/`c0` may be null (zeros). Runs as one op: if it throws, nothing it allocated stays behind.
    */
   protected run(input: Tensor, h0: Tensor | null, c0: Tensor | null, options: ForwardOptions): { output: Tensor; hN: Tensor; cN: Tensor | null } {
+    checkOptions(`${this.constructor.name}.forward`, options, FORWARD_KEYS);
+    options ??= {};
     return runOp(`${this.constructor.name}.forward`, () => this.runStack(input, h0, c0, options));
   }
 
@@ -230,8 +271,10 @@ export abstract class RNNBase extends Module {
 }
 
 export class LSTM extends RNNBase {
-  constructor(inputSize: number, hiddenSize: number, options: LSTMOptions = {}) {
-    super('LSTM', 'LSTM', inputSize, hiddenSize, options);
+  constructor(inputSize: number, hiddenSize: number, options?: LSTMOptions);
+  constructor(inputSize: number, hiddenSize: number, numLayers: number, options?: LSTMOptions);
+  constructor(inputSize: number, hiddenSize: number, third?: number | LSTMOptions, ...rest: unknown[]) {
+    super('LSTM', 'LSTM', inputSize, hiddenSize, recurrentOptions('LSTM', third, rest, LSTM_KEYS));
   }
 
   /** Returns [output, [hN, cN]]; hx = [h0, c0] (both, or neither for zeros). */
@@ -245,9 +288,10 @@ export class LSTM extends RNNBase {
 }
 
 export class GRU extends RNNBase {
-  constructor(inputSize: number, hiddenSize: number, options: RNNBaseOptions = {}) {
-    if ((options as LSTMOptions).projSize) throw new ValueError('GRU: projSize is only supported by LSTM');
-    super('GRU', 'GRU', inputSize, hiddenSize, options);
+  constructor(inputSize: number, hiddenSize: number, options?: RNNBaseOptions);
+  constructor(inputSize: number, hiddenSize: number, numLayers: number, options?: RNNBaseOptions);
+  constructor(inputSize: number, hiddenSize: number, third?: number | RNNBaseOptions, ...rest: unknown[]) {
+    super('GRU', 'GRU', inputSize, hiddenSize, withoutProjection('GRU', recurrentOptions('GRU', third, rest, GRU_KEYS)));
   }
 
   /** Returns [output, hN]. */
@@ -260,10 +304,12 @@ export class GRU extends RNNBase {
 export class RNN extends RNNBase {
   readonly nonlinearity: 'tanh' | 'relu';
 
-  constructor(inputSize: number, hiddenSize: number, options: RNNOptions = {}) {
+  constructor(inputSize: number, hiddenSize: number, options?: RNNOptions);
+  constructor(inputSize: number, hiddenSize: number, numLayers: number, options?: RNNOptions);
+  constructor(inputSize: number, hiddenSize: number, third?: number | RNNOptions, ...rest: unknown[]) {
+    const options = withoutProjection('RNN', recurrentOptions<RNNOptions>('RNN', third, rest, RNN_KEYS));
     const nl = options.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new ValueError(`RNN: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
-    if ((options as LSTMOptions).projSize) throw new ValueError('RNN: projSize is only supported by LSTM');
     super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', 'RNN', inputSize, hiddenSize, options);
     this.nonlinearity = nl;
   }

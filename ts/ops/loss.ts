@@ -6,12 +6,20 @@ import { IndexError, ShapeError, ValueError, formatShape } from '../errors';
 import { assertFloat, assertInt, assertSameShape } from './util';
 import { sub, mul } from './arithmetic';
 import { mean, sum } from './reduce';
+import { checkOptions, optionKeys } from '../options';
 
 export interface CrossEntropyOptions {
   /** Targets equal to this are skipped (no loss, no gradient) and not counted in the mean. */
   ignoreIndex?: number;
   reduction?: 'mean' | 'sum';
 }
+
+const CROSS_ENTROPY_KEYS = optionKeys<CrossEntropyOptions>({ ignoreIndex: true, reduction: true });
+
+export interface MSELossOptions {
+  reduction?: 'mean' | 'sum';
+}
+const MSE_KEYS = optionKeys<MSELossOptions>({ reduction: true });
 
 /**
  * Cross-entropy of logits (N, C) against int32 class targets (N), mean over non-ignored rows
@@ -20,8 +28,10 @@ export interface CrossEntropyOptions {
 export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntropyOptions = {}): Tensor {
   assertFloat('crossEntropy', 'logits', logits);
   assertInt('crossEntropy', 'targets', targets);
-  const ignoreIndex = options.ignoreIndex ?? -100;
-  const reduction = options.reduction ?? 'mean';
+  checkOptions('crossEntropy', options, CROSS_ENTROPY_KEYS);
+  const ignoreIndex = options?.ignoreIndex ?? -100;
+  const reduction = options?.reduction ?? 'mean';
+  if (!Number.isInteger(ignoreIndex)) throw new ValueError(`crossEntropy: ignoreIndex must be an integer, got ${String(ignoreIndex)}`);
   if (reduction !== 'mean' && reduction !== 'sum') throw new ValueError(`crossEntropy: reduction must be 'mean' or 'sum', got '${reduction}'`);
   if (logits.ndim !== 2) {
     throw new ShapeError(`crossEntropy: logits must be (N, C), got ${formatShape(logits.shape)}; reshape (T, B, C) to (T*B, C)`);
@@ -54,13 +64,16 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
 }
 
 /** Mean (or sum) of squared differences, PyTorch `F.mse_loss`. */
-export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: 'mean' | 'sum' } = {}): Tensor {
+export function mseLoss(input: Tensor, target: Tensor, options: MSELossOptions = {}): Tensor {
   assertFloat('mseLoss', 'input', input);
   assertFloat('mseLoss', 'target', target);
+  checkOptions('mseLoss', options, MSE_KEYS);
+  const reduction = options?.reduction ?? 'mean';
+  if (reduction !== 'mean' && reduction !== 'sum') throw new ValueError(`mseLoss: reduction must be 'mean' or 'sum', got '${String(reduction)}'`);
   assertSameShape('mseLoss', input, target, 'input', 'target');
   const diff = sub(input, target);
   const sq = mul(diff, diff);
-  const out = options.reduction === 'sum' ? sum(sq) : mean(sq);
+  const out = reduction === 'sum' ? sum(sq) : mean(sq);
   // diff and sq stay alive (owned by out) for backward; released with it.
   out.ownTensor(diff);
   out.ownTensor(sq);

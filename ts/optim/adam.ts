@@ -2,7 +2,8 @@
 import { Tensor } from '../tensor';
 import { backend } from '../backend/backend';
 import { ValueError } from '../errors';
-import { Optimizer, checkHyper, type ParamState } from './optimizer';
+import { Optimizer, checkHyper, optimizerOptions, type ParamState } from './optimizer';
+import { optionKeys } from '../options';
 
 export interface AdamOptions {
   lr?: number;
@@ -11,6 +12,8 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
+const ADAM_KEYS = optionKeys<AdamOptions>({ lr: true, betas: true, eps: true, weightDecay: true });
+
 export class Adam extends Optimizer {
   lr: number;
   readonly betas: [number, number];
@@ -18,10 +21,16 @@ export class Adam extends Optimizer {
   readonly weightDecay: number;
   protected readonly decoupled: boolean;
 
-  constructor(params: Iterable<Tensor>, options: AdamOptions = {}, name = 'Adam', decoupled = false, defaultDecay = 0) {
+  /** `new Adam(params, { lr, ... })`, or `new Adam(params, lr)` (PyTorch's positional lr). */
+  constructor(params: Iterable<Tensor>, options?: AdamOptions | number);
+  /** @internal AdamW's path. */
+  constructor(params: Iterable<Tensor>, options: AdamOptions | number | undefined, name: string, decoupled: boolean, defaultDecay: number);
+  constructor(params: Iterable<Tensor>, lrOrOptions: AdamOptions | number = {}, name = 'Adam', decoupled = false, defaultDecay = 0) {
     super(params, name);
+    const options = optimizerOptions<AdamOptions>(name, lrOrOptions, ADAM_KEYS);
     this.lr = options.lr ?? 1e-3;
     this.betas = options.betas ?? [0.9, 0.999];
+    if (!Array.isArray(this.betas) || this.betas.length !== 2) throw new ValueError(`${name}: betas must be [beta1, beta2], got ${String(this.betas)}`);
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? defaultDecay;
     this.decoupled = decoupled;
@@ -45,7 +54,8 @@ export class Adam extends Optimizer {
 }
 
 export class AdamW extends Adam {
-  constructor(params: Iterable<Tensor>, options: AdamOptions = {}) {
+  /** `new AdamW(params, { lr, ... })`, or `new AdamW(params, lr)`; weightDecay defaults to 0.01. */
+  constructor(params: Iterable<Tensor>, options: AdamOptions | number = {}) {
     super(params, options, 'AdamW', true, 0.01);
   }
 }

@@ -10,6 +10,7 @@
  */
 import { Optimizer } from './optimizer';
 import { ValueError } from '../errors';
+import { checkOptions } from '../options';
 
 interface WithLr {
   lr: number;
@@ -25,20 +26,11 @@ function currentLr(name: string, optimizer: Optimizer): number {
   return lr;
 }
 
-/** `options` as an object; a number is the first required option, given positionally. */
+/** `options` as an object (checked: ts/options.ts); a number is the first required option, given positionally. */
 function readOptions<T extends object>(name: string, options: T | number | undefined, positional: keyof T, known: (keyof T)[]): Partial<T> {
   if (typeof options === 'number') return { [positional]: options } as Partial<T>;
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) throw new ValueError(`${name}: options must be an object, got ${typeof options}`);
-  for (const key of Object.keys(options)) {
-    if (!(known as string[]).includes(key)) {
-      const joined = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-      const camel = joined.charAt(0).toLowerCase() + joined.slice(1); // T_max -> tMax
-      const hint = key !== camel && (known as string[]).includes(camel) ? ` (did you mean ${camel}? options are camelCase)` : '';
-      throw new ValueError(`${name}: unknown option '${key}'${hint}; known: ${known.join(', ')}`);
-    }
-  }
-  return options;
+  checkOptions(name, options, known as string[]);
+  return options ?? {};
 }
 
 function finite(name: string, key: string, value: unknown, check: (v: number) => boolean, expected: string): number {

@@ -8,6 +8,7 @@ import { Tensor } from '../tensor';
 import { untracked } from '../memory';
 import { DisposedError, ValueError, DTypeError } from '../errors';
 import { assertTensor } from '../ops/util';
+import { checkOptions } from '../options';
 
 export interface ParamState {
   /** Number of updates applied to this parameter (PyTorch's state["step"]). */
@@ -24,8 +25,14 @@ export abstract class Optimizer {
 
   constructor(params: Iterable<Tensor>, name: string) {
     this.name = name;
+    if (params === null || params === undefined || typeof (params as Iterable<Tensor>)[Symbol.iterator] !== 'function') {
+      const isModule = params !== null && typeof params === 'object' && typeof (params as { parameters?: unknown }).parameters === 'function';
+      throw new ValueError(`${name}: params must be an iterable of tensors, got ${isModule ? `a module (pass module.parameters())` : String(params)}`);
+    }
     this.params = Array.from(params);
-    if (this.params.length === 0) throw new ValueError(`${name}: got an empty parameter list`);
+    if (this.params.length === 0) {
+      throw new ValueError(`${name}: got an empty parameter list (a Module finds submodules and parameters held in its fields; arrays of modules need nn.ModuleList)`);
+    }
     this.params.forEach((p, i) => {
       if (!(p instanceof Tensor) || p.dtype !== 'float32') {
         throw new DTypeError(`${name}: params[${i}] must be a float32 Tensor`);
@@ -101,6 +108,16 @@ export abstract class Optimizer {
     this.state.clear();
     this.disposed = true;
   }
+}
+
+/**
+ * An optimizer's options: an options object (checked against `keys`), or a number as PyTorch's
+ * positional lr (`new Adam(params, 0.01)`).
+ */
+export function optimizerOptions<O extends { lr?: number }>(name: string, lrOrOptions: O | number | undefined, keys: readonly string[]): O {
+  if (typeof lrOrOptions === 'number') return { lr: lrOrOptions } as O;
+  checkOptions(name, lrOrOptions, keys);
+  return (lrOrOptions ?? {}) as O;
 }
 
 export function checkHyper(name: string, key: string, value: number, min = 0): void {

@@ -17,7 +17,8 @@ import { LSTM, GRU } from '../nn/rnn';
 import { dropout } from '../ops/index';
 import { assertTensor } from '../ops/util';
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
-import { sampleFromLogits, checkSamplingOptions, type SamplingOptions } from './sampling';
+import { sampleFromLogits, checkSamplingOptions, SAMPLING_KEYS, type SamplingOptions } from './sampling';
+import { checkOptions, optionKeys } from '../options';
 import type { Tokenizer } from './tokenizer';
 
 export type CellType = 'lstm' | 'gru';
@@ -57,6 +58,11 @@ export interface AsyncGenerateOptions extends GenerateOptions {
   signal?: AbortSignal;
 }
 
+const CONFIG_KEYS = optionKeys<LanguageModelConfig>({ vocabSize: true, cell: true, embedDim: true, hiddenSize: true, numLayers: true, dropout: true });
+const MODEL_OPTION_KEYS = optionKeys<{ generator?: Generator }>({ generator: true });
+const GENERATE_KEYS = [...SAMPLING_KEYS, ...optionKeys<Omit<GenerateOptions, keyof SamplingOptions>>({ length: true, seed: true, generator: true, onToken: true })];
+const ASYNC_GENERATE_KEYS = [...GENERATE_KEYS, ...optionKeys<Omit<AsyncGenerateOptions, keyof GenerateOptions>>({ yieldEvery: true, signal: true })];
+
 export class LanguageModel extends Module {
   readonly config: Readonly<LanguageModelConfig>;
   readonly embed: Embedding;
@@ -71,7 +77,9 @@ export class LanguageModel extends Module {
    */
   constructor(config: Partial<LanguageModelConfig> & { vocabSize: number }, options: { generator?: Generator } = {}) {
     super();
-    this.generator_ = options.generator ?? defaultGenerator;
+    checkOptions('LanguageModel', config, CONFIG_KEYS);
+    checkOptions('LanguageModel', options, MODEL_OPTION_KEYS);
+    this.generator_ = options?.generator ?? defaultGenerator;
     if (!(this.generator_ instanceof Generator)) throw new ValueError('LanguageModel: options.generator must be a Generator');
     const c: LanguageModelConfig = { ...DEFAULT_MODEL_CONFIG, ...config };
     checkConfig(c);
@@ -140,6 +148,12 @@ export class LanguageModel extends Module {
    * Runs in eval mode without gradients (the mode is restored afterwards); memory stays flat.
    */
   *sample(prime: ArrayLike<number>, options: GenerateOptions = {}): globalThis.Generator<number, void, undefined> {
+    checkOptions('LanguageModel.sample', options, GENERATE_KEYS);
+    yield* this.sampleChecked(prime, options ?? {});
+  }
+
+  /** `sample` once its options are known to hold only sampling keys (generate's are checked in generate). */
+  private *sampleChecked(prime: ArrayLike<number>, options: AsyncGenerateOptions): globalThis.Generator<number, void, undefined> {
     const length = options.length ?? 200;
     if (!Number.isInteger(length) || length < 0) throw new ValueError(`LanguageModel.generate: length must be an integer >= 0, got ${length}`);
     checkSamplingOptions('LanguageModel.generate', options);
@@ -150,6 +164,7 @@ export class LanguageModel extends Module {
         throw new ValueError(`LanguageModel.generate: prime[${i}] = ${id} is out of range for a vocabulary of ${this.config.vocabSize}`);
       }
     }
+    const sampling: SamplingOptions = { temperature: options.temperature, topK: options.topK, topP: options.topP, suppress: options.suppress };
     const gen = options.seed !== undefined ? new Generator(options.seed) : options.generator ?? new Generator((Math.random() * 2 ** 32) >>> 0);
     const wasTraining = this.training;
     this.eval();
@@ -171,7 +186,7 @@ export class LanguageModel extends Module {
     try {
       let logits = step(Int32Array.from(prime));
       for (let i = 0; i < length; i++) {
-        const id = sampleFromLogits(logits, options, gen);
+        const id = sampleFromLogits(logits, sampling, gen);
         options.onToken?.(id);
         yield id;
         if (i + 1 < length) logits = step(Int32Array.of(id));
@@ -184,9 +199,11 @@ export class LanguageModel extends Module {
 
   /** `sample`, as an async iterator that yields to the event loop every `yieldEvery` tokens. */
   async *generate(prime: ArrayLike<number>, options: AsyncGenerateOptions = {}): AsyncGenerator<number, void, undefined> {
+    checkOptions('LanguageModel.generate', options, ASYNC_GENERATE_KEYS);
+    options ??= {};
     const every = options.yieldEvery ?? 8;
     let n = 0;
-    for (const id of this.sample(prime, options)) {
+    for (const id of this.sampleChecked(prime, options)) {
       if (options.signal?.aborted) return;
       yield id;
       if (++n % every === 0) await macrotask();
@@ -201,6 +218,7 @@ export class LanguageModel extends Module {
 export async function* generateText(
   model: LanguageModel, tokenizer: Tokenizer, prime: string, options: AsyncGenerateOptions = {},
 ): AsyncGenerator<string, void, undefined> {
+  checkOptions('generateText', options, ASYNC_GENERATE_KEYS);
   const ids = primeIds(tokenizer, prime);
   let prev: number | null = ids.length > 0 ? ids[ids.length - 1] : null;
   for await (const id of model.generate(ids, { suppress: specialIds(tokenizer), ...options })) {
@@ -211,6 +229,7 @@ export async function* generateText(
 
 /** Synchronous `generateText`, returning the whole continuation. */
 export function sampleText(model: LanguageModel, tokenizer: Tokenizer, prime: string, options: GenerateOptions = {}): string {
+  checkOptions('sampleText', options, GENERATE_KEYS);
   const ids = primeIds(tokenizer, prime);
   let prev: number | null = ids[ids.length - 1];
   let out = '';

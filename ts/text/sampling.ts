@@ -1,6 +1,7 @@
 /** Picking the next token from logits: temperature, top-k and nucleus (top-p) sampling. */
 import type { Generator } from '../random';
 import { ValueError } from '../errors';
+import { checkOptions, optionKeys } from '../options';
 
 export interface SamplingOptions {
   /** Divides the logits; 0 means greedy (argmax). Default 1. */
@@ -13,6 +14,8 @@ export interface SamplingOptions {
   suppress?: readonly number[];
 }
 
+export const SAMPLING_KEYS = optionKeys<SamplingOptions>({ temperature: true, topK: true, topP: true, suppress: true });
+
 export function checkSamplingOptions(name: string, o: SamplingOptions): void {
   if (o.temperature !== undefined && !(o.temperature >= 0 && Number.isFinite(o.temperature))) {
     throw new ValueError(`${name}: temperature must be a finite number >= 0, got ${o.temperature}`);
@@ -23,6 +26,8 @@ export function checkSamplingOptions(name: string, o: SamplingOptions): void {
 
 /** Draws one index from `logits` (V numbers) with the options above and `generator`'s stream. */
 export function sampleFromLogits(logits: ArrayLike<number>, options: SamplingOptions, generator: Generator): number {
+  checkOptions('sampleFromLogits', options, SAMPLING_KEYS);
+  options ??= {};
   const V = logits.length;
   const temperature = options.temperature ?? 1;
   const banned = options.suppress !== undefined && options.suppress.length > 0 ? new Set(options.suppress) : null;

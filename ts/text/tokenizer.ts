@@ -10,6 +10,7 @@
  * Both serialize to plain JSON (`toJSON`, `tokenizerFromJSON`) so a checkpoint carries its vocabulary.
  */
 import { FormatError, ValueError } from '../errors';
+import { checkOptions, optionKeys } from '../options';
 
 export type TokenizerLevel = 'char' | 'word';
 
@@ -125,6 +126,9 @@ export class CharTokenizer extends VocabTokenizer {
   }
 }
 
+const WORD_TOKENIZER_KEYS = optionKeys<WordTokenizerOptions>({ maxSize: true, minCount: true, lowercase: true });
+const LOWERCASE_KEYS = optionKeys<{ lowercase?: boolean }>({ lowercase: true });
+
 export interface WordTokenizerOptions {
   /** Keep at most this many tokens, specials included (default 10000). */
   maxSize?: number;
@@ -150,6 +154,8 @@ export class WordTokenizer extends VocabTokenizer {
 
   constructor(vocab: readonly string[], options: { lowercase?: boolean } = {}) {
     super(vocab, 'WordTokenizer');
+    checkOptions('WordTokenizer', options, LOWERCASE_KEYS);
+    options ??= {};
     for (const s of [PAD, BOS, EOS]) if (!this.index.has(s)) throw new ValueError(`WordTokenizer: vocab has no '${s}' token`);
     this.lowercase = options.lowercase ?? false;
     this.padId = this.index.get(PAD)!;
@@ -164,6 +170,8 @@ export class WordTokenizer extends VocabTokenizer {
   }
 
   static fromText(text: string, options: WordTokenizerOptions = {}): WordTokenizer {
+    checkOptions('WordTokenizer.fromText', options, WORD_TOKENIZER_KEYS);
+    options ??= {};
     const maxSize = options.maxSize ?? 10000;
     const minCount = options.minCount ?? 1;
     if (!Number.isInteger(maxSize) || maxSize < 5) throw new ValueError(`WordTokenizer.fromText: maxSize must be an integer >= 5, got ${maxSize}`);
@@ -195,6 +203,7 @@ export class WordTokenizer extends VocabTokenizer {
 
 /** Builds the tokenizer of a level from a text (the vocabulary of that text). */
 export function buildTokenizer(level: TokenizerLevel, text: string, options: WordTokenizerOptions = {}): Tokenizer {
+  checkOptions('buildTokenizer', options, WORD_TOKENIZER_KEYS);
   if (level === 'char') return CharTokenizer.fromText(text);
   if (level === 'word') return WordTokenizer.fromText(text, options);
   throw new ValueError(`buildTokenizer: level must be 'char' or 'word', got '${level as string}'`);

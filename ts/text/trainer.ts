@@ -21,6 +21,7 @@ import { Adam } from '../optim/adam';
 import { clipGradNorm } from '../nn/utils';
 import { crossEntropy } from '../ops/index';
 import { DisposedError, ValueError } from '../errors';
+import { checkOptions, optionKeys } from '../options';
 import { LMBatcher } from './batcher';
 import type { LanguageModel, RecurrentState } from './language-model';
 import { scoreTokens, scoredLayout } from './evaluate';
@@ -107,6 +108,9 @@ export interface ValPoint {
   elapsedMs: number;
 }
 
+const TRAINER_KEYS = optionKeys<TrainerOptions>({ lr: true, clip: true, generator: true, evalWindows: true, resetEvery: true });
+const RUN_KEYS = optionKeys<RunOptions>({ steps: true, epochs: true, timeMs: true, signal: true, evalEvery: true, evalEveryMs: true, onProgress: true });
+
 const SMOOTH = 50;
 
 export class LMTrainer {
@@ -128,6 +132,8 @@ export class LMTrainer {
   private runElapsedMs = 0;
 
   constructor(model: LanguageModel, train: LMBatcher, val: LMBatcher | null, options: TrainerOptions = {}) {
+    checkOptions('LMTrainer', options, TRAINER_KEYS);
+    options ??= {};
     this.model = model;
     this.train = train;
     this.val = val;
@@ -199,6 +205,8 @@ export class LMTrainer {
   /** Trains until a stop condition; yields to the event loop between steps (so signals get through). */
   async run(options: RunOptions = {}): Promise<RunResult> {
     this.assertAlive('run');
+    checkOptions('LMTrainer.run', options, RUN_KEYS);
+    options ??= {};
     const { steps, epochs, timeMs, signal, onProgress } = options;
     for (const [k, v] of [['steps', steps], ['epochs', epochs], ['timeMs', timeMs]] as const) {
       if (v !== undefined && !(v > 0 && Number.isFinite(v))) throw new ValueError(`LMTrainer.run: ${k} must be a positive number, got ${v}`);
