@@ -8,7 +8,8 @@ import type * as Ops from './ops/index';
 import { LstmWasmError } from './errors';
 
 export type ChainedOps = Pick<typeof Ops,
-  'add' | 'sub' | 'mul' | 'clone' | 'matmul' | 'sum' | 'mean' | 'reshape' | 'transpose' | 'slice' |
+  'add' | 'sub' | 'mul' | 'clone' | 'matmul' | 'sum' | 'mean' | 'reshape' | 'transpose' | 'mT' | 'permute' |
+  'unsqueeze' | 'squeeze' | 'flatten' | 'expand' | 'repeat' | 'select' | 'narrow' | 'slice' |
   'tanh' | 'sigmoid' | 'relu' | 'softmax' | 'logSoftmax' | 'backward'>;
 
 let bound: ChainedOps | null = null;

@@ -17,5 +17,8 @@ export {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, WasmLoadError, FormatError, ValueError,
   OutOfMemoryError,
 } from './errors';
-export { add, sub, mul, matmul, sum, mean, reshape, transpose, slice, concat, tanh, sigmoid, relu, softmax, logSoftmax } from './ops/index';
+export {
+  add, sub, mul, matmul, sum, mean, reshape, transpose, permute, unsqueeze, squeeze, flatten, expand, repeat, select, narrow,
+  slice, concat, cat, stack, tanh, sigmoid, relu, softmax, logSoftmax,
+} from './ops/index';
 export * from './text/index';
