@@ -16,6 +16,7 @@ it('runs on the JS backend', () => {
 await import('../core/fixtures.test');
 await import('../core/kernels.test');
 await import('../core/gradcheck.test');
+await import('../core/shape-ops.test');
 await import('../core/memory.test');
 await import('../nn/cells-fixtures.test');
 await import('../nn/rnn-fixtures.test');
