@@ -299,6 +299,19 @@ describe('transpose takes its dims (regression: it ignored them and swapped the 
     });
   });
 
+  it('0-D tensors: transpose(0, -1), unsqueeze, flatten, stack and T as PyTorch; select has no dim to take', () => {
+    tidy(() => {
+      const s = tensor([3], []);
+      expect(s.transpose(0, -1).shape).toEqual([]);
+      expect(s.T.shape).toEqual([]);
+      expect(s.unsqueeze(-1).shape).toEqual([1]);
+      expect(s.flatten().shape).toEqual([1]);
+      expect(s.squeeze().shape).toEqual([]);
+      expect(stack([s, s]).tolist()).toEqual([3, 3]);
+      expectError(IndexError, ['select', 'dim=0', '0-D', 'has no dims'], () => s.select(0, 0));
+    });
+  });
+
   it('empty dims pass through', () => {
     tidy(() => {
       const x = tensor(new Float32Array(0), [2, 0, 3]);

@@ -124,7 +124,8 @@ function scatter(shape: readonly number[], g: Tensor, strides: readonly number[]
 function dimArg(op: string, name: string, dim: unknown, x: { shape: readonly number[] }, ndim = x.shape.length): number {
   if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < -ndim || dim >= ndim) {
     throw new IndexError(
-      `${op}: ${name}=${String(dim)} is out of range for a ${x.shape.length}-D tensor ${formatShape(x.shape)} (expected an integer in ${-ndim}..${ndim - 1})`,
+      `${op}: ${name}=${String(dim)} is out of range for a ${x.shape.length}-D tensor ${formatShape(x.shape)} ` +
+        (ndim === 0 ? '(it has no dims)' : `(expected an integer in ${-ndim}..${ndim - 1})`),
     );
   }
   return dim < 0 ? dim + ndim : dim;
@@ -223,8 +224,9 @@ export function transpose(x: Tensor, dim0?: number, dim1?: number): Tensor {
   if (dim0 === undefined || dim1 === undefined) {
     throw new ValueError(`transpose: expected both dim0 and dim1, got dim0=${String(dim0)}, dim1=${String(dim1)}`);
   }
-  const a = dimArg('transpose', 'dim0', dim0, x);
-  const b = dimArg('transpose', 'dim1', dim1, x);
+  // As PyTorch, a 0-D tensor takes dim 0 or -1 (and is returned as a copy).
+  const a = dimArg('transpose', 'dim0', dim0, x, Math.max(x.ndim, 1));
+  const b = dimArg('transpose', 'dim1', dim1, x, Math.max(x.ndim, 1));
   const perm = x.shape.map((_, i) => (i === a ? b : i === b ? a : i));
   return permuteChecked('transpose', x, perm);
 }
