@@ -43,7 +43,7 @@ pub const MAX_DIMS: usize = 64;
 /// with contiguous x strides it scatters into a window of out (cat, the backward of narrow).
 /// Distinct indices must reach distinct out elements. Any 4-byte elements (copied as bits); with
 /// ndim = 0 one element is copied; at most `MAX_DIMS` dims. The innermost dim is a memcpy when
-/// both its strides are 1 and a fill when x's is 0.
+/// both its strides are 1 and a fill when x's is 0; a transposing copy goes by 32x32 tiles.
 pub fn strided_copy(shape: &[usize], out_strides: &[usize], x_strides: &[usize], x: &[u32], out: &mut [u32]) {
     debug_assert!(shape.len() == out_strides.len() && shape.len() == x_strides.len());
     if shape.contains(&0) {
@@ -54,14 +54,27 @@ pub fn strided_copy(shape: &[usize], out_strides: &[usize], x_strides: &[usize],
         out[0] = x[0];
         return;
     }
-    let (outer, len) = (&shape[..n - 1], shape[n - 1]);
-    let (os, xs) = (out_strides[n - 1], x_strides[n - 1]);
-    let rows: usize = outer.iter().product();
-    // The outer dims walked as an odometer, the last fastest; offsets kept incrementally.
-    let mut index = [0usize; MAX_DIMS];
-    let (mut to, mut from) = (0usize, 0usize);
-    for _ in 0..rows {
-        match (os, xs) {
+    let last = n - 1;
+    let (len, os, xs) = (shape[last], out_strides[last], x_strides[last]);
+    // A transposing copy: x is contiguous along another dim than out's last. Row by row, every
+    // read would be a cache miss (x strides apart); tiles of that dim by the last keep both in cache.
+    let across = if xs > 1 && os == 1 { (0..last).find(|&d| x_strides[d] == 1 && shape[d] > 1) } else { None };
+    match across {
+        Some(k) => {
+            let (rows, o_r, x_r) = (shape[k], out_strides[k], x_strides[k]);
+            walk(shape, out_strides, x_strides, &[k, last], |to, from| {
+                for r0 in (0..rows).step_by(BLOCK) {
+                    for c0 in (0..len).step_by(BLOCK) {
+                        for r in r0..(r0 + BLOCK).min(rows) {
+                            for c in c0..(c0 + BLOCK).min(len) {
+                                out[to + r * o_r + c] = x[from + r * x_r + c * xs];
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        None => walk(shape, out_strides, x_strides, &[last], |to, from| match (os, xs) {
             (1, 1) => out[to..to + len].copy_from_slice(&x[from..from + len]),
             (1, 0) => {
                 let v = x[from];
@@ -72,19 +85,37 @@ pub fn strided_copy(shape: &[usize], out_strides: &[usize], x_strides: &[usize],
                     out[to + j * os] = x[from + j * xs];
                 }
             }
-        }
-        let mut d = n - 1;
+        }),
+    }
+}
+
+/// Calls `f(out offset, x offset)` for every index of the dims of `shape` not in `inner` (an
+/// odometer, the last dim fastest; offsets kept incrementally, no multiply per step).
+fn walk<F: FnMut(usize, usize)>(shape: &[usize], out_strides: &[usize], x_strides: &[usize], inner: &[usize], mut f: F) {
+    let (mut dims, mut os, mut xs) = ([0usize; MAX_DIMS], [0usize; MAX_DIMS], [0usize; MAX_DIMS]);
+    let mut m = 0;
+    for d in (0..shape.len()).filter(|d| !inner.contains(d)) {
+        dims[m] = shape[d];
+        os[m] = out_strides[d];
+        xs[m] = x_strides[d];
+        m += 1;
+    }
+    let mut index = [0usize; MAX_DIMS];
+    let (mut to, mut from) = (0usize, 0usize);
+    for _ in 0..dims[..m].iter().product::<usize>() {
+        f(to, from);
+        let mut d = m;
         while d > 0 {
             d -= 1;
             index[d] += 1;
-            to += out_strides[d];
-            from += x_strides[d];
-            if index[d] < outer[d] {
+            to += os[d];
+            from += xs[d];
+            if index[d] < dims[d] {
                 break;
             }
             index[d] = 0;
-            to -= outer[d] * out_strides[d];
-            from -= outer[d] * x_strides[d];
+            to -= dims[d] * os[d];
+            from -= dims[d] * xs[d];
         }
     }
 }
@@ -173,6 +204,11 @@ mod tests {
                 let (s, st) = permuted(shape, perm);
                 gather(&s, &st);
             }
+        }
+        // Transposing copies that go by tiles, with partial tiles at both edges.
+        for (shape, perm) in [([2, 65, 63], [0, 2, 1]), ([65, 3, 33], [2, 1, 0]), ([33, 2, 97], [2, 0, 1])] {
+            let (s, st) = permuted(&shape, &perm);
+            gather(&s, &st);
         }
         let (s, st) = permuted(&[2, 3, 1, 5, 7], &[4, 2, 0, 3, 1]);
         gather(&s, &st);
