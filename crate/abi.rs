@@ -101,6 +101,31 @@ pub unsafe extern "C" fn lw_transpose(
     crate::layout::transpose(batch, rows, cols, inner, s(x, len), sm(out, len));
 }
 
+/// Copies a strided view of x into a strided view of out, both over `shape`: the N-d copy behind
+/// permute, expand (x stride 0), select, narrow, repeat, stack and cat. `shape`, `out_strides` and
+/// `x_strides` point to `ndim` int32 each (strides in elements, >= 0; distinct indices must reach
+/// distinct out elements). `out` and `x` are where index 0 writes and reads, so a window is a
+/// shifted pointer. ndim <= 64. Any 4-byte dtype, copied as bits.
+#[no_mangle]
+pub unsafe extern "C" fn lw_strided_copy(
+    out: *mut u32, x: *const u32, ndim: usize, shape: *const i32, out_strides: *const i32, x_strides: *const i32,
+) {
+    use crate::layout::MAX_DIMS;
+    // Tables on the stack: a kernel allocates nothing it could fail to get.
+    let (mut dims, mut os, mut xs) = ([0usize; MAX_DIMS], [0usize; MAX_DIMS], [0usize; MAX_DIMS]);
+    for d in 0..ndim {
+        dims[d] = *shape.add(d) as usize;
+        os[d] = *out_strides.add(d) as usize;
+        xs[d] = *x_strides.add(d) as usize;
+    }
+    let (dims, os, xs) = (&dims[..ndim], &os[..ndim], &xs[..ndim]);
+    if dims.contains(&0) {
+        return;
+    }
+    let reach = |strides: &[usize]| 1 + dims.iter().zip(strides).map(|(&d, &st)| (d - 1) * st).sum::<usize>();
+    crate::layout::strided_copy(dims, os, xs, slice::from_raw_parts(x, reach(xs)), slice::from_raw_parts_mut(out, reach(os)));
+}
+
 // ---------------------------------------------------------------------------------------------
 // ops (element-wise, reductions, activations, softmax, embedding) — see crate/ops
 // ---------------------------------------------------------------------------------------------

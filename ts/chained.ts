@@ -8,9 +8,11 @@ import type * as Ops from './ops/index';
 import { LstmWasmError } from './errors';
 
 export type ChainedOps = Pick<typeof Ops,
-  'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'pow' |
-  'clamp' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'maskedFill' | 'max' | 'min' |
-  'argmax' | 'argmin' | 'topk' | 'gather' | 'clone' | 'matmul' | 'sum' | 'mean' | 'reshape' | 'transpose' | 'slice' |
+  'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' |
+  'pow' | 'clamp' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'maskedFill' | 'max' | 'min' |
+  'argmax' | 'argmin' | 'topk' | 'gather' | 'clone' | 'matmul' | 'sum' | 'mean' | 'reshape' |
+  'transpose' | 'slice' | 'mT' | 'permute' | 'unsqueeze' | 'squeeze' | 'flatten' | 'expand' |
+  'repeat' | 'select' | 'narrow' |
   'tanh' | 'sigmoid' | 'relu' | 'softmax' | 'logSoftmax' | 'backward'>;
 
 let bound: ChainedOps | null = null;

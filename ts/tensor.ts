@@ -315,19 +315,72 @@ export class Tensor {
     return chained().mean(this, dim, keepdim);
   }
   reshape(...shape: number[] | [number[]]): Tensor {
-    const dims = Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
-    return chained().reshape(this, dims);
+    return chained().reshape(this, sizesArg(shape));
   }
   /** PyTorch `view`: the same data in another shape (one dim may be -1). Tensors are always contiguous, so this is `reshape`. */
   view(...shape: number[] | [number[]]): Tensor {
     return this.reshape(...shape);
   }
-  /** Swaps the last two dims (PyTorch `x.mT`, or `transpose(-2, -1)`). */
-  transpose(): Tensor {
-    return chained().transpose(this);
+  /**
+   * Swaps dims `dim0` and `dim1` (negative dims count from the end), as PyTorch. Both are required
+   * unless the tensor is 2-D (then `x.transpose()` is its transpose); for the last two dims of
+   * any tensor use `x.mT`.
+   */
+  transpose(dim0?: number, dim1?: number): Tensor {
+    return chained().transpose(this, dim0, dim1);
   }
+  /** The last two dims swapped (PyTorch `x.mT`, `transpose(-2, -1)`); needs at least 2 dims. */
+  get mT(): Tensor {
+    return chained().mT(this);
+  }
+  /**
+   * PyTorch's `x.T` for up to 2 dims: a matrix's transpose, a copy of a vector or scalar. Refused
+   * for more dims, where PyTorch reverses every dim (deprecated there): use `mT` or `permute`.
+   */
   get T(): Tensor {
-    return chained().transpose(this);
+    if (this.ndim === 2 || this.isDisposed) return chained().transpose(this);
+    if (this.ndim < 2) return chained().permute(this, this.ndim === 1 ? [0] : []);
+    const reversed = this.shape.map((_, i) => this.ndim - 1 - i).join(', ');
+    throw new ShapeError(
+      `T: refused for a ${this.ndim}-D tensor ${formatShape(this.shape)} (PyTorch reverses all dims there, deprecated): ` +
+        `use x.mT to swap the last two dims, or x.permute(${reversed}) to reverse them`,
+    );
+  }
+  /** PyTorch's `x.t()`: `x.T` (up to 2 dims). */
+  t(): Tensor {
+    return this.T;
+  }
+  /** Dims reordered: `out.shape[i] = x.shape[dims[i]]`; `x.permute(2, 0, 1)` or `x.permute([2, 0, 1])`. */
+  permute(...dims: number[] | [number[]]): Tensor {
+    return chained().permute(this, sizesArg(dims));
+  }
+  /** A new dim of size 1 at `dim` (in -ndim-1..ndim). */
+  unsqueeze(dim: number): Tensor {
+    return chained().unsqueeze(this, dim);
+  }
+  /** Drops `dim` if its size is 1, or every size-1 dim without `dim`. */
+  squeeze(dim?: number): Tensor {
+    return chained().squeeze(this, dim);
+  }
+  /** Merges dims startDim..endDim (inclusive) into one. */
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return chained().flatten(this, startDim, endDim);
+  }
+  /** Size-1 dims (and new leading dims) repeated to `sizes`; -1 keeps a dim. A copy here; gradients sum back. */
+  expand(...sizes: number[] | [number[]]): Tensor {
+    return chained().expand(this, sizesArg(sizes));
+  }
+  /** Tiled `sizes[i]` times along each dim (PyTorch `repeat`). */
+  repeat(...sizes: number[] | [number[]]): Tensor {
+    return chained().repeat(this, sizesArg(sizes));
+  }
+  /** Entry `index` (negative from the end) of dim `dim`, which is removed (PyTorch `select`, `x[:, i]`). */
+  select(dim: number, index: number): Tensor {
+    return chained().select(this, dim, index);
+  }
+  /** `length` entries of dim `dim` from `start` (negative from the end). */
+  narrow(dim: number, start: number, length: number): Tensor {
+    return chained().narrow(this, dim, start, length);
   }
   slice(dim: number, start: number, end?: number): Tensor {
     return chained().slice(this, dim, start, end);
@@ -347,6 +400,11 @@ export class Tensor {
   logSoftmax(dim = -1): Tensor {
     return chained().logSoftmax(this, dim);
   }
+}
+
+/** Sizes as PyTorch takes them: `f(2, 3)` or `f([2, 3])`. */
+function sizesArg(args: number[] | [number[]]): number[] {
+  return Array.isArray(args[0]) ? (args[0] as number[]) : (args as number[]);
 }
 
 /**

@@ -17,6 +17,7 @@ await import('../core/fixtures.test');
 await import('../core/kernels.test');
 await import('../core/gradcheck.test');
 await import('../core/math-fixtures.test');
+await import('../core/shape-ops.test');
 await import('../core/memory.test');
 await import('../nn/cells-fixtures.test');
 await import('../nn/rnn-fixtures.test');

@@ -157,6 +157,25 @@ describe('layout and copies', () => {
     }
   });
 
+  it('strided copy: permutations, expand (stride 0), windows in and out, 0-d; bit for bit on int32', () => {
+    // [shape, out strides, x strides, out offset, x offset]; buffers sized to the largest offset reached.
+    const cases: [number[], number[], number[], number, number][] = [
+      [[65, 7], [7, 1], [1, 65], 0, 0], [[3, 5, 7], [35, 7, 1], [1, 21, 3], 0, 0], [[2, 1, 63, 3], [189, 189, 3, 1], [189, 189, 1, 63], 0, 0],
+      [[4, 7], [7, 1], [1, 0], 0, 0], [[3, 1, 65], [65, 65, 1], [0, 0, 1], 0, 0], [[2, 3, 63], [189, 63, 1], [100, 0, 1], 0, 5],
+      [[5], [1], [3], 0, 2], [[], [], [], 1, 4], [[3, 0, 2], [2, 2, 1], [1, 1, 1], 0, 0],
+      [[3, 5, 7], [84, 7, 1], [35, 7, 1], 14, 0], [[7, 63], [1, 7], [63, 1], 0, 0],
+    ];
+    const reach = (shape: number[], strides: number[]) => 1 + shape.reduce((acc, d, i) => acc + Math.max(d - 1, 0) * strides[i], 0);
+    for (const [shape, os, xs, outAt, xAt] of cases) {
+      const x = ints(xAt + reach(shape, xs), -5, 5);
+      x[xAt] = -1; // 0xffffffff: a NaN as float32
+      const table = Int32Array.from([...shape, ...os, ...xs, 0]);
+      const n = shape.length;
+      agree(`strided ${shape} / ${os} / ${xs}`, { x, table, out: ints(outAt + reach(shape, os), 6, 9) }, (k, p) =>
+        k.lw_strided_copy(p.out + 4 * outAt, p.x + 4 * xAt, n, p.table, p.table + 4 * n, p.table + 8 * n), 0);
+    }
+  });
+
   it('copy (also overlapping, any dtype) and fill', () => {
     const x = ints(70, -3, 3);
     agree('copy', { x, y: new Int32Array(70) }, (k, p) => k.lw_copy(p.y, p.x, 70), 0);

@@ -265,7 +265,7 @@ function shapeCases(): GradCase[] {
     {
       name: 'transpose [2, 3, 5] (last two dims)',
       inputs: [input([2, 3, 5])],
-      forward: ([x]) => x.T,
+      forward: ([x]) => x.mT,
       reference: ([x]) => refTranspose(x, [2, 3, 5]),
     },
   ];

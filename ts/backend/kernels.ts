@@ -12,6 +12,13 @@ export interface Kernels {
     a: Ptr, lda: number, b: Ptr, ldb: number, beta: number, c: Ptr, ldc: number): void;
   /** out (batch, cols, rows, inner) = x (batch, rows, cols, inner); inner = 1 transposes the last two dims. Any 4-byte dtype. */
   lw_transpose(out: Ptr, x: Ptr, batch: number, rows: number, cols: number, inner: number): void;
+  /**
+   * out[sum i_d * outStrides[d]] = x[sum i_d * xStrides[d]] over every index of `shape`: a strided
+   * view of x into a strided view of out (gather, expand with stride 0, scatter into a window).
+   * `shape`, `outStrides`, `xStrides` point to `ndim` int32 each (elements, >= 0). ndim <= 64.
+   * Any 4-byte dtype, copied as bits.
+   */
+  lw_strided_copy(out: Ptr, x: Ptr, ndim: number, shape: Ptr, outStrides: Ptr, xStrides: Ptr): void;
 
   lw_add(out: Ptr, a: Ptr, b: Ptr, n: number): void;
   lw_sub(out: Ptr, a: Ptr, b: Ptr, n: number): void;
@@ -131,7 +138,7 @@ export interface Kernels {
  * ts/backend/wasm.ts) and to the JS backend's kernels.
  */
 const kernelTable: { readonly [K in keyof Kernels]: true } = {
-  lw_sgemm: true, lw_transpose: true,
+  lw_sgemm: true, lw_transpose: true, lw_strided_copy: true,
   lw_add: true, lw_sub: true, lw_mul: true, lw_add_bcast: true, lw_sub_bcast: true, lw_mul_bcast: true,
   lw_sum_rows: true, lw_add_scalar: true, lw_scale: true, lw_axpy: true, lw_fill: true, lw_copy: true,
   lw_sum: true, lw_sum_sq: true,

@@ -59,8 +59,20 @@ export const sum = named('sum', reduce.sum);
 export const mean = named('mean', reduce.mean);
 export const reshape = named('reshape', shape.reshape);
 export const transpose = named('transpose', shape.transpose);
+export const mT = named('mT', shape.mT);
+export const permute = named('permute', shape.permute);
+export const unsqueeze = named('unsqueeze', shape.unsqueeze);
+export const squeeze = named('squeeze', shape.squeeze);
+export const flatten = named('flatten', shape.flatten);
+export const expand = named('expand', shape.expand);
+export const repeat = named('repeat', shape.repeat);
+export const select = named('select', shape.select);
+export const narrow = named('narrow', shape.narrow);
 export const slice = named('slice', shape.slice);
 export const concat = named('concat', shape.concat);
+/** PyTorch's name for `concat`. */
+export const cat = concat;
+export const stack = named('stack', shape.stack);
 export const tanh = named('tanh', activation.tanh);
 export const sigmoid = named('sigmoid', activation.sigmoid);
 export const relu = named('relu', activation.relu);
@@ -75,5 +87,8 @@ export const swapLeadingDims = named('swapLeadingDims', shape.swapLeadingDims);
 export { backward };
 
 bindChainedOps({
-  add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt, ge, maskedFill, max, min, argmax, argmin, topk, gather, clone, matmul, sum, mean, reshape, transpose, slice, tanh, sigmoid, relu, softmax, logSoftmax, backward,
+  add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt,
+  ge, maskedFill, max, min, argmax, argmin, topk, gather, clone, matmul, sum, mean, reshape,
+  transpose, slice, tanh, sigmoid, relu, softmax, logSoftmax, backward, mT, permute, unsqueeze,
+  squeeze, flatten, expand, repeat, select, narrow,
 });
