@@ -7,8 +7,8 @@ import {
   DTypeError, DisposedError, F, IndexError, LstmWasmError, ShapeError, Tensor, ValueError, concat, init, matmul,
   memory, optim, tensor, tidy, where, zeros,
 } from 'lstm-wasm';
+import { expectFailure } from './helpers';
 
-type ErrorClass = typeof LstmWasmError;
 
 let bystander: Tensor;
 const BYSTANDER = Float32Array.from({ length: 37 }, (_, i) => Math.sin(i) * 10);
@@ -26,35 +26,6 @@ afterEach(() => {
   expect(bystander.toArray(), 'an unrelated tensor is unchanged').toEqual(BYSTANDER);
   bystander.dispose();
 });
-
-/**
- * Runs `call` (inside a scope that builds its inputs), expects an error of class `type` whose
- * message matches every pattern, and checks that the failure allocated nothing that survives.
- */
-function expectFailure(type: ErrorClass, patterns: (string | RegExp)[], call: () => unknown): Error {
-  const before = memory();
-  let caught: unknown = null;
-  try {
-    tidy(() => {
-      call();
-    });
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected a ${type.name}, but the call returned normally`).toBeInstanceOf(Error);
-  const err = caught as Error;
-  expect(err, `${err.name}: ${err.message}`).toBeInstanceOf(type);
-  expect(err).toBeInstanceOf(LstmWasmError);
-  expect(err.name).toBe(type.name);
-  for (const p of patterns) expect(err.message).toMatch(typeof p === 'string' ? new RegExp(escape(p)) : p);
-  expect(memory().liveTensors, 'no tensor leaked').toBe(before.liveTensors);
-  expect(memory().tensorBytes).toBe(before.tensorBytes);
-  return err;
-}
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 describe('shape errors', () => {
   it('matmul with mismatched inner dims names both shapes', () => {

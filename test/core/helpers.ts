@@ -3,6 +3,8 @@
 // kernels are held to). References take flat row-major arrays plus shapes and return flat arrays.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { LstmWasmError, memory, tidy } from 'lstm-wasm';
 
 export type Shape = readonly number[];
 
@@ -338,4 +340,33 @@ export function refGemm(
     }
   }
   return { c, absC };
+}
+
+/**
+ * Runs `call` (inside a scope that builds its inputs), expects an error of class `type` whose
+ * message matches every pattern, and checks that the failure allocated nothing that survives.
+ */
+export function expectFailure(type: typeof LstmWasmError, patterns: (string | RegExp)[], call: () => unknown): Error {
+  const before = memory();
+  let caught: unknown = null;
+  try {
+    tidy(() => {
+      call();
+    });
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught, `expected a ${type.name}, but the call returned normally`).toBeInstanceOf(Error);
+  const err = caught as Error;
+  expect(err, `${err.name}: ${err.message}`).toBeInstanceOf(type);
+  expect(err).toBeInstanceOf(LstmWasmError);
+  expect(err.name).toBe(type.name);
+  for (const p of patterns) expect(err.message).toMatch(typeof p === 'string' ? new RegExp(escapeRegExp(p)) : p);
+  expect(memory().liveTensors, 'no tensor leaked').toBe(before.liveTensors);
+  expect(memory().tensorBytes).toBe(before.tensorBytes);
+  return err;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
