@@ -1,0 +1,76 @@
+// Every lstm-wasm spelling in the README's "Coming from PyTorch" table runs as written there.
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  F, Generator, Module, ValueError, cat, grad, init, keep, loadSafetensors, manualSeed, nn, noGrad, optim, saveSafetensors,
+  stack, tensor, tidy, zeros,
+} from 'lstm-wasm';
+
+beforeAll(async () => {
+  await init();
+});
+
+describe("the README's Coming-from-PyTorch table", () => {
+  it('lists rows that all run', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain('### Coming from PyTorch');
+    tidy(() => {
+      expect(tensor([[1, 2]]).shape).toEqual([1, 2]);
+      expect(zeros([2, 3]).shape).toEqual([2, 3]);
+      const ids = tensor(new Int32Array([1, 2, 3]));
+      expect(ids.dtype).toBe('int32');
+      expect(ids.eq(2).dtype).toBe('float32');
+      const kept = keep(tensor([1]));
+      noGrad(() => zeros([1]));
+      manualSeed(0);
+      const lstm = new nn.LSTM(4, 5, 2, { batchFirst: true });
+      expect(lstm.numLayers).toBe(2);
+      expect(() => new nn.LSTM(4, 5, { num_layers: 2 } as never)).toThrowError(/numLayers/);
+      const [out, [h, c]] = lstm.forward(zeros([3, 6, 4]), [zeros([2, 3, 5]), zeros([2, 3, 5])]);
+      expect([out.shape, h.shape, c.shape]).toEqual([[3, 6, 5], [2, 3, 5], [2, 3, 5]]);
+      class M extends Module {
+        encoder = new nn.LSTM(4, 5);
+        head = new nn.Linear(5, 2);
+      }
+      const m = new M();
+      expect(Object.keys(m.stateDict())).toContain('encoder.weight_ih_l0');
+      const seq = new nn.Sequential(new nn.Linear(2, 2), new nn.Dropout(0.1, { generator: new Generator(1) }), new nn.Identity());
+      expect(new nn.ModuleList([seq]).length).toBe(1);
+      const opt = new optim.Adam(m.parameters(), 1e-3);
+      const loss = m.head.forward(m.encoder.forward(zeros([2, 1, 4]))[0]).sum();
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      nn.utils.clipGradNorm(m, 1.0);
+      const sched = new optim.lrScheduler.StepLR(opt, { stepSize: 30 });
+      sched.step();
+      const logits = tensor([[1, 2, 3], [1, 0, 0]]);
+      expect(F.crossEntropy(logits, tensor(new Int32Array([2, 0])), { ignoreIndex: 0 }).item()).toBeGreaterThan(0);
+      const x = zeros([2, 3, 4]);
+      expect(x.view(-1, 4).shape).toEqual([6, 4]);
+      expect(x.transpose(0, 1).shape).toEqual([3, 2, 4]);
+      expect(x.permute(1, 0, 2).shape).toEqual([3, 2, 4]);
+      expect(cat([x, x], 0).shape).toEqual([4, 3, 4]);
+      expect(stack([x, x], 0).shape).toEqual([2, 2, 3, 4]);
+      expect(x.mT.shape).toEqual([2, 4, 3]);
+      expect(() => x.T).toThrowError(/mT/);
+      expect(logits.argmax(1).toArray()).toEqual(new Int32Array([2, 0]));
+      const { values, indices } = logits.max(1);
+      expect([values.shape, indices.dtype]).toEqual([[2], 'int32']);
+      const w = tensor([1, 2], undefined, { requiresGrad: true });
+      const y = w.mul(w);
+      y.retainGrad();
+      expect(grad(y.sum(), w)[0]!.toArray()).toEqual(new Float32Array([2, 4]));
+      expect([tensor([3]).item(), tensor([1, 2]).tolist(), tensor([1]).toArray()]).toEqual([3, [1, 2], new Float32Array([1])]);
+      const bytes = saveSafetensors(m.stateDict());
+      m.loadStateDict(loadSafetensors(bytes));
+      expect((x as unknown as { add_?: unknown }).add_).toBeUndefined();
+      expect(() => new optim.SGD(m.parameters())).toThrowError(ValueError);
+      opt.dispose();
+      m.dispose();
+      seq.dispose();
+      lstm.dispose();
+      kept.dispose();
+    });
+  });
+});
