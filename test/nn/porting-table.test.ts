@@ -65,6 +65,7 @@ describe("the README's Coming-from-PyTorch table", () => {
       const bytes = saveSafetensors(m.stateDict());
       m.loadStateDict(loadSafetensors(bytes));
       expect((x as unknown as { add_?: unknown }).add_).toBeUndefined();
+      // @ts-expect-error lr is required, as in PyTorch: the types say so, and so does the runtime.
       expect(() => new optim.SGD(m.parameters())).toThrowError(ValueError);
       opt.dispose();
       m.dispose();
