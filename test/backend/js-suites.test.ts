@@ -2,8 +2,8 @@
 // imports the test files, whose describe blocks register here and whose own `await init()` is then
 // a no-op (init is idempotent and keeps the backend already chosen). So the JS backend is held to
 // the same PyTorch fixtures (ops, cells, every RNN/LSTM/GRU configuration, end-to-end char-LM
-// training), gradient checks, kernel accuracy bounds and leak tests as the WASM backend, with no
-// copy of their case lists. Each test file runs in its own process, so the others keep WASM.
+// training, the PyTorch tutorial ports), gradient checks, kernel accuracy bounds and leak tests as
+// the WASM backend, with no copy of their case lists. Each test file runs in its own process, so the others keep WASM.
 import { expect, it } from 'vitest';
 import { backendName, init } from 'lstm-wasm';
 
@@ -22,3 +22,4 @@ await import('../core/memory.test');
 await import('../nn/cells-fixtures.test');
 await import('../nn/rnn-fixtures.test');
 await import('../nn/e2e-charlm.test');
+await import('../nn/tutorials.test');
