@@ -1,7 +1,8 @@
 /** Creating tensors: from data (`tensor`), or filled (`zeros`, `ones`, `full`). */
 import { Tensor, type NestedNumbers, type TensorData, type TensorOptions, type DType } from './tensor';
 import { runOp } from './memory';
-import { DTypeError, ShapeError, ValueError, formatShape } from './errors';
+import { DTypeError, OutOfMemoryError, ShapeError, ValueError, formatShape } from './errors';
+import { MAX_TENSOR_ELEMENTS } from './backend/limits';
 import { checkOptions, optionKeys } from './options';
 
 const TENSOR_KEYS = optionKeys<TensorOptions>({ requiresGrad: true, dtype: true });
@@ -89,4 +90,38 @@ export function full(shape: readonly number[], value: number, options: TensorOpt
 
 export function ones(shape: readonly number[], options: TensorOptions = {}): Tensor {
   return full(shape, 1, options);
+}
+
+export interface ArangeOptions {
+  /** Default: int32 when start, end and step are all integers (PyTorch: int64), else float32. */
+  dtype?: DType;
+  requiresGrad?: boolean;
+}
+
+/**
+ * PyTorch `torch.arange`: `arange(end)`, `arange(start, end)`, `arange(start, end, step)`, the
+ * values start + i * step for i in 0..ceil((end - start) / step), 1-D. An options object may come last.
+ */
+export function arange(...args: (number | ArangeOptions)[]): Tensor {
+  const last = args[args.length - 1];
+  const options: ArangeOptions = typeof last === 'object' && last !== null ? (args.pop() as ArangeOptions) : {};
+  checkOptions('arange', options, ['dtype', 'requiresGrad']);
+  if (args.length < 1 || args.length > 3 || args.some((a) => typeof a !== 'number' || !Number.isFinite(a))) {
+    throw new ValueError(`arange: expected (end), (start, end) or (start, end, step) as finite numbers, got (${args.map(String).join(', ')})`);
+  }
+  const nums = args as number[];
+  const [start, end, step] = nums.length === 1 ? [0, nums[0], 1] : [nums[0], nums[1], nums[2] ?? 1];
+  if (step === 0) throw new ValueError('arange: step must not be 0');
+  if ((end - start) / step < 0) throw new ValueError(`arange: step ${step} moves away from end ${end} (start ${start})`);
+  const dtype = options.dtype ?? (nums.every(Number.isInteger) ? 'int32' : 'float32');
+  const length = Math.max(0, Math.ceil((end - start) / step));
+  if (length > MAX_TENSOR_ELEMENTS) {
+    throw new OutOfMemoryError(`arange: ${length} values are more than one tensor can hold (${MAX_TENSOR_ELEMENTS})`);
+  }
+  const values = dtype === 'int32' ? new Int32Array(length) : new Float32Array(length);
+  if (dtype === 'int32' && !(Number.isInteger(start) && Number.isInteger(step))) {
+    throw new DTypeError(`arange: dtype int32 needs an integer start and step, got start ${start}, step ${step}`);
+  }
+  for (let i = 0; i < length; i++) values[i] = start + i * step;
+  return tensor(values, [length], { requiresGrad: options.requiresGrad ?? false });
 }

@@ -4,7 +4,7 @@
  */
 export { init, isInitialized, backendName, wasmSimdSupported, type InitOptions, type WasmSource } from './init';
 export { Tensor, type DType, type TensorData, type TensorOptions } from './tensor';
-export { tensor, zeros, ones, full } from './creation';
+export { tensor, zeros, ones, full, arange, type ArangeOptions } from './creation';
 export { tidy, keep, memory, setMemoryLimit, setDebugMemory, memoryReport, type MemoryInfo, type LiveTensorGroup } from './memory';
 export { noGrad, isGradEnabled, grad, type GradOptions } from './autograd';
 export { manualSeed, randn, rand, Generator, defaultGenerator } from './random';

@@ -1,0 +1,37 @@
+// arange as torch.arange (torch 1.13 printed the expected values; int64 there is int32 here).
+import { beforeAll, describe, expect, it } from 'vitest';
+import { OutOfMemoryError, ValueError, arange, init, tidy } from 'lstm-wasm';
+
+beforeAll(async () => {
+  await init();
+});
+
+describe('arange', () => {
+  it('matches torch.arange, with int32 for integer arguments', () => {
+    tidy(() => {
+      const cases: [(number | object)[], string, number[]][] = [
+        [[5], 'int32', [0, 1, 2, 3, 4]],
+        [[1, 2.5, 0.5], 'float32', [1, 1.5, 2]],
+        [[10, 0, -3], 'int32', [10, 7, 4, 1]],
+        [[0, 1, 0.1], 'float32', [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]],
+        [[-2, 3], 'int32', [-2, -1, 0, 1, 2]],
+        [[3, { dtype: 'float32' }], 'float32', [0, 1, 2]],
+      ];
+      for (const [args, dtype, values] of cases) {
+        const t = arange(...(args as number[]));
+        expect(t.dtype, JSON.stringify(args)).toBe(dtype);
+        Array.from(t.toArray()).forEach((v, i) => expect(v).toBeCloseTo(values[i], 6));
+        expect(t.size).toBe(values.length);
+      }
+      expect(arange(0).size).toBe(0);
+    });
+  });
+
+  it('refuses what it cannot make', () => {
+    expect(() => arange(0, 5, 0)).toThrowError(/step must not be 0/);
+    expect(() => arange(0, 5, -1)).toThrowError(ValueError);
+    expect(() => arange(0, 1e12)).toThrowError(OutOfMemoryError);
+    expect(() => arange(5, { dtyp: 'int32' } as never)).toThrowError(/unknown option 'dtyp'/);
+    expect(() => arange(0.5, 3, { dtype: 'int32' })).toThrowError(/integer start and step/);
+  });
+});
