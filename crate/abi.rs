@@ -127,7 +127,7 @@ pub unsafe extern "C" fn lw_strided_copy(
 }
 
 // ---------------------------------------------------------------------------------------------
-// ops (element-wise, reductions, activations, softmax, embedding) — see crate/ops
+// ops (element-wise, reductions, activations, softmax, embedding, layer norm) — see crate/ops
 // ---------------------------------------------------------------------------------------------
 //
 // Buffers are f32 unless typed otherwise; `n`, `rows`, `v`, `c` are element counts. Map kernels
