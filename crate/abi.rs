@@ -127,14 +127,14 @@ pub unsafe extern "C" fn lw_strided_copy(
 }
 
 // ---------------------------------------------------------------------------------------------
-// ops (element-wise, reductions, activations, softmax, embedding) — see crate/ops
+// ops (element-wise, reductions, activations, softmax, embedding, layer norm) — see crate/ops
 // ---------------------------------------------------------------------------------------------
 //
 // Buffers are f32 unless typed otherwise; `n`, `rows`, `v`, `c` are element counts. Map kernels
 // marked "in place ok" accept `out` equal to an input (partial overlap is never allowed).
 // Backward kernels ACCUMULATE into their gradient outputs unless marked "overwrites".
 
-use crate::ops::{activation, broadcast as ops_bc, elementwise as ew, embedding, reduce, selection, softmax, unary};
+use crate::ops::{activation, broadcast as ops_bc, elementwise as ew, embedding, norm, reduce, selection, softmax, unary};
 
 /// `out = a + b`; out, a, b (n). In place ok.
 #[no_mangle]
@@ -317,6 +317,33 @@ pub unsafe extern "C" fn lw_embedding_backward(
     dtable: *mut f32, dout: *const f32, ids: *const i32, rows: usize, v: usize, c: usize, padding_idx: i32,
 ) {
     embedding::embedding_backward(sm(dtable, v * c), s(dout, rows * c), si(ids, rows), c, padding_idx)
+}
+
+/// Layer norm over the last dim: `out = (x - mean) * rstd * weight + bias`; out, x (rows,n),
+/// mean, rstd (rows) written when non-null (backward reads them), weight, bias (n) or null (ones,
+/// zeros). Biased variance, `rstd = 1/sqrt(var + eps)`.
+#[no_mangle]
+pub unsafe extern "C" fn lw_layer_norm_forward(
+    out: *mut f32, mean: *mut f32, rstd: *mut f32, x: *const f32, weight: *const f32, bias: *const f32,
+    rows: usize, n: usize, eps: f32,
+) {
+    norm::layer_norm_forward(
+        sm(out, rows * n), opt_mut(mean, rows), opt_mut(rstd, rows), s(x, rows * n), opt(weight, n), opt(bias, n),
+        rows, n, eps,
+    )
+}
+
+/// Layer norm backward: `dx`, `dweight`, `dbias` each null (not wanted) or ACCUMULATED into;
+/// dx, dout, x (rows,n), mean, rstd (rows) from the forward, weight (n) or null (ones).
+#[no_mangle]
+pub unsafe extern "C" fn lw_layer_norm_backward(
+    dx: *mut f32, dweight: *mut f32, dbias: *mut f32, dout: *const f32, x: *const f32, mean: *const f32,
+    rstd: *const f32, weight: *const f32, rows: usize, n: usize,
+) {
+    norm::layer_norm_backward(
+        opt_mut(dx, rows * n), opt_mut(dweight, n), opt_mut(dbias, n), s(dout, rows * n), s(x, rows * n),
+        s(mean, rows), s(rstd, rows), opt(weight, n), rows, n,
+    )
 }
 
 // ----- broadcasting and element-wise math — see crate/ops/broadcast.rs and unary.rs -----------

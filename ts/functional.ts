@@ -1,4 +1,4 @@
 /** The functional API (PyTorch `torch.nn.functional`). */
-export { crossEntropy, mseLoss, dropout, embedding, softmax, logSoftmax, tanh, sigmoid, relu, linear } from './ops/index';
+export { crossEntropy, mseLoss, dropout, embedding, softmax, logSoftmax, tanh, sigmoid, relu, linear, layerNorm } from './ops/index';
 export { type CrossEntropyOptions, type MSELossOptions } from './ops/loss';
 export { type DropoutOptions } from './ops/dropout';

@@ -1,4 +1,4 @@
-//! Element-wise ops, reductions, activations, softmax / cross-entropy and embedding.
+//! Element-wise ops, reductions, activations, softmax / cross-entropy, embedding and layer norm.
 //!
 //! Conventions (llm.c): `X_forward(out, inp, ..., sizes)` / `X_backward(dinp, ..., dout, ...)`
 //! side by side, outputs first, then inputs, then sizes. Backward kernels ACCUMULATE into their
@@ -12,6 +12,7 @@ pub mod activation;
 pub mod broadcast;
 pub mod elementwise;
 pub mod embedding;
+pub mod norm;
 pub mod reduce;
 pub mod selection;
 pub mod softmax;

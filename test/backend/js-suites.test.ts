@@ -23,3 +23,4 @@ await import('../nn/cells-fixtures.test');
 await import('../nn/rnn-fixtures.test');
 await import('../nn/e2e-charlm.test');
 await import('../nn/tutorials.test');
+await import('../nn/layer-norm.test');

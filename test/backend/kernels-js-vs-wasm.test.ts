@@ -248,6 +248,29 @@ describe('softmax and cross-entropy', () => {
   }
 });
 
+describe('layer norm', () => {
+  for (const n of SIZES) {
+    it(`rows 3, n = ${n}: forward and backward, every optional buffer absent in turn`, () => {
+      // An offset of 5 checks both sides center before squaring.
+      const x = rnd(3 * n, 4, 6), w = rnd(n, 0.5, 1.5), b = rnd(n), g = rnd(3 * n);
+      for (const affine of [true, false]) {
+        const fw = affine ? w : null;
+        const stats = agree(`forward affine=${affine}`, { y: rnd(3 * n), mean: rnd(3), rstd: rnd(3), x, w: fw, b: affine ? b : null },
+          (k, p) => k.lw_layer_norm_forward(p.y, p.mean, p.rstd, p.x, p.w, p.b, 3, n, 1e-5), 2e-5).outs;
+        agree('forward without statistics', { y: rnd(3 * n), mean: null, rstd: null, x, w: fw, b: null },
+          (k, p) => k.lw_layer_norm_forward(p.y, p.mean, p.rstd, p.x, p.w, p.b, 3, n, 1e-5), 2e-5);
+        const { mean, rstd } = stats as { mean: Float32Array; rstd: Float32Array };
+        for (const want of ['all', 'dx', 'params'] as const) {
+          agree(`backward affine=${affine} ${want}`, {
+            dx: want !== 'params' ? rnd(3 * n) : null, dw: want !== 'dx' ? rnd(n) : null, db: want !== 'dx' ? rnd(n) : null,
+            g, x, mean, rstd, w: fw,
+          }, (k, p) => k.lw_layer_norm_backward(p.dx, p.dw, p.db, p.g, p.x, p.mean, p.rstd, p.w, 3, n), 2e-5);
+        }
+      }
+    });
+  }
+});
+
 describe('embedding', () => {
   it('forward gathers, backward scatter-adds (repeats sum, padding skipped)', () => {
     const [v, c, rows] = [11, 7, 20];

@@ -12,7 +12,7 @@ import {
 } from 'lstm-wasm';
 import {
   type Shape, assertClose, randomAwayFromZero, randomF32, refBinary, refConcat, refCrossEntropy, refEmbedding,
-  refLogSoftmax, refMatmul, refReduce, refSigmoid, refSlice, refSoftmax, refTranspose, size,
+  refLayerNorm, refLogSoftmax, refMatmul, refReduce, refSigmoid, refSlice, refSoftmax, refTranspose, size,
 } from './helpers';
 
 beforeAll(async () => {
@@ -350,6 +350,34 @@ function softmaxCases(): GradCase[] {
   ];
 }
 
+function layerNormCases(): GradCase[] {
+  // Weights away from 0 keep every path alive; one row offset by 30 checks the centering.
+  const off = input([3, 7]);
+  for (let j = 0; j < 7; j++) off.data[7 + j] += 30;
+  return [
+    {
+      name: 'layerNorm [3, 7] over [7], weight and bias', inputs: [off, input([7], { lo: 0.5, hi: 1.5 }), input([7])],
+      forward: ([x, w, b]) => F.layerNorm(x, [7], w, b), reference: ([x, w, b]) => refLayerNorm(x, 7, w, b),
+    },
+    {
+      name: 'layerNorm [2, 3, 5] over [3, 5], weight and bias', inputs: [input([2, 3, 5]), input([3, 5], { lo: 0.5, hi: 1.5 }), input([3, 5])],
+      forward: ([x, w, b]) => F.layerNorm(x, [3, 5], w, b), reference: ([x, w, b]) => refLayerNorm(x, 15, w, b),
+    },
+    {
+      name: 'layerNorm [4, 9] over 9, no affine, eps 1e-3', inputs: [input([4, 9])],
+      forward: ([x]) => F.layerNorm(x, 9, null, null, 1e-3), reference: ([x]) => refLayerNorm(x, 9, null, null, 1e-3),
+    },
+    {
+      name: 'layerNorm [2, 6] over 6, weight only (x constant: no grad)', inputs: [input([2, 6], { grad: false }), input([6], { lo: 0.5, hi: 1.5 })],
+      forward: ([x, w]) => F.layerNorm(x, [6], w), reference: ([x, w]) => refLayerNorm(x, 6, w, null),
+    },
+    {
+      name: 'layerNorm [5, 1] over 1 (output is the bias)', inputs: [input([5, 1]), input([1]), input([1])],
+      forward: ([x, w, b]) => F.layerNorm(x, 1, w, b), reference: ([x, w, b]) => refLayerNorm(x, 1, w, b),
+    },
+  ];
+}
+
 function lossCases(): GradCase[] {
   const cases: GradCase[] = [];
   const [rows, classes] = [6, 5];
@@ -470,6 +498,10 @@ describe('gradcheck: tanh, sigmoid, relu', () => {
 
 describe('gradcheck: softmax, logSoftmax', () => {
   for (const c of softmaxCases()) it(c.name, () => checkGradients(c));
+});
+
+describe('gradcheck: layerNorm', () => {
+  for (const c of layerNormCases()) it(c.name, () => checkGradients(c));
 });
 
 describe('gradcheck: crossEntropy, mseLoss', () => {

@@ -266,6 +266,21 @@ export function refLogSoftmax(x: Flat, n: number): Float64Array {
   return out;
 }
 
+/** F.layer_norm over rows of n in float64 (biased variance); weight, bias (n) or null. */
+export function refLayerNorm(x: Flat, n: number, weight: Flat | null, bias: Flat | null, eps = 1e-5): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < x.length / n; r++) {
+    let m = 0;
+    for (let j = 0; j < n; j++) m += x[r * n + j];
+    m /= n;
+    let v = 0;
+    for (let j = 0; j < n; j++) v += (x[r * n + j] - m) ** 2;
+    const rstd = 1 / Math.sqrt(v / n + eps);
+    for (let j = 0; j < n; j++) out[r * n + j] = (x[r * n + j] - m) * rstd * (weight?.[j] ?? 1) + (bias?.[j] ?? 0);
+  }
+  return out;
+}
+
 /** PyTorch cross_entropy over logits (N, C): mean over non-ignored rows, or their sum. */
 export function refCrossEntropy(
   logits: Flat, targets: ArrayLike<number>, classes: number, ignoreIndex: number, reduction: 'mean' | 'sum',

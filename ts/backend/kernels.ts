@@ -95,6 +95,15 @@ export interface Kernels {
   /** dtable[ids[r],:] += dout[r,:] unless ids[r] == paddingIdx (-1: none). Accumulates. */
   lw_embedding_backward(dtable: Ptr, dout: Ptr, ids: Ptr, rows: number, v: number, c: number, paddingIdx: number): void;
 
+  /**
+   * Layer norm over the last dim: out = (x - mean) * rstd * weight + bias; out, x (rows, n); mean,
+   * rstd (rows) written unless 0; weight, bias (n) or 0 (ones, zeros). Biased variance, rstd = 1/sqrt(var + eps).
+   */
+  lw_layer_norm_forward(out: Ptr, mean: Ptr, rstd: Ptr, x: Ptr, weight: Ptr, bias: Ptr, rows: number, n: number, eps: number): void;
+  /** dx, dweight, dbias each 0 (not wanted) or accumulated into; mean, rstd from the forward; weight (n) or 0 (ones). */
+  lw_layer_norm_backward(dx: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, x: Ptr, mean: Ptr, rstd: Ptr, weight: Ptr,
+    rows: number, n: number): void;
+
   /** torch.optim.SGD step; buf ignored (may be 0) when momentum is 0; step is 1-based. */
   lw_sgd_step(p: Ptr, g: Ptr, buf: Ptr, n: number, lr: number, momentum: number, dampening: number,
     weightDecay: number, nesterov: number, step: number): void;
@@ -150,6 +159,7 @@ const kernelTable: { readonly [K in keyof Kernels]: true } = {
   lw_softmax_forward: true, lw_softmax_backward: true, lw_log_softmax_forward: true, lw_log_softmax_backward: true,
   lw_cross_entropy_forward: true, lw_cross_entropy_backward: true,
   lw_embedding_forward: true, lw_embedding_backward: true,
+  lw_layer_norm_forward: true, lw_layer_norm_backward: true,
   lw_sgd_step: true, lw_adam_step: true, lw_adamw_step: true,
   lw_lstm_cache_len: true, lw_lstm_forward: true, lw_lstm_backward: true,
   lw_gru_cache_len: true, lw_gru_forward: true, lw_gru_backward: true,

@@ -5,4 +5,5 @@ export { RNNBase, RNN, LSTM, GRU, type RNNBaseOptions, type LSTMOptions, type RN
 export { LSTMCell, GRUCell, RNNCell, type CellOptions, type RNNCellOptions } from './cells';
 export { Sequential, ModuleList } from './containers';
 export { Dropout, Identity, type DropoutOptions } from './dropout';
+export { LayerNorm, type LayerNormOptions } from './normalization';
 export * as utils from './utils';

@@ -15,6 +15,7 @@ import * as softmaxOps from './softmax';
 import * as loss from './loss';
 import * as dropoutOps from './dropout';
 import * as embeddingOps from './embedding';
+import * as normOps from './norm';
 import * as linearOps from './linear';
 import * as pointwise from './pointwise';
 import * as compareOps from './compare';
@@ -83,6 +84,7 @@ export const mseLoss = named('mseLoss', loss.mseLoss);
 export const dropout = named('dropout', dropoutOps.dropout);
 export const embedding = named('embedding', embeddingOps.embedding);
 export const linear = named('linear', linearOps.linear);
+export const layerNorm = named('layerNorm', normOps.layerNorm);
 export const swapLeadingDims = named('swapLeadingDims', shape.swapLeadingDims);
 export { backward };
 

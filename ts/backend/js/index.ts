@@ -6,7 +6,7 @@
  * tested against. Numbers agree with the WASM backend to float32 rounding (sums are float64 here,
  * float32 there; the optimizer steps agree bit for bit).
  *
- * Files mirror crate/: gemm, elementwise (+ reductions), activation, softmax, embedding, optim,
+ * Files mirror crate/: gemm, elementwise (+ reductions), activation, softmax, embedding, norm, optim,
  * layout, rnn/.
  */
 import type { Backend } from '../backend';
@@ -17,6 +17,7 @@ import { elementwiseKernels } from './elementwise';
 import { activationKernels } from './activation';
 import { softmaxKernels } from './softmax';
 import { embeddingKernels } from './embedding';
+import { normKernels } from './norm';
 import { optimKernels } from './optim';
 import { layoutKernels } from './layout';
 import { broadcastKernels } from './broadcast';
@@ -37,6 +38,7 @@ export function jsKernels(heap: JsHeap): Kernels {
     ...activationKernels(heap),
     ...softmaxKernels(heap),
     ...embeddingKernels(heap),
+    ...normKernels(heap),
     ...optimKernels(heap),
     ...rnnKernels(heap),
   };
