@@ -108,6 +108,8 @@ interface ClassArgs {
   ignoreIndex: number;
   reduction: Reduction;
   weight: Tensor | null;
+  /** How many targets are not ignored. */
+  counted: number;
 }
 
 /** Checks shared by crossEntropy and nllLoss: dtypes, liveness, options, shapes, target range. */
@@ -130,13 +132,16 @@ function checkClassArgs(op: string, inName: string, tName: string, input: Tensor
     throw new ShapeError(`${op}: weight has shape ${formatShape(weight.shape)}, expected [${classes}] (one weight per class)`);
   }
   const t = target.heapView();
+  let counted = 0;
   for (let i = 0; i < t.length; i++) {
     const c = t[i];
-    if (c !== ignoreIndex && (c < 0 || c >= classes)) {
+    if (c === ignoreIndex) continue;
+    if (c < 0 || c >= classes) {
       throw new IndexError(`${op}: ${position(tName, target.shape, i)} = ${c} is out of range for ${classes} classes`);
     }
+    counted++;
   }
-  return { op, inName, tName, input, target, classes, ignoreIndex, reduction, weight };
+  return { op, inName, tName, input, target, classes, ignoreIndex, reduction, weight, counted };
 }
 
 /**
@@ -205,10 +210,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   }
   if (logits.ndim !== 2 || a.reduction === 'none' || a.weight !== null || smoothing > 0) return classLoss(a, true, smoothing);
   const [rows, classes] = logits.shape;
-  const { ignoreIndex, reduction } = a;
-  const t = targets.heapView();
-  let counted = 0;
-  for (let i = 0; i < rows; i++) if (t[i] !== ignoreIndex) counted++;
+  const { ignoreIndex, reduction, counted } = a;
   const k = backend().k;
   const meanLoss = k.lw_cross_entropy_forward(logits.ptr, targets.ptr, rows, classes, ignoreIndex);
   const scale = reduction === 'sum' ? counted : 1;
