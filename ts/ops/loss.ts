@@ -152,7 +152,8 @@ function checkClassArgs(op: string, inName: string, tName: string, input: Tensor
 function classLoss(a: ClassArgs, applyLogSoftmax: boolean, smoothing: number): Tensor {
   const { input, target, classes, ignoreIndex, weight } = a;
   const rows = target.size;
-  // The target pass: a safe gather index (ignored -> 0) and each row's weight (ignored -> 0).
+  // The target pass: a safe gather index (ignored -> 0), each row's coefficient -(1 - s) w[t]
+  // (0 when ignored), and total, the counted targets' summed weight (the 'mean' divisor).
   const index = new Tensor([rows, 1], 'int32');
   const rowWeight = new Tensor([rows, 1]);
   // Views after the allocations (growing memory detaches older views).
