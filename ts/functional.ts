@@ -1,4 +1,7 @@
 /** The functional API (PyTorch `torch.nn.functional`). */
-export { crossEntropy, mseLoss, dropout, embedding, softmax, logSoftmax, tanh, sigmoid, relu, linear, layerNorm } from './ops/index';
-export { type CrossEntropyOptions, type MSELossOptions } from './ops/loss';
+export {
+  crossEntropy, nllLoss, binaryCrossEntropyWithLogits, mseLoss, dropout, embedding, softmax, logSoftmax, tanh, sigmoid, relu,
+  linear, layerNorm,
+} from './ops/index';
+export { type CrossEntropyOptions, type NLLLossOptions, type BCEWithLogitsOptions, type Reduction, type MSELossOptions } from './ops/loss';
 export { type DropoutOptions } from './ops/dropout';

@@ -209,8 +209,9 @@ describe('value errors', () => {
   });
 
   it('crossEntropy with an unknown reduction', () => {
-    expectFailure(ValueError, ['crossEntropy', 'none'], () =>
-      F.crossEntropy(zeros([2, 3]), tensor([0, 1], undefined, { dtype: 'int32' }), { reduction: 'none' as 'sum' }),
+    // 'none' is a valid reduction since issue 11 (PyTorch's per-target losses); 'elementwise' is not.
+    expectFailure(ValueError, ['crossEntropy', 'elementwise', "'mean', 'sum' or 'none'"], () =>
+      F.crossEntropy(zeros([2, 3]), tensor([0, 1], undefined, { dtype: 'int32' }), { reduction: 'elementwise' as 'sum' }),
     );
   });
 

@@ -759,3 +759,107 @@ describe('backward bookkeeping', () => {
     });
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// losses of issue 11: crossEntropy's composed path, nllLoss, binaryCrossEntropyWithLogits
+// ---------------------------------------------------------------------------------------------
+
+interface ClassLossRef {
+  logSoftmax: boolean;
+  reduction: 'mean' | 'sum' | 'none';
+  ignoreIndex: number;
+  weight: number[] | null;
+  smoothing: number;
+}
+
+/** PyTorch 1.13 cross_entropy / nll_loss in float64 on (C), (N, C) or (N, C, d...) data. */
+function refClassLoss(x: Float64Array, shape: Shape, targets: readonly number[], o: ClassLossRef): Float64Array {
+  const classes = shape.length === 1 ? shape[0] : shape[1];
+  const batch = shape.length === 1 ? 1 : shape[0];
+  const inner = size(shape.slice(2));
+  const rows: number[] = [];
+  let den = 0;
+  for (let n = 0; n < batch; n++) {
+    for (let j = 0; j < inner; j++) {
+      const z = Array.from({ length: classes }, (_, c) => x[(n * classes + c) * inner + j]);
+      let lp = z;
+      if (o.logSoftmax) {
+        const m = Math.max(...z);
+        const lse = m + Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0));
+        lp = z.map((v) => v - lse);
+      }
+      const t = targets[n * inner + j];
+      if (t === o.ignoreIndex) {
+        rows.push(0);
+        continue;
+      }
+      const w = (c: number) => (o.weight === null ? 1 : o.weight[c]);
+      const smooth = lp.reduce((s, v, c) => s + w(c) * v, 0);
+      rows.push(-(1 - o.smoothing) * w(t) * lp[t] - (o.smoothing / classes) * smooth);
+      den += w(t);
+    }
+  }
+  if (o.reduction === 'none') return Float64Array.from(rows);
+  const total = rows.reduce((s, v) => s + v, 0);
+  return Float64Array.of(o.reduction === 'sum' ? total : den === 0 ? 0 : total / den);
+}
+
+/** PyTorch's binary_cross_entropy_with_logits in float64; weight has x's shape, posWeight its last dim. */
+function refBCEWithLogits(x: Float64Array, t: Float64Array, last: number, reduction: 'mean' | 'sum' | 'none', weight: number[] | null, posWeight: number[] | null): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const softplus = Math.max(-x[i], 0) + Math.log1p(Math.exp(-Math.abs(x[i]))); // log(1 + e^-x)
+    const lw = posWeight === null ? 1 : 1 + (posWeight[i % last] - 1) * t[i];
+    out[i] = ((1 - t[i]) * x[i] + lw * softplus) * (weight === null ? 1 : weight[i]);
+  }
+  if (reduction === 'none') return out;
+  const total = out.reduce((s, v) => s + v, 0);
+  return Float64Array.of(reduction === 'sum' ? total : total / x.length);
+}
+
+function issue11LossCases(): GradCase[] {
+  const cases: GradCase[] = [];
+  const classCases: { shape: Shape; targets: number[]; o: ClassLossRef }[] = [
+    { shape: [2, 4, 3], targets: [0, 3, -100, 1, 2, 2], o: { logSoftmax: true, reduction: 'none', ignoreIndex: -100, weight: null, smoothing: 0 } },
+    { shape: [2, 4, 3], targets: [0, 3, -100, 1, 2, 2], o: { logSoftmax: true, reduction: 'mean', ignoreIndex: -100, weight: [0.5, 1, 2, 1.5], smoothing: 0.2 } },
+    { shape: [4], targets: [2], o: { logSoftmax: true, reduction: 'sum', ignoreIndex: -100, weight: null, smoothing: 0.3 } },
+    { shape: [5, 4], targets: [1, 2, 3, 2, 0], o: { logSoftmax: true, reduction: 'mean', ignoreIndex: 2, weight: [0.5, 1, 2, 1.5], smoothing: 0 } },
+    { shape: [3, 4, 2], targets: [0, 3, -100, 1, 2, 2], o: { logSoftmax: false, reduction: 'mean', ignoreIndex: -100, weight: [0.5, 1, 2, 1.5], smoothing: 0 } },
+    { shape: [3, 4], targets: [0, 3, -100], o: { logSoftmax: false, reduction: 'none', ignoreIndex: -100, weight: null, smoothing: 0 } },
+  ];
+  for (const { shape, targets, o } of classCases) {
+    const op = o.logSoftmax ? 'crossEntropy' : 'nllLoss';
+    const tShape = shape.length === 1 ? [] : [shape[0], ...shape.slice(2)];
+    cases.push({
+      name: `${op} ${JSON.stringify(shape)} ${o.reduction} ignoreIndex ${o.ignoreIndex} weight ${o.weight !== null} smoothing ${o.smoothing}`,
+      inputs: [input(shape)],
+      forward: ([x]) => {
+        const t = tensor(Int32Array.from(targets), tShape);
+        const weight = o.weight === null ? null : tensor(o.weight);
+        const common = { reduction: o.reduction, ignoreIndex: o.ignoreIndex, weight };
+        return o.logSoftmax ? F.crossEntropy(x, t, { ...common, labelSmoothing: o.smoothing }) : F.nllLoss(x, t, common);
+      },
+      reference: ([x]) => refClassLoss(x, shape, targets, o),
+    });
+  }
+  const shape = [3, 4];
+  const weight = Array.from(randomF32(12, 4242, 0.25, 1.25));
+  const posWeight = [0.5, 1, 2, 3];
+  for (const [reduction, w, pw] of [['mean', weight, posWeight], ['none', null, null], ['sum', null, posWeight]] as const) {
+    cases.push({
+      name: `binaryCrossEntropyWithLogits ${reduction} weight ${w !== null} posWeight ${pw !== null}, gradient to input and target`,
+      inputs: [input(shape, { lo: -4, hi: 4 }), input(shape, { lo: 0, hi: 1 })],
+      forward: ([x, t]) => F.binaryCrossEntropyWithLogits(x, t, {
+        reduction,
+        weight: w === null ? null : tensor(Float32Array.from(w), shape),
+        posWeight: pw === null ? null : tensor(Float32Array.from(pw)),
+      }),
+      reference: ([x, t]) => refBCEWithLogits(x, t, 4, reduction, w === null ? null : Array.from(Float32Array.from(w)), pw === null ? null : [...pw]),
+    });
+  }
+  return cases;
+}
+
+describe('gradcheck: crossEntropy (composed path), nllLoss, binaryCrossEntropyWithLogits', () => {
+  for (const c of issue11LossCases()) it(c.name, () => checkGradients(c));
+});
