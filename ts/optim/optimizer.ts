@@ -36,10 +36,16 @@ export type ParamsInput<O> = Iterable<Tensor> | Iterable<ParamGroupInput<O>>;
 /** A state tensor in a state dict: a Tensor, or its shape and data. */
 export type StateTensor = Tensor | { shape: readonly number[]; data: ArrayLike<number> };
 
+/** A state tensor as `stateDict()` gives it: a copy, owning no WebAssembly memory. */
+export interface SavedTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
 /** `optimizer.stateDict()`: PyTorch's `state_dict()` structure, with copies of the state. */
-export interface OptimizerStateDict {
+export interface OptimizerStateDict<T = SavedTensor> {
   /** Per parameter index (numbered through the groups in order), only parameters that have state. */
-  state: Record<number, { step: number } & Record<string, number | StateTensor | null>>;
+  state: Record<number, { step: number } & Record<string, number | T | null>>;
   /** Each group's hyperparameters under PyTorch's names, and its parameters' indices. */
   param_groups: ({ params: number[] } & Record<string, unknown>)[];
 }
@@ -277,7 +283,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
       for (const p of group.params) {
         const s = this.state.get(p);
         if (s !== undefined) {
-          const out: Record<string, number | StateTensor | null> = { step: s.step };
+          const out: Record<string, number | SavedTensor | null> = { step: s.step };
           names.forEach((n, j) => {
             const b = s.buffers[j];
             out[n] = b === undefined ? null : { shape: [...b.shape], data: b.toArray() as Float32Array };
@@ -297,7 +303,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
    * optimizer's group i's j-th parameter. Everything is checked first: on an error (a ValueError or
    * ShapeError naming what does not match) nothing changes.
    */
-  loadStateDict(dict: OptimizerStateDict): void {
+  loadStateDict(dict: OptimizerStateDict<StateTensor>): void {
     this.assertUsable('loadStateDict');
     const where = `${this.name}.loadStateDict`;
     if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) throw new ValueError(`${where}: the state dict must be an object { state, param_groups }, got ${describe(dict)}`);
