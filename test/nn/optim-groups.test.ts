@@ -216,6 +216,17 @@ describe('parameter groups: API', () => {
     ps.forEach((p) => p.dispose());
   });
 
+  it('SGD: lr may be left out of the options when every group gives it (PyTorch\'s required lr)', () => {
+    const ps = three();
+    const opt = new optim.SGD([{ params: [ps[0]], lr: 0.1 }, { params: [ps[1]], lr: 0.2, momentum: 0.9 }]);
+    expect(opt.paramGroups.map((g) => [g.lr, g.momentum])).toEqual([[0.1, 0], [0.2, 0.9]]);
+    expectFailure(ValueError, ['SGD: paramGroups[1].lr is required (PyTorch has no default learning rate for SGD)'],
+      () => new optim.SGD([{ params: [ps[2]], lr: 0.1 }, { params: [ps[1].detach().requiresGrad_()] }]));
+    expect(() => opt.addParamGroup({ params: [ps[2]] })).toThrow(/SGD: paramGroups\[2\]\.lr is required/);
+    expect(() => new (optim.SGD as any)([ps[2]])).toThrow(/SGD: lr is required/);
+    cleanup(opt, ps);
+  });
+
   it('step checks every group before updating any (a bad lr set on a group changes nothing)', () => {
     const ps = three();
     const opt = new optim.SGD([{ params: [ps[0]] }, { params: [ps[1]] }], 0.1);

@@ -100,12 +100,13 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     if (list.length === 0) {
       throw new ValueError(`${name}: got an empty parameter list (a Module finds submodules and parameters held in its fields; arrays of modules need nn.ModuleList)`);
     }
-    this.checkGroup(name, defaults as Record<string, unknown>);
     const grouped = list[0] !== null && typeof list[0] === 'object' && !isTensorLike(list[0]) && 'params' in (list[0] as object);
     if (!grouped) {
+      this.checkGroup(name, defaults as Record<string, unknown>);
       this.addGroup({ params: list as Tensor[] }, 'params', 'params');
       return;
     }
+    this.checkDefaults(defaults as Record<string, unknown>);
     const groups: G[] = [];
     list.forEach((g, i) => {
       if (g === null || typeof g !== 'object' || isTensorLike(g) || !('params' in g)) {
@@ -128,6 +129,11 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
   protected checkGroup(where: string, group: Record<string, unknown>): void {
     const prefix = where === this.name ? `${this.name}: ` : `${this.name}: ${where}.`;
     for (const h of this.hypers()) h.check(`${prefix}${h.key}`, group[h.key]);
+  }
+
+  /** Checks the constructor's options when groups are given (SGD's lr may then come from every group instead). */
+  protected checkDefaults(defaults: Record<string, unknown>): void {
+    this.checkGroup(this.name, defaults);
   }
 
   /** Adds a group (PyTorch `add_param_group`): `{ params, lr?, ... }`, the rest from the defaults. */

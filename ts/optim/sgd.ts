@@ -3,7 +3,7 @@ import { Tensor } from '../tensor';
 import { backend } from '../backend/backend';
 import { ValueError } from '../errors';
 import { untracked } from '../memory';
-import { Optimizer, nonNegative, optimizerOptions, type Hyper, type ParamGroup, type ParamState, type ParamsInput } from './optimizer';
+import { Optimizer, nonNegative, optimizerOptions, type Hyper, type ParamGroup, type ParamGroupInput, type ParamState, type ParamsInput } from './optimizer';
 import { optionKeys } from '../options';
 
 export interface SGDOptions {
@@ -42,7 +42,10 @@ export class SGD extends Optimizer<SGDParamGroup> {
    * `new SGD(params, { lr, ... })`, or `new SGD(params, lr)`. lr is required, as in PyTorch.
    * `params` is an iterable of tensors, or of parameter groups `{ params, lr?, momentum?, ... }`.
    */
-  constructor(params: ParamsInput<Partial<SGDOptions>>, options: SGDOptions | number) {
+  constructor(params: Iterable<Tensor>, options: SGDOptions | number);
+  /** Parameter groups: lr may be left out of `options` when every group gives it. */
+  constructor(params: Iterable<ParamGroupInput<Partial<SGDOptions>>>, options?: Partial<SGDOptions> | number);
+  constructor(params: ParamsInput<Partial<SGDOptions>>, options?: Partial<SGDOptions> | number) {
     super(params, 'SGD', sgdDefaults(options));
   }
 
@@ -68,6 +71,10 @@ export class SGD extends Optimizer<SGDParamGroup> {
   }
 
   protected override checkGroup(where: string, group: Record<string, unknown>): void {
+    if (group.lr === undefined) {
+      if (where === 'SGD') throw new ValueError('SGD: lr is required (PyTorch has no default learning rate for SGD): new SGD(params, { lr: 0.1 }) or new SGD(params, 0.1)');
+      throw new ValueError(`SGD: ${where}.lr is required (PyTorch has no default learning rate for SGD): give it in the group or in the options`);
+    }
     super.checkGroup(where, group);
     if (group.nesterov === true && ((group.momentum as number) <= 0 || group.dampening !== 0)) {
       throw new ValueError(`SGD: ${where === 'SGD' ? '' : `${where}: `}nesterov momentum requires a momentum and zero dampening`);
@@ -79,6 +86,11 @@ export class SGD extends Optimizer<SGDParamGroup> {
   }
 
   /** PyTorch's SGD stores momentum_buffer None without momentum, and no step. */
+  /** With groups, lr may be left out of the options when every group gives it (as PyTorch's `required`). */
+  protected override checkDefaults(defaults: Record<string, unknown>): void {
+    this.checkGroup('SGD', defaults.lr === undefined ? { ...defaults, lr: 0 } : defaults);
+  }
+
   protected override bufferOptional(): boolean {
     return true;
   }
@@ -104,8 +116,8 @@ export class SGD extends Optimizer<SGDParamGroup> {
   }
 }
 
-function sgdDefaults(options: SGDOptions | number): Omit<SGDParamGroup, 'params'> {
-  const o = optimizerOptions<SGDOptions>('SGD', options, SGD_KEYS);
-  if (o.lr === undefined) throw new ValueError('SGD: lr is required (PyTorch has no default learning rate for SGD): new SGD(params, { lr: 0.1 }) or new SGD(params, 0.1)');
-  return { lr: o.lr, momentum: o.momentum ?? 0, dampening: o.dampening ?? 0, weightDecay: o.weightDecay ?? 0, nesterov: o.nesterov ?? false };
+function sgdDefaults(options: Partial<SGDOptions> | number | undefined): Omit<SGDParamGroup, 'params'> {
+  const o = optimizerOptions<Partial<SGDOptions>>('SGD', options, SGD_KEYS);
+  // lr may be missing here only if every parameter group gives one (checked per group).
+  return { lr: o.lr as number, momentum: o.momentum ?? 0, dampening: o.dampening ?? 0, weightDecay: o.weightDecay ?? 0, nesterov: o.nesterov ?? false };
 }
