@@ -22,3 +22,4 @@ await import('../core/memory.test');
 await import('../nn/cells-fixtures.test');
 await import('../nn/rnn-fixtures.test');
 await import('../nn/e2e-charlm.test');
+await import('../nn/optim-groups.test');

@@ -4,7 +4,7 @@
 // kernels, the same formulas). torch's state_dict after 3 steps loads and continues to torch's
 // result; our own stateDict round trip continues bit-identically to an uninterrupted run.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DisposedError, ShapeError, ValueError, init, memory, optim, tensor, tidy, type Tensor } from 'lstm-wasm';
+import { DisposedError, ShapeError, ValueError, init, memory, nn, optim, tensor, tidy, type Tensor } from 'lstm-wasm';
 import { readFixture, type FixtureTensor } from './fixture-helpers';
 import { expectFailure } from '../core/helpers';
 
@@ -212,6 +212,10 @@ describe('parameter groups: API', () => {
       () => new optim.SGD([{ params: [ps[0]], nesterov: true }], { lr: 0.1 }));
     expectFailure(ValueError, ['paramGroups[1] must be a parameter group { params, ... }', 'got a Tensor'], () => new optim.Adam([{ params: [ps[0]] }, ps[1]] as never));
     expectFailure(ValueError, ['Adam: paramGroups[0].params must be an iterable of tensors, got 3'], () => new optim.Adam([{ params: 3 }] as never));
+    const linear = new nn.Linear(2, 2);
+    expectFailure(ValueError, ['Adam: paramGroups[0].params must be an iterable of tensors, got a module (pass module.parameters())'],
+      () => new optim.Adam([{ params: linear }] as never));
+    linear.dispose();
     expectFailure(ValueError, ['a parameter appears more than once in paramGroups[0].params'], () => new optim.Adam([{ params: [ps[0], ps[0]] }]));
     ps.forEach((p) => p.dispose());
   });

@@ -153,7 +153,8 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     if (paramsName !== 'params') checkOptions(`${name}: ${where}`, input, keys);
     const raw = input.params;
     if (raw === null || raw === undefined || (!isTensorLike(raw) && typeof (raw as Iterable<Tensor>)[Symbol.iterator] !== 'function')) {
-      throw new ValueError(`${name}: ${paramsName} must be an iterable of tensors, got ${describe(raw)}`);
+      const isModule = raw !== null && typeof raw === 'object' && typeof (raw as { parameters?: unknown }).parameters === 'function';
+      throw new ValueError(`${name}: ${paramsName} must be an iterable of tensors, got ${isModule ? 'a module (pass module.parameters())' : describe(raw)}`);
     }
     const params: Tensor[] = isTensorLike(raw) ? [raw as Tensor] : Array.from(raw as Iterable<Tensor>);
     params.forEach((p, i) => {
