@@ -378,6 +378,22 @@ describe('lr schedulers drive every group, as PyTorch 1.13', () => {
     cleanup(b.o, b.ps);
   });
 
+  it('the optimizer state dict carries each group\'s initial_lr (as PyTorch\'s), so a new scheduler after loading keeps the base rates', () => {
+    const { o, ps } = twoGroups();
+    const s = new StepLR(o, { stepSize: 2, gamma: 0.5 });
+    for (let i = 0; i < 3; i++) s.step();
+    const saved = o.stateDict();
+    expect(saved.param_groups.map((g) => [g.initial_lr, g.lr])).toEqual([[0.1, 0.05], [0.02, 0.01]]);
+    const b = twoGroups();
+    b.o.loadStateDict(saved);
+    expect(b.o.paramGroups.map((g) => g.lr)).toEqual([0.05, 0.01]);
+    expect(new CosineAnnealingLR(b.o, 4).baseLrs).toEqual([0.1, 0.02]);
+    const bad = { ...saved, param_groups: saved.param_groups.map((g) => ({ ...g, initial_lr: 'x' })) };
+    expect(() => b.o.loadStateDict(bad)).toThrow(/param_groups\[0\]\.initial_lr must be a finite number >= 0, got a string "x"/);
+    cleanup(o, ps);
+    cleanup(b.o, b.ps);
+  });
+
   it('ReduceLROnPlateau: minLr array must have one entry per group', () => {
     const { o, ps } = twoGroups();
     expect(() => new ReduceLROnPlateau(o, { minLr: [0.1] })).toThrow(/ReduceLROnPlateau: minLr has 1 entries, expected one per parameter group \(2\)/);

@@ -8,12 +8,10 @@
  * Options come as an object (`new StepLR(opt, { stepSize: 30, gamma: 0.1 })`); as in PyTorch the
  * first required one may also be given positionally (`new StepLR(opt, 30)`).
  */
-import { Optimizer } from './optimizer';
+import { Optimizer, initialLr } from './optimizer';
 import { ValueError } from '../errors';
 import { checkOptions } from '../options';
 
-/** PyTorch's `group['initial_lr']`: a group's rate when the first scheduler on it came. */
-const initialLr = new WeakMap<object, number>();
 
 /** The optimizer's groups, each with a numeric lr. */
 function groupsOf(name: string, optimizer: Optimizer): { lr: number }[] {

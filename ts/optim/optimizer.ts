@@ -60,6 +60,12 @@ export interface Hyper {
   check(where: string, value: unknown): void;
 }
 
+/**
+ * PyTorch's `group['initial_lr']`: a group's rate when the first scheduler on it came (set by
+ * ts/optim/lr-scheduler.ts; saved in and restored from state dicts, as PyTorch's param_groups carry it).
+ */
+export const initialLr = new WeakMap<object, number>();
+
 /** Keys PyTorch 1.13 writes in param_groups for features this library does not have, with the value meaning "off". */
 const TORCH_OFF: Record<string, unknown> = {
   amsgrad: false, maximize: false, foreach: null, capturable: false, differentiable: false, fused: false,
@@ -286,6 +292,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
         const v = (group as unknown as Record<string, unknown>)[h.key];
         entry[h.torch] = Array.isArray(v) ? [...v] : v;
       }
+      if (initialLr.has(group)) entry.initial_lr = initialLr.get(group);
       const ids: number[] = [];
       for (const p of group.params) {
         const s = this.state.get(p);
@@ -331,9 +338,13 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(sg)) {
         if (k === 'params') continue;
+        if (k === 'initial_lr') {
+          if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new ValueError(`${where}: ${at}.initial_lr must be a finite number >= 0, got ${describe(v)}`);
+          continue;
+        }
         const h = hypers.find((x) => x.torch === k);
         if (h !== undefined) out[h.key] = Array.isArray(v) ? [...v] : v;
-        else if (!(k in TORCH_OFF)) throw new ValueError(`${where}: ${at} has unknown key '${k}' (${this.name} groups have ${hypers.map((x) => x.torch).join(', ')}, params)`);
+        else if (!(k in TORCH_OFF)) throw new ValueError(`${where}: ${at} has unknown key '${k}' (${this.name} groups have ${hypers.map((x) => x.torch).join(', ')}, params, initial_lr)`);
         else if (v !== TORCH_OFF[k] && !(k === 'fused' && v === null)) throw new ValueError(`${where}: ${at}.${k} is ${String(v)}; lstm-wasm's ${this.name} does not have ${k}`);
       }
       for (const h of hypers) if (!(h.key in out)) throw new ValueError(`${where}: ${at} has no '${h.torch}'`);
@@ -398,6 +409,10 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     this.state.clear();
     for (const [p, s] of made) this.state.set(p, s);
     newHypers.forEach((h, gi) => Object.assign(this.paramGroups[gi], h));
+    saved.forEach((sg, gi) => {
+      if (typeof sg.initial_lr === 'number') initialLr.set(this.paramGroups[gi], sg.initial_lr);
+      else initialLr.delete(this.paramGroups[gi]);
+    });
   }
 
   /** Throws unless the optimizer and every parameter are alive. */
