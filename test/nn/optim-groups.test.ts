@@ -164,6 +164,8 @@ describe('parameter groups: API', () => {
     expect(opt.params).toEqual(ps);
     opt.paramGroups[1].lr = 0.5;
     expect(opt.paramGroups[1].lr).toBe(0.5);
+    opt.paramGroups[0].betas[0] = 0.8;
+    expect([opt.paramGroups[1].betas[0], opt.defaults.betas[0]], 'groups do not share the defaults\' betas').toEqual([0.9, 0.9]);
     cleanup(opt, ps);
   });
 

@@ -173,10 +173,12 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
       const i = params.findIndex((p) => g.params.includes(p));
       if (i >= 0) throw new ValueError(`${name}: ${paramsName}[${i}] is already in paramGroups[${gi}] (a parameter may be in one group only)`);
     });
-    const group = { ...this.defaults } as Record<string, unknown>;
+    // Arrays (betas) are copied: a group's own never aliases the defaults' or another group's.
+    const group: Record<string, unknown> = {};
     for (const h of this.hypers()) {
-      const v = (input as unknown as Record<string, unknown>)[h.key];
-      if (v !== undefined) group[h.key] = Array.isArray(v) ? [...v] : v;
+      const given = (input as unknown as Record<string, unknown>)[h.key];
+      const v = given !== undefined ? given : (this.defaults as Record<string, unknown>)[h.key];
+      group[h.key] = Array.isArray(v) ? [...v] : v;
     }
     if (paramsName !== 'params') this.checkGroup(where, group);
     group.params = params;
