@@ -8,22 +8,19 @@
  * Options come as an object (`new StepLR(opt, { stepSize: 30, gamma: 0.1 })`); as in PyTorch the
  * first required one may also be given positionally (`new StepLR(opt, 30)`).
  */
-import { Optimizer } from './optimizer';
+import { Optimizer, initialLr } from './optimizer';
 import { ValueError } from '../errors';
 import { checkOptions } from '../options';
 
-interface WithLr {
-  lr: number;
-}
 
-/** PyTorch's `group['initial_lr']`: the rate an optimizer had when its first scheduler came. */
-const initialLr = new WeakMap<Optimizer, number>();
-
-function currentLr(name: string, optimizer: Optimizer): number {
+/** The optimizer's groups, each with a numeric lr. */
+function groupsOf(name: string, optimizer: Optimizer): { lr: number }[] {
   if (!(optimizer instanceof Optimizer)) throw new ValueError(`${name}: the first argument must be an optimizer (optim.SGD, optim.Adam, ...)`);
-  const lr = (optimizer as unknown as WithLr).lr;
-  if (typeof lr !== 'number') throw new ValueError(`${name}: the optimizer has no numeric lr`);
-  return lr;
+  const groups = optimizer.paramGroups as { lr: number }[];
+  groups.forEach((g, i) => {
+    if (typeof g.lr !== 'number') throw new ValueError(`${name}: the optimizer's paramGroups[${i}] has no numeric lr`);
+  });
+  return groups;
 }
 
 /** `options` as an object (checked: ts/options.ts); a number is the first required option, given positionally. */
@@ -40,29 +37,51 @@ function finite(name: string, key: string, value: unknown, check: (v: number) =>
   return value;
 }
 
-/** The serializable state of a scheduler (`stateDict()` / `loadStateDict()`). */
+function finiteList(name: string, key: string, value: unknown): number[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    throw new ValueError(`${name}: ${key} must be an array of finite numbers, got ${String(value)}`);
+  }
+  return [...value];
+}
+
+/**
+ * The serializable state of a scheduler (`stateDict()` / `loadStateDict()`): `baseLrs` and
+ * `lastLrs` one entry per parameter group; `baseLr` and `lastLr` are the first group's (what a
+ * single-group state held before groups; a state without the lists loads into one group).
+ */
 export interface LRSchedulerState {
   lastEpoch: number;
   stepCount: number;
   baseLr: number;
   lastLr: number;
+  baseLrs?: number[];
+  lastLrs?: number[];
 }
 
 export abstract class LRScheduler {
   readonly optimizer: Optimizer;
-  /** The optimizer's rate when its first scheduler was created (PyTorch `base_lrs[0]`). */
-  baseLr: number;
+  /** Each group's rate when its first scheduler was created (PyTorch `base_lrs`). */
+  baseLrs: number[];
   /** Steps taken; 0 right after construction (PyTorch `last_epoch`). */
   lastEpoch = -1;
   protected stepCount = 0;
-  private lastLr: number;
+  private lastLrs: number[];
 
   protected constructor(protected readonly name: string, optimizer: Optimizer) {
-    const lr = currentLr(name, optimizer);
+    const groups = groupsOf(name, optimizer);
     this.optimizer = optimizer;
-    if (!initialLr.has(optimizer)) initialLr.set(optimizer, lr);
-    this.baseLr = initialLr.get(optimizer) as number;
-    this.lastLr = lr;
+    for (const g of groups) if (!initialLr.has(g)) initialLr.set(g, g.lr);
+    this.baseLrs = groups.map((g) => initialLr.get(g) as number);
+    this.lastLrs = groups.map((g) => g.lr);
+  }
+
+  /** The first group's base rate (PyTorch `base_lrs[0]`). */
+  get baseLr(): number {
+    return this.baseLrs[0];
+  }
+
+  set baseLr(value: number) {
+    this.baseLrs[0] = value;
   }
 
   /** Applies the epoch-0 rate; subclasses call it at the end of their constructor (PyTorch's `_initial_step`). */
@@ -71,29 +90,32 @@ export abstract class LRScheduler {
     this.step();
   }
 
-  /** The rate at `lastEpoch`, from the optimizer's current rate (PyTorch's chainable `get_lr`). */
-  protected abstract nextLr(current: number): number;
+  /** A group's rate at `lastEpoch`, from its current rate and base rate (PyTorch's chainable `get_lr`). */
+  protected abstract nextLr(current: number, base: number): number;
 
-  /** Moves to the next epoch and sets the optimizer's rate. */
+  /** Moves to the next epoch and sets every group's rate. */
   step(): void {
+    const groups = groupsOf(this.name, this.optimizer);
+    if (groups.length !== this.baseLrs.length) {
+      throw new ValueError(`${this.name}.step: the optimizer has ${groups.length} parameter groups, the scheduler was made for ${this.baseLrs.length}`);
+    }
     this.stepCount++;
     this.lastEpoch++;
-    const lr = this.nextLr(this.lr);
-    (this.optimizer as unknown as WithLr).lr = lr;
-    this.lastLr = lr;
+    const lrs = groups.map((g, i) => this.nextLr(g.lr, this.baseLrs[i]));
+    groups.forEach((g, i) => (g.lr = lrs[i]));
+    this.lastLrs = lrs;
   }
 
-  /** The rate of each parameter group (one group here), as the last step set it. */
+  /** The rate of each parameter group, as the last step set it. */
   getLastLr(): number[] {
-    return [this.lastLr];
+    return [...this.lastLrs];
   }
 
-  protected get lr(): number {
-    return (this.optimizer as unknown as WithLr).lr;
-  }
-
-  stateDict(): LRSchedulerState & Record<string, number | string | null> {
-    return { lastEpoch: this.lastEpoch, stepCount: this.stepCount, baseLr: this.baseLr, lastLr: this.lastLr };
+  stateDict(): LRSchedulerState & Record<string, number | string | null | number[]> {
+    return {
+      lastEpoch: this.lastEpoch, stepCount: this.stepCount, baseLr: this.baseLrs[0], lastLr: this.lastLrs[0],
+      baseLrs: [...this.baseLrs], lastLrs: [...this.lastLrs],
+    };
   }
 
   loadStateDict(state: LRSchedulerState): void {
@@ -102,10 +124,23 @@ export abstract class LRScheduler {
         throw new ValueError(`${this.name}.loadStateDict: ${key} must be a finite number, got ${String(state?.[key])}`);
       }
     }
+    const n = this.baseLrs.length;
+    const list = (key: 'baseLrs' | 'lastLrs', first: number): number[] => {
+      const v = state[key];
+      if (v === undefined) {
+        if (n !== 1) throw new ValueError(`${this.name}.loadStateDict: ${key} is missing (the optimizer has ${n} parameter groups)`);
+        return [first];
+      }
+      const got = finiteList(`${this.name}.loadStateDict`, key, v);
+      if (got.length !== n) throw new ValueError(`${this.name}.loadStateDict: ${key} has ${got.length} entries, the optimizer has ${n} parameter groups`);
+      return got;
+    };
+    const baseLrs = list('baseLrs', state.baseLr);
+    const lastLrs = list('lastLrs', state.lastLr);
     this.lastEpoch = state.lastEpoch;
     this.stepCount = state.stepCount;
-    this.baseLr = state.baseLr;
-    this.lastLr = state.lastLr;
+    this.baseLrs = baseLrs;
+    this.lastLrs = lastLrs;
   }
 }
 
@@ -170,8 +205,8 @@ export class CosineAnnealingLR extends LRScheduler {
     this.initialStep();
   }
 
-  protected nextLr(lr: number): number {
-    const { lastEpoch: e, tMax: T, etaMin: m, baseLr: base } = this;
+  protected nextLr(lr: number, base: number): number {
+    const { lastEpoch: e, tMax: T, etaMin: m } = this;
     if (e === 0) return lr;
     if (this.stepCount === 1 && e > 0) return m + ((base - m) * (1 + Math.cos((e * Math.PI) / T))) / 2;
     if ((e - 1 - T) % (2 * T) === 0) return lr + ((base - m) * (1 - Math.cos(Math.PI / T))) / 2;
@@ -216,7 +251,8 @@ export interface ReduceLROnPlateauOptions {
   threshold?: number;
   thresholdMode?: 'rel' | 'abs';
   cooldown?: number;
-  minLr?: number;
+  /** The lowest rate: one for every group, or one per group. */
+  minLr?: number | number[];
   eps?: number;
 }
 
@@ -229,17 +265,19 @@ export class ReduceLROnPlateau {
   readonly threshold: number;
   readonly thresholdMode: 'rel' | 'abs';
   readonly cooldown: number;
-  readonly minLr: number;
+  /** Each group's lowest rate (PyTorch `min_lrs`). */
+  readonly minLrs: number[];
   readonly eps: number;
   best: number;
   numBadEpochs = 0;
   cooldownCounter = 0;
   lastEpoch = 0;
-  private lastLr: number;
+  private lastLrs: number[];
 
   constructor(optimizer: Optimizer, options: ReduceLROnPlateauOptions | 'min' | 'max' = {}) {
     const name = 'ReduceLROnPlateau';
-    this.lastLr = currentLr(name, optimizer);
+    const groups = groupsOf(name, optimizer);
+    this.lastLrs = groups.map((g) => g.lr);
     this.optimizer = optimizer;
     const o: ReduceLROnPlateauOptions = typeof options === 'string'
       ? { mode: options }
@@ -254,7 +292,13 @@ export class ReduceLROnPlateau {
     this.patience = finite(name, 'patience', o.patience ?? 10, (v) => Number.isInteger(v) && v >= 0, 'an integer >= 0');
     this.threshold = finite(name, 'threshold', o.threshold ?? 1e-4, (v) => v >= 0, 'a number >= 0');
     this.cooldown = finite(name, 'cooldown', o.cooldown ?? 0, (v) => Number.isInteger(v) && v >= 0, 'an integer >= 0');
-    this.minLr = finite(name, 'minLr', o.minLr ?? 0, (v) => v >= 0, 'a number >= 0');
+    const minLr = o.minLr ?? 0;
+    if (Array.isArray(minLr)) {
+      if (minLr.length !== groups.length) throw new ValueError(`${name}: minLr has ${minLr.length} entries, expected one per parameter group (${groups.length})`);
+      this.minLrs = minLr.map((v, i) => finite(name, `minLr[${i}]`, v, (x) => x >= 0, 'a number >= 0'));
+    } else {
+      this.minLrs = groups.map(() => finite(name, 'minLr', minLr, (v) => v >= 0, 'a number >= 0'));
+    }
     this.eps = finite(name, 'eps', o.eps ?? 1e-8, (v) => v >= 0, 'a number >= 0');
     this.best = this.mode === 'min' ? Infinity : -Infinity;
   }
@@ -262,6 +306,10 @@ export class ReduceLROnPlateau {
   /** Records this epoch's metric (e.g. the validation loss) and lowers the rate if it has plateaued. */
   step(metric: number): void {
     if (typeof metric !== 'number' || Number.isNaN(metric)) throw new ValueError(`ReduceLROnPlateau.step: metric must be a number, got ${String(metric)}`);
+    const groups = groupsOf('ReduceLROnPlateau.step', this.optimizer);
+    if (groups.length !== this.minLrs.length) {
+      throw new ValueError(`ReduceLROnPlateau.step: the optimizer has ${groups.length} parameter groups, the scheduler was made for ${this.minLrs.length}`);
+    }
     this.lastEpoch++;
     if (this.isBetter(metric)) {
       this.best = metric;
@@ -274,17 +322,24 @@ export class ReduceLROnPlateau {
       this.numBadEpochs = 0;
     }
     if (this.numBadEpochs > this.patience) {
-      const opt = this.optimizer as unknown as WithLr;
-      const newLr = Math.max(opt.lr * this.factor, this.minLr);
-      if (opt.lr - newLr > this.eps) opt.lr = newLr;
+      groups.forEach((g, i) => {
+        const newLr = Math.max(g.lr * this.factor, this.minLrs[i]);
+        if (g.lr - newLr > this.eps) g.lr = newLr;
+      });
       this.cooldownCounter = this.cooldown;
       this.numBadEpochs = 0;
     }
-    this.lastLr = (this.optimizer as unknown as WithLr).lr;
+    this.lastLrs = groups.map((g) => g.lr);
   }
 
+  /** The first group's lowest rate. */
+  get minLr(): number {
+    return this.minLrs[0];
+  }
+
+  /** The rate of each parameter group after the last step. */
   getLastLr(): number[] {
-    return [this.lastLr];
+    return [...this.lastLrs];
   }
 
   private isBetter(a: number): boolean {
@@ -293,20 +348,43 @@ export class ReduceLROnPlateau {
     return this.thresholdMode === 'rel' ? a > best * (threshold + 1) : a > best + threshold;
   }
 
-  stateDict(): { best: number; numBadEpochs: number; cooldownCounter: number; lastEpoch: number; lastLr: number } {
-    return { best: this.best, numBadEpochs: this.numBadEpochs, cooldownCounter: this.cooldownCounter, lastEpoch: this.lastEpoch, lastLr: this.lastLr };
+  /** `lastLr` is the first group's rate, `lastLrs` every group's. */
+  stateDict(): PlateauState & { lastLrs: number[] } {
+    return {
+      best: this.best, numBadEpochs: this.numBadEpochs, cooldownCounter: this.cooldownCounter, lastEpoch: this.lastEpoch,
+      lastLr: this.lastLrs[0], lastLrs: [...this.lastLrs],
+    };
   }
 
-  loadStateDict(state: { best: number; numBadEpochs: number; cooldownCounter: number; lastEpoch: number; lastLr: number }): void {
+  /** Loads a `stateDict()`; one without `lastLrs` (saved before groups) loads into a single-group optimizer. */
+  loadStateDict(state: PlateauState): void {
     for (const key of ['best', 'numBadEpochs', 'cooldownCounter', 'lastEpoch', 'lastLr'] as const) {
       if (typeof state?.[key] !== 'number' || Number.isNaN(state[key])) {
         throw new ValueError(`ReduceLROnPlateau.loadStateDict: ${key} must be a number, got ${String(state?.[key])}`);
       }
     }
+    const n = this.minLrs.length;
+    let lastLrs = [state.lastLr];
+    if (state.lastLrs !== undefined) {
+      lastLrs = finiteList('ReduceLROnPlateau.loadStateDict', 'lastLrs', state.lastLrs);
+      if (lastLrs.length !== n) throw new ValueError(`ReduceLROnPlateau.loadStateDict: lastLrs has ${lastLrs.length} entries, the optimizer has ${n} parameter groups`);
+    } else if (n !== 1) {
+      throw new ValueError(`ReduceLROnPlateau.loadStateDict: lastLrs is missing (the optimizer has ${n} parameter groups)`);
+    }
     this.best = state.best;
     this.numBadEpochs = state.numBadEpochs;
     this.cooldownCounter = state.cooldownCounter;
     this.lastEpoch = state.lastEpoch;
-    this.lastLr = state.lastLr;
+    this.lastLrs = lastLrs;
   }
+}
+
+/** ReduceLROnPlateau's serializable state. */
+export interface PlateauState {
+  best: number;
+  numBadEpochs: number;
+  cooldownCounter: number;
+  lastEpoch: number;
+  lastLr: number;
+  lastLrs?: number[];
 }

@@ -1,12 +1,17 @@
 /**
- * Optimizer base: holds the parameters and, per parameter, its state buffers (owned by the
- * optimizer, created untracked, released by `dispose()`). Updates run in the crate's fused kernels.
+ * Optimizer base: holds the parameters in groups (PyTorch's `param_groups`: each group its own
+ * hyperparameters, the constructor's options its defaults) and, per parameter, its state buffers
+ * (owned by the optimizer, created untracked, released by `dispose()`). Updates run in the crate's
+ * fused kernels, which take the hyperparameters per call, so each group is updated with its own.
  * After `dispose()` every method but `dispose` throws a DisposedError; so do `step` and `zeroGrad`
  * when a parameter was disposed (its module was), before they change anything.
+ *
+ * `stateDict()` / `loadStateDict()` use PyTorch's structure (parameters numbered in group order):
+ * `{ state: { 0: { step, exp_avg, exp_avg_sq } }, param_groups: [{ lr, betas, ..., params: [0, 1] }] }`.
  */
 import { Tensor } from '../tensor';
 import { untracked } from '../memory';
-import { DisposedError, ValueError, DTypeError } from '../errors';
+import { DisposedError, ValueError, DTypeError, ShapeError, formatShape } from '../errors';
 import { assertTensor } from '../ops/util';
 import { checkOptions } from '../options';
 
@@ -16,31 +21,190 @@ export interface ParamState {
   buffers: Tensor[];
 }
 
-export abstract class Optimizer {
-  readonly params: readonly Tensor[];
+/** A parameter group: its parameters and its hyperparameters (every one filled in). */
+export interface ParamGroup {
+  params: Tensor[];
+  lr: number;
+}
+
+/** A group as given to a constructor: parameters, and any hyperparameter to override. */
+export type ParamGroupInput<O> = { params: Iterable<Tensor> | Tensor } & O;
+
+/** What an optimizer constructor takes: parameters (one group), or a list of groups. */
+export type ParamsInput<O> = Iterable<Tensor> | Iterable<ParamGroupInput<O>>;
+
+/** A state tensor in a state dict: a Tensor, or its shape and data. */
+export type StateTensor = Tensor | { shape: readonly number[]; data: ArrayLike<number> };
+
+/** A state tensor as `stateDict()` gives it: a copy, owning no WebAssembly memory. */
+export interface SavedTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** `optimizer.stateDict()`: PyTorch's `state_dict()` structure, with copies of the state. */
+export interface OptimizerStateDict<T = SavedTensor> {
+  /** Per parameter index (numbered through the groups in order), only parameters that have state. */
+  state: Record<number, { step: number } & Record<string, number | T | null>>;
+  /** Each group's hyperparameters under PyTorch's names, and its parameters' indices. */
+  param_groups: ({ params: number[] } & Record<string, unknown>)[];
+}
+
+/**
+ * One hyperparameter: its option name (camelCase), PyTorch's name, and its check (`where` is the
+ * option's name in messages, `Adam: lr` or `Adam: paramGroups[1].lr`).
+ */
+export interface Hyper {
+  key: string;
+  torch: string;
+  check(where: string, value: unknown): void;
+}
+
+/**
+ * PyTorch's `group['initial_lr']`: a group's rate when the first scheduler on it came (set by
+ * ts/optim/lr-scheduler.ts; saved in and restored from state dicts, as PyTorch's param_groups carry it).
+ */
+export const initialLr = new WeakMap<object, number>();
+
+/** Keys PyTorch 1.13 writes in param_groups for features this library does not have, with the value meaning "off". */
+const TORCH_OFF: Record<string, unknown> = {
+  amsgrad: false, maximize: false, foreach: null, capturable: false, differentiable: false, fused: false,
+};
+
+function isTensorLike(v: unknown): boolean {
+  return v instanceof Tensor;
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  return typeof v === 'string' ? `a string "${v}"` : String(v);
+}
+
+export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
+  /**
+   * The parameter groups (PyTorch `param_groups`). Each group's hyperparameters may be changed
+   * (schedulers set `group.lr`); they are checked again at every `step()`.
+   */
+  readonly paramGroups: G[] = [];
+  /** The constructor's options, filled in: what a group that does not say takes. */
+  readonly defaults: Omit<G, 'params'>;
   protected readonly state = new Map<Tensor, ParamState>();
   private disposed = false;
   /** 'SGD', 'Adam', 'AdamW': names the optimizer in errors. */
-  private readonly name: string;
+  protected readonly name: string;
 
-  constructor(params: Iterable<Tensor>, name: string) {
+  protected constructor(params: ParamsInput<object>, name: string, defaults: Omit<G, 'params'>) {
     this.name = name;
+    this.defaults = defaults;
     if (params === null || params === undefined || typeof (params as Iterable<Tensor>)[Symbol.iterator] !== 'function') {
       const isModule = params !== null && typeof params === 'object' && typeof (params as { parameters?: unknown }).parameters === 'function';
-      throw new ValueError(`${name}: params must be an iterable of tensors, got ${isModule ? `a module (pass module.parameters())` : String(params)}`);
+      throw new ValueError(`${name}: params must be an iterable of tensors or of parameter groups, got ${isModule ? `a module (pass module.parameters())` : String(params)}`);
     }
-    this.params = Array.from(params);
-    if (this.params.length === 0) {
+    const list = Array.from(params as Iterable<unknown>);
+    if (list.length === 0) {
       throw new ValueError(`${name}: got an empty parameter list (a Module finds submodules and parameters held in its fields; arrays of modules need nn.ModuleList)`);
     }
-    this.params.forEach((p, i) => {
-      if (!(p instanceof Tensor) || p.dtype !== 'float32') {
-        throw new DTypeError(`${name}: params[${i}] must be a float32 Tensor`);
+    const grouped = list[0] !== null && typeof list[0] === 'object' && !isTensorLike(list[0]) && 'params' in (list[0] as object);
+    if (!grouped) {
+      this.checkGroup(name, defaults as Record<string, unknown>);
+      this.addGroup({ params: list as Tensor[] }, 'params', 'params');
+      return;
+    }
+    this.checkDefaults(defaults as Record<string, unknown>);
+    const groups: G[] = [];
+    list.forEach((g, i) => {
+      if (g === null || typeof g !== 'object' || isTensorLike(g) || !('params' in g)) {
+        throw new ValueError(`${name}: paramGroups[${i}] must be a parameter group { params, ... } (every entry, as paramGroups[0] is), got ${isTensorLike(g) ? 'a Tensor' : describe(g)}`);
       }
-      assertTensor(name, `params[${i}]`, p);
-      if (!p.requiresGrad) throw new ValueError(`${name}: params[${i}] ${p.toString()} does not require grad`);
+      groups.push(this.makeGroup(g as ParamGroupInput<object>, `paramGroups[${i}]`, groups));
     });
-    if (new Set(this.params).size !== this.params.length) throw new ValueError(`${name}: a parameter appears more than once`);
+    this.paramGroups.push(...groups);
+  }
+
+  /** Every parameter, through the groups in order (PyTorch's numbering in state dicts). */
+  get params(): readonly Tensor[] {
+    return this.paramGroups.flatMap((g) => g.params);
+  }
+
+  /** The hyperparameters this optimizer has, with PyTorch's names. */
+  protected abstract hypers(): readonly Hyper[];
+
+  /** Checks a group's (or the defaults') hyperparameters, and their combinations. */
+  protected checkGroup(where: string, group: Record<string, unknown>): void {
+    const prefix = where === this.name ? `${this.name}: ` : `${this.name}: ${where}.`;
+    for (const h of this.hypers()) h.check(`${prefix}${h.key}`, group[h.key]);
+  }
+
+  /** Checks the constructor's options when groups are given (SGD's lr may then come from every group instead). */
+  protected checkDefaults(defaults: Record<string, unknown>): void {
+    this.checkGroup(this.name, defaults);
+  }
+
+  /** Adds a group (PyTorch `add_param_group`): `{ params, lr?, ... }`, the rest from the defaults. */
+  addParamGroup(group: ParamGroupInput<Partial<Omit<G, 'params'>>>): void {
+    this.assertUsable('addParamGroup');
+    this.addGroup(group, `paramGroups[${this.paramGroups.length}]`, `paramGroups[${this.paramGroups.length}].params`);
+  }
+
+  private addGroup(group: ParamGroupInput<object>, where: string, paramsName: string): void {
+    this.paramGroups.push(this.makeGroup(group, where, this.paramGroups, paramsName));
+  }
+
+  /** A checked group: options known, parameters float32 tensors that require grad and are in no other group. */
+  private makeGroup(input: ParamGroupInput<object>, where: string, others: readonly G[], paramsName = `${where}.params`): G {
+    const { name } = this;
+    const keys = ['params', ...this.hypers().map((h) => h.key)];
+    if (paramsName !== 'params') checkOptions(`${name}: ${where}`, input, keys);
+    const raw = input.params;
+    if (raw === null || raw === undefined || (!isTensorLike(raw) && typeof (raw as Iterable<Tensor>)[Symbol.iterator] !== 'function')) {
+      const isModule = raw !== null && typeof raw === 'object' && typeof (raw as { parameters?: unknown }).parameters === 'function';
+      throw new ValueError(`${name}: ${paramsName} must be an iterable of tensors, got ${isModule ? 'a module (pass module.parameters())' : describe(raw)}`);
+    }
+    const params: Tensor[] = isTensorLike(raw) ? [raw as Tensor] : Array.from(raw as Iterable<Tensor>);
+    params.forEach((p, i) => {
+      if (!(p instanceof Tensor) || p.dtype !== 'float32') throw new DTypeError(`${name}: ${paramsName}[${i}] must be a float32 Tensor`);
+      assertTensor(name, `${paramsName}[${i}]`, p);
+      if (!p.requiresGrad) throw new ValueError(`${name}: ${paramsName}[${i}] ${p.toString()} does not require grad`);
+    });
+    if (new Set(params).size !== params.length) throw new ValueError(`${name}: a parameter appears more than once in ${paramsName}`);
+    others.forEach((g, gi) => {
+      const i = params.findIndex((p) => g.params.includes(p));
+      if (i >= 0) throw new ValueError(`${name}: ${paramsName}[${i}] is already in paramGroups[${gi}] (a parameter may be in one group only)`);
+    });
+    // Arrays (betas) are copied: a group's own never aliases the defaults' or another group's.
+    const group: Record<string, unknown> = {};
+    for (const h of this.hypers()) {
+      const given = (input as unknown as Record<string, unknown>)[h.key];
+      const v = given !== undefined ? given : (this.defaults as Record<string, unknown>)[h.key];
+      group[h.key] = Array.isArray(v) ? [...v] : v;
+    }
+    if (paramsName !== 'params') this.checkGroup(where, group);
+    group.params = params;
+    return group as unknown as G;
+  }
+
+  /**
+   * A hyperparameter of the one group (`optimizer.lr`, kept for single-group code); with several
+   * groups there is no one value: read or set `paramGroups[i].<key>`.
+   */
+  protected single(key: string): G {
+    if (this.paramGroups.length !== 1) {
+      throw new ValueError(`${this.name}.${key}: the optimizer has ${this.paramGroups.length} parameter groups; use optimizer.paramGroups[i].${key}`);
+    }
+    return this.paramGroups[0];
+  }
+
+  /** The learning rate of the one parameter group (an error with several: use `paramGroups[i].lr`). */
+  get lr(): number {
+    return this.single('lr').lr;
+  }
+
+  set lr(value: number) {
+    const group = this.single('lr');
+    checkHyper(this.name, 'lr', value);
+    group.lr = value;
   }
 
   /** Zeroes every parameter's gradient in place (keeps the buffers: no allocation per step). */
@@ -49,24 +213,37 @@ export abstract class Optimizer {
     for (const p of this.params) if (p.grad !== null) p.grad.f32().fill(0);
   }
 
-  /** Applies one update to every parameter that has a gradient. */
+  /** Applies one update to every parameter that has a gradient, each with its group's hyperparameters. */
   step(): void {
     this.assertUsable('step');
-    for (const p of this.params) {
-      if (p.grad === null) continue;
-      let s = this.state.get(p);
-      if (s === undefined) {
-        s = { step: 0, buffers: untracked(() => this.createBuffers(p)) };
-        this.state.set(p, s);
+    this.paramGroups.forEach((g, i) => this.checkGroup(`paramGroups[${i}]`, g as unknown as Record<string, unknown>));
+    for (const group of this.paramGroups) {
+      for (const p of group.params) {
+        if (p.grad === null) continue;
+        let s = this.state.get(p);
+        if (s === undefined) {
+          s = { step: 0, buffers: untracked(() => this.createBuffers(p, group)) };
+          this.state.set(p, s);
+        }
+        s.step++;
+        this.update(p, p.grad, s, group);
       }
-      s.step++;
-      this.update(p, p.grad, s);
     }
   }
 
   /** The state buffers of a new parameter (zeroed), e.g. Adam's m and v. */
-  protected abstract createBuffers(p: Tensor): Tensor[];
-  protected abstract update(p: Tensor, grad: Tensor, state: ParamState): void;
+  protected abstract createBuffers(p: Tensor, group: G): Tensor[];
+  protected abstract update(p: Tensor, grad: Tensor, state: ParamState, group: G): void;
+  /** PyTorch's names of the state buffers, in `createBuffers` order (`exp_avg`, `exp_avg_sq`). */
+  protected abstract bufferNames(): readonly string[];
+  /** Whether a parameter's state may lack buffer `name` (PyTorch's SGD without momentum stores None). */
+  protected bufferOptional(_group: Record<string, unknown>, _name: string): boolean {
+    return false;
+  }
+  /** Whether a state entry may omit `step` (PyTorch's SGD state has none). */
+  protected stepOptional(): boolean {
+    return false;
+  }
 
   /** Per-parameter state in parameter order (null where no step happened yet), for checkpoints. */
   stateList(): ({ step: number; buffers: Tensor[] } | null)[] {
@@ -77,22 +254,166 @@ export abstract class Optimizer {
   /** Restores state saved by `stateList` (copies the buffers' data). */
   loadStateList(list: readonly ({ step: number; buffers: Float32Array[] } | null)[]): void {
     this.assertUsable('loadStateList');
-    if (list.length !== this.params.length) {
-      throw new ValueError(`loadStateList: ${list.length} entries for ${this.params.length} parameters`);
+    const params = this.params;
+    if (list.length !== params.length) {
+      throw new ValueError(`loadStateList: ${list.length} entries for ${params.length} parameters`);
     }
+    const groupOf = (p: Tensor): G => this.paramGroups.find((g) => g.params.includes(p)) as G;
     list.forEach((entry, i) => {
-      const p = this.params[i];
+      const p = params[i];
       const old = this.state.get(p);
       if (old) old.buffers.forEach((b) => b.dispose());
       this.state.delete(p);
       if (entry === null) return;
-      const buffers = untracked(() => this.createBuffers(p));
+      const buffers = untracked(() => this.createBuffers(p, groupOf(p)));
       if (buffers.length !== entry.buffers.length || buffers.some((b, j) => b.size !== entry.buffers[j].length)) {
         buffers.forEach((b) => b.dispose());
         throw new ValueError(`loadStateList: state of parameter ${i} does not match its shape ${p.toString()}`);
       }
       buffers.forEach((b, j) => b.f32().set(entry.buffers[j]));
       this.state.set(p, { step: entry.step, buffers });
+    });
+  }
+
+  /**
+   * The optimizer's state as PyTorch's `state_dict()`: `state` by parameter index (numbered through
+   * the groups in order; parameters not yet stepped are absent), `param_groups` with PyTorch's
+   * hyperparameter names and the indices of their parameters. Tensors are copies
+   * (`{ shape, data: Float32Array }`): they own no WebAssembly memory and do not change as
+   * training goes on.
+   */
+  stateDict(): OptimizerStateDict {
+    this.assertUsable('stateDict');
+    const names = this.bufferNames();
+    const state: OptimizerStateDict['state'] = {};
+    const groups: OptimizerStateDict['param_groups'] = [];
+    let index = 0;
+    for (const group of this.paramGroups) {
+      const entry: Record<string, unknown> = {};
+      for (const h of this.hypers()) {
+        const v = (group as unknown as Record<string, unknown>)[h.key];
+        entry[h.torch] = Array.isArray(v) ? [...v] : v;
+      }
+      if (initialLr.has(group)) entry.initial_lr = initialLr.get(group);
+      const ids: number[] = [];
+      for (const p of group.params) {
+        const s = this.state.get(p);
+        if (s !== undefined) {
+          const out: Record<string, number | SavedTensor | null> = { step: s.step };
+          names.forEach((n, j) => {
+            const b = s.buffers[j];
+            out[n] = b === undefined ? null : { shape: [...b.shape], data: b.toArray() as Float32Array };
+          });
+          state[index] = out as { step: number };
+        }
+        ids.push(index++);
+      }
+      groups.push({ ...entry, params: ids });
+    }
+    return { state, param_groups: groups };
+  }
+
+  /**
+   * Restores a state dict from `stateDict()` (or PyTorch's, as `{ shape, data }` tensors): the
+   * groups' hyperparameters and every parameter's state. Saved group i's j-th parameter is this
+   * optimizer's group i's j-th parameter. Everything is checked first: on an error (a ValueError or
+   * ShapeError naming what does not match) nothing changes.
+   */
+  loadStateDict(dict: OptimizerStateDict<StateTensor>): void {
+    this.assertUsable('loadStateDict');
+    const where = `${this.name}.loadStateDict`;
+    if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) throw new ValueError(`${where}: the state dict must be an object { state, param_groups }, got ${describe(dict)}`);
+    checkOptions(where, dict, ['state', 'param_groups']);
+    const { state, param_groups: saved } = dict;
+    if (!Array.isArray(saved)) throw new ValueError(`${where}: param_groups must be an array, got ${describe(saved)}`);
+    if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new ValueError(`${where}: state must be an object, got ${describe(state)}`);
+    if (saved.length !== this.paramGroups.length) {
+      throw new ValueError(`${where}: the state dict has ${saved.length} parameter group(s), the optimizer has ${this.paramGroups.length}`);
+    }
+    // Hyperparameters of each group, checked as the constructor checks them.
+    const hypers = this.hypers();
+    const paramOf = new Map<string, { p: Tensor; hypers: Record<string, unknown> }>();
+    const newHypers = saved.map((sg, gi) => {
+      const at = `param_groups[${gi}]`;
+      if (sg === null || typeof sg !== 'object' || Array.isArray(sg)) throw new ValueError(`${where}: ${at} must be an object, got ${describe(sg)}`);
+      const group = this.paramGroups[gi];
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(sg)) {
+        if (k === 'params') continue;
+        if (k === 'initial_lr') {
+          if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new ValueError(`${where}: ${at}.initial_lr must be a finite number >= 0, got ${describe(v)}`);
+          continue;
+        }
+        const h = hypers.find((x) => x.torch === k);
+        if (h !== undefined) out[h.key] = Array.isArray(v) ? [...v] : v;
+        else if (!(k in TORCH_OFF)) throw new ValueError(`${where}: ${at} has unknown key '${k}' (${this.name} groups have ${hypers.map((x) => x.torch).join(', ')}, params, initial_lr)`);
+        else if (v !== TORCH_OFF[k] && !(k === 'fused' && v === null)) throw new ValueError(`${where}: ${at}.${k} is ${String(v)}; lstm-wasm's ${this.name} does not have ${k}`);
+      }
+      for (const h of hypers) if (!(h.key in out)) throw new ValueError(`${where}: ${at} has no '${h.torch}'`);
+      this.checkGroup(`param_groups[${gi}]`, out);
+      const ids = sg.params;
+      if (!Array.isArray(ids)) throw new ValueError(`${where}: ${at}.params must be an array of parameter indices, got ${describe(ids)}`);
+      if (ids.length !== group.params.length) {
+        throw new ValueError(`${where}: ${at} has ${ids.length} parameter(s), the optimizer's paramGroups[${gi}] has ${group.params.length}`);
+      }
+      ids.forEach((id, j) => {
+        if (!Number.isInteger(id) || id < 0) throw new ValueError(`${where}: ${at}.params[${j}] must be an integer index >= 0, got ${describe(id)}`);
+        if (paramOf.has(String(id))) throw new ValueError(`${where}: parameter index ${id} appears more than once in param_groups`);
+        paramOf.set(String(id), { p: group.params[j], hypers: out });
+      });
+      return out;
+    });
+    // Each parameter's state: step and buffers, shaped as the parameter.
+    const names = this.bufferNames();
+    const loaded = new Map<Tensor, { step: number; data: (ArrayLike<number> | null)[] }>();
+    for (const [id, entry] of Object.entries(state)) {
+      const at = `state[${id}]`;
+      const target = paramOf.get(id);
+      if (target === undefined) throw new ValueError(`${where}: ${at} is for no parameter in param_groups (indices ${[...paramOf.keys()].join(', ')})`);
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new ValueError(`${where}: ${at} must be an object, got ${describe(entry)}`);
+      const known = ['step', ...names];
+      const extra = Object.keys(entry).find((k) => !known.includes(k));
+      if (extra !== undefined) throw new ValueError(`${where}: ${at} has unknown key '${extra}' (${this.name} state has ${known.join(', ')})`);
+      const { p, hypers: groupHypers } = target;
+      let step = (entry as Record<string, unknown>).step;
+      if (step === undefined && this.stepOptional()) step = 1;
+      step = stepNumber(step);
+      if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > 0xffffffff) {
+        throw new ValueError(`${where}: ${at}.step must be an integer >= 0, got ${describe((entry as Record<string, unknown>).step)}`);
+      }
+      const data = names.map((n) => {
+        const v = (entry as Record<string, unknown>)[n];
+        if ((v === null || v === undefined) && this.bufferOptional(groupHypers, n)) return null;
+        return stateData(`${where}: ${at}.${n}`, v, p);
+      });
+      loaded.set(p, { step, data });
+    }
+    // Allocate the new state before changing anything, so an allocation failure changes nothing.
+    const made: [Tensor, ParamState][] = [];
+    try {
+      untracked(() => {
+        for (const [p, { step, data }] of loaded) {
+          const buffers: Tensor[] = [];
+          made.push([p, { step, buffers }]);
+          for (const d of data) {
+            if (d === null) continue;
+            const b = new Tensor(p.shape);
+            buffers.push(b);
+            b.f32().set(d);
+          }
+        }
+      });
+    } catch (e) {
+      for (const [, s] of made) s.buffers.forEach((b) => b.dispose());
+      throw e;
+    }
+    for (const s of this.state.values()) s.buffers.forEach((b) => b.dispose());
+    this.state.clear();
+    for (const [p, s] of made) this.state.set(p, s);
+    newHypers.forEach((h, gi) => Object.assign(this.paramGroups[gi], h));
+    saved.forEach((sg, gi) => {
+      if (typeof sg.initial_lr === 'number') initialLr.set(this.paramGroups[gi], sg.initial_lr);
+      else initialLr.delete(this.paramGroups[gi]);
     });
   }
 
@@ -110,6 +431,40 @@ export abstract class Optimizer {
   }
 }
 
+/** PyTorch 1.13 saves Adam's step as a 0-d tensor: its value. */
+function stepNumber(v: unknown): unknown {
+  if (v instanceof Tensor) return v.size === 1 && v.shape.length === 0 ? (v.toArray() as ArrayLike<number>)[0] : v;
+  if (v !== null && typeof v === 'object' && 'data' in v && 'shape' in v) {
+    const { shape, data } = v as { shape: unknown; data: ArrayLike<number> };
+    if (Array.isArray(shape) && shape.length === 0 && data?.length === 1) return data[0];
+  }
+  return v;
+}
+
+/** The data of a state tensor, checked: a live float32 Tensor or `{ shape, data }` of `p`'s shape. */
+function stateData(where: string, v: unknown, p: Tensor): ArrayLike<number> {
+  let shape: readonly number[];
+  let data: ArrayLike<number>;
+  if (v instanceof Tensor) {
+    assertTensor(where, 'tensor', v);
+    if (v.dtype !== 'float32') throw new DTypeError(`${where} is ${v.dtype}, expected float32`);
+    shape = v.shape;
+    data = v.toArray() as ArrayLike<number>;
+  } else if (v !== null && typeof v === 'object' && Array.isArray((v as { shape?: unknown }).shape) && typeof (v as { data?: ArrayLike<number> }).data?.length === 'number') {
+    ({ shape, data } = v as { shape: number[]; data: ArrayLike<number> });
+  } else {
+    throw new ValueError(`${where} must be a Tensor or { shape, data }, got ${describe(v)}`);
+  }
+  if (shape.length !== p.shape.length || shape.some((d, i) => d !== p.shape[i])) {
+    throw new ShapeError(`${where} has shape ${formatShape(shape)}, expected ${formatShape(p.shape)} (its parameter's)`);
+  }
+  if (data.length !== p.size) throw new ShapeError(`${where} has ${data.length} values, expected ${p.size}`);
+  for (let i = 0; i < data.length; i++) {
+    if (typeof data[i] !== 'number') throw new ValueError(`${where}.data[${i}] must be a number, got ${describe(data[i])}`);
+  }
+  return data;
+}
+
 /**
  * An optimizer's options: an options object (checked against `keys`), or a number as PyTorch's
  * positional lr (`new Adam(params, 0.01)`).
@@ -124,4 +479,14 @@ export function checkHyper(name: string, key: string, value: number, min = 0): v
   if (typeof value !== 'number' || !(value >= min) || !Number.isFinite(value)) {
     throw new ValueError(`${name}: ${key} must be a finite number >= ${min}, got ${value}`);
   }
+}
+
+/** A Hyper for a finite number >= 0. */
+export function nonNegative(key: string, torch: string): Hyper {
+  return {
+    key, torch,
+    check(where, value) {
+      if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) throw new ValueError(`${where} must be a finite number >= 0, got ${String(value)}`);
+    },
+  };
 }
