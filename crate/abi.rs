@@ -472,9 +472,13 @@ pub unsafe extern "C" fn lw_topk(
 
 /// `out[o,j,i] = x[o, index[o,j,i], i]`; out, index (outer,k,inner); x (outer,d,inner). Overwrites.
 #[no_mangle]
-pub unsafe extern "C" fn lw_gather(out: *mut f32, x: *const f32, index: *const i32, outer: usize, d: usize, k: usize, inner: usize) {
+pub unsafe extern "C" fn lw_gather(out: *mut u32, x: *const u32, index: *const i32, outer: usize, d: usize, k: usize, inner: usize) {
+    // A bit copy of 4-byte elements: float32 and int32 alike (NaN payloads kept).
     let n = outer * k * inner;
-    selection::gather(sm(out, n), s(x, outer * d * inner), si(index, n), outer, d, k, inner)
+    let out = if n == 0 { &mut [][..] } else { slice::from_raw_parts_mut(out, n) };
+    let src = outer * d * inner;
+    let x = if src == 0 { &[][..] } else { slice::from_raw_parts(x, src) };
+    selection::gather(out, x, si(index, n), outer, d, k, inner)
 }
 
 /// `dx[o, index[o,j,i], i] += dout[o,j,i]` (repeated indices sum); shapes as `lw_gather`. Accumulates.

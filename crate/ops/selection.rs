@@ -82,7 +82,7 @@ pub fn topk(values: &mut [f32], indices: &mut [i32], x: &[f32], outer: usize, d:
 
 /// `out[o,j,i] = x[o, index[o,j,i], i]`; out, index (O,K,I); x (O,D,I). Works on any 4-byte
 /// elements (the caller passes f32). Overwrites.
-pub fn gather(out: &mut [f32], x: &[f32], index: &[i32], outer: usize, d: usize, k: usize, inner: usize) {
+pub fn gather<T: Copy>(out: &mut [T], x: &[T], index: &[i32], outer: usize, d: usize, k: usize, inner: usize) {
     for o in 0..outer {
         for j in 0..k {
             for i in 0..inner {

@@ -19,6 +19,7 @@ await import('../core/gradcheck.test');
 await import('../core/math-fixtures.test');
 await import('../core/shape-ops.test');
 await import('../core/losses.test');
+await import('../core/arange.test');
 await import('../core/memory.test');
 await import('../nn/cells-fixtures.test');
 await import('../nn/rnn-fixtures.test');

@@ -1,6 +1,6 @@
-// arange as torch.arange (torch 1.13 printed the expected values; int64 there is int32 here).
+// arange as torch.arange (torch 1.13 printed the expected values; int64 there is int32 here), and gather on int32 data.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OutOfMemoryError, ValueError, arange, init, tidy } from 'lstm-wasm';
+import { OutOfMemoryError, ValueError, arange, init, tensor, tidy } from 'lstm-wasm';
 
 beforeAll(async () => {
   await init();
@@ -33,5 +33,17 @@ describe('arange', () => {
     expect(() => arange(0, 1e12)).toThrowError(OutOfMemoryError);
     expect(() => arange(5, { dtyp: 'int32' } as never)).toThrowError(/unknown option 'dtyp'/);
     expect(() => arange(0.5, 3, { dtype: 'int32' })).toThrowError(/integer start and step/);
+  });
+});
+
+describe('gather on int32 data', () => {
+  it('gathers token ids bit for bit, int32 in, int32 out (as torch.gather on a long tensor)', () => {
+    tidy(() => {
+      const ids = tensor(new Int32Array([10, 11, 12, 13, 20, 21, 22, 23, 2147483647, -2147483648, 7, 8]), [3, 4]);
+      const reversed = ids.gather(1, arange(3, -1, -1).unsqueeze(0).expand(3, 4));
+      expect(reversed.dtype).toBe('int32');
+      expect(Array.from(reversed.toArray())).toEqual([13, 12, 11, 10, 23, 22, 21, 20, 8, 7, -2147483648, 2147483647]);
+      expect(reversed.requiresGrad).toBe(false);
+    });
   });
 });

@@ -30,7 +30,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  init, nn, optim, F, Module, tensor, zeros, full, cat, stack, tidy, noGrad, memory, type Tensor,
+  init, nn, optim, F, Module, arange, tensor, zeros, full, cat, stack, tidy, noGrad, memory, type Tensor,
 } from 'lstm-wasm';
 import { expectClose, readFixture, type FixtureTensor } from './fixture-helpers';
 
@@ -232,9 +232,8 @@ describe('tutorial 2: seq2seq (LSTM encoder -> LSTM decoder), teacher forcing, g
     tidy(() => {
       const src = ids(f.src);
       const [B, S] = src.shape;
-      // PORT: torch has src.flip(1); lstm-wasm has no flip, and gather refuses an int32 source
-      // (`gather: x must be float32, got int32`), so the columns are selected in reverse and stacked.
-      const reversed = stack(Array.from({ length: S }, (_, j) => src.select(1, S - 1 - j)), 1);
+      // PORT: torch has src.flip(1); lstm-wasm has no flip: gather the columns in reverse order.
+      const reversed = src.gather(1, arange(S - 1, -1, -1).unsqueeze(0).expand(B, S));
       const tgt = cat([reversed, full([B, 1], EOS, { dtype: 'int32' })], 1);
       const tgtIn = cat([full([B, 1], SOS, { dtype: 'int32' }), tgt.narrow(1, 0, S)], 1);
       expect(Array.from(tgt.toArray())).toEqual(f.tgt.data);

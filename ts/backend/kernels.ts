@@ -60,6 +60,7 @@ export interface Kernels {
   /** values, indices (outer, k, inner): the k largest (or smallest) of each line, sorted; k <= d. */
   lw_topk(values: Ptr, indices: Ptr, x: Ptr, outer: number, d: number, inner: number, k: number, largest: number): void;
   /** out[o,j,i] = x[o, index[o,j,i], i]; out, index (outer, k, inner), x (outer, d, inner). */
+  /** out = x gathered along a dim by int32 index; a bit copy of 4-byte elements (float32 or int32). */
   lw_gather(out: Ptr, x: Ptr, index: Ptr, outer: number, d: number, k: number, inner: number): void;
   /** dx[o, index[o,j,i], i] += dout[o,j,i] (accumulates). */
   lw_gather_backward(dx: Ptr, dout: Ptr, index: Ptr, outer: number, d: number, k: number, inner: number): void;

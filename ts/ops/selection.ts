@@ -10,7 +10,7 @@ import { Tensor } from '../tensor';
 import { backend } from '../backend/backend';
 import { needsGrad, record, recordMulti } from '../autograd';
 import { IndexError, ShapeError, ValueError, formatShape } from '../errors';
-import { assertFloat, assertInt, normalizeDim, splitAt } from './util';
+import { assertFloat, assertInt, assertTensor, normalizeDim, splitAt } from './util';
 import { scalarTensor } from './broadcast';
 
 export interface ValuesIndices {
@@ -162,11 +162,11 @@ export function topk(x: Tensor, k: number, dim = -1, largest = true, sorted = tr
 /**
  * PyTorch `gather(x, dim, index)`: `out[..., j, ...] = x[..., index[..., j, ...], ...]` along `dim`.
  * index is int32 with x's number of dims and x's sizes outside `dim` (PyTorch also allows smaller
- * ones; not supported here); every index in [0, x.shape[dim]). Differentiable in x (repeated
- * indices sum their gradients).
+ * ones; not supported here); every index in [0, x.shape[dim]). x may be float32 or int32 (token
+ * ids); the output has its dtype. Differentiable in a float32 x (repeated indices sum their gradients).
  */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
-  assertFloat('gather', 'x', x);
+  assertTensor('gather', 'x', x);
   assertInt('gather', 'index', index);
   const d0 = normalizeDim('gather', dim, x.ndim);
   if (index.ndim !== x.ndim || index.shape.some((s, i) => i !== d0 && s !== x.shape[i])) {
@@ -183,7 +183,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
       throw new IndexError(`gather: index element ${i} is ${ids[i]}, expected 0..${d - 1} (the size of dim ${dim} of x ${formatShape(x.shape)})`);
     }
   }
-  const out = new Tensor(index.shape);
+  const out = new Tensor(index.shape, x.dtype);
   backend().k.lw_gather(out.ptr, x.ptr, index.ptr, outer, d, k, inner);
   if (!needsGrad(x)) return out;
   return record(out, 'gather', [x, index], (g) => {

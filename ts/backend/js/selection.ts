@@ -52,7 +52,8 @@ export function selectionKernels(heap: JsHeap): SelectionKernels {
       }
     },
     lw_gather(out, x, index, outer, d, k, inner) {
-      const h = heap.f32, hi = heap.i32, os = out >>> 2, xs = x >>> 2, is = index >>> 2;
+      // A bit copy through the int32 view: float32 and int32 alike, NaN payloads kept.
+      const h = heap.i32, hi = heap.i32, os = out >>> 2, xs = x >>> 2, is = index >>> 2;
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < k; j++) {
           for (let i = 0; i < inner; i++) {
