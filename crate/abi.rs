@@ -209,6 +209,19 @@ pub unsafe extern "C" fn lw_copy(dst: *mut f32, src: *const f32, n: usize) {
     ew::copy(dst, src, n)
 }
 
+/// out (n) float32 = x (n) int32.
+#[no_mangle]
+pub unsafe extern "C" fn lw_cast_i32_to_f32(out: *mut f32, x: *const i32, n: usize) {
+    ew::cast_i32_to_f32(sm(out, n), si(x, n))
+}
+
+/// out (n) int32 = x (n) float32 truncated toward zero (saturating; NaN gives 0).
+#[no_mangle]
+pub unsafe extern "C" fn lw_cast_f32_to_i32(out: *mut i32, x: *const f32, n: usize) {
+    let out = if n == 0 { &mut [][..] } else { slice::from_raw_parts_mut(out, n) };
+    ew::cast_f32_to_i32(out, s(x, n))
+}
+
 /// `sum_i a[i]` in f64 (f32 SIMD blocks of 256, blocks summed in f64); a (n).
 #[no_mangle]
 pub unsafe extern "C" fn lw_sum(a: *const f32, n: usize) -> f64 {

@@ -8,6 +8,7 @@ import type * as Ops from './ops/index';
 import { LstmWasmError } from './errors';
 
 export type ChainedOps = Pick<typeof Ops,
+  'toDType' |
   'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' |
   'pow' | 'clamp' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'maskedFill' | 'max' | 'min' |
   'argmax' | 'argmin' | 'topk' | 'gather' | 'clone' | 'matmul' | 'sum' | 'mean' | 'reshape' |

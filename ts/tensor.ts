@@ -193,6 +193,23 @@ export class Tensor {
     return out;
   }
 
+  /** A copy in `dtype` (PyTorch `to(dtype)`): see `float()` and `int()`. Always a new tensor. */
+  to(dtype: DType): Tensor {
+    return chained().toDType(this, dtype);
+  }
+  /** A float32 copy (int32 values round past 2^24); on a float32 tensor, a clone in the graph. */
+  float(): Tensor {
+    return chained().toDType(this, 'float32');
+  }
+  /** An int32 copy, truncated toward zero (saturating; NaN gives 0). */
+  int(): Tensor {
+    return chained().toDType(this, 'int32');
+  }
+  /** PyTorch's `long()`: int64 tensors are int32 here, so this is `int()`. */
+  long(): Tensor {
+    return chained().toDType(this, 'int32');
+  }
+
   /** A copy that stays in the graph (gradient flows back to this tensor). */
   clone(): Tensor {
     return chained().clone(this);

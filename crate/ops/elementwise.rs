@@ -136,6 +136,36 @@ pub unsafe fn copy(dst: *mut f32, src: *const f32, n: usize) {
     core::ptr::copy(src, dst, n)
 }
 
+/// `out[i] = x[i]` as float32 (int32 -> float32, rounding to nearest past 2^24).
+pub fn cast_i32_to_f32(out: &mut [f32], x: &[i32]) {
+    for (o, v) in out.iter_mut().zip(x) {
+        *o = *v as f32;
+    }
+}
+
+/// `out[i] = x[i]` truncated toward zero (float32 -> int32, as PyTorch's `.int()` and `.long()`);
+/// past the int32 range it saturates and NaN gives 0 (Rust's `as`; PyTorch leaves both undefined).
+pub fn cast_f32_to_i32(out: &mut [i32], x: &[f32]) {
+    for (o, v) in out.iter_mut().zip(x) {
+        *o = *v as i32;
+    }
+}
+
+#[cfg(test)]
+mod cast_tests {
+    #[test]
+    fn casts_truncate_saturate_and_round() {
+        let x = [1.9f32, -1.9, 0.5, -0.0, f32::NAN, 3e9, -3e9, 16_777_217.0];
+        let mut out = [7i32; 8];
+        super::cast_f32_to_i32(&mut out, &x);
+        assert_eq!(out, [1, -1, 0, 0, 0, i32::MAX, i32::MIN, 16_777_216]);
+        let ids = [0i32, -5, 16_777_217, i32::MAX];
+        let mut f = [0f32; 4];
+        super::cast_i32_to_f32(&mut f, &ids);
+        assert_eq!(f, [0.0, -5.0, 16_777_216.0, 2_147_483_648.0]);
+    }
+}
+
 /// Scalar references the fast kernels are tested against.
 pub mod naive {
     pub fn binary(out: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) {

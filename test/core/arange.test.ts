@@ -47,3 +47,23 @@ describe('gather on int32 data', () => {
     });
   });
 });
+
+describe('dtype conversion: to, float, int, long', () => {
+  it('converts as PyTorch does, truncating toward zero (saturating, NaN to 0)', () => {
+    tidy(() => {
+      const x = tensor([1.9, -1.9, 0.5, -0.5, NaN, 3e9, -3e9, 16777217]);
+      expect(Array.from(x.int().toArray())).toEqual([1, -1, 0, 0, 0, 2147483647, -2147483648, 16777216]);
+      expect(x.long().dtype).toBe('int32');
+      expect(x.to('int32').dtype).toBe('int32');
+      const ids = tensor(new Int32Array([0, -5, 16777217, 2147483647]));
+      expect(Array.from(ids.float().toArray())).toEqual([0, -5, 16777216, 2147483648]);
+      expect(ids.float().requiresGrad).toBe(false);
+      expect(() => x.to('int64' as never)).toThrowError(/int64 tensors are int32 here/);
+      // Same dtype: a clone that stays in the graph.
+      const w = tensor([1, 2], undefined, { requiresGrad: true });
+      w.float().mul(3).sum().backward();
+      expect(Array.from(w.grad!.toArray())).toEqual([3, 3]);
+      w.grad!.dispose();
+    });
+  });
+});

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  F, Generator, Module, ValueError, cat, grad, init, keep, loadSafetensors, manualSeed, nn, noGrad, optim, saveSafetensors,
+  F, Generator, Module, ValueError, arange, cat, grad, init, keep, loadSafetensors, manualSeed, nn, noGrad, optim, saveSafetensors,
   stack, tensor, tidy, zeros,
 } from 'lstm-wasm';
 
@@ -62,6 +62,8 @@ describe("the README's Coming-from-PyTorch table", () => {
       y.retainGrad();
       expect(grad(y.sum(), w)[0]!.toArray()).toEqual(new Float32Array([2, 4]));
       expect([tensor([3]).item(), tensor([1, 2]).tolist(), tensor([1]).toArray()]).toEqual([3, [1, 2], new Float32Array([1])]);
+      expect([ids.float().dtype, tensor([1.5]).long().dtype, ids.to('int32').dtype]).toEqual(['float32', 'int32', 'int32']);
+      expect(arange(5).toArray()).toEqual(new Int32Array([0, 1, 2, 3, 4]));
       const bytes = saveSafetensors(m.stateDict());
       m.loadStateDict(loadSafetensors(bytes));
       expect((x as unknown as { add_?: unknown }).add_).toBeUndefined();

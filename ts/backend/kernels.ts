@@ -36,6 +36,10 @@ export interface Kernels {
   lw_fill(out: Ptr, value: number, n: number): void;
   /** Copies n 4-byte elements (any dtype); overlapping ranges are allowed only if dst == src. */
   lw_copy(dst: Ptr, src: Ptr, n: number): void;
+  /** out float32 (n) = x int32 (n). */
+  lw_cast_i32_to_f32(out: Ptr, x: Ptr, n: number): void;
+  /** out int32 (n) = x float32 (n) truncated toward zero; saturates past the int32 range, NaN gives 0. */
+  lw_cast_f32_to_i32(out: Ptr, x: Ptr, n: number): void;
   // Broadcasting (crate/ops/broadcast.rs): `dims` points at an int32 table of the output shape
   // (ndim, 1..16, contiguous output) then one stride row (ndim, elements, 0 = broadcast) per
   // input in argument order. Binary ops 0 add, 1 sub, 2 mul, 3 div, 4 pow, 5 maximum, 6 minimum;
@@ -151,7 +155,7 @@ const kernelTable: { readonly [K in keyof Kernels]: true } = {
   lw_sgemm: true, lw_transpose: true, lw_strided_copy: true,
   lw_add: true, lw_sub: true, lw_mul: true, lw_add_bcast: true, lw_sub_bcast: true, lw_mul_bcast: true,
   lw_sum_rows: true, lw_add_scalar: true, lw_scale: true, lw_axpy: true, lw_fill: true, lw_copy: true,
-  lw_sum: true, lw_sum_sq: true,
+  lw_cast_i32_to_f32: true, lw_cast_f32_to_i32: true, lw_sum: true, lw_sum_sq: true,
   lw_binary_bcast: true, lw_binary_bcast_backward: true, lw_compare_bcast: true, lw_where_bcast: true,
   lw_where_bcast_backward: true, lw_unary_forward: true, lw_unary_backward: true,
   lw_max_dim: true, lw_topk: true, lw_gather: true, lw_gather_backward: true,

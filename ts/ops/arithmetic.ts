@@ -7,8 +7,9 @@
  * broadcast (and every div, pow, maximum, minimum) runs `lw_binary_bcast`, whose backward sums
  * each gradient back to its input's shape in the same pass.
  */
-import { Tensor } from '../tensor';
+import { Tensor, type DType } from '../tensor';
 import { backend } from '../backend/backend';
+import { DTypeError } from '../errors';
 import { needsGrad, record, recordMulti } from '../autograd';
 import { assertFloat, assertTensor, sameShape } from './util';
 import { type BroadcastPlan, broadcastShapes, planBroadcast, planTable, scalarTensor } from './broadcast';
@@ -224,4 +225,22 @@ export function clone(x: Tensor): Tensor {
   backend().k.lw_copy(out.ptr, x.ptr, x.size);
   if (!needsGrad(x)) return out;
   return record(out, 'clone', [x], (g) => [scaled(g, 1)]);
+}
+
+/**
+ * A copy in another dtype (PyTorch `x.to(dtype)`, `.float()`, `.int()`, `.long()`): int32 ->
+ * float32 rounds past 2^24; float32 -> int32 truncates toward zero, saturating past the int32
+ * range (NaN gives 0). Always a new tensor, also for the same dtype (then a `clone`, in the graph).
+ */
+export function toDType(x: Tensor, dtype: DType): Tensor {
+  assertTensor('to', 'x', x);
+  if (dtype !== 'float32' && dtype !== 'int32') {
+    throw new DTypeError(`to: dtype must be 'float32' or 'int32', got ${String(dtype)} (int64 tensors are int32 here)`);
+  }
+  if (dtype === x.dtype) return clone(x);
+  const out = new Tensor(x.shape, dtype);
+  const k = backend().k;
+  if (dtype === 'float32') k.lw_cast_i32_to_f32(out.ptr, x.ptr, x.size);
+  else k.lw_cast_f32_to_i32(out.ptr, x.ptr, x.size);
+  return out; // crossing dtypes cuts the graph, as in PyTorch (an int32 tensor has no gradient)
 }

@@ -55,6 +55,7 @@ export const topk = named('topk', selection.topk);
 export const gather = named('gather', selection.gather);
 export type { ValuesIndices } from './selection';
 export const clone = named('clone', arithmetic.clone);
+export const toDType = named('to', arithmetic.toDType);
 export const matmul = named('matmul', matmulOps.matmul);
 export const sum = named('sum', reduce.sum);
 export const mean = named('mean', reduce.mean);
@@ -91,6 +92,7 @@ export const swapLeadingDims = named('swapLeadingDims', shape.swapLeadingDims);
 export { backward };
 
 bindChainedOps({
+  toDType,
   add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt,
   ge, maskedFill, max, min, argmax, argmin, topk, gather, clone, matmul, sum, mean, reshape,
   transpose, slice, tanh, sigmoid, relu, softmax, logSoftmax, backward, mT, permute, unsqueeze,

@@ -11,10 +11,27 @@ const f32 = Math.fround;
 
 type ElementwiseKernels = Pick<Kernels,
   'lw_add' | 'lw_sub' | 'lw_mul' | 'lw_add_bcast' | 'lw_sub_bcast' | 'lw_mul_bcast' | 'lw_sum_rows' |
-  'lw_add_scalar' | 'lw_scale' | 'lw_axpy' | 'lw_fill' | 'lw_copy' | 'lw_sum' | 'lw_sum_sq'>;
+  'lw_add_scalar' | 'lw_scale' | 'lw_axpy' | 'lw_fill' | 'lw_copy' | 'lw_sum' | 'lw_sum_sq' |
+  'lw_cast_i32_to_f32' | 'lw_cast_f32_to_i32'>;
+
+/** float32 -> int32 as the crate's `as i32`: toward zero, saturating, NaN to 0. */
+function truncToI32(v: number): number {
+  if (Number.isNaN(v)) return 0;
+  if (v >= 2147483647) return 2147483647;
+  if (v <= -2147483648) return -2147483648;
+  return Math.trunc(v);
+}
 
 export function elementwiseKernels(heap: JsHeap): ElementwiseKernels {
   return {
+    lw_cast_i32_to_f32(out, x, n) {
+      const o = out >>> 2, xs = x >>> 2, h = heap.f32, hi = heap.i32;
+      for (let i = 0; i < n; i++) h[o + i] = hi[xs + i];
+    },
+    lw_cast_f32_to_i32(out, x, n) {
+      const o = out >>> 2, xs = x >>> 2, h = heap.f32, hi = heap.i32;
+      for (let i = 0; i < n; i++) hi[o + i] = truncToI32(h[xs + i]);
+    },
     // out, a, b (n); in place ok (out may equal a or b).
     lw_add(out, a, b, n) {
       const h = heap.f32;
