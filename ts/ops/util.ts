@@ -16,7 +16,7 @@ export function assertTensor(op: string, name: string, t: unknown): asserts t is
 
 export function assertFloat(op: string, name: string, t: Tensor): void {
   assertTensor(op, name, t);
-  if (t.dtype !== 'float32') throw new DTypeError(`${op}: ${name} must be float32, got ${t.dtype}`);
+  if (t.dtype !== 'float32') throw new DTypeError(`${op}: ${name} must be float32, got ${t.dtype} (convert with .float())`);
 }
 
 export function assertInt(op: string, name: string, t: Tensor): void {
