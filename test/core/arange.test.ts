@@ -1,6 +1,6 @@
 // arange as torch.arange (torch 1.13 printed the expected values; int64 there is int32 here), and gather on int32 data.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OutOfMemoryError, ValueError, arange, init, tensor, tidy } from 'lstm-wasm';
+import { OutOfMemoryError, ValueError, arange, init, pow, tensor, tidy } from 'lstm-wasm';
 
 beforeAll(async () => {
   await init();
@@ -64,6 +64,19 @@ describe('dtype conversion: to, float, int, long', () => {
       w.float().mul(3).sum().backward();
       expect(Array.from(w.grad!.toArray())).toEqual([3, 3]);
       w.grad!.dispose();
+    });
+  });
+});
+
+describe('pow with a number base', () => {
+  it('is torch.pow(2, x), differentiable in the exponent (torch 1.13 values)', () => {
+    tidy(() => {
+      const x = tensor([0.5, -1, 3], undefined, { requiresGrad: true });
+      const y = pow(2, x);
+      Array.from(y.toArray()).forEach((v, i) => expect(v).toBeCloseTo([1.4142135381698608, 0.5, 8][i], 6));
+      y.sum().backward();
+      Array.from(x.grad!.toArray()).forEach((v, i) => expect(v).toBeCloseTo([0.9802581667900085, 0.3465735912322998, 5.545177459716797][i], 5));
+      expect(() => pow(2, 3 as never)).toThrowError(/Math.pow/);
     });
   });
 });

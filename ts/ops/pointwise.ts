@@ -11,6 +11,7 @@ import { needsGrad, record } from '../autograd';
 import { DTypeError, ValueError } from '../errors';
 import { assertFloat } from './util';
 import { powTensor } from './arithmetic';
+import { scalarTensor } from './broadcast';
 
 /** The op codes of `lw_unary_forward` (crate/ops/unary.rs `UnaryOp`). */
 const UNARY_CODE = { neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, pow: 5, clamp: 6 } as const;
@@ -56,7 +57,20 @@ export function abs(x: Tensor): Tensor {
 }
 
 /** `x ** exponent`: a number (C `powf` semantics, as PyTorch), or a tensor broadcast against x. */
-export function pow(x: Tensor, exponent: number | Tensor): Tensor {
+export function pow(x: Tensor | number, exponent: number | Tensor): Tensor {
+  if (typeof x === 'number' && exponent instanceof Tensor) {
+    // torch.pow(2, t): a number base, broadcast as a 0-d tensor (freed here; pow keeps no reference
+    // to a base that needs no gradient).
+    assertNumber('pow', 'x', x);
+    assertFloat('pow', 'exponent', exponent);
+    const base = scalarTensor(x);
+    try {
+      return powTensor(base, exponent);
+    } finally {
+      if (!exponent.requiresGrad) base.dispose();
+    }
+  }
+  if (typeof x === 'number') throw new DTypeError('pow: with a number base the exponent must be a Tensor (for two numbers use Math.pow)');
   if (exponent instanceof Tensor) return powTensor(x, exponent);
   assertFloat('pow', 'x', x);
   assertNumber('pow', 'exponent', exponent);
