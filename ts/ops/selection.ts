@@ -34,15 +34,27 @@ function copyInt(t: Tensor): Tensor {
   return c;
 }
 
+/**
+ * The kernel's max (min) of x along dim `d0`, or over all elements when `d0` is null, as values and
+ * int32 indices both shaped `shape`; nothing is recorded.
+ */
+function extremes(x: Tensor, d0: number | null, shape: readonly number[], min: boolean) {
+  const [outer, d, inner] = d0 === null ? [1, x.size, 1] : splitAt(x.shape, d0);
+  const values = new Tensor(shape);
+  const indices = new Tensor(shape, 'int32');
+  backend().k.lw_max_dim(values.ptr, indices.ptr, x.ptr, outer, d, inner, min ? 1 : 0);
+  return { values, indices, outer, d, inner };
+}
+
+function assertNotEmpty(op: string, x: Tensor): void {
+  if (x.size === 0) throw new ShapeError(`${op}: x ${formatShape(x.shape)} is empty, expected at least one element`);
+}
+
 /** Values and indices along `dim`; the values are differentiable (gradient to the selected index). */
 function selectAlong(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
   const d0 = normalizeDim(op, dim, x.ndim);
   assertNonEmptyDim(op, x, d0);
-  const [outer, d, inner] = splitAt(x.shape, d0);
-  const shape = reducedShape(x.shape, d0, keepdim);
-  const values = new Tensor(shape);
-  const indices = new Tensor(shape, 'int32');
-  backend().k.lw_max_dim(values.ptr, indices.ptr, x.ptr, outer, d, inner, op === 'min' ? 1 : 0);
+  const { values, indices, outer, d, inner } = extremes(x, d0, reducedShape(x.shape, d0, keepdim), op === 'min');
   if (needsGrad(x)) {
     const saved = copyInt(indices);
     recordMulti([values], op, [x], ([g]) => {
@@ -57,11 +69,9 @@ function selectAlong(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean
 
 /** The whole tensor's max (min): a 0-d tensor; the gradient is split evenly among the tied extremes. */
 function selectAll(op: 'max' | 'min', x: Tensor): Tensor {
-  if (x.size === 0) throw new ShapeError(`${op}: x ${formatShape(x.shape)} is empty, expected at least one element`);
-  const out = new Tensor([]);
-  const index = new Tensor([], 'int32');
-  backend().k.lw_max_dim(out.ptr, index.ptr, x.ptr, 1, x.size, 1, op === 'min' ? 1 : 0);
-  index.dispose();
+  assertNotEmpty(op, x);
+  const { values: out, indices } = extremes(x, null, [], op === 'min');
+  indices.dispose();
   if (!needsGrad(x)) return out;
   const extreme = out.item();
   return record(out, op, [x], (g) => {
@@ -99,25 +109,19 @@ export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIn
 
 function argSelect(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
   assertFloat(op, 'x', x);
-  const min = op === 'argmin' ? 1 : 0;
+  const min = op === 'argmin';
+  // Over the flattened tensor: a 0-d index (all 1s with keepdim); else along `dim`.
+  let found;
   if (dim === undefined) {
-    // Over the flattened tensor: a 0-d index (all 1s with keepdim).
-    if (x.size === 0) throw new ShapeError(`${op}: x ${formatShape(x.shape)} is empty, expected at least one element`);
-    const value = new Tensor([]);
-    const index = new Tensor(keepdim ? x.shape.map(() => 1) : [], 'int32');
-    backend().k.lw_max_dim(value.ptr, index.ptr, x.ptr, 1, x.size, 1, min);
-    value.dispose();
-    return index;
+    assertNotEmpty(op, x);
+    found = extremes(x, null, keepdim ? x.shape.map(() => 1) : [], min);
+  } else {
+    const d0 = normalizeDim(op, dim, x.ndim);
+    assertNonEmptyDim(op, x, d0);
+    found = extremes(x, d0, reducedShape(x.shape, d0, keepdim), min);
   }
-  const d0 = normalizeDim(op, dim, x.ndim);
-  assertNonEmptyDim(op, x, d0);
-  const [outer, d, inner] = splitAt(x.shape, d0);
-  const shape = reducedShape(x.shape, d0, keepdim);
-  const value = new Tensor(shape);
-  const index = new Tensor(shape, 'int32');
-  backend().k.lw_max_dim(value.ptr, index.ptr, x.ptr, outer, d, inner, min);
-  value.dispose();
-  return index;
+  found.values.dispose();
+  return found.indices;
 }
 
 /** int32 index of the largest element (flattened when `dim` is undefined); the first of ties. */
