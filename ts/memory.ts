@@ -240,11 +240,9 @@ export interface MemoryInfo {
   memoryLimit: number | null;
 }
 
-let memoryLimit: number | null = null;
-
 export function memory(): MemoryInfo {
   const b = backend();
-  return { liveTensors, tensorBytes: liveBytes, heapBytes: b.heapBytes(), usedBytes: b.usedBytes(), memoryLimit };
+  return { liveTensors, tensorBytes: liveBytes, heapBytes: b.heapBytes(), usedBytes: b.usedBytes(), memoryLimit: b.memoryLimit() };
 }
 
 /**
@@ -257,7 +255,5 @@ export function setMemoryLimit(bytes: number | null): void {
   if (bytes !== null && !(Number.isInteger(bytes) && bytes > 0 && bytes <= MAX_MEMORY_BYTES)) {
     throw new ValueError(`setMemoryLimit: bytes must be a positive integer up to ${MAX_MEMORY_BYTES} (4 GiB) or null, got ${bytes}`);
   }
-  // The crate's cap is a u32 of bytes: 4 GiB itself is the same as none.
-  backend().setMemoryLimit(bytes === null || bytes === MAX_MEMORY_BYTES ? 0 : bytes);
-  memoryLimit = bytes;
+  backend().setMemoryLimit(bytes);
 }

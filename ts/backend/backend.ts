@@ -24,11 +24,13 @@ export interface Backend {
   /** Current size of the heap in bytes (WASM linear memory size, or the JS heap's buffer). */
   heapBytes(): number;
   /**
-   * Caps the bytes of live blocks (0: no cap): past it `alloc` throws `OutOfMemoryError` and the
+   * Caps the bytes of live blocks (null: no cap): past it `alloc` throws `OutOfMemoryError` and the
    * recurrent kernels report out-of-memory. The wasm backend counts kernel scratch too; the JS
    * backend's scratch is ordinary JS memory and is not counted.
    */
-  setMemoryLimit(bytes: number): void;
+  setMemoryLimit(bytes: number | null): void;
+  /** The cap `setMemoryLimit` set (null: none): the one record of it. */
+  memoryLimit(): number | null;
   /** Bytes in live blocks: tensors, and in the wasm backend the kernels' kept scratch. */
   usedBytes(): number;
 }

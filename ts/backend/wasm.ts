@@ -43,7 +43,7 @@ export function wasmBackend(instance: WebAssembly.Instance): Backend {
       i32 = new Int32Array(buffer);
     }
   };
-  let limit = 0;
+  let limit: number | null = null;
   return {
     name: 'wasm',
     k: ex,
@@ -56,7 +56,7 @@ export function wasmBackend(instance: WebAssembly.Instance): Backend {
       if (ptr === 0) {
         const live = ex.lw_live_bytes() >>> 0;
         throw new OutOfMemoryError(
-          limit > 0 && live + bytes > limit
+          limit !== null && live + bytes > limit
             ? `live blocks hold ${formatBytes(live)} of the ${formatBytes(limit)} allowed by setMemoryLimit`
             : `WebAssembly memory is at ${formatBytes(ex.memory.buffer.byteLength)} of its ${formatBytes(MAX_MEMORY_BYTES)} limit`,
         );
@@ -80,9 +80,13 @@ export function wasmBackend(instance: WebAssembly.Instance): Backend {
     usedBytes(): number {
       return ex.lw_live_bytes() >>> 0;
     },
-    setMemoryLimit(bytes: number): void {
+    setMemoryLimit(bytes: number | null): void {
       limit = bytes;
-      ex.lw_set_memory_limit(bytes);
+      // The crate's cap is a u32 of bytes (0: none): 4 GiB itself is the same as none.
+      ex.lw_set_memory_limit(bytes === null || bytes >= MAX_MEMORY_BYTES ? 0 : bytes);
+    },
+    memoryLimit(): number | null {
+      return limit;
     },
   };
 }

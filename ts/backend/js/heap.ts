@@ -100,10 +100,15 @@ export class JsHeap {
     return this.liveTotal;
   }
 
-  /** Caps `liveBytes()` (0: no cap); blocks already live stay. */
-  setLimit(bytes: number): void {
-    this.limit = bytes === 0 ? Infinity : bytes;
+  /** Caps `liveBytes()` (null: no cap); blocks already live stay. */
+  setLimit(bytes: number | null): void {
+    this.limit = bytes === null ? Infinity : bytes;
   }
+  /** The cap `setLimit` set, or null for none. */
+  limitBytes(): number | null {
+    return this.limit === Infinity ? null : this.limit;
+  }
+
 
   /**
    * Grows the buffer to at least `needed` bytes (doubling, in whole pages). The old buffer is

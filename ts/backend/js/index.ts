@@ -56,6 +56,7 @@ export function jsBackend(): Backend {
     i32: () => heap.i32,
     heapBytes: () => heap.buffer.byteLength,
     setMemoryLimit: (bytes) => heap.setLimit(bytes),
+    memoryLimit: () => heap.limitBytes(),
     usedBytes: () => heap.liveBytes(),
   };
 }
