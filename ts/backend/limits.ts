@@ -15,6 +15,13 @@ export const MAX_TENSOR_BYTES = 2 ** 31 - 2 ** 16;
 /** The largest tensor, in 4-byte elements: 536,854,528. */
 export const MAX_TENSOR_ELEMENTS = MAX_TENSOR_BYTES / 4;
 
+/** Throws unless `bytes` is a size one block (one tensor's data) can have; the backends' allocators call it. */
+export function assertBlockSize(bytes: number): void {
+  if (!(bytes >= 0 && bytes <= MAX_TENSOR_BYTES && Number.isInteger(bytes))) {
+    throw new OutOfMemoryError(`one block holds 0 to ${formatBytes(MAX_TENSOR_BYTES)}`);
+  }
+}
+
 /** `bytes` for people: "1.50 GiB", "512 MiB", "96 B". */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return `${bytes} bytes`;

@@ -2,7 +2,7 @@
 import type { Backend } from './backend';
 import type { Kernels } from './kernels';
 import { LstmWasmError, OutOfMemoryError } from '../errors';
-import { MAX_MEMORY_BYTES, MAX_TENSOR_BYTES, formatBytes } from './limits';
+import { MAX_MEMORY_BYTES, assertBlockSize, formatBytes } from './limits';
 
 interface CoreExports extends Kernels {
   memory: WebAssembly.Memory;
@@ -48,9 +48,7 @@ export function wasmBackend(instance: WebAssembly.Instance): Backend {
     name: 'wasm',
     k: ex,
     alloc(bytes: number): number {
-      if (!(bytes >= 0 && bytes <= MAX_TENSOR_BYTES && Number.isInteger(bytes))) {
-        throw new OutOfMemoryError(`one block holds 0 to ${formatBytes(MAX_TENSOR_BYTES)}`);
-      }
+      assertBlockSize(bytes);
       // Pointers are unsigned: addresses at or past 2 GiB come back as negative i32.
       const ptr = ex.lw_alloc(bytes) >>> 0;
       if (ptr === 0) {

@@ -5,7 +5,7 @@
  * shapes every step reuses its blocks and the heap stops growing after the first step.
  */
 import { LstmWasmError, OutOfMemoryError } from '../../errors';
-import { MAX_TENSOR_BYTES, formatBytes } from '../limits';
+import { assertBlockSize, formatBytes } from '../limits';
 
 const ALIGN = 16;
 /** Growth granularity, as a WebAssembly page. */
@@ -49,9 +49,7 @@ export class JsHeap {
 
   /** `bytes` zeroed bytes, 16-byte aligned, never at offset 0. Release with `free(ptr, bytes)`. */
   alloc(bytes: number): number {
-    if (!(bytes >= 0 && bytes <= MAX_TENSOR_BYTES && Number.isInteger(bytes))) {
-      throw new OutOfMemoryError(`one block holds 0 to ${formatBytes(MAX_TENSOR_BYTES)}`);
-    }
+    assertBlockSize(bytes);
     const cls = sizeClass(bytes);
     if (this.liveTotal + cls > this.limit) {
       throw new OutOfMemoryError(
