@@ -358,16 +358,21 @@ export function refGemm(
 }
 
 /**
- * Runs `call` (inside a scope that builds its inputs), expects an error of class `type` whose
- * message matches every pattern, and checks that the failure allocated nothing that survives.
+ * Runs `call` (inside a scope that builds its inputs, or with `scoped` false outside any scope,
+ * where nothing would free a leak), expects an error of class `type` whose message matches every
+ * pattern, and checks that the failure allocated nothing that survives.
  */
-export function expectFailure(type: typeof LstmWasmError, patterns: (string | RegExp)[], call: () => unknown): Error {
+export function expectFailure(type: typeof LstmWasmError, patterns: (string | RegExp)[], call: () => unknown, scoped = true): Error {
   const before = memory();
   let caught: unknown = null;
   try {
-    tidy(() => {
+    if (scoped) {
+      tidy(() => {
+        call();
+      });
+    } else {
       call();
-    });
+    }
   } catch (e) {
     caught = e;
   }

@@ -7,7 +7,7 @@ import {
   LanguageModel, LstmWasmError, OutOfMemoryError, ShapeError, ValueError, F, type Tensor, full, init, loadSafetensors,
   manualSeed, memory, nn, noGrad, optim, saveSafetensors, setMemoryLimit, tensor, tidy, zeros,
 } from 'lstm-wasm';
-import { randomF32 } from './helpers';
+import { expectFailure, randomF32 } from './helpers';
 
 beforeAll(async () => {
   await init();
@@ -17,22 +17,9 @@ afterEach(() => {
   setMemoryLimit(null);
 });
 
-/** `call` throws `type` with every pattern in its message, and tensors and their bytes are as before. */
+/** `call`, outside any scope, throws `type` matching every pattern and leaks no tensor or byte. */
 function expectRefused(type: typeof LstmWasmError, patterns: (string | RegExp)[], call: () => unknown): Error {
-  const before = memory();
-  let error: unknown = null;
-  try {
-    call();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, 'the call threw').toBeInstanceOf(type);
-  const err = error as Error;
-  expect(err.name).toBe(type.name);
-  for (const p of patterns) expect(err.message).toMatch(typeof p === 'string' ? new RegExp(p.replace(/[[\]().*+?^$|\\]/g, '\\$&')) : p);
-  expect(memory().liveTensors, 'no tensor leaked').toBe(before.liveTensors);
-  expect(memory().tensorBytes, 'no bytes leaked').toBe(before.tensorBytes);
-  return err;
+  return expectFailure(type, patterns, call, false);
 }
 
 /** A small computation whose result is known, to show the library still works. */
