@@ -215,10 +215,3 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     // ignore
   }
 }
-
-/** FNV-1a 32-bit of a string's UTF-16 code units, hex: a fingerprint of the training text. */
-export function fingerprint(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, '0');
-}

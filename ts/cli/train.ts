@@ -1,15 +1,17 @@
 /** `lstm-wasm train [file...]`: train a language model, with live progress, samples and checkpoints. */
-import { Generator, manualSeed } from '../random';
-import { LanguageModel, type LanguageModelConfig } from '../text/language-model';
-import { buildTokenizer, type Tokenizer } from '../text/tokenizer';
-import { LMBatcher, trainValSplit } from '../text/batcher';
-import { LMTrainer, type RunResult, type TrainProgress } from '../text/trainer';
+import type { LanguageModel } from '../text/language-model';
+import type { LMTrainer, RunResult, TrainProgress } from '../text/trainer';
 import { scoreTokens } from '../text/evaluate';
-import { encodeCheckpoint, modelFromCheckpoint, restoreTrainer, type DecodedCheckpoint } from '../text/checkpoint';
+import { encodeCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
+import {
+  CHECKPOINT_KEYS, DEFAULT_TRAINING_SETTINGS as D, SETTING_NAMES, checkpointExtra, createTraining, prepareTrainingData, resumeTraining,
+  settingsFromCheckpoint, type TrainingData, type TrainingSettings,
+} from '../text/training-setup';
+import { FormatError, ValueError } from '../errors';
 import { parseDuration, type Every } from './args';
-import { choice, command, defaults, duration, every, int, num, parseFlags, text, type FlagValues } from './flags';
+import { choice, command, duration, every, int, num, parseFlags, text } from './flags';
 import { CliError, UsageError } from './errors';
-import { CORPUS_LABEL, checkWritablePath, fingerprint, readCheckpoint, readCorpus, readTextFile, sameFileAs, writeFileAtomic } from './files';
+import { CORPUS_LABEL, checkWritablePath, readCheckpoint, readCorpus, readTextFile, sameFileAs, writeFileAtomic } from './files';
 import { ProgressView, due, formatDuration, formatRate, logLine, mark } from './progress';
 import { SAMPLE_NOTE, Samples } from './samples';
 import { asciiPlot } from './plot';
@@ -31,19 +33,19 @@ from a [prime] of held-out text), and at the end a summary with a plot of the lo
 cleanly and saves a checkpoint.`,
   positionals: true,
   flags: {
-    level: choice(['char', 'word'] as const, { section: MODEL, help: 'tokens: characters or words', default: 'char' }),
-    model: choice(['lstm', 'gru'] as const, { section: MODEL, help: 'recurrent cell', default: 'lstm' }),
-    embed: int({ section: MODEL, help: 'embedding size', default: 32, max: 4096 }),
-    hidden: int({ section: MODEL, help: 'hidden size; 256-512 for longer runs', default: 128, max: 8192 }),
-    layers: int({ section: MODEL, help: 'stacked recurrent layers', default: 1, max: 16 }),
-    dropout: num({ section: MODEL, arg: '<p>', help: 'dropout between layers and before the output, 0..0.9', default: 0, min: 0, max: 0.9 }),
-    'max-vocab': int({ section: MODEL, help: 'word level: keep the n most frequent words', default: 10000, min: 5, max: 1_000_000 }),
-    seq: int({ section: MODEL, help: 'window length T for truncated BPTT', default: 64, max: 100_000 }),
-    batch: int({ section: MODEL, help: 'parallel lanes B', default: 32, max: 100_000 }),
-    lr: num({ section: MODEL, help: 'Adam learning rate', default: 3e-3, min: 0, max: 10, minExclusive: true }),
-    clip: num({ section: MODEL, help: 'max gradient norm, 0 = off', default: 1, min: 0 }),
-    'val-split': num({ section: MODEL, arg: '<f>', help: 'fraction of the text held out for validation', default: 0.05, min: 0, max: 0.5, maxExclusive: true }),
-    seed: int({ section: MODEL, help: 'seed for initialization, dropout and samples', default: 1, min: 0, max: 2 ** 32 - 1 }),
+    level: choice(['char', 'word'] as const, { section: MODEL, help: 'tokens: characters or words', default: D.level }),
+    model: choice(['lstm', 'gru'] as const, { section: MODEL, help: 'recurrent cell', default: D.cell }),
+    embed: int({ section: MODEL, help: 'embedding size', default: D.embedDim, max: 4096 }),
+    hidden: int({ section: MODEL, help: 'hidden size; 256-512 for longer runs', default: D.hiddenSize, max: 8192 }),
+    layers: int({ section: MODEL, help: 'stacked recurrent layers', default: D.numLayers, max: 16 }),
+    dropout: num({ section: MODEL, arg: '<p>', help: 'dropout between layers and before the output, 0..0.9', default: D.dropout, min: 0, max: 0.9 }),
+    'max-vocab': int({ section: MODEL, help: 'word level: keep the n most frequent words', default: D.maxVocab, min: 5, max: 1_000_000 }),
+    seq: int({ section: MODEL, help: 'window length T for truncated BPTT', default: D.seqLen, max: 100_000 }),
+    batch: int({ section: MODEL, help: 'parallel lanes B', default: D.batchSize, max: 100_000 }),
+    lr: num({ section: MODEL, help: 'Adam learning rate', default: D.lr, min: 0, max: 10, minExclusive: true }),
+    clip: num({ section: MODEL, help: 'max gradient norm, 0 = off', default: D.clip, min: 0 }),
+    'val-split': num({ section: MODEL, arg: '<f>', help: 'fraction of the text held out for validation', default: D.valSplit, min: 0, max: 0.5, maxExclusive: true }),
+    seed: int({ section: MODEL, help: 'seed for initialization, dropout and samples', default: D.seed, min: 0, max: 2 ** 32 - 1 }),
     steps: int({ section: HOW_LONG, help: 'optimizer steps in this run' }),
     epochs: num({ section: HOW_LONG, help: 'passes over the training text in this run', min: 0, minExclusive: true }),
     time: duration({ section: HOW_LONG, help: 'wall time for this run: 90s, 4m, 1h' }),
@@ -62,13 +64,10 @@ cleanly and saves a checkpoint.`,
   },
 });
 
-/** What a training run is defined by: saved in the checkpoint, checked on resume. */
-const SETTINGS = ['level', 'model', 'embed', 'hidden', 'layers', 'dropout', 'max-vocab', 'seq', 'batch', 'lr', 'clip', 'val-split', 'seed'] as const;
-type Settings = Pick<FlagValues<typeof TRAIN.flags>, (typeof SETTINGS)[number]>;
-
 /** The run the command line asks for, checked before anything is read or written. */
 interface Plan {
-  settings: Settings;
+  /** What the run is defined by (the flags named by CHECKPOINT_KEYS): saved in the checkpoint, checked on resume. */
+  settings: TrainingSettings;
   files: string[];
   /** The checkpoint to continue from (null for a new model). */
   resumed: { path: string; checkpoint: DecodedCheckpoint } | null;
@@ -82,22 +81,11 @@ interface Plan {
   out: string;
 }
 
-/** The training text, its tokens and the batchers over them. */
-interface Data {
-  /** What the checkpoint records of the text, to refuse resuming on other text. */
-  record: { sources: string[]; fingerprint: string; chars: number };
-  tokenizer: Tokenizer;
-  ids: Int32Array;
-  split: { train: Int32Array; val: Int32Array };
-  train: LMBatcher;
-  val: LMBatcher | null;
-}
-
 export async function trainCommand(argv: string[]): Promise<number> {
   const plan = planRun(argv);
   const data = readData(plan);
   const { model, trainer } = buildOrResume(plan, data);
-  const save = (): void => writeFileAtomic(plan.out, encodeCheckpoint(model, data.tokenizer, trainer, { settings: plan.settings, data: data.record }));
+  const save = (): void => writeFileAtomic(plan.out, encodeCheckpoint(model, data.tokenizer, trainer, checkpointExtra(plan.settings, data.record)));
   printSetup(plan, data, model, trainer);
   const primeSource = data.split.val.length > 0 ? data.split.val : data.split.train;
   const samples = new Samples(model, data.tokenizer, trainer, primeSource, { seed: plan.settings.seed, length: plan.sampleLength });
@@ -123,13 +111,20 @@ export async function trainCommand(argv: string[]): Promise<number> {
 function planRun(argv: string[]): Plan {
   const { values: f, given, positionals: files } = parseFlags(TRAIN, argv);
   const resumed = f.resume !== undefined ? { path: f.resume, checkpoint: readCheckpoint(f.resume) } : null;
-  const settings = pick(f, SETTINGS);
+  const flagValue = (k: keyof TrainingSettings): unknown => (f as Record<string, unknown>)[CHECKPOINT_KEYS[k]];
+  const settings = Object.fromEntries(SETTING_NAMES.map((k) => [k, flagValue(k)])) as unknown as TrainingSettings;
   if (resumed !== null) {
-    const base = checkpointSettings(resumed.checkpoint, resumed.path);
-    for (const key of SETTINGS) {
-      if (!given.has(key)) (settings as Record<string, unknown>)[key] = base[key];
+    let base: TrainingSettings;
+    try {
+      base = settingsFromCheckpoint(resumed.checkpoint);
+    } catch (e) {
+      throw new CliError(`checkpoint ${resumed.path}: ${(e as Error).message.replace(/^the checkpoint /, '')}`);
+    }
+    for (const key of SETTING_NAMES) {
+      const flag = CHECKPOINT_KEYS[key];
+      if (!given.has(flag as keyof typeof f & string)) (settings as unknown as Record<string, unknown>)[key] = base[key];
       else if (settings[key] !== base[key]) {
-        throw new CliError(`--${key} ${settings[key]} does not match the checkpoint ${resumed.path} (trained with --${key} ${base[key]}); drop the flag to resume with the checkpoint's settings`);
+        throw new CliError(`--${flag} ${settings[key]} does not match the checkpoint ${resumed.path} (trained with --${flag} ${base[key]}); drop the flag to resume with the checkpoint's settings`);
       }
     }
   }
@@ -148,59 +143,31 @@ function planRun(argv: string[]): Plan {
 }
 
 /** Reads and checks every text file (or the bundled corpus), tokenizes it and cuts the batches. */
-function readData(plan: Plan): Data {
-  const { settings: s, files, resumed } = plan;
+function readData(plan: Plan): TrainingData {
+  const { settings, files, resumed } = plan;
   const text = files.length > 0 ? files.map(readTextFile).join('\n') : readCorpus();
-  const record = { sources: files.length > 0 ? files : [CORPUS_LABEL], fingerprint: fingerprint(text), chars: text.length };
-  if (resumed !== null) {
-    const was = resumed.checkpoint.meta.extra.data as Data['record'] | undefined;
-    if (was !== undefined && was.fingerprint !== record.fingerprint) {
-      throw new CliError(`checkpoint ${resumed.path} was trained on other text (${was.sources.join(', ')}); pass the same file(s) to resume`);
-    }
-  }
-  const tokenizer = resumed !== null ? resumed.checkpoint.tokenizer : buildTokenizer(s.level, text, { maxSize: s['max-vocab'] });
-  const ids = tokenizer.encode(text);
-  const split = trainValSplit(ids, s['val-split']);
   try {
-    const train = new LMBatcher(split.train, s.batch, s.seq, 'training text');
-    // Validation uses as many lanes as fit (at most --batch) so that a small held-out tail still works.
-    const valBatch = Math.max(1, Math.min(s.batch, Math.floor((split.val.length - 1) / s.seq)));
-    const val = split.val.length - 1 >= s.seq ? new LMBatcher(split.val, valBatch, s.seq, 'validation text') : null;
-    return { record, tokenizer, ids, split, train, val };
+    return prepareTrainingData(text, settings, files.length > 0 ? files : [CORPUS_LABEL], resumed?.checkpoint.tokenizer ?? null);
   } catch (e) {
-    throw new CliError(`${(e as Error).message}: use a longer text or smaller --batch/--seq`);
+    if (e instanceof ValueError) throw new CliError(e.message.replace('batchSize/seqLen', '--batch/--seq'));
+    throw e;
   }
 }
 
 /** A new model and trainer, or both as the checkpoint left them. */
-function buildOrResume(plan: Plan, data: Data): { model: LanguageModel; trainer: LMTrainer } {
-  const { settings: s, resumed } = plan;
-  manualSeed(s.seed);
-  const config: LanguageModelConfig = {
-    vocabSize: data.tokenizer.size, cell: s.model, embedDim: s.embed, hiddenSize: s.hidden, numLayers: s.layers, dropout: s.dropout,
-  };
-  // Initialization draws from the global generator (seeded above, as torch.manual_seed would);
-  // dropout from a stream of the run's own, which the checkpoint carries.
-  const generator = new Generator(s.seed);
-  if (resumed === null) {
-    const model = new LanguageModel(config, { generator });
-    return { model, trainer: new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator }) };
-  }
-  const model = modelFromCheckpoint(resumed.checkpoint);
-  const c = model.config;
-  if (c.vocabSize !== config.vocabSize || c.cell !== config.cell || c.embedDim !== config.embedDim || c.hiddenSize !== config.hiddenSize || c.numLayers !== config.numLayers) {
-    throw new CliError(`checkpoint ${resumed.path}: its model config does not match its recorded settings (corrupt checkpoint?)`);
-  }
-  const trainer = new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator });
+function buildOrResume(plan: Plan, data: TrainingData): { model: LanguageModel; trainer: LMTrainer } {
+  const { settings, resumed } = plan;
+  if (resumed === null) return createTraining(settings, data);
   try {
-    restoreTrainer(trainer, resumed.checkpoint); // the generator continues where it stopped
+    return resumeTraining(settings, data, resumed.checkpoint);
   } catch (e) {
-    throw new CliError(`checkpoint ${resumed.path}: ${(e as Error).message}`);
+    if (!(e instanceof FormatError)) throw e;
+    const hint = /other text/.test(e.message) ? '; pass the same file(s) to resume' : '';
+    throw new CliError(`checkpoint ${resumed.path}: ${e.message.replace(/^the checkpoint /, '').replace(/; resume on the same text$/, '')}${hint}`);
   }
-  return { model, trainer };
 }
 
-function printSetup(plan: Plan, data: Data, model: LanguageModel, trainer: LMTrainer): void {
+function printSetup(plan: Plan, data: TrainingData, model: LanguageModel, trainer: LMTrainer): void {
   const s = plan.settings;
   const split = data.split;
   const n = (x: number): string => x.toLocaleString('en-US');
@@ -211,7 +178,7 @@ function printSetup(plan: Plan, data: Data, model: LanguageModel, trainer: LMTra
       `train ${n(split.train.length)}, validation ${n(split.val.length)}`,
   );
   print(
-    `  model: ${s.model.toUpperCase()} embed ${s.embed}, hidden ${s.hidden} x ${s.layers} layer${s.layers > 1 ? 's' : ''}, dropout ${s.dropout}; ` +
+    `  model: ${s.cell.toUpperCase()} embed ${s.embedDim}, hidden ${s.hiddenSize} x ${s.numLayers} layer${s.numLayers > 1 ? 's' : ''}, dropout ${s.dropout}; ` +
       `${n(nParams)} parameters`,
   );
   const limits = [
@@ -220,7 +187,7 @@ function printSetup(plan: Plan, data: Data, model: LanguageModel, trainer: LMTra
     plan.timeMs !== undefined ? formatDuration(plan.timeMs) : null,
   ].filter((x) => x !== null).join(' or ');
   print(
-    `  batch ${s.batch} x seq ${s.seq} (${data.train.tokensPerBatch} tokens/step, ${data.train.windowsPerEpoch} steps/epoch), Adam lr ${s.lr}, clip ${s.clip}, seed ${s.seed}; ` +
+    `  batch ${s.batchSize} x seq ${s.seqLen} (${data.train.tokensPerBatch} tokens/step, ${data.train.windowsPerEpoch} steps/epoch), Adam lr ${s.lr}, clip ${s.clip}, seed ${s.seed}; ` +
       `${plan.resumed !== null ? `resuming at step ${trainer.step}; ` : ''}running for ${limits}`,
   );
   if (data.val !== null) {
@@ -287,7 +254,7 @@ async function trainWithProgress(plan: Plan, trainer: LMTrainer, samples: Sample
 }
 
 /** Speed, losses (the validation loss on every held-out token, as `eval` gives it), how to go on, and the loss plot. */
-function printSummary(plan: Plan, data: Data, model: LanguageModel, trainer: LMTrainer, result: RunResult): void {
+function printSummary(plan: Plan, data: TrainingData, model: LanguageModel, trainer: LMTrainer, result: RunResult): void {
   const { settings: s, out } = plan;
   const tokPerSec = result.elapsedMs > 0 ? (result.tokens * 1000) / result.elapsedMs : 0;
   const why = { steps: 'step limit', epochs: 'epoch limit', time: 'time limit', signal: 'interrupted' }[result.stoppedBy];
@@ -297,7 +264,7 @@ function printSummary(plan: Plan, data: Data, model: LanguageModel, trainer: LMT
   const recent = trainer.losses.slice(-50);
   const trainLoss = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
   // The same lanes as `lstm-wasm eval` with the checkpoint's --batch and --seq.
-  const full = data.val !== null ? scoreTokens(model, data.split.val, s.batch, s.seq) : null;
+  const full = data.val !== null ? scoreTokens(model, data.split.val, s.batchSize, s.seqLen) : null;
   const unit = s.level === 'char' ? 'char' : 'word';
   print(
     `  train loss ${trainLoss.toFixed(3)} (last ${recent.length} steps)` +
@@ -320,29 +287,6 @@ function printSummary(plan: Plan, data: Data, model: LanguageModel, trainer: LMT
     { width: 64, height: 14, xLabel: 'step' },
   ));
   print();
-}
-
-/** The settings recorded in a checkpoint (a CliError if it was not written by `train`). */
-function checkpointSettings(ck: DecodedCheckpoint, path: string): Settings {
-  const settings = ck.meta.extra?.settings as Partial<Settings> | undefined;
-  if (ck.meta.trainer === null || settings === undefined) {
-    throw new CliError(`checkpoint ${path}: has no training state to resume (it holds weights only)`);
-  }
-  const merged = { ...pick(defaults(TRAIN.flags), SETTINGS), ...settings };
-  const c = ck.meta.model;
-  merged.level = ck.tokenizer.level;
-  merged.model = c.cell;
-  merged.embed = c.embedDim;
-  merged.hidden = c.hiddenSize;
-  merged.layers = c.numLayers;
-  merged.dropout = c.dropout;
-  return merged;
-}
-
-function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
-  const out = {} as Pick<T, K>;
-  for (const k of keys) out[k] = from[k];
-  return out;
 }
 
 function print(line = ''): void {

@@ -1,0 +1,216 @@
+/**
+ * What a language-model training run is defined by, and how one is set up from a text or resumed
+ * from a checkpoint. Shared by the CLI's `train` and the worker session (ts/session), so that a run
+ * in a browser tab and one on the command line with the same settings are the same run: the same
+ * tokenizer, split, batches, initialization and checkpoint (one resumes the other).
+ *
+ * A checkpoint keeps the settings in `extra.settings` under the CLI's flag names (`CHECKPOINT_KEYS`)
+ * and the text's fingerprint in `extra.data`, so resuming on other text is refused.
+ */
+import { Generator, manualSeed } from '../random';
+import { FormatError, ValueError } from '../errors';
+import { LanguageModel, type CellType, type LanguageModelConfig } from './language-model';
+import { buildTokenizer, type Tokenizer, type TokenizerLevel } from './tokenizer';
+import { LMBatcher, trainValSplit } from './batcher';
+import { LMTrainer } from './trainer';
+import { modelFromCheckpoint, restoreTrainer, type DecodedCheckpoint } from './checkpoint';
+
+export interface TrainingSettings {
+  /** Tokens: characters or words. */
+  level: TokenizerLevel;
+  /** Word level: keep the n most frequent words. */
+  maxVocab: number;
+  cell: CellType;
+  embedDim: number;
+  hiddenSize: number;
+  numLayers: number;
+  /** Dropout between layers and before the output, in [0, 0.9]. */
+  dropout: number;
+  /** Parallel lanes B. */
+  batchSize: number;
+  /** Window length T of truncated BPTT. */
+  seqLen: number;
+  /** Adam learning rate. */
+  lr: number;
+  /** Max gradient norm, 0 = off. */
+  clip: number;
+  /** Fraction of the text held out for validation, in [0, 0.5). */
+  valSplit: number;
+  /** Seed of initialization and dropout. */
+  seed: number;
+}
+
+export const DEFAULT_TRAINING_SETTINGS: Readonly<TrainingSettings> = Object.freeze({
+  level: 'char', maxVocab: 10000, cell: 'lstm', embedDim: 32, hiddenSize: 128, numLayers: 1, dropout: 0,
+  batchSize: 32, seqLen: 64, lr: 3e-3, clip: 1, valSplit: 0.05, seed: 1,
+});
+
+/** Each setting's name in a checkpoint's `extra.settings` (the CLI's flag names). */
+export const CHECKPOINT_KEYS: Readonly<Record<keyof TrainingSettings, string>> = Object.freeze({
+  level: 'level', maxVocab: 'max-vocab', cell: 'model', embedDim: 'embed', hiddenSize: 'hidden', numLayers: 'layers', dropout: 'dropout',
+  batchSize: 'batch', seqLen: 'seq', lr: 'lr', clip: 'clip', valSplit: 'val-split', seed: 'seed',
+});
+
+export const SETTING_NAMES = Object.keys(CHECKPOINT_KEYS) as (keyof TrainingSettings)[];
+
+/** What a checkpoint records of the training text, to refuse resuming on other text. */
+export interface TextRecord {
+  sources: string[];
+  /** `fingerprint(text)`. */
+  fingerprint: string;
+  chars: number;
+}
+
+/** The training text's tokens and the batchers over them. */
+export interface TrainingData {
+  record: TextRecord;
+  tokenizer: Tokenizer;
+  ids: Int32Array;
+  split: { train: Int32Array; val: Int32Array };
+  train: LMBatcher;
+  /** Null when the held-out part is shorter than one window. */
+  val: LMBatcher | null;
+}
+
+/** FNV-1a 32-bit of a string's UTF-16 code units, hex: a fingerprint of the training text. */
+export function fingerprint(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * Settings checked against their ranges (the CLI's flag ranges): a ValueError naming the setting.
+ * Unknown keys are refused with the list of known ones.
+ */
+export function checkTrainingSettings(s: Partial<TrainingSettings>, who: string): TrainingSettings {
+  for (const k of Object.keys(s)) {
+    if (!(k in CHECKPOINT_KEYS)) {
+      const flag = (Object.keys(CHECKPOINT_KEYS) as (keyof TrainingSettings)[]).find((n) => CHECKPOINT_KEYS[n] === k || n.toLowerCase() === k.replace(/[-_]/g, '').toLowerCase());
+      throw new ValueError(`${who}: unknown setting '${k}'${flag !== undefined ? ` (did you mean '${flag}'?)` : ''}; known: ${SETTING_NAMES.join(', ')}`);
+    }
+  }
+  const out = { ...DEFAULT_TRAINING_SETTINGS, ...dropUndefined(s) };
+  const int = (k: keyof TrainingSettings, min: number, max: number): void => {
+    const v = out[k] as number;
+    if (!Number.isInteger(v) || v < min || v > max) throw new ValueError(`${who}: ${k} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  };
+  const real = (k: keyof TrainingSettings, min: number, max: number, open: { min?: boolean; max?: boolean } = {}): void => {
+    const v = out[k] as number;
+    const ok = typeof v === 'number' && (open.min ? v > min : v >= min) && (open.max ? v < max : v <= max);
+    if (!ok) throw new ValueError(`${who}: ${k} must be a number in ${open.min ? '(' : '['}${min}, ${max}${open.max ? ')' : ']'}, got ${String(v)}`);
+  };
+  if (out.level !== 'char' && out.level !== 'word') throw new ValueError(`${who}: level must be 'char' or 'word', got ${String(out.level)}`);
+  if (out.cell !== 'lstm' && out.cell !== 'gru') throw new ValueError(`${who}: cell must be 'lstm' or 'gru', got ${String(out.cell)}`);
+  int('maxVocab', 5, 1_000_000);
+  int('embedDim', 1, 4096);
+  int('hiddenSize', 1, 8192);
+  int('numLayers', 1, 16);
+  int('batchSize', 1, 100_000);
+  int('seqLen', 1, 100_000);
+  int('seed', 0, 2 ** 32 - 1);
+  real('dropout', 0, 0.9);
+  real('lr', 0, 10, { min: true });
+  real('clip', 0, Number.MAX_SAFE_INTEGER);
+  real('valSplit', 0, 0.5, { max: true });
+  return out;
+}
+
+/**
+ * Tokenizes `text` (with `tokenizer`, or a new one built from it), holds out the validation tail
+ * and cuts the batches. A text too short for one window is a ValueError saying so.
+ */
+export function prepareTrainingData(text: string, s: TrainingSettings, sources: string[], tokenizer: Tokenizer | null = null): TrainingData {
+  const record = { sources, fingerprint: fingerprint(text), chars: text.length };
+  const tok = tokenizer ?? buildTokenizer(s.level, text, { maxSize: s.maxVocab });
+  const ids = tok.encode(text);
+  const split = trainValSplit(ids, s.valSplit);
+  try {
+    const train = new LMBatcher(split.train, s.batchSize, s.seqLen, 'training text');
+    // Validation uses as many lanes as fit (at most batchSize) so that a small held-out tail still works.
+    const valBatch = Math.max(1, Math.min(s.batchSize, Math.floor((split.val.length - 1) / s.seqLen)));
+    const val = split.val.length - 1 >= s.seqLen ? new LMBatcher(split.val, valBatch, s.seqLen, 'validation text') : null;
+    return { record, tokenizer: tok, ids, split, train, val };
+  } catch (e) {
+    if (e instanceof ValueError) throw new ValueError(`${e.message}: use a longer text or a smaller batchSize/seqLen`);
+    throw e;
+  }
+}
+
+/**
+ * A new model and its trainer. Initialization draws from the global generator, seeded here (as
+ * torch.manual_seed would); dropout from a stream of the run's own, which checkpoints carry.
+ */
+export function createTraining(s: TrainingSettings, data: TrainingData): { model: LanguageModel; trainer: LMTrainer } {
+  manualSeed(s.seed);
+  const generator = new Generator(s.seed);
+  const model = new LanguageModel(modelConfig(s, data.tokenizer), { generator });
+  try {
+    return { model, trainer: new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator }) };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/**
+ * The model and trainer exactly as `ck` left them, on `data` (prepared with the checkpoint's
+ * tokenizer and `settingsFromCheckpoint(ck)`). Other text than the checkpoint's (by fingerprint),
+ * or a state that does not fit, is a FormatError; nothing is left allocated then.
+ */
+export function resumeTraining(s: TrainingSettings, data: TrainingData, ck: DecodedCheckpoint): { model: LanguageModel; trainer: LMTrainer } {
+  const was = ck.meta.extra.data as TextRecord | undefined;
+  if (was !== undefined && was.fingerprint !== data.record.fingerprint) {
+    throw new FormatError(`the checkpoint was trained on other text (${was.sources.join(', ')}); resume on the same text`);
+  }
+  manualSeed(s.seed); // as createTraining leaves the global generator (the model then loads over its initialization)
+  const model = modelFromCheckpoint(ck);
+  const c = model.config;
+  const want = modelConfig(s, data.tokenizer);
+  if (c.vocabSize !== want.vocabSize || c.cell !== want.cell || c.embedDim !== want.embedDim || c.hiddenSize !== want.hiddenSize || c.numLayers !== want.numLayers) {
+    model.dispose();
+    throw new FormatError('its model config does not match its recorded settings (corrupt checkpoint?)');
+  }
+  let trainer: LMTrainer | null = null;
+  try {
+    trainer = new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator: new Generator(s.seed) });
+    restoreTrainer(trainer, ck); // the generator continues where it stopped
+    return { model, trainer };
+  } catch (e) {
+    trainer?.dispose();
+    model.dispose();
+    throw e;
+  }
+}
+
+/** What `encodeCheckpoint` keeps in `extra` for a run: its settings (under CHECKPOINT_KEYS) and text record. */
+export function checkpointExtra(s: TrainingSettings, record: TextRecord): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  for (const k of SETTING_NAMES) settings[CHECKPOINT_KEYS[k]] = s[k];
+  return { settings, data: record };
+}
+
+/**
+ * The settings a checkpoint was trained with (model shape and tokenizer from the checkpoint
+ * itself, the rest from `extra.settings`, defaults for what it lacks). A checkpoint without
+ * training state is a FormatError: it holds weights only.
+ */
+export function settingsFromCheckpoint(ck: DecodedCheckpoint): TrainingSettings {
+  const stored = ck.meta.extra?.settings as Record<string, unknown> | undefined;
+  if (ck.meta.trainer === null || stored === undefined) throw new FormatError('the checkpoint has no training state to resume (it holds weights only)');
+  const out = { ...DEFAULT_TRAINING_SETTINGS } as Record<keyof TrainingSettings, unknown>;
+  for (const k of SETTING_NAMES) if (stored[CHECKPOINT_KEYS[k]] !== undefined) out[k] = stored[CHECKPOINT_KEYS[k]];
+  const c = ck.meta.model;
+  Object.assign(out, { level: ck.tokenizer.level, cell: c.cell, embedDim: c.embedDim, hiddenSize: c.hiddenSize, numLayers: c.numLayers, dropout: c.dropout });
+  return out as unknown as TrainingSettings;
+}
+
+function modelConfig(s: TrainingSettings, tokenizer: Tokenizer): LanguageModelConfig {
+  return { vocabSize: tokenizer.size, cell: s.cell, embedDim: s.embedDim, hiddenSize: s.hiddenSize, numLayers: s.numLayers, dropout: s.dropout };
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
