@@ -10,7 +10,21 @@ export default defineConfig([
     sourcemap: true,
     // scripts/build-wasm.sh has already put dist/lstm_wasm.wasm in place, and the CLI build below
     // runs alongside: clean everything else.
-    clean: ['!lstm_wasm.wasm', '!cli.js', '!cli.js.map'],
+    clean: ['!lstm_wasm.wasm', '!cli.js', '!cli.js.map', '!worker.js', '!worker.js.map'],
+    splitting: false,
+    outDir: 'dist',
+    // import.meta.url in the CommonJS build (where createTrainingSession finds worker.js).
+    shims: true,
+  },
+  {
+    // The training worker (createTrainingSession starts it from beside index.js / index.cjs):
+    // ESM, self-contained, for Web Workers and Node worker_threads alike.
+    entry: { worker: 'ts/session/worker.ts' },
+    format: ['esm'],
+    target: 'es2022',
+    platform: 'neutral',
+    sourcemap: true,
+    clean: false,
     splitting: false,
     outDir: 'dist',
   },

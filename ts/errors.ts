@@ -65,3 +65,12 @@ export class OutOfMemoryError extends LstmWasmError {
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/**
+ * A training session's worker is gone: it failed to start, crashed (out of memory, an uncaught
+ * error) or was terminated. Every call pending on it is rejected with this error, and later
+ * calls too; create a new session (from the last checkpoint) to go on.
+ */
+export class WorkerError extends LstmWasmError {
+  override name = 'WorkerError';
+}

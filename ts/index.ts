@@ -15,7 +15,7 @@ export { Module } from './nn/module';
 export { saveSafetensors, loadSafetensors, readSafetensors, type SafetensorsFile } from './io/safetensors';
 export {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, WasmLoadError, FormatError, ValueError,
-  OutOfMemoryError,
+  OutOfMemoryError, WorkerError,
 } from './errors';
 export {
   add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt,
@@ -24,3 +24,7 @@ export {
   unsqueeze, squeeze, flatten, expand, repeat, select, narrow, cat, stack,
 } from './ops/index';
 export * from './text/index';
+export {
+  createTrainingSession, TrainingSession, type TrainingSessionOptions, type SessionRunOptions, type SessionGenerateOptions,
+  type SessionEvaluateOptions, type SessionInfo, type SessionWorker,
+} from './session/client';

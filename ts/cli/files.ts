@@ -6,11 +6,12 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { decodeCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
+import { BUNDLED_CORPUS_LABEL, decodeTrainingText } from '../text/training-setup';
 import { CliError } from './errors';
 
 /** The bundled corpus, relative to dist/cli.js (and to ts/cli/ when run from source). */
 export const CORPUS_NAME = 'kjv.txt.gz';
-export const CORPUS_LABEL = 'bundled corpus: King James Bible (corpus/kjv.txt.gz)';
+export const CORPUS_LABEL = BUNDLED_CORPUS_LABEL;
 
 export function corpusPath(): string {
   return fileURLToPath(new URL(`../corpus/${CORPUS_NAME}`, import.meta.url));
@@ -41,16 +42,11 @@ export function readTextFile(path: string): string {
     if (code === 'EACCES') throw new CliError(`${path}: permission denied`);
     throw new CliError(`${path}: cannot read (${code ?? (e as Error).message})`);
   }
-  if (bytes.length === 0) throw new CliError(`${path}: file is empty`);
-  if (bytes.includes(0)) throw new CliError(`${path}: looks like a binary file (it has NUL bytes), expected UTF-8 text`);
-  let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new CliError(`${path}: is not UTF-8 text (binary file?)`);
+    return decodeTrainingText(bytes);
+  } catch (e) {
+    throw new CliError(`${path}: ${(e as Error).message}`);
   }
-  if (text.trim().length === 0) throw new CliError(`${path}: has only whitespace, no text to learn from`);
-  return text;
 }
 
 /** Reads and verifies a checkpoint file; any problem is one CliError naming the file. */

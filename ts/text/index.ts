@@ -16,3 +16,7 @@ export {
   encodeCheckpoint, decodeCheckpoint, modelFromCheckpoint, restoreTrainer, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
   type CheckpointMeta, type DecodedCheckpoint, type RawTensor,
 } from './checkpoint';
+export {
+  DEFAULT_TRAINING_SETTINGS, BUNDLED_CORPUS_LABEL, checkTrainingSettings, decodeTrainingText, fingerprint,
+  type TrainingSettings, type TextRecord,
+} from './training-setup';

@@ -64,6 +64,11 @@ export interface RunOptions {
   evalEveryMs?: number;
   /** Called after every step, and after each validation with `evaluated: true`. */
   onProgress?: (p: TrainProgress) => void | Promise<void>;
+  /**
+   * Called before every step: a promise returned holds the run (paused) until it settles. Time
+   * spent paused counts toward neither `timeMs` nor the elapsed times and rates of progress.
+   */
+  pauseGate?: () => Promise<void> | undefined;
 }
 
 export interface TrainProgress {
@@ -109,7 +114,9 @@ export interface ValPoint {
 }
 
 const TRAINER_KEYS = optionKeys<TrainerOptions>({ lr: true, clip: true, generator: true, evalWindows: true, resetEvery: true });
-const RUN_KEYS = optionKeys<RunOptions>({ steps: true, epochs: true, timeMs: true, signal: true, evalEvery: true, evalEveryMs: true, onProgress: true });
+const RUN_KEYS = optionKeys<RunOptions>({
+  steps: true, epochs: true, timeMs: true, signal: true, evalEvery: true, evalEveryMs: true, onProgress: true, pauseGate: true,
+});
 
 const SMOOTH = 50;
 
@@ -207,7 +214,7 @@ export class LMTrainer {
     this.assertAlive('run');
     checkOptions('LMTrainer.run', options, RUN_KEYS);
     options ??= {};
-    const { steps, epochs, timeMs, signal, onProgress } = options;
+    const { steps, epochs, timeMs, signal, onProgress, pauseGate } = options;
     for (const [k, v] of [['steps', steps], ['epochs', epochs], ['timeMs', timeMs]] as const) {
       if (v !== undefined && !(v > 0 && Number.isFinite(v))) throw new ValueError(`LMTrainer.run: ${k} must be a positive number, got ${v}`);
     }
@@ -223,8 +230,17 @@ export class LMTrainer {
     let valLoss: number | null = this.valHistory.length > 0 ? this.valHistory[this.valHistory.length - 1].valLoss : null;
     let loss = NaN;
     let stoppedBy: RunResult['stoppedBy'] = 'steps';
-    const now = (): number => performance.now() - start;
+    let pausedMs = 0;
+    const now = (): number => performance.now() - start - pausedMs;
     for (;;) {
+      const gate = pauseGate?.();
+      if (gate !== undefined) {
+        const t = performance.now();
+        await gate;
+        const waited = performance.now() - t;
+        pausedMs += waited;
+        lastEvalAt += waited;
+      }
       if (signal?.aborted) {
         stoppedBy = 'signal';
         break;

@@ -9,6 +9,7 @@
  */
 import { Generator, manualSeed } from '../random';
 import { FormatError, ValueError } from '../errors';
+import { checkOptions } from '../options';
 import { LanguageModel, type CellType, type LanguageModelConfig } from './language-model';
 import { buildTokenizer, type Tokenizer, type TokenizerLevel } from './tokenizer';
 import { LMBatcher, trainValSplit } from './batcher';
@@ -72,6 +73,32 @@ export interface TrainingData {
   val: LMBatcher | null;
 }
 
+/** How `lstm-wasm train` names the bundled corpus in checkpoints; a session given the corpus can say the same. */
+export const BUNDLED_CORPUS_LABEL = 'bundled corpus: King James Bible (corpus/kjv.txt.gz)';
+
+/**
+ * A training text from bytes: empty, binary (NUL bytes), not UTF-8, or only whitespace is a
+ * FormatError saying which (the CLI puts the file's name in front).
+ */
+export function decodeTrainingText(bytes: Uint8Array): string {
+  if (bytes.length === 0) throw new FormatError('file is empty');
+  if (bytes.includes(0)) throw new FormatError('looks like a binary file (it has NUL bytes), expected UTF-8 text');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new FormatError('is not UTF-8 text (binary file?)');
+  }
+  return checkTrainingText(text);
+}
+
+/** A text with something to learn from: empty or whitespace-only is a FormatError. */
+export function checkTrainingText(text: string): string {
+  if (text.length === 0) throw new FormatError('file is empty');
+  if (text.trim().length === 0) throw new FormatError('has only whitespace, no text to learn from');
+  return text;
+}
+
 /** FNV-1a 32-bit of a string's UTF-16 code units, hex: a fingerprint of the training text. */
 export function fingerprint(text: string): string {
   let h = 0x811c9dc5;
@@ -81,15 +108,10 @@ export function fingerprint(text: string): string {
 
 /**
  * Settings checked against their ranges (the CLI's flag ranges): a ValueError naming the setting.
- * Unknown keys are refused with the list of known ones.
+ * An unknown key is refused with the nearest known one (`hidden_size`: `hiddenSize`).
  */
 export function checkTrainingSettings(s: Partial<TrainingSettings>, who: string): TrainingSettings {
-  for (const k of Object.keys(s)) {
-    if (!(k in CHECKPOINT_KEYS)) {
-      const flag = (Object.keys(CHECKPOINT_KEYS) as (keyof TrainingSettings)[]).find((n) => CHECKPOINT_KEYS[n] === k || n.toLowerCase() === k.replace(/[-_]/g, '').toLowerCase());
-      throw new ValueError(`${who}: unknown setting '${k}'${flag !== undefined ? ` (did you mean '${flag}'?)` : ''}; known: ${SETTING_NAMES.join(', ')}`);
-    }
-  }
+  checkOptions(who, s, SETTING_NAMES);
   const out = { ...DEFAULT_TRAINING_SETTINGS, ...dropUndefined(s) };
   const int = (k: keyof TrainingSettings, min: number, max: number): void => {
     const v = out[k] as number;

@@ -1,0 +1,415 @@
+/**
+ * TrainingSession: a LanguageModel that trains, generates and evaluates in a worker (a Web Worker
+ * in browsers, a worker_threads Worker in Node), so the caller's thread (a page's main thread)
+ * never blocks on a step. The same API in both:
+ *
+ *   const session = await createTrainingSession({ text, settings: { hiddenSize: 256 } });
+ *   session.on('progress', (p) => chart.add(p.step, p.loss));
+ *   const result = await session.train({ timeMs: 60_000 });   // pause(), resume(), stop() meanwhile
+ *   for await (const piece of session.generate('And ', { length: 200, seed: 1 })) out.textContent += piece;
+ *   const bytes = await session.checkpoint();                   // the CLI's checkpoint format
+ *   await session.dispose();                                    // ends the worker, frees its memory
+ *
+ * Errors thrown in the worker arrive as the same classes (ValueError, FormatError, ...). A worker
+ * that dies rejects every pending call, and every later one, with a WorkerError.
+ */
+import { DisposedError, ValueError, WorkerError } from '../errors';
+import { checkOptions, optionKeys } from '../options';
+import type { RunResult, TrainProgress } from '../text/trainer';
+import type { ScoreResult } from '../text/evaluate';
+import type { SamplingOptions } from '../text/sampling';
+import type { TrainingSettings } from '../text/training-setup';
+import { isNode, nodeWorkerThreads, type NodeWorker } from './node';
+import { deserializeError, type Method, type Methods, type SessionInfo, type WorkerMessage } from './protocol';
+
+export type { SessionInfo } from './protocol';
+
+/** A browser Worker or a Node worker_threads Worker running lstm-wasm's worker entry (`lstm-wasm/worker`). */
+export type SessionWorker = Worker | NodeWorker;
+
+export interface TrainingSessionOptions {
+  /**
+   * The text to train on: a string, or its UTF-8 bytes (binary or non-UTF-8 bytes are a
+   * FormatError). Leave it out to open `checkpoint` for generation and evaluation only.
+   */
+  text?: string | Uint8Array | ArrayBuffer;
+  /** How checkpoints name the text (default 'text given to createTrainingSession'). */
+  source?: string;
+  /** The run's settings (defaults: `DEFAULT_TRAINING_SETTINGS`, the CLI's). With `checkpoint`, only ones that match it. */
+  settings?: Partial<TrainingSettings>;
+  /** A checkpoint (`checkpoint()`'s bytes, or a file from `lstm-wasm train`): with `text`, training resumes exactly where it stopped. */
+  checkpoint?: Uint8Array | ArrayBuffer;
+  /** The worker to run in (default: a new one from this package's worker.js, beside this module). */
+  worker?: SessionWorker;
+}
+
+export interface SessionRunOptions {
+  /** Stop after this many steps of this run. */
+  steps?: number;
+  /** Stop after this many epochs of this run (fractions allowed). */
+  epochs?: number;
+  /** Stop once this much training time has passed in this run (ms; time paused does not count). */
+  timeMs?: number;
+  /** Validate every this many steps (default 100; 0: only at the end). */
+  evalEvery?: number;
+  /** Validate (also) whenever this much time has passed since the last validation (ms). */
+  evalEveryMs?: number;
+  /** Stops the run after its current step, as `stop()` does. */
+  signal?: AbortSignal;
+  /** Called on this thread after every step of this run (and after each validation, with `evaluated: true`). */
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export interface SessionGenerateOptions extends SamplingOptions {
+  /** Tokens to generate after the prime (default 200). */
+  length?: number;
+  /** Seed of the sampling stream: the same seed and weights give the same text. */
+  seed?: number;
+  /** Ends the stream (the iterator just ends). */
+  signal?: AbortSignal;
+}
+
+export interface SessionEvaluateOptions {
+  /** Parallel lanes (default: the session's batchSize). */
+  batchSize?: number;
+  /** Window length (default: the session's seqLen). */
+  seqLen?: number;
+  /** Score at most the first n tokens. */
+  maxTokens?: number;
+}
+
+const SESSION_KEYS = optionKeys<TrainingSessionOptions>({ text: true, source: true, settings: true, checkpoint: true, worker: true });
+const RUN_KEYS = optionKeys<SessionRunOptions>({ steps: true, epochs: true, timeMs: true, evalEvery: true, evalEveryMs: true, signal: true, onProgress: true });
+const GENERATE_KEYS = optionKeys<SessionGenerateOptions>({ length: true, seed: true, signal: true, temperature: true, topK: true, topP: true, suppress: true });
+const EVALUATE_KEYS = optionKeys<SessionEvaluateOptions>({ batchSize: true, seqLen: true, maxTokens: true });
+
+/** Starts a worker and opens a session in it; rejects with the worker's error (as its class) if it cannot. */
+export async function createTrainingSession(options: TrainingSessionOptions): Promise<TrainingSession> {
+  checkOptions('createTrainingSession', options, SESSION_KEYS);
+  if (options === null || typeof options !== 'object') throw new ValueError('createTrainingSession: give an options object like { text, settings }');
+  const { text, checkpoint, settings = {} } = options;
+  if (text !== undefined && typeof text !== 'string' && !(text instanceof Uint8Array) && !(text instanceof ArrayBuffer)) {
+    throw new ValueError(`createTrainingSession: text must be a string, a Uint8Array or an ArrayBuffer of UTF-8, got ${describe(text)}`);
+  }
+  if (checkpoint !== undefined && !(checkpoint instanceof Uint8Array) && !(checkpoint instanceof ArrayBuffer)) {
+    throw new ValueError(`createTrainingSession: checkpoint must be a Uint8Array or an ArrayBuffer, got ${describe(checkpoint)}`);
+  }
+  const session = new TrainingSession(connect(options.worker ?? startWorker()));
+  try {
+    const info = await session.request('open', {
+      text: text === undefined ? null : text instanceof ArrayBuffer ? new Uint8Array(text) : text,
+      source: options.source ?? 'text given to createTrainingSession',
+      settings,
+      checkpoint: checkpoint === undefined ? null : checkpoint instanceof ArrayBuffer ? new Uint8Array(checkpoint) : checkpoint,
+    });
+    session.opened(info);
+    return session;
+  } catch (e) {
+    await session.dispose();
+    throw e;
+  }
+}
+
+/** A model training (or loaded) in a worker. Create one with `createTrainingSession`. */
+export class TrainingSession {
+  private info_: SessionInfo | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; onChunk?: (chunk: string) => void }>();
+  private readonly listeners = new Set<(p: TrainProgress) => void>();
+  private readonly runEndListeners = new Set<() => void>();
+  /** Why calls fail now: set by dispose() or the worker's death. */
+  private closed: Error | null = null;
+  private step_ = 0;
+
+  /** @internal Use createTrainingSession. */
+  constructor(private readonly channel: Channel) {
+    channel.onMessage((m) => this.receive(m));
+    channel.onDeath((why) => this.close(new WorkerError(`lstm-wasm: the training worker ${why}; this session is closed (start a new one, from your last checkpoint)`)));
+  }
+
+  /** @internal */
+  opened(info: SessionInfo): void {
+    this.info_ = info;
+    this.step_ = info.step;
+  }
+
+  /** The run's settings, vocabulary size, parameter count and text sizes, as opened. */
+  get info(): SessionInfo {
+    return { ...this.info_!, settings: { ...this.info_!.settings }, step: this.step_ };
+  }
+
+  /** Steps trained so far (across resumes), as of the latest progress event. */
+  get step(): number {
+    return this.step_;
+  }
+
+  /** True once disposed, or once the worker has died. */
+  get closedReason(): Error | null {
+    return this.closed;
+  }
+
+  /**
+   * Trains until the first limit (steps, epochs, timeMs) or `stop()`. One run at a time; the
+   * result is `LMTrainer.run`'s (stoppedBy 'signal' after stop()).
+   */
+  async train(options: SessionRunOptions): Promise<RunResult> {
+    checkOptions('TrainingSession.train', options, RUN_KEYS);
+    const { signal, onProgress, ...args } = options ?? {};
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new ValueError('TrainingSession.train: onProgress must be a function');
+    const unsubscribe = onProgress !== undefined ? this.on('progress', onProgress) : () => undefined;
+    const onAbort = (): void => void this.stop().catch(() => undefined);
+    signal?.addEventListener('abort', onAbort);
+    try {
+      if (signal?.aborted) onAbort();
+      return await this.request('train', args);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      unsubscribe();
+      this.runEndListeners.forEach((end) => end());
+    }
+  }
+
+  /** Calls `listener` with every training step's progress; returns the function that unsubscribes it. */
+  on(event: 'progress', listener: (p: TrainProgress) => void): () => void {
+    if (event !== 'progress') throw new ValueError(`TrainingSession.on: the only event is 'progress', got '${String(event)}'`);
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Progress of the current run (or the next one) as an async iterator, ending with the run.
+   * Events that arrive faster than the loop takes them are kept, none dropped.
+   */
+  async *progress(): AsyncGenerator<TrainProgress, void, undefined> {
+    const queue: TrainProgress[] = [];
+    let ended = this.closed !== null;
+    let wake: (() => void) | null = null;
+    const notify = (): void => {
+      wake?.();
+      wake = null;
+    };
+    const unsubscribe = this.on('progress', (p) => {
+      queue.push(p);
+      notify();
+    });
+    const onEnd = (): void => {
+      ended = true;
+      notify();
+    };
+    this.runEndListeners.add(onEnd);
+    try {
+      for (;;) {
+        if (queue.length > 0) yield queue.shift()!;
+        else if (ended) return;
+        else await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      unsubscribe();
+      this.runEndListeners.delete(onEnd);
+    }
+  }
+
+  /** Pauses the run after its current step; resolves with the step it paused at. Outside a run it does nothing. */
+  async pause(): Promise<{ step: number }> {
+    return this.request('pause', null);
+  }
+
+  /** Continues a paused run. */
+  async resume(): Promise<void> {
+    await this.request('resume', null);
+  }
+
+  /** Ends the run after its current step (a paused run at once); resolves once it has ended. */
+  async stop(): Promise<void> {
+    await this.request('stop', null);
+  }
+
+  /**
+   * The model, tokenizer and full training state as checkpoint bytes (the format of `lstm-wasm
+   * train`'s files, which `lstm-wasm train --resume` and `generate --checkpoint` read), taken
+   * between two steps. The buffer is transferred from the worker, not copied.
+   */
+  async checkpoint(): Promise<Uint8Array> {
+    return this.request('checkpoint', null);
+  }
+
+  /**
+   * Streams generated text, one token's text per piece, from a snapshot of the weights taken when
+   * it starts (training may go on meanwhile). Leaving the loop early ends it in the worker.
+   */
+  async *generate(prime: string, options: SessionGenerateOptions = {}): AsyncGenerator<string, void, undefined> {
+    checkOptions('TrainingSession.generate', options, GENERATE_KEYS);
+    if (typeof prime !== 'string') throw new ValueError(`TrainingSession.generate: prime must be a string, got ${describe(prime)}`);
+    const { signal, ...rest } = options ?? {};
+    const chunks: string[] = [];
+    let finished = false;
+    let failure: Error | null = null;
+    let wake: (() => void) | null = null;
+    const notify = (): void => {
+      wake?.();
+      wake = null;
+    };
+    const { id, done } = this.send('generate', { prime, options: rest }, (chunk) => {
+      chunks.push(chunk);
+      notify();
+    });
+    done.then(
+      () => (finished = true),
+      (e: Error) => (failure = e),
+    ).finally(notify);
+    const onAbort = notify;
+    signal?.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        if (signal?.aborted) return;
+        if (chunks.length > 0) yield chunks.shift()!;
+        else if (failure !== null) throw failure;
+        else if (finished) return;
+        else await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (!finished && failure === null && this.closed === null) this.request('cancel', { target: id }).catch(() => undefined);
+    }
+  }
+
+  /** Loss (nats per token), tokens scored and the lanes used, of the model on `text`. */
+  async evaluate(text: string | Uint8Array, options: SessionEvaluateOptions = {}): Promise<ScoreResult> {
+    checkOptions('TrainingSession.evaluate', options, EVALUATE_KEYS);
+    if (typeof text !== 'string' && !(text instanceof Uint8Array)) throw new ValueError(`TrainingSession.evaluate: text must be a string or UTF-8 bytes, got ${describe(text)}`);
+    return this.request('evaluate', { text, ...(options ?? {}) });
+  }
+
+  /** Ends the worker (and so frees all its memory); pending calls reject with a DisposedError. Safe to call twice. */
+  async dispose(): Promise<void> {
+    if (this.closed instanceof DisposedError) return;
+    this.close(new DisposedError('TrainingSession: the session was disposed'));
+    await this.channel.terminate();
+  }
+
+  /** @internal Sends a request; its reply's value (or error, rebuilt as its class). */
+  request<M extends Method>(method: M, args: Methods[M][0]): Promise<Methods[M][1]> {
+    return this.send(method, args).done as Promise<Methods[M][1]>;
+  }
+
+  private send<M extends Method>(method: M, args: Methods[M][0], onChunk?: (chunk: string) => void): { id: number; done: Promise<unknown> } {
+    const id = this.nextId++;
+    if (this.closed !== null) return { id, done: Promise.reject(this.closed) };
+    const done = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, onChunk }));
+    try {
+      this.channel.post({ id, method, args });
+    } catch (e) {
+      this.pending.delete(id);
+      return { id, done: Promise.reject(e) };
+    }
+    return { id, done };
+  }
+
+  private receive(m: WorkerMessage): void {
+    if ('progress' in m) {
+      this.step_ = m.progress.step;
+      this.listeners.forEach((listener) => listener(m.progress));
+      return;
+    }
+    const call = this.pending.get(m.id);
+    if (call === undefined) return;
+    if ('chunk' in m) {
+      call.onChunk?.(m.chunk);
+      return;
+    }
+    this.pending.delete(m.id);
+    if (m.ok) call.resolve(m.value);
+    else call.reject(deserializeError(m.error));
+  }
+
+  private close(reason: Error): void {
+    if (this.closed !== null && !(reason instanceof DisposedError)) return;
+    this.closed = reason;
+    const calls = [...this.pending.values()];
+    this.pending.clear();
+    calls.forEach((c) => c.reject(reason));
+    this.runEndListeners.forEach((end) => end());
+  }
+}
+
+/** The two kinds of worker behind one interface. */
+interface Channel {
+  post(message: unknown): void;
+  onMessage(handler: (m: WorkerMessage) => void): void;
+  /** Called once if the worker fails to start, crashes or exits on its own. */
+  onDeath(handler: (why: string) => void): void;
+  terminate(): Promise<void>;
+}
+
+/** A new worker from the package's worker.js, beside this module. */
+function startWorker(): SessionWorker {
+  if (isNode()) {
+    const threads = nodeWorkerThreads();
+    if (threads === null) throw new WorkerError('lstm-wasm: training sessions in Node need Node 20.16+ (process.getBuiltinModule)');
+    // Not the literal `new URL('./worker.js', import.meta.url)` of the browser branch, which
+    // bundlers turn into a worker chunk: this branch never runs in a browser bundle.
+    return new threads.Worker(new URL(WORKER_FILE, import.meta.url));
+  }
+  if (typeof Worker !== 'function') throw new WorkerError('lstm-wasm: this environment has no Worker; training sessions need Web Workers or Node worker_threads');
+  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+}
+
+const WORKER_FILE = './worker.js';
+
+function connect(worker: SessionWorker): Channel {
+  if (typeof (worker as NodeWorker).threadId === 'number' && typeof (worker as NodeWorker).on === 'function') return nodeChannel(worker as NodeWorker);
+  if (typeof Worker === 'function' && worker instanceof Worker) return browserChannel(worker);
+  throw new ValueError(`createTrainingSession: worker must be a Worker or a Node worker_threads Worker, got ${describe(worker)}`);
+}
+
+function browserChannel(worker: Worker): Channel {
+  let death: ((why: string) => void) | null = null;
+  let dead = false;
+  const die = (why: string): void => {
+    if (dead) return;
+    dead = true;
+    death?.(why);
+  };
+  worker.addEventListener('error', (e: ErrorEvent) => {
+    e.preventDefault();
+    die(e.message ? `failed: ${e.message}` : 'failed to start or crashed (its script could not be loaded or threw)');
+  });
+  worker.addEventListener('messageerror', () => die('sent a message that could not be read'));
+  return {
+    post: (message) => worker.postMessage(message),
+    onMessage: (handler) => worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) => handler(e.data)),
+    onDeath: (handler) => (death = handler),
+    terminate: async () => {
+      dead = true;
+      worker.terminate();
+    },
+  };
+}
+
+function nodeChannel(worker: NodeWorker): Channel {
+  let death: ((why: string) => void) | null = null;
+  let dead = false;
+  const die = (why: string): void => {
+    if (dead) return;
+    dead = true;
+    death?.(why);
+  };
+  worker.on('error', (e: Error) => die(`failed: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`));
+  worker.on('exit', (code: number) => die(`exited (code ${code})`));
+  worker.on('messageerror', () => die('sent a message that could not be read'));
+  return {
+    post: (message) => worker.postMessage(message),
+    onMessage: (handler) => worker.on('message', handler as (m: never) => void),
+    onDeath: (handler) => (death = handler),
+    terminate: async () => {
+      dead = true;
+      await worker.terminate();
+    },
+  };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}

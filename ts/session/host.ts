@@ -1,0 +1,274 @@
+/**
+ * The worker side of a TrainingSession: one LanguageModel, its tokenizer and (with a text) its
+ * LMTrainer, driven by requests (protocol.ts). Training runs as `LMTrainer.run`, which yields to
+ * the event loop between steps, so requests that arrive during a run (pause, checkpoint, generate,
+ * evaluate) are answered between two steps: a checkpoint is always of a whole step.
+ *
+ * Generation draws from a snapshot of the weights taken when it starts, so it streams at its own
+ * pace while training goes on.
+ */
+import { init } from '../init';
+import { tidy } from '../memory';
+import { Generator, defaultGenerator } from '../random';
+import { FormatError, ValueError } from '../errors';
+import { LanguageModel, generateText } from '../text/language-model';
+import type { Tokenizer } from '../text/tokenizer';
+import type { LMTrainer, RunResult } from '../text/trainer';
+import { scoreTokens, type ScoreResult } from '../text/evaluate';
+import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
+import {
+  checkTrainingSettings, checkTrainingText, checkpointExtra, createTraining, decodeTrainingText, prepareTrainingData, resumeTraining,
+  settingsFromCheckpoint, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingData, type TrainingSettings,
+} from '../text/training-setup';
+import {
+  serializeError, type EvaluateArgs, type GenerateArgs, type Method, type Methods, type OpenArgs, type Request, type RunArgs,
+  type SessionInfo, type WorkerMessage,
+} from './protocol';
+
+/** How the host talks to its client: a worker's global scope or Node's parentPort, adapted. */
+export interface HostEndpoint {
+  post(message: WorkerMessage, transfer?: Transferable[]): void;
+  listen(handler: (request: Request) => void): void;
+}
+
+/** Answers requests on `endpoint` until the worker is terminated. */
+export function serveTrainingSession(endpoint: HostEndpoint): void {
+  const host = new SessionHost(endpoint);
+  endpoint.listen((request) => host.receive(request));
+}
+
+interface Opened {
+  settings: TrainingSettings;
+  model: LanguageModel;
+  tokenizer: Tokenizer;
+  /** Null for a session from a checkpoint without text (it only generates and evaluates). */
+  training: { trainer: LMTrainer; data: TrainingData } | null;
+  /** The checkpoint's bytes, for a session that cannot train (its checkpoint never changes). */
+  bytes: Uint8Array | null;
+}
+
+interface Run {
+  controller: AbortController;
+  done: Promise<RunResult>;
+}
+
+class SessionHost {
+  private opened: Opened | null = null;
+  private run: Run | null = null;
+  /** While paused: the promise the run waits on, and its release. */
+  private gate: { wait: Promise<void>; release: () => void } | null = null;
+  /** pause() calls waiting for the run to reach its gate. */
+  private pauseAcks: (() => void)[] = [];
+  private generations = new Map<number, AbortController>();
+
+  constructor(private readonly endpoint: HostEndpoint) {}
+
+  receive(request: Request): void {
+    const { id } = request;
+    this.handle(request).then(
+      (value) => {
+        const transfer = value instanceof Uint8Array ? [value.buffer as ArrayBuffer] : [];
+        this.endpoint.post({ id, ok: true, value }, transfer);
+      },
+      (e: unknown) => this.endpoint.post({ id, ok: false, error: serializeError(e) }),
+    );
+  }
+
+  private async handle(request: Request): Promise<unknown> {
+    const { id, method, args } = request;
+    if (method === 'open') return this.open(args as OpenArgs);
+    const opened = this.opened;
+    if (opened === null) throw new ValueError(`TrainingSession.${method}: the session is not open`);
+    switch (method as Method) {
+      case 'train': return this.train(opened, args as RunArgs);
+      case 'pause': return this.pause(opened);
+      case 'resume': return this.resume();
+      case 'stop': return this.stop();
+      case 'checkpoint': return this.checkpoint(opened);
+      case 'generate': return this.generate(opened, id, args as Methods['generate'][0]);
+      case 'cancel': return this.generations.get((args as Methods['cancel'][0]).target)?.abort() ?? null;
+      case 'evaluate': return this.evaluate(opened, args as EvaluateArgs);
+      default: throw new ValueError(`TrainingSession: unknown request '${String(method)}'`);
+    }
+  }
+
+  private async open(args: OpenArgs): Promise<SessionInfo> {
+    if (this.opened !== null) throw new ValueError('TrainingSession: the session is already open');
+    await init();
+    const given = checkGivenSettings(args.settings);
+    const text = args.text === null ? null : typeof args.text === 'string' ? checkTrainingText(args.text) : decodeTrainingText(args.text);
+    const ck = args.checkpoint === null ? null : decodeCheckpoint(args.checkpoint);
+    if (text === null && ck === null) throw new ValueError('createTrainingSession: give a text to train on, a checkpoint, or both (to resume training)');
+    if (ck === null) {
+      const settings = checkTrainingSettings(given, 'createTrainingSession: settings');
+      const data = prepareTrainingData(text!, settings, [args.source]);
+      const { model, trainer } = createTraining(settings, data);
+      this.opened = { settings, model, tokenizer: data.tokenizer, training: { trainer, data }, bytes: null };
+    } else if (text === null) {
+      const model = modelFromCheckpoint(ck);
+      this.opened = { settings: checkpointSettings(ck), model, tokenizer: ck.tokenizer, training: null, bytes: args.checkpoint!.slice() };
+    } else {
+      const settings = settingsFromCheckpoint(ck);
+      for (const key of Object.keys(given) as (keyof TrainingSettings)[]) {
+        if (given[key] !== settings[key]) {
+          throw new ValueError(
+            `createTrainingSession: settings.${key} ${String(given[key])} does not match the checkpoint (trained with ${String(settings[key])}); ` +
+              "leave it out to resume with the checkpoint's settings",
+          );
+        }
+      }
+      const data = prepareTrainingData(text, settings, [args.source], ck.tokenizer);
+      const { model, trainer } = resumeTraining(settings, data, ck);
+      this.opened = { settings, model, tokenizer: ck.tokenizer, training: { trainer, data }, bytes: null };
+    }
+    return this.info(this.opened);
+  }
+
+  private info(o: Opened): SessionInfo {
+    const t = o.training;
+    return {
+      settings: { ...o.settings },
+      vocabSize: o.tokenizer.size,
+      parameterCount: o.model.parameters().reduce((a, p) => a + p.size, 0),
+      step: t?.trainer.step ?? 0,
+      canTrain: t !== null,
+      trainTokens: t?.data.split.train.length ?? 0,
+      valTokens: t?.data.split.val.length ?? 0,
+      stepsPerEpoch: t?.data.train.windowsPerEpoch ?? 0,
+    };
+  }
+
+  private async train(o: Opened, args: RunArgs): Promise<RunResult> {
+    if (o.training === null) throw new ValueError('TrainingSession.train: this session was opened from a checkpoint without text; open it with the text to train on');
+    if (this.run !== null) throw new ValueError('TrainingSession.train: a run is already going; await it, or stop() it first');
+    const controller = new AbortController();
+    const done = o.training.trainer.run({
+      ...args,
+      signal: controller.signal,
+      onProgress: (progress) => this.endpoint.post({ progress }),
+      pauseGate: () => this.waitIfPaused(),
+    });
+    this.run = { controller, done };
+    try {
+      return await done;
+    } finally {
+      this.run = null;
+      this.releaseGate();
+    }
+  }
+
+  /** The run's pauseGate: undefined to go on, or the promise to wait on while paused. */
+  private waitIfPaused(): Promise<void> | undefined {
+    if (this.gate === null) return undefined;
+    this.pauseAcks.splice(0).forEach((ack) => ack());
+    return this.gate.wait;
+  }
+
+  /** Pauses the run after its current step; resolves once it is paused. Outside a run it does nothing. */
+  private async pause(o: Opened): Promise<{ step: number }> {
+    const step = (): { step: number } => ({ step: o.training?.trainer.step ?? 0 });
+    if (this.run === null) return step();
+    if (this.gate === null) {
+      let release!: () => void;
+      const wait = new Promise<void>((resolve) => (release = resolve));
+      this.gate = { wait, release };
+    }
+    await new Promise<void>((resolve) => this.pauseAcks.push(resolve));
+    return step();
+  }
+
+  private async resume(): Promise<null> {
+    this.releaseGate();
+    return null;
+  }
+
+  /** Ends the run after its current step (a paused run at once); resolves when it has ended. */
+  private async stop(): Promise<null> {
+    const run = this.run;
+    if (run === null) return null;
+    run.controller.abort();
+    this.releaseGate();
+    await run.done.catch(() => undefined);
+    return null;
+  }
+
+  private releaseGate(): void {
+    const gate = this.gate;
+    this.gate = null;
+    // A pause() still waiting when the run ends (or resumes) has nothing left to wait for.
+    this.pauseAcks.splice(0).forEach((ack) => ack());
+    gate?.release();
+  }
+
+  private async checkpoint(o: Opened): Promise<Uint8Array> {
+    if (o.training === null) return o.bytes!.slice();
+    const { trainer, data } = o.training;
+    return encodeCheckpoint(o.model, o.tokenizer, trainer, checkpointExtra(o.settings, data.record));
+  }
+
+  private async generate(o: Opened, id: number, args: Methods['generate'][0]): Promise<null> {
+    const controller = new AbortController();
+    this.generations.set(id, controller);
+    const model = snapshot(o.model);
+    try {
+      for await (const piece of generateText(model, o.tokenizer, args.prime, { ...(args.options as GenerateArgs), signal: controller.signal })) {
+        this.endpoint.post({ id, chunk: piece });
+      }
+      return null;
+    } finally {
+      model.dispose();
+      this.generations.delete(id);
+    }
+  }
+
+  private async evaluate(o: Opened, args: EvaluateArgs): Promise<ScoreResult> {
+    const text = typeof args.text === 'string' ? checkTrainingText(args.text) : decodeTrainingText(args.text);
+    let ids = o.tokenizer.encode(text);
+    if (args.maxTokens !== undefined) {
+      if (!Number.isInteger(args.maxTokens) || args.maxTokens < 2) throw new ValueError(`TrainingSession.evaluate: maxTokens must be an integer >= 2, got ${args.maxTokens}`);
+      ids = ids.subarray(0, args.maxTokens);
+    }
+    if (ids.length < 2) throw new ValueError(`TrainingSession.evaluate: the text has ${ids.length} token(s); need at least 2 to evaluate`);
+    return scoreTokens(o.model, ids, args.batchSize ?? o.settings.batchSize, args.seqLen ?? o.settings.seqLen);
+  }
+}
+
+/** The settings the caller gave, checked (keys and ranges), without the defaults filled in. */
+function checkGivenSettings(given: Partial<TrainingSettings>): Partial<TrainingSettings> {
+  checkTrainingSettings(given, 'createTrainingSession: settings');
+  const out: Partial<TrainingSettings> = {};
+  for (const k of SETTING_NAMES) if (given[k] !== undefined) (out as Record<string, unknown>)[k] = given[k];
+  return out;
+}
+
+/** A weights-only (or foreign) checkpoint's settings: its model's, the defaults for the rest. */
+function checkpointSettings(ck: DecodedCheckpoint): TrainingSettings {
+  try {
+    return settingsFromCheckpoint(ck);
+  } catch (e) {
+    if (!(e instanceof FormatError)) throw e;
+    const c = ck.meta.model;
+    return { ...DEFAULT_TRAINING_SETTINGS, level: ck.tokenizer.level, cell: c.cell, embedDim: c.embedDim, hiddenSize: c.hiddenSize, numLayers: c.numLayers, dropout: c.dropout };
+  }
+}
+
+/**
+ * A copy of `model` with its current weights, for generation that must not see later training
+ * steps. Building it draws an initialization from the global generator, which is put back as it
+ * was, so taking a snapshot changes nothing a later step or checkpoint depends on.
+ */
+function snapshot(model: LanguageModel): LanguageModel {
+  const rng = defaultGenerator.getState();
+  try {
+    const copy = new LanguageModel(model.config, { generator: new Generator(0) });
+    try {
+      tidy(() => copy.loadStateDict(model.stateDict()));
+    } catch (e) {
+      copy.dispose();
+      throw e;
+    }
+    return copy;
+  } finally {
+    defaultGenerator.setState(rng);
+  }
+}
