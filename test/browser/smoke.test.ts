@@ -79,6 +79,44 @@ try {
 </script>
 `;
 
+// A plain page (no bundler) whose module script, a file of its own so that a strict CSP allows it,
+// trains in a worker that createTrainingSession starts from /dist/worker.js, beside /dist/index.js.
+const SESSION_PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>lstm-wasm session</title>
+<link rel="icon" href="data:,">
+<script type="module" src="/session-app.js"></script>
+`;
+
+const SESSION_APP = `
+try {
+  const { createTrainingSession, FormatError } = await import('/dist/index.js');
+  const session = await createTrainingSession({ text: 'to be or not to be, that is the question. '.repeat(30), settings: { hiddenSize: 8, batchSize: 2, seqLen: 8 } });
+  const steps = [];
+  session.on('progress', (p) => { if (!p.evaluated) steps.push(p.step); });
+  const run = await session.train({ steps: 4 });
+  let text = '';
+  for await (const piece of session.generate('to ', { length: 10, seed: 2 })) text += piece;
+  let error = null;
+  try {
+    await createTrainingSession({ checkpoint: new Uint8Array([1, 2, 3]) });
+  } catch (e) {
+    error = { isFormatError: e instanceof FormatError, name: e.name, message: e.message };
+  }
+  await session.dispose();
+  window.sessionResult = { steps, stoppedBy: run.stoppedBy, text, error };
+} catch (e) {
+  window.sessionResult = { error: String(e && e.stack || e) };
+}
+`;
+
+interface SessionResult {
+  error?: unknown;
+  steps: number[];
+  stoppedBy: string;
+  text: string;
+}
+
 interface SmokeResult {
   error?: string;
   got: { loss: number; dx: number[]; dw: number[] };
@@ -89,12 +127,21 @@ interface SmokeResult {
   simd: boolean;
 }
 
+/** Serves the pages above and dist/; a `?csp=<policy>` on the page's URL sets that CSP on every response after it. */
 function serve(): Promise<Server> {
+  let csp: string | null = null;
   const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    if (path === '/' || path === '/index.html') {
-      res.writeHead(200, { 'content-type': CONTENT_TYPES['.html']! });
-      res.end(PAGE);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const path = url.pathname;
+    if (path === '/session.html') csp = url.searchParams.get('csp');
+    const headers = csp !== null && path !== '/' ? { 'content-security-policy': csp } : {};
+    const pages: Record<string, [string, string]> = {
+      '/': [PAGE, '.html'], '/index.html': [PAGE, '.html'], '/session.html': [SESSION_PAGE, '.html'], '/session-app.js': [SESSION_APP, '.js'],
+    };
+    if (pages[path] !== undefined) {
+      const [body, ext] = pages[path];
+      res.writeHead(200, { ...headers, 'content-type': CONTENT_TYPES[ext]! });
+      res.end(body);
       return;
     }
     const file = resolve(distDir, '.' + path.replace(/^\/dist\//, '/'));
@@ -104,7 +151,7 @@ function serve(): Promise<Server> {
     }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.writeHead(200, { ...headers, 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' });
       res.end(body);
     } catch {
       res.writeHead(404).end();
@@ -163,5 +210,31 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser smoke (Chromi
     expect(result.lossDiff, `|loss - reference|; ${detail}`).toBeLessThan(1e-5);
     expect(result.dxDiff, `max |x.grad - reference|; ${detail}`).toBeLessThan(1e-5);
     expect(result.dwDiff, `max |w.grad - reference|; ${detail}`).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    ['no CSP', null],
+    ["CSP script-src 'self' 'wasm-unsafe-eval'", "script-src 'self' 'wasm-unsafe-eval'"],
+  ])('a plain module page trains in the worker from /dist/worker.js (%s)', async (_, csp) => {
+    const page = await browser!.newPage();
+    const problems: string[] = [];
+    const requests: string[] = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
+    });
+    page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+    const { port } = server!.address() as AddressInfo;
+    await page.goto(`http://127.0.0.1:${port}/session.html${csp !== null ? `?csp=${encodeURIComponent(csp)}` : ''}`);
+    await page.waitForFunction(() => 'sessionResult' in window, null, { timeout: 30_000 });
+    const result = (await page.evaluate(() => (window as unknown as { sessionResult: unknown }).sessionResult)) as SessionResult;
+    await page.close();
+    expect(result.error === null || typeof result.error === 'object', String(result.error)).toBe(true);
+    expect(problems).toEqual([]);
+    expect(requests).toContain('/dist/worker.js');
+    expect(result.steps).toEqual([1, 2, 3, 4]);
+    expect(result.stoppedBy).toBe('steps');
+    expect(result.text).toHaveLength(10);
+    expect(result.error).toEqual({ isFormatError: true, name: 'FormatError', message: expect.stringMatching(/^not a valid checkpoint: /) });
   });
 });

@@ -23,7 +23,7 @@ import { createServer, type OutgoingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,8 +46,18 @@ const X = [0.5, -1, 2, 1.5, 0.25, -0.75];
 const W = [0.1, -0.2, 0.3, 0.4, -0.5, 0.6];
 
 
+// The session the app also runs in a worker: a small model, a few steps, a seeded sample.
+const SESSION_TEXT = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
+const SESSION_SETTINGS = { hiddenSize: 8, embedDim: 4, batchSize: 2, seqLen: 8, seed: 3 };
+const SESSION_STEPS = 3;
+const SAMPLE = { prime: 'the ', length: 12, seed: 1 };
+/** A message only the worker side of a session (ts/session/host.ts) holds. */
+const WORKER_MARK = 'the session is not open';
+
 // The app, as a user would write it. Top-level await: both bundlers support it by default.
-const APP = `import { init, tensor } from 'lstm-wasm';
+// After the gradients it trains a model with createTrainingSession, whose worker the bundler must
+// find through the library's `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })`.
+const APP = `import { init, tensor, createTrainingSession, ValueError } from 'lstm-wasm';
 
 const out = document.getElementById('result');
 try {
@@ -56,7 +66,21 @@ try {
   const w = tensor(${JSON.stringify(W)}, [3, 2], { requiresGrad: true });
   const loss = x.matmul(w).tanh().sum();
   loss.backward();
-  out.textContent = JSON.stringify({ loss: loss.item(), dx: Array.from(x.grad.toArray()), dw: Array.from(w.grad.toArray()) });
+  const result = { loss: loss.item(), dx: Array.from(x.grad.toArray()), dw: Array.from(w.grad.toArray()) };
+  const session = await createTrainingSession({ text: ${JSON.stringify(SESSION_TEXT)}, settings: ${JSON.stringify(SESSION_SETTINGS)} });
+  const run = await session.train({ steps: ${SESSION_STEPS} });
+  const pieces = [];
+  for await (const piece of session.generate(${JSON.stringify(SAMPLE.prime)}, { length: ${SAMPLE.length}, seed: ${SAMPLE.seed} })) pieces.push(piece);
+  let typedError = null;
+  try {
+    await session.train({ steps: 0 });
+  } catch (e) {
+    typedError = { isValueError: e instanceof ValueError, name: e.name, message: e.message };
+  }
+  const checkpointBytes = (await session.checkpoint()).length;
+  await session.dispose();
+  result.session = { steps: run.steps, finalLoss: run.finalLoss, pieces, typedError, checkpointBytes };
+  out.textContent = JSON.stringify(result);
 } catch (e) {
   out.textContent = JSON.stringify({ error: String((e && e.stack) || e) });
 }
@@ -178,6 +202,27 @@ interface AppResult {
   loss: number;
   dx: number[];
   dw: number[];
+  session: {
+    steps: number;
+    finalLoss: number;
+    pieces: string[];
+    typedError: { isValueError: boolean; name: string; message: string } | null;
+    checkpointBytes: number;
+  };
+}
+
+/** The same session in Node (worker_threads, from dist/): what the page's worker must reproduce. */
+async function sessionInNode(): Promise<{ finalLoss: number; text: string }> {
+  const lib = (await import(pathToFileURL(builtEsm).href)) as typeof import('../../ts/index');
+  const session = await lib.createTrainingSession({ text: SESSION_TEXT, settings: SESSION_SETTINGS });
+  try {
+    const run = await session.train({ steps: SESSION_STEPS });
+    let text = '';
+    for await (const piece of session.generate(SAMPLE.prime, { length: SAMPLE.length, seed: SAMPLE.seed })) text += piece;
+    return { finalLoss: run.finalLoss, text };
+  } finally {
+    await session.dispose();
+  }
 }
 
 describe('bundled with no configuration', () => {
@@ -218,6 +263,15 @@ describe('bundled with no configuration', () => {
       expect(js.length).toBeGreaterThan(0);
       const text = js.map((f) => readFileSync(join(projects[bundler], 'dist', f), 'utf8')).join('\n');
       expect(text, 'the bundle holds the base64 wasm ("\\0asm" version 1)').toContain('AGFzbQEAAAAB');
+    });
+
+    it("bundles the session's worker (dist/worker.js) as a chunk of its own, not into the page's code", () => {
+      const js = builds[bundler].files.filter((f) => f.endsWith('.js'));
+      const entry = bundler === 'vite' ? js.find((f) => /^assets\/index-.*\.js$/.test(f)) : 'main.js';
+      expect(entry, `the entry chunk among ${js.join(', ')}`).toBeDefined();
+      const holdsHost = (f: string) => readFileSync(join(projects[bundler], 'dist', f), 'utf8').includes(WORKER_MARK);
+      expect(js.filter((f) => f !== entry && holdsHost(f)), `a worker chunk among ${js.join(', ')}`).toHaveLength(1);
+      expect(holdsHost(entry!), 'the worker side of the session is not in the page bundle').toBe(false);
     });
 
     it('emits JavaScript that calls no eval and no Function constructor (bundler runtime included)', () => {
@@ -291,8 +345,21 @@ describe('bundled with no configuration', () => {
       }
     }
 
-    function expectCorrect(result: AppResult) {
+    let nodeSession: Promise<{ finalLoss: number; text: string }> | undefined;
+
+    /** The page's gradients match plain JS, and its worker session matches the same session run in Node. */
+    async function expectCorrect(result: AppResult) {
       expect(result.error, 'the app threw').toBeUndefined();
+      const node = await (nodeSession ??= sessionInNode());
+      const s = result.session;
+      expect(s.steps).toBe(SESSION_STEPS);
+      expect(s.finalLoss, 'the worker trained the same steps as Node did').toBe(node.finalLoss);
+      expect(s.pieces, 'generate streamed one piece per character').toHaveLength(SAMPLE.length);
+      expect(s.pieces.join(''), 'the same seeded sample as in Node').toBe(node.text);
+      expect(s.typedError).toEqual({
+        isValueError: true, name: 'ValueError', message: 'LMTrainer.run: steps must be a positive number, got 0',
+      });
+      expect(s.checkpointBytes).toBeGreaterThan(1000);
       const ref = matmulTanhReference(X, W);
       const detail = JSON.stringify({ got: result, ref });
       expect(result.dx).toHaveLength(6);
@@ -302,18 +369,20 @@ describe('bundled with no configuration', () => {
       result.dw.forEach((v, i) => expect(Math.abs(v - ref.dw[i]!), `w.grad[${i}]; ${detail}`).toBeLessThan(1e-5));
     }
 
-    it.each(BUNDLERS)('the %s app runs init(), forward and backward, matching plain JS', async (bundler) => {
+    it.each(BUNDLERS)('the %s app runs init(), forward and backward, matching plain JS, and trains in a worker as Node does', async (bundler) => {
       const { result, problems, violations, requests } = await load(bundler);
-      expectCorrect(result);
+      await expectCorrect(result);
       expect(problems).toEqual([]);
       expect(violations).toEqual([]);
       expect(requests.filter((p) => p.endsWith('.wasm')), 'the inlined module needs no request').toEqual([]);
+      const workerChunk = builds[bundler].files.filter((f) => f.endsWith('.js') && readFileSync(join(projects[bundler], 'dist', f), 'utf8').includes(WORKER_MARK));
+      expect(requests, 'the page started the worker from its chunk').toContain(`/${workerChunk[0]}`);
     });
 
-    it("the Vite app runs under CSP script-src 'self' 'wasm-unsafe-eval' (no 'unsafe-eval')", async () => {
+    it("the Vite app, worker included, runs under CSP script-src 'self' 'wasm-unsafe-eval' (no 'unsafe-eval')", async () => {
       const csp = "script-src 'self' 'wasm-unsafe-eval'";
       const { result, problems, violations } = await load('vite', { 'content-security-policy': csp });
-      expectCorrect(result);
+      await expectCorrect(result);
       expect(problems).toEqual([]);
       expect(violations, 'an eval or new Function, even caught, is a "script-src eval" violation').toEqual([]);
     });

@@ -1,4 +1,4 @@
-// "No eval / new Function anywhere": the built files users run (dist/index.js, dist/index.cjs,
+// "No eval / new Function anywhere": the built files users run (dist/index.js, dist/index.cjs, dist/worker.js,
 // dist/cli.js) never turn a string into code, and the WebAssembly module inlined in them imports
 // nothing (so it cannot call back into JavaScript, let alone eval). bundlers.test.ts also runs the
 // Vite bundle under a Content-Security-Policy without 'unsafe-eval', where any eval would throw.
@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { describeDynamicCode, findDynamicCode } from './dynamic-code';
 
 const dist = (file: string) => fileURLToPath(new URL(`../../dist/${file}`, import.meta.url));
-const BUILT = ['index.js', 'index.cjs', 'cli.js'];
+const BUILT = ['index.js', 'index.cjs', 'worker.js', 'cli.js'];
 
 /** The base64 strings assigned to `wasmBase64` in a built file (one expected). */
 function inlinedWasm(file: string): Uint8Array<ArrayBuffer>[] {

@@ -72,6 +72,15 @@ function expectCorrect(result: ChildResult) {
   result.dx.forEach((v, i) => expect(Math.abs(v - ref.dx[i]!), `x.grad[${i}] = ${v}, reference ${ref.dx[i]}`).toBeLessThan(1e-5));
 }
 
+// A training session from each build: the worker (dist/worker.js) is found beside index.js and
+// beside index.cjs (where import.meta.url is shimmed), trains two steps and reports them.
+const sessionBody = `
+  const session = await lib.createTrainingSession({ text: 'abcabcabd '.repeat(50), settings: { hiddenSize: 4, embedDim: 2, batchSize: 2, seqLen: 4 } });
+  const run = await session.train({ steps: 2 });
+  await session.dispose();
+  console.log(JSON.stringify({ resolved, steps: run.steps, finalLoss: run.finalLoss }));
+`;
+
 describe('built package', () => {
   beforeAll(() => {
     for (const file of ['index.js', 'index.cjs', 'index.d.ts']) {
@@ -85,6 +94,12 @@ describe('built package', () => {
     const dot = pkg.exports['.'];
     for (const target of [dot.import.types, dot.import.default, dot.require.types, dot.require.default]) {
       expect(existsSync(fileURLToPath(new URL(`../../${target}`, import.meta.url))), target).toBe(true);
+    }
+    const others = Object.entries(pkg.exports).filter(([key]) => key !== '.' && key !== './package.json') as [string, string][];
+    expect(others.map(([key]) => key)).toEqual(expect.arrayContaining(['./worker', './corpus/kjv.txt.gz']));
+    for (const [key, target] of others) {
+      expect(existsSync(fileURLToPath(new URL(`../../${target}`, import.meta.url))), `${key} -> ${target}`).toBe(true);
+      expect(pkg.files.some((f: string) => target.startsWith(`./${f}`)), `${target} is in "files" (published)`).toBe(true);
     }
   });
 
@@ -103,5 +118,14 @@ describe('built package', () => {
     const result = await runNode(['--input-type=commonjs', '--eval', cjsScript]);
     expect(result.resolved).toBe(dist('index.cjs'));
     expectCorrect(result);
+  });
+
+  it.each([
+    ['ESM', ['--input-type=module', '--eval', `const resolved = import.meta.resolve('lstm-wasm'); const lib = await import('lstm-wasm'); ${sessionBody}`]],
+    ['CommonJS', ['--input-type=commonjs', '--eval', `const resolved = require.resolve('lstm-wasm'); const lib = require('lstm-wasm'); (async () => { ${sessionBody} })().catch((e) => { console.error(e); process.exit(1); });`]],
+  ])('starts a training session in a worker from the %s build', async (_, args) => {
+    const result = (await runNode(args)) as unknown as { steps: number; finalLoss: number };
+    expect(result.steps).toBe(2);
+    expect(Number.isFinite(result.finalLoss) && result.finalLoss > 0).toBe(true);
   });
 });

@@ -347,14 +347,32 @@ function startWorker(): SessionWorker {
     const threads = nodeWorkerThreads();
     if (threads === null) throw new WorkerError('lstm-wasm: training sessions in Node need Node 20.16+ (process.getBuiltinModule)');
     // Not the literal `new URL('./worker.js', import.meta.url)` of the browser branch, which
-    // bundlers turn into a worker chunk: this branch never runs in a browser bundle.
-    return new threads.Worker(new URL(WORKER_FILE, import.meta.url));
+    // bundlers turn into a worker chunk (nor `new URL(variable, import.meta.url)`, which webpack
+    // reports as a "critical dependency"): this branch never runs in a browser bundle.
+    const here = import.meta.url;
+    return new threads.Worker(new URL(WORKER_FILE, here), { execArgv: workerExecArgv() });
   }
   if (typeof Worker !== 'function') throw new WorkerError('lstm-wasm: this environment has no Worker; training sessions need Web Workers or Node worker_threads');
   return new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 }
 
 const WORKER_FILE = './worker.js';
+
+/**
+ * Node's flags for the worker: the process's own (a worker inherits them), except those that only
+ * make sense for a script given on the command line (`node --input-type=module -e ...`), which
+ * would stop the worker from starting.
+ */
+function workerExecArgv(): string[] {
+  const argv = (globalThis as { process?: { execArgv?: string[] } }).process?.execArgv ?? [];
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') i++;
+    else if (!a.startsWith('--input-type') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
+  }
+  return out;
+}
 
 function connect(worker: SessionWorker): Channel {
   if (typeof (worker as NodeWorker).threadId === 'number' && typeof (worker as NodeWorker).on === 'function') return nodeChannel(worker as NodeWorker);
