@@ -7,6 +7,7 @@
  * Generation streams tokens one at a time with the state carried from token to token.
  */
 import { Tensor } from '../tensor';
+import { macrotask } from '../event-loop';
 import { tidy } from '../memory';
 import { tensor } from '../creation';
 import { noGrad } from '../autograd';
@@ -258,8 +259,4 @@ function checkConfig(c: LanguageModelConfig): void {
   }
   if (c.cell !== 'lstm' && c.cell !== 'gru') throw new ValueError(`LanguageModel: cell must be 'lstm' or 'gru', got '${c.cell as string}'`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new ValueError(`LanguageModel: dropout must be in [0, 1), got ${c.dropout}`);
-}
-
-function macrotask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }

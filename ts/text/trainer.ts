@@ -14,6 +14,7 @@
  * the validation lanes.
  */
 import { Tensor } from '../tensor';
+import { macrotask } from '../event-loop';
 import { tidy, keep } from '../memory';
 import { tensor } from '../creation';
 import type { Generator } from '../random';
@@ -380,8 +381,4 @@ export class LMTrainer {
     next?.forEach((s) => keep(s));
     this.state = next;
   }
-}
-
-function macrotask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }

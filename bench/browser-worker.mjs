@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// `npm run bench:browser`: in one Chromium page, the same char-level LSTM (the CLI's defaults:
+// embed 32, hidden 128, batch 32, seq 64, on the first 1 MB of the bundled corpus) trains for the
+// same steps twice: on the page's main thread (LMTrainer directly) and in a worker
+// (createTrainingSession). Prints and writes (bench/results/browser-worker.json) tokens/s of each,
+// their ratio, and the main thread's longest task (Long Tasks API) during each run: what a page
+// feels while it trains. No assertion: a measurement, run by hand (Debian chromium, 2 cores).
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { cpus } from 'node:os';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const STEPS = Number(process.argv[2] ?? 40);
+const WARMUP = 3;
+const TEXT = gunzipSync(await readFile(join(root, 'corpus/kjv.txt.gz'))).toString('utf8').slice(0, 1_000_000);
+
+const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="/bench.js"></script>`;
+const SCRIPT = `
+import * as lw from '/dist/index.js';
+const longest = { value: 0, count: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) { longest.value = Math.max(longest.value, e.duration); longest.count++; }
+}).observe({ type: 'longtask', buffered: false });
+const settle = () => new Promise((r) => setTimeout(r, 300));
+const text = await (await fetch('/text')).text();
+const settings = { level: 'char', embedDim: 32, hiddenSize: 128, numLayers: 1, batchSize: 32, seqLen: 64, lr: 3e-3, seed: 1 };
+
+async function mainThread() {
+  await lw.init();
+  lw.manualSeed(settings.seed);
+  const tok = lw.buildTokenizer('char', text);
+  const { train } = lw.trainValSplit(tok.encode(text), 0.05);
+  const model = new lw.LanguageModel({ vocabSize: tok.size, cell: 'lstm', embedDim: 32, hiddenSize: 128, numLayers: 1, dropout: 0 });
+  const trainer = new lw.LMTrainer(model, new lw.LMBatcher(train, 32, 64), null, { lr: 3e-3 });
+  await trainer.run({ steps: ${WARMUP} });
+  await settle();
+  longest.value = 0; longest.count = 0;
+  const r = await trainer.run({ steps: ${STEPS} });
+  const out = { tokensPerSec: r.tokens / (r.elapsedMs / 1000), longestTaskMs: longest.value, longTasks: longest.count };
+  trainer.dispose(); model.dispose();
+  return out;
+}
+
+async function inWorker() {
+  const session = await lw.createTrainingSession({ text, settings });
+  await session.train({ steps: ${WARMUP}, evalEvery: 0 });
+  await settle();
+  longest.value = 0; longest.count = 0;
+  const r = await session.train({ steps: ${STEPS}, evalEvery: 0 });
+  const out = { tokensPerSec: r.tokens / (r.elapsedMs / 1000), longestTaskMs: longest.value, longTasks: longest.count };
+  await session.dispose();
+  return out;
+}
+
+try {
+  const worker = await inWorker();
+  const main = await mainThread();
+  window.result = { worker, main };
+} catch (e) {
+  window.result = { error: String(e && e.stack || e) };
+}
+`;
+
+const TYPES = { '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json' };
+const server = createServer(async (req, res) => {
+  const path = new URL(req.url, 'http://x').pathname;
+  const fixed = { '/': [PAGE, '.html'], '/bench.js': [SCRIPT, '.js'], '/text': [TEXT, '.txt'] }[path];
+  if (fixed) return res.writeHead(200, { 'content-type': TYPES[fixed[1]] ?? 'text/plain; charset=utf-8' }).end(fixed[0]);
+  if (!path.startsWith('/dist/') || path.includes('..')) return res.writeHead(404).end();
+  try {
+    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(await readFile(join(root, path)));
+  } catch {
+    res.writeHead(404).end();
+  }
+});
+await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+const browser = await chromium.launch({ executablePath: process.env.LSTM_WASM_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+try {
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.waitForFunction(() => 'result' in window, null, { timeout: 600_000 });
+  const result = await page.evaluate(() => window.result);
+  if (result.error) throw new Error(result.error);
+  const report = {
+    date: new Date().toISOString(),
+    machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Chromium ${browser.version()}`,
+    command: `npm run bench:browser -- ${STEPS}`,
+    workload: `char LSTM embed 32, hidden 128, batch 32, seq 64, ${STEPS} steps after ${WARMUP} warm-up steps, first 1 MB of the bundled corpus`,
+    worker: result.worker,
+    mainThread: result.main,
+    workerOverMainThread: result.worker.tokensPerSec / result.main.tokensPerSec,
+  };
+  console.log(JSON.stringify(report, null, 2));
+  await writeFile(join(root, 'bench/results/browser-worker.json'), JSON.stringify(report, null, 2) + '\n');
+} finally {
+  await browser.close();
+  server.close();
+}
