@@ -57,8 +57,15 @@ async function inWorker() {
 }
 
 try {
-  const worker = await inWorker();
-  const main = await mainThread();
+  // Alternated, twice each, so that neither side gets the machine's better minutes: the best of each.
+  const runs = { worker: [], main: [] };
+  for (let i = 0; i < 2; i++) {
+    runs.worker.push(await inWorker());
+    runs.main.push(await mainThread());
+  }
+  const best = (list) => list.reduce((a, b) => (b.tokensPerSec > a.tokensPerSec ? b : a));
+  const worker = { ...best(runs.worker), longestTaskMs: Math.max(...runs.worker.map((r) => r.longestTaskMs)) };
+  const main = { ...best(runs.main), longestTaskMs: Math.max(...runs.main.map((r) => r.longestTaskMs)) };
   window.result = { worker, main };
 } catch (e) {
   window.result = { error: String(e && e.stack || e) };
@@ -89,7 +96,7 @@ try {
     date: new Date().toISOString(),
     machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Chromium ${browser.version()}`,
     command: `npm run bench:browser -- ${STEPS}`,
-    workload: `char LSTM embed 32, hidden 128, batch 32, seq 64, ${STEPS} steps after ${WARMUP} warm-up steps, first 1 MB of the bundled corpus`,
+    workload: `char LSTM embed 32, hidden 128, batch 32, seq 64, ${STEPS} steps after ${WARMUP} warm-up steps, first 1 MB of the bundled corpus; worker and main thread alternated twice, tokens/s the best run of each, longest task the worst`,
     worker: result.worker,
     mainThread: result.main,
     workerOverMainThread: result.worker.tokensPerSec / result.main.tokensPerSec,
