@@ -13,19 +13,19 @@
  * Errors thrown in the worker arrive as the same classes (ValueError, FormatError, ...). A worker
  * that dies rejects every pending call, and every later one, with a WorkerError.
  */
-import { DisposedError, ValueError, WorkerError } from '../errors';
+import { DisposedError, ValueError } from '../errors';
 import { checkOptions, optionKeys } from '../options';
 import type { RunResult, TrainProgress } from '../text/trainer';
 import type { ScoreResult } from '../text/evaluate';
 import type { SamplingOptions } from '../text/sampling';
 import type { TrainingSettings } from '../text/training-setup';
-import { isNode, nodeWorkerThreads, type NodeWorker } from './node';
-import { deserializeError, type Method, type Methods, type SessionInfo, type WorkerMessage } from './protocol';
+import { WorkerConnection, startWorker, type LstmWorker } from '../workers/connection';
+import type { Method, Methods, SessionInfo } from './protocol';
 
 export type { SessionInfo } from './protocol';
 
 /** A browser Worker or a Node worker_threads Worker running lstm-wasm's worker entry (`lstm-wasm/worker`). */
-export type SessionWorker = Worker | NodeWorker;
+export type SessionWorker = LstmWorker;
 
 export interface TrainingSessionOptions {
   /**
@@ -94,7 +94,7 @@ export async function createTrainingSession(options: TrainingSessionOptions): Pr
   if (checkpoint !== undefined && !(checkpoint instanceof Uint8Array) && !(checkpoint instanceof ArrayBuffer)) {
     throw new ValueError(`createTrainingSession: checkpoint must be a Uint8Array or an ArrayBuffer, got ${describe(checkpoint)}`);
   }
-  const session = new TrainingSession(connect(options.worker ?? startWorker()));
+  const session = new TrainingSession(options.worker ?? startWorker());
   try {
     const info = await session.request('open', {
       text: text === undefined ? null : text instanceof ArrayBuffer ? new Uint8Array(text) : text,
@@ -113,18 +113,20 @@ export async function createTrainingSession(options: TrainingSessionOptions): Pr
 /** A model training (or loaded) in a worker. Create one with `createTrainingSession`. */
 export class TrainingSession {
   private info_: SessionInfo | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; onChunk?: (chunk: string) => void }>();
+  private readonly connection: WorkerConnection;
   private readonly listeners = new Set<(p: TrainProgress) => void>();
   private readonly runEndListeners = new Set<() => void>();
-  /** Why calls fail now: set by dispose() or the worker's death. */
-  private closed: Error | null = null;
   private step_ = 0;
 
   /** @internal Use createTrainingSession. */
-  constructor(private readonly channel: Channel) {
-    channel.onMessage((m) => this.receive(m));
-    channel.onDeath((why) => this.close(new WorkerError(`lstm-wasm: the training worker ${why}; this session is closed (start a new one, from your last checkpoint)`)));
+  constructor(worker: SessionWorker) {
+    this.connection = new WorkerConnection(worker, 'the training worker', 'this session is closed (start a new one, from your last checkpoint)', (event, value) => {
+      if (event !== 'progress') return;
+      const p = value as TrainProgress;
+      this.step_ = p.step;
+      this.listeners.forEach((listener) => listener(p));
+    });
+    this.connection.onDeath(() => this.runEndListeners.forEach((end) => end()));
   }
 
   /** @internal */
@@ -143,9 +145,9 @@ export class TrainingSession {
     return this.step_;
   }
 
-  /** True once disposed, or once the worker has died. */
+  /** Null while usable; once disposed or once the worker has died, the error every call gets. */
   get closedReason(): Error | null {
-    return this.closed;
+    return this.connection.closedReason;
   }
 
   /**
@@ -182,7 +184,7 @@ export class TrainingSession {
    */
   async *progress(): AsyncGenerator<TrainProgress, void, undefined> {
     const queue: TrainProgress[] = [];
-    let ended = this.closed !== null;
+    let ended = this.closedReason !== null;
     let wake: (() => void) | null = null;
     const notify = (): void => {
       wake?.();
@@ -249,8 +251,8 @@ export class TrainingSession {
       wake?.();
       wake = null;
     };
-    const { id, done } = this.send('generate', { prime, options: rest }, (chunk) => {
-      chunks.push(chunk);
+    const { id, done } = this.connection.send('session.generate', { prime, options: rest }, [], (chunk) => {
+      chunks.push(chunk as string);
       notify();
     });
     done.then(
@@ -269,7 +271,7 @@ export class TrainingSession {
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (!finished && failure === null && this.closed === null) this.request('cancel', { target: id }).catch(() => undefined);
+      if (!finished && failure === null && this.closedReason === null) this.request('cancel', { target: id }).catch(() => undefined);
     }
   }
 
@@ -282,148 +284,16 @@ export class TrainingSession {
 
   /** Ends the worker (and so frees all its memory); pending calls reject with a DisposedError. Safe to call twice. */
   async dispose(): Promise<void> {
-    if (this.closed instanceof DisposedError) return;
-    this.close(new DisposedError('TrainingSession: the session was disposed'));
-    await this.channel.terminate();
+    if (this.closedReason instanceof DisposedError) return;
+    this.connection.close(new DisposedError('TrainingSession: the session was disposed'));
+    this.runEndListeners.forEach((end) => end());
+    await this.connection.terminate();
   }
 
   /** @internal Sends a request; its reply's value (or error, rebuilt as its class). */
   request<M extends Method>(method: M, args: Methods[M][0]): Promise<Methods[M][1]> {
-    return this.send(method, args).done as Promise<Methods[M][1]>;
+    return this.connection.request(`session.${method}`, args);
   }
-
-  private send<M extends Method>(method: M, args: Methods[M][0], onChunk?: (chunk: string) => void): { id: number; done: Promise<unknown> } {
-    const id = this.nextId++;
-    if (this.closed !== null) return { id, done: Promise.reject(this.closed) };
-    const done = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, onChunk }));
-    try {
-      this.channel.post({ id, method, args });
-    } catch (e) {
-      this.pending.delete(id);
-      return { id, done: Promise.reject(e) };
-    }
-    return { id, done };
-  }
-
-  private receive(m: WorkerMessage): void {
-    if ('progress' in m) {
-      this.step_ = m.progress.step;
-      this.listeners.forEach((listener) => listener(m.progress));
-      return;
-    }
-    const call = this.pending.get(m.id);
-    if (call === undefined) return;
-    if ('chunk' in m) {
-      call.onChunk?.(m.chunk);
-      return;
-    }
-    this.pending.delete(m.id);
-    if (m.ok) call.resolve(m.value);
-    else call.reject(deserializeError(m.error));
-  }
-
-  private close(reason: Error): void {
-    if (this.closed !== null && !(reason instanceof DisposedError)) return;
-    this.closed = reason;
-    const calls = [...this.pending.values()];
-    this.pending.clear();
-    calls.forEach((c) => c.reject(reason));
-    this.runEndListeners.forEach((end) => end());
-  }
-}
-
-/** The two kinds of worker behind one interface. */
-interface Channel {
-  post(message: unknown): void;
-  onMessage(handler: (m: WorkerMessage) => void): void;
-  /** Called once if the worker fails to start, crashes or exits on its own. */
-  onDeath(handler: (why: string) => void): void;
-  terminate(): Promise<void>;
-}
-
-/** A new worker from the package's worker.js, beside this module. */
-function startWorker(): SessionWorker {
-  if (isNode()) {
-    const threads = nodeWorkerThreads();
-    if (threads === null) throw new WorkerError('lstm-wasm: training sessions in Node need Node 20.16+ (process.getBuiltinModule)');
-    // Not the literal `new URL('./worker.js', import.meta.url)` of the browser branch, which
-    // bundlers turn into a worker chunk (nor `new URL(variable, import.meta.url)`, which webpack
-    // reports as a "critical dependency"): this branch never runs in a browser bundle.
-    const here = import.meta.url;
-    return new threads.Worker(new URL(WORKER_FILE, here), { execArgv: workerExecArgv() });
-  }
-  if (typeof Worker !== 'function') throw new WorkerError('lstm-wasm: this environment has no Worker; training sessions need Web Workers or Node worker_threads');
-  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-}
-
-const WORKER_FILE = './worker.js';
-
-/**
- * Node's flags for the worker: the process's own (a worker inherits them), except those that only
- * make sense for a script given on the command line (`node --input-type=module -e ...`), which
- * would stop the worker from starting.
- */
-function workerExecArgv(): string[] {
-  const argv = (globalThis as { process?: { execArgv?: string[] } }).process?.execArgv ?? [];
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') i++;
-    else if (!a.startsWith('--input-type') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
-  }
-  return out;
-}
-
-function connect(worker: SessionWorker): Channel {
-  if (typeof (worker as NodeWorker).threadId === 'number' && typeof (worker as NodeWorker).on === 'function') return nodeChannel(worker as NodeWorker);
-  if (typeof Worker === 'function' && worker instanceof Worker) return browserChannel(worker);
-  throw new ValueError(`createTrainingSession: worker must be a Worker or a Node worker_threads Worker, got ${describe(worker)}`);
-}
-
-function browserChannel(worker: Worker): Channel {
-  let death: ((why: string) => void) | null = null;
-  let dead = false;
-  const die = (why: string): void => {
-    if (dead) return;
-    dead = true;
-    death?.(why);
-  };
-  worker.addEventListener('error', (e: ErrorEvent) => {
-    e.preventDefault();
-    die(e.message ? `failed: ${e.message}` : 'failed to start or crashed (its script could not be loaded or threw)');
-  });
-  worker.addEventListener('messageerror', () => die('sent a message that could not be read'));
-  return {
-    post: (message) => worker.postMessage(message),
-    onMessage: (handler) => worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) => handler(e.data)),
-    onDeath: (handler) => (death = handler),
-    terminate: async () => {
-      dead = true;
-      worker.terminate();
-    },
-  };
-}
-
-function nodeChannel(worker: NodeWorker): Channel {
-  let death: ((why: string) => void) | null = null;
-  let dead = false;
-  const die = (why: string): void => {
-    if (dead) return;
-    dead = true;
-    death?.(why);
-  };
-  worker.on('error', (e: Error) => die(`failed: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`));
-  worker.on('exit', (code: number) => die(`exited (code ${code})`));
-  worker.on('messageerror', () => die('sent a message that could not be read'));
-  return {
-    post: (message) => worker.postMessage(message),
-    onMessage: (handler) => worker.on('message', handler as (m: never) => void),
-    onDeath: (handler) => (death = handler),
-    terminate: async () => {
-      dead = true;
-      await worker.terminate();
-    },
-  };
 }
 
 function describe(v: unknown): string {

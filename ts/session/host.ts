@@ -20,21 +20,21 @@ import {
   checkTrainingSettings, checkTrainingText, checkpointExtra, createTraining, decodeTrainingText, prepareTrainingData, resumeTraining,
   settingsFromCheckpoint, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingData, type TrainingSettings,
 } from '../text/training-setup';
-import {
-  serializeError, type EvaluateArgs, type GenerateArgs, type Method, type Methods, type OpenArgs, type Request, type RunArgs,
-  type SessionInfo, type WorkerMessage,
-} from './protocol';
+import type { Handler, HandlerContext } from '../workers/serve';
+import type { EvaluateArgs, GenerateArgs, Method, Methods, OpenArgs, RunArgs, SessionInfo } from './protocol';
 
-/** How the host talks to its client: a worker's global scope or Node's parentPort, adapted. */
-export interface HostEndpoint {
-  post(message: WorkerMessage, transfer?: Transferable[]): void;
-  listen(handler: (request: Request) => void): void;
-}
-
-/** Answers requests on `endpoint` until the worker is terminated. */
-export function serveTrainingSession(endpoint: HostEndpoint): void {
-  const host = new SessionHost(endpoint);
-  endpoint.listen((request) => host.receive(request));
+/**
+ * The worker's handlers of session requests (`session.<method>`); `emit` sends events (progress).
+ * One session per worker: the host is made when the first request arrives.
+ */
+export function sessionHandlers(emit: (event: string, value: unknown) => void): Record<string, Handler> {
+  let host: SessionHost | null = null;
+  const handlers: Record<string, Handler> = {};
+  const methods: Method[] = ['open', 'train', 'pause', 'resume', 'stop', 'checkpoint', 'generate', 'cancel', 'evaluate'];
+  for (const method of methods) {
+    handlers[`session.${method}`] = (args: unknown, context: HandlerContext) => (host ??= new SessionHost(emit)).handle(method, args, context);
+  }
+  return handlers;
 }
 
 interface Opened {
@@ -61,34 +61,21 @@ class SessionHost {
   private pauseAcks: (() => void)[] = [];
   private generations = new Map<number, AbortController>();
 
-  constructor(private readonly endpoint: HostEndpoint) {}
+  constructor(private readonly emit: (event: string, value: unknown) => void) {}
 
-  receive(request: Request): void {
-    const { id } = request;
-    this.handle(request).then(
-      (value) => {
-        const transfer = value instanceof Uint8Array ? [value.buffer as ArrayBuffer] : [];
-        this.endpoint.post({ id, ok: true, value }, transfer);
-      },
-      (e: unknown) => this.endpoint.post({ id, ok: false, error: serializeError(e) }),
-    );
-  }
-
-  private async handle(request: Request): Promise<unknown> {
-    const { id, method, args } = request;
+  async handle(method: Method, args: unknown, context: HandlerContext): Promise<unknown> {
     if (method === 'open') return this.open(args as OpenArgs);
     const opened = this.opened;
     if (opened === null) throw new ValueError(`TrainingSession.${method}: the session is not open`);
-    switch (method as Method) {
+    switch (method) {
       case 'train': return this.train(opened, args as RunArgs);
       case 'pause': return this.pause(opened);
       case 'resume': return this.resume();
       case 'stop': return this.stop();
       case 'checkpoint': return this.checkpoint(opened);
-      case 'generate': return this.generate(opened, id, args as Methods['generate'][0]);
+      case 'generate': return this.generate(opened, context, args as Methods['generate'][0]);
       case 'cancel': return this.generations.get((args as Methods['cancel'][0]).target)?.abort() ?? null;
       case 'evaluate': return this.evaluate(opened, args as EvaluateArgs);
-      default: throw new ValueError(`TrainingSession: unknown request '${String(method)}'`);
     }
   }
 
@@ -145,7 +132,7 @@ class SessionHost {
     const done = o.training.trainer.run({
       ...args,
       signal: controller.signal,
-      onProgress: (progress) => this.endpoint.post({ progress }),
+      onProgress: (progress) => this.emit('progress', progress),
       pauseGate: () => this.waitIfPaused(),
     });
     this.run = { controller, done };
@@ -206,13 +193,14 @@ class SessionHost {
     return encodeCheckpoint(o.model, o.tokenizer, trainer, checkpointExtra(o.settings, data.record));
   }
 
-  private async generate(o: Opened, id: number, args: Methods['generate'][0]): Promise<null> {
+  private async generate(o: Opened, context: HandlerContext, args: Methods['generate'][0]): Promise<null> {
     const controller = new AbortController();
+    const { id } = context;
     this.generations.set(id, controller);
     const model = snapshot(o.model);
     try {
       for await (const piece of generateText(model, o.tokenizer, args.prime, { ...(args.options as GenerateArgs), signal: controller.signal })) {
-        this.endpoint.post({ id, chunk: piece });
+        context.chunk(piece);
       }
       return null;
     } finally {

@@ -25,6 +25,8 @@ export const MAX_LAYERS = 256;
 const MAX_JSON_DEPTH = 32;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const MAX_UINT32 = 2 ** 32 - 1;
+/** Data-parallel replicas a checkpoint may hold generator states for. */
+const MAX_REPLICAS = 4096;
 
 type Json = Record<string, unknown>;
 
@@ -37,10 +39,20 @@ function object(v: unknown, path: string): Json {
   return v as Json;
 }
 
-function array(v: unknown, path: string, length?: number): unknown[] {
+function array(v: unknown, path: string, length?: number, maxLength?: number): unknown[] {
   if (!Array.isArray(v)) fail(path, 'an array', v);
   if (length !== undefined && v.length !== length) throw new FormatError(`checkpoint: ${path} must have ${length} items, got ${v.length}`);
+  if (maxLength !== undefined && v.length > maxLength) throw new FormatError(`checkpoint: ${path} must have at most ${maxLength} items, got ${v.length}`);
   return v;
+}
+
+/** A generator's state: 4 uint32 words, not all zero, and the spare normal (a number or null). */
+function checkRng(v: unknown, path: string): void {
+  const rng = array(v, path, 5);
+  for (let i = 0; i < 4; i++) integer(rng[i], `${path}[${i}]`, 0, MAX_UINT32);
+  // xoshiro128**'s one invalid state: it would only ever produce zeros (and Box-Muller would spin).
+  if (rng.slice(0, 4).every((x) => x === 0)) throw new FormatError(`checkpoint: ${path} must not be all zeros (not a generator state)`);
+  numberOrNull(rng[4], `${path}[4]`);
 }
 
 function integer(v: unknown, path: string, min: number, max: number): number {
@@ -145,11 +157,8 @@ export function checkTrainerState(v: unknown, path: string): TrainerStateJSON {
   const position = object(t.position, `${path}.position`);
   integer(position.epoch, `${path}.position.epoch`, 0, MAX_SAFE);
   integer(position.window, `${path}.position.window`, 0, MAX_SAFE);
-  const rng = array(t.rng, `${path}.rng`, 5);
-  for (let i = 0; i < 4; i++) integer(rng[i], `${path}.rng[${i}]`, 0, MAX_UINT32);
-  // xoshiro128**'s one invalid state: it would only ever produce zeros (and Box-Muller would spin).
-  if (rng.slice(0, 4).every((x) => x === 0)) throw new FormatError(`checkpoint: ${path}.rng must not be all zeros (not a generator state)`);
-  numberOrNull(rng[4], `${path}.rng[4]`);
+  checkRng(t.rng, `${path}.rng`);
+  if (t.replicaRng !== undefined) array(t.replicaRng, `${path}.replicaRng`, undefined, MAX_REPLICAS).forEach((r, i) => checkRng(r, `${path}.replicaRng[${i}]`));
   const opt = object(t.optimizer, `${path}.optimizer`);
   oneOf(opt.type, `${path}.optimizer.type`, ['adam'] as const);
   number(opt.lr, `${path}.optimizer.lr`, 0, MAX_SAFE);

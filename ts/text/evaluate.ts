@@ -47,7 +47,26 @@ export function scoredLayout(n: number, batchSize: number, seqLen: number, maxWi
  */
 export function scoreTokens(model: LanguageModel, ids: Int32Array, batchSize: number, seqLen: number, maxWindows = 0): ScoreResult {
   if (ids.length < 2) throw new ValueError(`scoreTokens: ids has ${ids.length} token(s), need at least 2`);
-  const { T, B, L, windows, rest, tokens } = scoredLayout(ids.length, batchSize, seqLen, maxWindows);
+  const { T, B, tokens } = scoredLayout(ids.length, batchSize, seqLen, maxWindows);
+  const { lossSum } = scoreLanes(model, ids, batchSize, seqLen, maxWindows, [0, B]);
+  return { loss: lossSum / tokens, tokens, batchSize: B, seqLen: T };
+}
+
+/**
+ * The summed loss of lanes [b0, b1) of `scoreTokens`'s layout (the targets past the last whole
+ * lane go with the last lane): the lanes are independent, so lane ranges can be scored apart
+ * (by data-parallel replicas) and their sums added.
+ */
+export function scoreLanes(
+  model: LanguageModel, ids: Int32Array, batchSize: number, seqLen: number, maxWindows: number, lanes: [number, number],
+): { lossSum: number } {
+  if (ids.length < 2) throw new ValueError(`scoreLanes: ids has ${ids.length} token(s), need at least 2`);
+  const { T, B: Ball, L, windows, rest } = scoredLayout(ids.length, batchSize, seqLen, maxWindows);
+  const [b0, b1] = lanes;
+  if (!(Number.isInteger(b0) && Number.isInteger(b1) && 0 <= b0 && b0 < b1 && b1 <= Ball)) {
+    throw new ValueError(`scoreLanes: lanes [${b0}, ${b1}) are not a range of the ${Ball} lanes`);
+  }
+  const B = b1 - b0;
   const V = model.config.vocabSize;
   const wasTraining = model.training;
   model.eval();
@@ -70,7 +89,7 @@ export function scoreTokens(model: LanguageModel, ids: Int32Array, batchSize: nu
         const x = new Int32Array(t * B);
         const y = new Int32Array(t * B);
         for (let b = 0; b < B; b++) {
-          const base = b * L + w * T;
+          const base = (b0 + b) * L + w * T;
           for (let i = 0; i < t; i++) {
             x[i * B + b] = ids[base + i];
             y[i * B + b] = ids[base + i + 1];
@@ -78,7 +97,7 @@ export function scoreTokens(model: LanguageModel, ids: Int32Array, batchSize: nu
         }
         step(x, y, t, B);
       }
-      if (rest > 0) {
+      if (rest > 0 && b1 === Ball) {
         // The last lane's state, (layers, B, H) -> (layers, 1, H).
         const last = (state as RecurrentState).map((s) => {
           const [layers, , H] = s.shape;
@@ -89,7 +108,7 @@ export function scoreTokens(model: LanguageModel, ids: Int32Array, batchSize: nu
         });
         (state as RecurrentState).forEach((s) => s.dispose());
         state = last;
-        const start = B * L;
+        const start = Ball * L;
         step(ids.slice(start, start + rest), ids.slice(start + 1, start + rest + 1), rest, 1);
       }
     });
@@ -97,5 +116,5 @@ export function scoreTokens(model: LanguageModel, ids: Int32Array, batchSize: nu
     (state as RecurrentState | null)?.forEach((s) => s.dispose());
     model.train(wasTraining);
   }
-  return { loss: total / tokens, tokens, batchSize: B, seqLen: T };
+  return { lossSum: total };
 }

@@ -12,6 +12,7 @@ import { Tensor } from '../tensor';
 import { untracked } from '../memory';
 import { tensor } from '../creation';
 import { ValueError } from '../errors';
+import type { Generator } from '../random';
 import type { BatcherPosition } from './batcher';
 import type { RecurrentState } from './language-model';
 import type { LMTrainer, ValPoint } from './trainer';
@@ -21,6 +22,11 @@ export interface TrainerStateJSON {
   step: number;
   position: BatcherPosition;
   rng: (number | null)[];
+  /**
+   * The dropout streams of data-parallel replicas 1, 2, ... (threads - 1 of them; absent in
+   * checkpoints from before data-parallel training, and empty for one thread).
+   */
+  replicaRng?: (number | null)[][];
   optimizer: { type: 'adam'; lr: number; betas: [number, number]; eps: number; steps: (number | null)[] };
   /** Per-step training losses (rounded to 1e-4). */
   losses: number[];
@@ -45,8 +51,8 @@ export function encodeTrainerState(trainer: LMTrainer, carried: RecurrentState |
     json: {
       step: trainer.step,
       position: trainer.train.position,
-      // JSON has no NaN: the generator's spare normal, when there is none, is written as null.
-      rng: trainer.generator.getState().map((v) => (Number.isNaN(v) ? null : v)),
+      rng: rngToJSON(trainer.generator),
+      replicaRng: trainer.replicaGenerators.map(rngToJSON),
       optimizer: {
         type: 'adam', lr: optimizer.lr, betas: [...optimizer.betas], eps: optimizer.eps,
         steps: list.map((s) => (s === null ? null : s.step)),
@@ -70,6 +76,8 @@ export interface DecodedTrainerState {
   lr: number;
   /** The generator's state, NaN for no spare normal. */
   rng: number[];
+  /** The replicas' generators' states, as many as the checkpoint has. */
+  replicaRng: number[][];
   optimizer: ({ step: number; buffers: Float32Array[] } | null)[];
   losses: number[];
   val: ValPoint[];
@@ -118,8 +126,10 @@ export function decodeTrainerState(trainer: LMTrainer, json: TrainerStateJSON, t
     throw new ValueError(`${where}: position {epoch: ${epoch}, window: ${window}} is out of range (windows per epoch: ${windowsPerEpoch})`);
   }
   const rng = json.rng;
-  if (rng.length !== 5 || !rng.slice(0, 4).every((v) => Number.isInteger(v) && v! >= 0 && v! < 2 ** 32) || rng.slice(0, 4).every((v) => v === 0)) {
-    throw new ValueError(`${where}: rng must be 4 uint32 words (not all zero) and a spare, got ${rng.length} values`);
+  for (const [what, r] of [['rng', rng], ...(json.replicaRng ?? []).map((g, i) => [`replicaRng[${i}]`, g] as const)] as const) {
+    if (r.length !== 5 || !r.slice(0, 4).every((v) => Number.isInteger(v) && v! >= 0 && v! < 2 ** 32) || r.slice(0, 4).every((v) => v === 0)) {
+      throw new ValueError(`${where}: ${what} must be 4 uint32 words (not all zero) and a spare, got ${r.length} values`);
+    }
   }
   const state = tensors.state === null ? null : untracked(() => {
     const out: Tensor[] = [];
@@ -135,7 +145,8 @@ export function decodeTrainerState(trainer: LMTrainer, json: TrainerStateJSON, t
     step: json.step,
     position: { epoch, window },
     lr: json.optimizer.lr,
-    rng: rng.map((v) => (v === null ? NaN : v)),
+    rng: rngFromJSON(rng),
+    replicaRng: (json.replicaRng ?? []).map(rngFromJSON),
     optimizer: steps.map((s, i) => (s === null ? null : { step: s, buffers: tensors.optimizer[i]! })),
     // JSON writes a NaN loss as null.
     losses: (json.losses as (number | null)[]).map((l) => l ?? NaN),
@@ -143,4 +154,13 @@ export function decodeTrainerState(trainer: LMTrainer, json: TrainerStateJSON, t
     elapsedMs: json.elapsedMs,
     state,
   };
+}
+
+// JSON has no NaN: the generator's spare normal, when there is none, is written as null.
+function rngToJSON(g: Generator): (number | null)[] {
+  return g.getState().map((v) => (Number.isNaN(v) ? null : v));
+}
+
+function rngFromJSON(r: (number | null)[]): number[] {
+  return r.map((v) => (v === null ? NaN : v));
 }

@@ -15,9 +15,9 @@
  */
 import { Tensor } from '../tensor';
 import { macrotask } from '../event-loop';
-import { tidy, keep } from '../memory';
+import { tidy, keep, untracked } from '../memory';
 import { tensor } from '../creation';
-import type { Generator } from '../random';
+import { Generator } from '../random';
 import { Adam } from '../optim/adam';
 import { clipGradNorm } from '../nn/utils';
 import { crossEntropy } from '../ops/index';
@@ -25,7 +25,10 @@ import { DisposedError, ValueError } from '../errors';
 import { checkOptions, optionKeys } from '../options';
 import { LMBatcher } from './batcher';
 import type { LanguageModel, RecurrentState } from './language-model';
-import { scoreTokens, scoredLayout } from './evaluate';
+import { scoreLanes, scoreTokens, scoredLayout } from './evaluate';
+import { ReplicaPool } from '../parallel/pool';
+import { laneRanges, putStateLanes, takeLanes, takeStateLanes } from '../parallel/lanes';
+import { addGradients, applyGradients, flatSize, readGradients, shardGradients } from '../parallel/shard';
 import { decodeTrainerState, encodeTrainerState, type TrainerStateJSON, type TrainerTensors } from './trainer-state';
 
 export interface TrainerOptions {
@@ -48,6 +51,14 @@ export interface TrainerOptions {
    * Default 8.
    */
   resetEvery?: number;
+  /**
+   * Data-parallel training on this many threads (default 1): each step's lanes are split across
+   * this thread and `threads - 1` replica workers, each with its own copy of the model, and their
+   * gradients summed in a fixed order (the same seed and threads give the same run, bit for bit;
+   * other thread counts differ by float32 summation order only). At most the batch size. With
+   * more than one thread, steps are asynchronous: train with `run()`.
+   */
+  threads?: number;
 }
 
 export interface RunOptions {
@@ -114,7 +125,7 @@ export interface ValPoint {
   elapsedMs: number;
 }
 
-const TRAINER_KEYS = optionKeys<TrainerOptions>({ lr: true, clip: true, generator: true, evalWindows: true, resetEvery: true });
+const TRAINER_KEYS = optionKeys<TrainerOptions>({ lr: true, clip: true, generator: true, evalWindows: true, resetEvery: true, threads: true });
 const RUN_KEYS = optionKeys<RunOptions>({
   steps: true, epochs: true, timeMs: true, signal: true, evalEvery: true, evalEveryMs: true, onProgress: true, pauseGate: true,
 });
@@ -129,6 +140,7 @@ export class LMTrainer {
   readonly clip: number;
   readonly evalWindows: number;
   readonly resetEvery: number;
+  readonly threads: number;
   step = 0;
   /** Per-step training losses. */
   readonly losses: number[] = [];
@@ -138,6 +150,12 @@ export class LMTrainer {
   private state: RecurrentState | null = null;
   private disposed = false;
   private runElapsedMs = 0;
+  /** The replica workers (threads > 1), started by the first run. */
+  private pool: ReplicaPool | null = null;
+  /** False until the replicas have this trainer's model and optimizer state (set up again at every run). */
+  private poolInSync = false;
+  /** The dropout streams of replicas 1..threads-1 (replica 0, this thread, draws from `generator`). */
+  private replicaGenerators_: Generator[] = [];
 
   constructor(model: LanguageModel, train: LMBatcher, val: LMBatcher | null, options: TrainerOptions = {}) {
     checkOptions('LMTrainer', options, TRAINER_KEYS);
@@ -150,8 +168,18 @@ export class LMTrainer {
     this.evalWindows = options.evalWindows ?? 16;
     this.resetEvery = options.resetEvery ?? 8;
     if (!Number.isInteger(this.resetEvery) || this.resetEvery < 0) throw new ValueError(`LMTrainer: resetEvery must be an integer >= 0, got ${this.resetEvery}`);
+    this.threads = options.threads ?? 1;
+    if (!Number.isInteger(this.threads) || this.threads < 1 || this.threads > train.batchSize) {
+      throw new ValueError(`LMTrainer: threads must be an integer from 1 to the batch size ${train.batchSize} (each thread needs a lane), got ${this.threads}`);
+    }
     this.optimizer = new Adam(model.parameters(), { lr: options.lr ?? 2e-3 });
     if (options.generator !== undefined) model.generator = options.generator;
+    this.replicaGenerators_ = deriveGenerators(this.generator, this.threads - 1);
+  }
+
+  /** The dropout streams of the replicas of data-parallel training (threads - 1 of them). */
+  get replicaGenerators(): readonly Generator[] {
+    return this.replicaGenerators_;
   }
 
   /** The stream dropout masks come from: the model's (see `TrainerOptions.generator`). */
@@ -164,9 +192,10 @@ export class LMTrainer {
     return this.elapsedBeforeMs + this.runElapsedMs;
   }
 
-  /** One optimizer step on the next window; returns its loss. */
+  /** One optimizer step on the next window; returns its loss. Single-threaded trainers only (see `threads`). */
   trainStep(): number {
     this.assertAlive('trainStep');
+    if (this.threads > 1) throw new ValueError(`LMTrainer.trainStep: a trainer with threads ${this.threads} steps asynchronously; train with run()`);
     const batch = this.train.next();
     if (batch.reset) this.setState(null);
     else if (this.state !== null && this.resetEvery > 0) this.resetLanes(batch.window);
@@ -220,6 +249,17 @@ export class LMTrainer {
       if (v !== undefined && !(v > 0 && Number.isFinite(v))) throw new ValueError(`LMTrainer.run: ${k} must be a positive number, got ${v}`);
     }
     if (steps === undefined && epochs === undefined && timeMs === undefined) throw new ValueError('LMTrainer.run: give at least one of steps, epochs, timeMs');
+    // The caller may have changed the model or optimizer since the last run: the replicas are set up again.
+    this.poolInSync = false;
+    try {
+      return await this.runSteps(options);
+    } finally {
+      this.pool?.keepAlive(false);
+    }
+  }
+
+  private async runSteps(options: RunOptions): Promise<RunResult> {
+    const { steps, epochs, timeMs, signal, onProgress, pauseGate } = options;
     const maxSteps = Math.min(steps ?? Infinity, epochs !== undefined ? Math.max(1, Math.round(epochs * this.train.windowsPerEpoch)) : Infinity);
     const evalEvery = options.evalEvery ?? 100;
     const evalEveryMs = options.evalEveryMs ?? Infinity;
@@ -256,7 +296,7 @@ export class LMTrainer {
         break;
       }
       const t0 = performance.now();
-      loss = this.trainStep();
+      loss = this.threads > 1 ? await this.parallelStep() : this.trainStep();
       const ms = performance.now() - t0;
       // Average over recent steps; the first step (warm-up, memory growth) is not representative.
       stepMsAvg = done === 0 ? ms : done < 10 ? (stepMsAvg * done + ms) / (done + 1) : 0.9 * stepMsAvg + 0.1 * ms;
@@ -269,7 +309,7 @@ export class LMTrainer {
       };
       await emit(false);
       if (evalDue && this.val !== null && !signal?.aborted) {
-        valLoss = this.evaluate();
+        valLoss = this.threads > 1 ? await this.parallelEvaluate() : this.evaluate();
         lastEvalAt = performance.now();
         this.runElapsedMs = startElapsed + now();
         this.valHistory.push({ step: this.step, valLoss: valLoss!, elapsedMs: this.elapsedMs });
@@ -280,6 +320,150 @@ export class LMTrainer {
     this.runElapsedMs = startElapsed + now();
     const ran = this.step - firstStep;
     return { steps: ran, stoppedBy, elapsedMs: now(), tokens: ran * this.train.tokensPerBatch, finalLoss: loss, valLoss };
+  }
+
+  /**
+   * One data-parallel step: this thread (replica 0) and each replica worker compute the gradients
+   * of their lanes, summed here in replica order; every replica, this one included, then clips
+   * and steps on that sum (shard.ts). If a replica fails, nothing of the step is kept: batcher
+   * position and generator are put back, and the error (a WorkerError if it died) is thrown.
+   */
+  private async parallelStep(): Promise<number> {
+    const pool = await this.readyPool();
+    const position = this.train.position;
+    const rng = this.generator.getState();
+    try {
+      return await this.shardedStep(pool);
+    } catch (e) {
+      this.train.position = position;
+      this.generator.setState(rng);
+      await this.dropPool();
+      throw e;
+    }
+  }
+
+  private async shardedStep(pool: ReplicaPool): Promise<number> {
+    const batch = this.train.next();
+    if (batch.reset) this.setState(null);
+    else if (this.state !== null && this.resetEvery > 0) this.resetLanes(batch.window);
+    const T = this.train.seqLen;
+    const B = this.train.batchSize;
+    const { numLayers: L, hiddenSize: H } = this.model.config;
+    const ranges = laneRanges(B, this.threads);
+    const carried = this.state?.map((s) => s.f32().slice()) ?? null;
+    const laneArgs = ([b0, b1]: [number, number]) => ({
+      x: takeLanes(batch.x, T, B, b0, b1), y: takeLanes(batch.y, T, B, b0, b1), T, Bs: b1 - b0, batchTargets: T * B,
+      state: carried?.map((s) => takeStateLanes(s, L, B, H, b0, b1)) ?? null,
+    });
+    const pending = ranges.slice(1).map((range, i) => pool.shard(i + 1, { ...laneArgs(range), rng: this.replicaGenerators_[i].getState() }));
+    // Settle every request before throwing, so that no reply arrives into a later step.
+    const settled = Promise.allSettled(pending);
+    let own: { loss: number; state: RecurrentState };
+    try {
+      const mine = laneArgs(ranges[0]);
+      const state = mine.state === null ? null : untracked(() => mine.state!.map((s) => tensor(s, [L, mine.Bs, H])));
+      try {
+        own = shardGradients(this.model, this.optimizer, mine.x, mine.y, T, mine.Bs, T * B, state);
+      } finally {
+        state?.forEach((s) => s.dispose());
+      }
+    } catch (e) {
+      await settled;
+      throw e;
+    }
+    const results = await settled;
+    try {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      const shards = results.map((r) => (r as PromiseFulfilledResult<Awaited<(typeof pending)[number]>>).value);
+      const params = this.optimizer.params;
+      for (const r of shards) addGradients(params, r.grads);
+      const sum = new Float32Array(flatSize(params));
+      readGradients(params, sum);
+      pool.apply(sum);
+      applyGradients(this.optimizer, this.clip);
+      const next = own.state.map((s, k) => {
+        const full = new Float32Array(L * B * H);
+        putStateLanes(full, s.f32(), L, B, H, ranges[0][0], ranges[0][1]);
+        shards.forEach((r, i) => putStateLanes(full, r.state[k], L, B, H, ranges[i + 1][0], ranges[i + 1][1]));
+        return full;
+      });
+      this.setState(untracked(() => next.map((f) => tensor(f, [L, B, H]))));
+      shards.forEach((r, i) => this.replicaGenerators_[i].setState(r.rng));
+      const loss = shards.reduce((a, r) => a + r.loss, own.loss);
+      this.step++;
+      this.losses.push(loss);
+      return loss;
+    } finally {
+      own.state.forEach((s) => s.dispose());
+    }
+  }
+
+  /** `evaluate()`, its lanes split across this thread and the replicas. */
+  private async parallelEvaluate(): Promise<number | null> {
+    const val = this.val;
+    if (val === null) return null;
+    const pool = await this.readyPool();
+    const layout = scoredLayout(val.ids.length, val.batchSize, val.seqLen, this.evalWindows);
+    const ranges = laneRanges(layout.B, Math.min(this.threads, layout.B));
+    const args = (lanes: [number, number]) => ({ batchSize: val.batchSize, seqLen: val.seqLen, maxWindows: this.evalWindows, lanes });
+    const pending = Promise.allSettled(ranges.slice(1).map((range, i) => pool.score(i + 1, args(range))));
+    let own: number;
+    try {
+      own = scoreLanes(this.model, val.ids, val.batchSize, val.seqLen, this.evalWindows, ranges[0]).lossSum;
+    } catch (e) {
+      await pending;
+      throw e;
+    }
+    const results = await pending;
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await this.dropPool();
+      throw failed.reason;
+    }
+    const total = results.reduce((a, r) => a + (r as PromiseFulfilledResult<{ lossSum: number }>).value.lossSum, own);
+    return total / layout.tokens;
+  }
+
+  /** The replica workers, started if needed, holding this trainer's model and optimizer state. */
+  private async readyPool(): Promise<ReplicaPool> {
+    if (this.pool === null) {
+      this.pool = new ReplicaPool(this.threads - 1, flatSize(this.optimizer.params));
+      this.poolInSync = false;
+    }
+    const pool = this.pool;
+    // Before any await: an unreferenced worker's reply would not keep Node running until it arrives.
+    pool.keepAlive(true);
+    try {
+      if (!this.poolInSync) {
+        await pool.settle();
+        await pool.setup({
+          config: { ...this.model.config },
+          training: this.model.training,
+          params: this.optimizer.params.map((p) => p.toArray() as Float32Array),
+          optimizer: {
+            lr: this.optimizer.lr, betas: [...this.optimizer.betas], eps: this.optimizer.eps,
+            state: this.optimizer.stateList().map((s) => (s === null ? null : { step: s.step, buffers: s.buffers.map((b) => b.toArray() as Float32Array) })),
+          },
+          clip: this.clip,
+          valIds: this.val?.ids ?? null,
+        });
+        this.poolInSync = true;
+      } else {
+        await pool.settle();
+      }
+      return pool;
+    } catch (e) {
+      await this.dropPool();
+      throw e;
+    }
+  }
+
+  private async dropPool(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    this.poolInSync = false;
+    await pool?.dispose();
   }
 
   private progress(
@@ -341,6 +525,11 @@ export class LMTrainer {
     this.train.position = restored.position;
     this.optimizer.lr = restored.lr;
     this.generator.setState(restored.rng);
+    // Replicas the checkpoint has streams for continue them; any others start from streams derived from the restored state.
+    const derived = deriveGenerators(this.generator, this.threads - 1);
+    this.replicaGenerators_ = derived.map((g, i) => (i < restored.replicaRng.length ? new Generator(0) : g));
+    restored.replicaRng.slice(0, this.threads - 1).forEach((r, i) => this.replicaGenerators_[i].setState(r));
+    this.poolInSync = false;
     this.step = restored.step;
     // A loop, not push(...losses): a long history would overflow the stack.
     this.losses.length = 0;
@@ -354,6 +543,7 @@ export class LMTrainer {
 
   /** Releases the optimizer state and the carried state (not the model); the trainer is done. */
   dispose(): void {
+    void this.dropPool();
     this.setState(null);
     this.optimizer.dispose();
     this.disposed = true;
@@ -381,4 +571,13 @@ export class LMTrainer {
     next?.forEach((s) => keep(s));
     this.state = next;
   }
+}
+
+/**
+ * The dropout streams of `n` replicas, derived from `from`'s state: the same trainer state gives
+ * the same streams, and each differs from every other.
+ */
+function deriveGenerators(from: Generator, n: number): Generator[] {
+  const [a, b] = from.getState();
+  return Array.from({ length: n }, (_, i) => new Generator((Math.imul(a ^ Math.imul(i + 1, 0x9e3779b9), 0x85ebca6b) ^ b) >>> 0));
 }

@@ -17,6 +17,8 @@ export interface NodePort {
 export interface NodeWorker extends NodePort {
   on(event: 'message' | 'error' | 'exit' | 'messageerror', listener: (value: never) => void): this;
   terminate(): Promise<number>;
+  ref(): void;
+  unref(): void;
   readonly threadId: number;
 }
 

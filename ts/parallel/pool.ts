@@ -1,0 +1,107 @@
+/**
+ * The trainer's side of data-parallel training: N - 1 replica workers (the trainer's own thread
+ * is replica 0), each with its own wasm instance and copy of the model and optimizer.
+ *
+ * Gradients travel through SharedArrayBuffer where there is one (Node; browsers when the page is
+ * cross-origin isolated): each replica writes its gradient into its own slot of shared memory and
+ * reads the sum from another, and only small messages cross. Elsewhere (a page without COOP/COEP
+ * headers) they travel as transferred ArrayBuffers: one per replica and step each way.
+ */
+import { backendName } from '../init';
+import { WorkerError } from '../errors';
+import { WorkerConnection, startWorker } from '../workers/connection';
+import { isNode } from '../workers/node';
+import type { ReplicaSetup, ScoreArgs, ShardArgs, ShardResult } from './replica';
+
+/** True where gradients can go through shared memory. */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer !== 'function') return false;
+  return isNode() || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+}
+
+export class ReplicaPool {
+  private readonly connections: WorkerConnection[];
+  /** Per replica (index r - 1): its gradient slot in shared memory, or null (transferred arrays). */
+  private readonly slots: (Float32Array | null)[];
+  /** The summed gradient in shared memory, or null. */
+  private readonly sumSlot: Float32Array | null;
+  /** `apply` requests not yet answered: their failure must not go unseen. */
+  private applying: Promise<unknown>[] = [];
+
+  /** Starts `workers` replica workers; `gradientSize` is the length of a flat gradient. */
+  constructor(workers: number, gradientSize: number) {
+    const hint = 'training stopped at the last whole step (the trainer can run again, with new workers)';
+    this.connections = [];
+    try {
+      for (let r = 1; r <= workers; r++) this.connections.push(new WorkerConnection(startWorker(), `data-parallel replica ${r}`, hint));
+    } catch (e) {
+      this.connections.forEach((c) => void c.terminate());
+      throw e;
+    }
+    const shared = sharedMemoryAvailable();
+    const slot = (): Float32Array | null => (shared ? new Float32Array(new SharedArrayBuffer(gradientSize * 4)) : null);
+    this.slots = this.connections.map(slot);
+    this.sumSlot = slot();
+  }
+
+  /** Replica workers (the trainer's thread not counted). */
+  get size(): number {
+    return this.connections.length;
+  }
+
+  /** True when gradients go through shared memory. */
+  get shared(): boolean {
+    return this.sumSlot !== null;
+  }
+
+  /** Gives every replica the model, optimizer state and settings (at the start of each run). */
+  async setup(setup: Omit<ReplicaSetup, 'backend'>): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.request('replica.setup', { ...setup, backend: backendName() })));
+  }
+
+  /** Replica r (1-based) computes its shard's gradients. */
+  shard(r: number, args: Omit<ShardArgs, 'grads'>): Promise<ShardResult> {
+    const grads = this.slots[r - 1];
+    const transfer = [args.x.buffer, args.y.buffer, ...(args.state ?? []).map((s) => s.buffer)] as ArrayBuffer[];
+    return this.connections[r - 1].request('replica.shard', { ...args, grads }, transfer);
+  }
+
+  /**
+   * Sends every replica the summed gradient to clip and step with; does not wait for them (the
+   * next request queues behind it), but `settle` reports a failure.
+   */
+  apply(sum: Float32Array): void {
+    if (this.sumSlot !== null) this.sumSlot.set(sum);
+    this.applying = this.connections.map((c) => {
+      const copy = this.sumSlot ?? sum.slice();
+      return c.request('replica.apply', { sum: copy }, copy === this.sumSlot ? [] : [copy.buffer as ArrayBuffer]);
+    });
+  }
+
+  /** Waits for the last `apply`; throws its failure. */
+  async settle(): Promise<void> {
+    const pending = this.applying;
+    this.applying = [];
+    await Promise.all(pending);
+  }
+
+  /** Replica r (1-based) scores its lanes of the validation text. */
+  score(r: number, args: ScoreArgs): Promise<{ lossSum: number }> {
+    return this.connections[r - 1].request('replica.score', args);
+  }
+
+  /** Node: whether the replica workers keep the process running (only while a run uses them). */
+  keepAlive(yes: boolean): void {
+    this.connections.forEach((c) => c.keepAlive(yes));
+  }
+
+  /** The error of a replica that died, if one has. */
+  get failure(): Error | null {
+    return this.connections.map((c) => c.closedReason).find((e) => e instanceof WorkerError) ?? null;
+  }
+
+  /** Ends every replica worker. */
+  async dispose(): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.terminate()));
+  }
+}
