@@ -5,9 +5,10 @@ import { scoreTokens } from '../text/evaluate';
 import { encodeCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
 import {
   CHECKPOINT_KEYS, DEFAULT_TRAINING_SETTINGS as D, SETTING_NAMES, checkpointExtra, createTraining, prepareTrainingData, resumeTraining,
-  settingsFromCheckpoint, type TrainingData, type TrainingSettings,
+  settingsFromCheckpoint, defaultThreads, type TrainingData, type TrainingSettings,
 } from '../text/training-setup';
 import { FormatError, ValueError } from '../errors';
+import { sharedMemoryAvailable } from '../parallel/pool';
 import { parseDuration, type Every } from './args';
 import { choice, command, duration, every, int, num, parseFlags, text } from './flags';
 import { CliError, UsageError } from './errors';
@@ -23,6 +24,7 @@ const SAMPLE_LENGTH = { char: 240, word: 60 };
 const MODEL = 'Model and data (fixed once training starts; --resume takes them from the checkpoint)';
 const HOW_LONG = `How long (the first limit reached stops; default --time ${DEFAULT_TIME})`;
 const OUTPUT = 'Output';
+const SPEED = 'Speed';
 
 export const TRAIN = command({
   name: 'train',
@@ -57,6 +59,10 @@ cleanly and saves a checkpoint.`,
     }),
     'sample-every': every({ section: OUTPUT, help: 'print a sample every n steps or every duration, 0 = off', default: { steps: 0, ms: 60_000 } }),
     'save-every': every({ section: OUTPUT, help: 'also save the checkpoint every n steps or duration', default: { steps: 0, ms: 60_000 } }),
+    threads: int({
+      section: SPEED, max: 1024,
+      help: 'data-parallel threads: the batch lanes are split across this many workers (default: the cores available, at most --batch)',
+    }),
     'sample-length': int({
       section: OUTPUT, max: 100_000,
       help: `length of the samples, in tokens (default ${SAMPLE_LENGTH.char} chars / ${SAMPLE_LENGTH.word} words)`,
@@ -79,6 +85,7 @@ interface Plan {
   saveEvery: Every;
   sampleLength: number;
   out: string;
+  threads: number;
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -139,6 +146,7 @@ function planRun(argv: string[]): Plan {
     steps: f.steps, epochs: f.epochs, timeMs: noLimit ? parseDuration(DEFAULT_TIME)! : f.time,
     evalEvery: f['eval-every'], sampleEvery: f['sample-every'], saveEvery: f['save-every'],
     sampleLength: f['sample-length'] ?? SAMPLE_LENGTH[settings.level],
+    threads: f.threads ?? defaultThreads(settings.batchSize),
   };
 }
 
@@ -157,9 +165,10 @@ function readData(plan: Plan): TrainingData {
 /** A new model and trainer, or both as the checkpoint left them. */
 function buildOrResume(plan: Plan, data: TrainingData): { model: LanguageModel; trainer: LMTrainer } {
   const { settings, resumed } = plan;
-  if (resumed === null) return createTraining(settings, data);
+  if (plan.threads > settings.batchSize) throw new UsageError(`--threads ${plan.threads} is more than --batch ${settings.batchSize}: each thread needs a lane`);
+  if (resumed === null) return createTraining(settings, data, plan.threads);
   try {
-    return resumeTraining(settings, data, resumed.checkpoint);
+    return resumeTraining(settings, data, resumed.checkpoint, plan.threads);
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
     const hint = /other text/.test(e.message) ? '; pass the same file(s) to resume' : '';
@@ -189,6 +198,12 @@ function printSetup(plan: Plan, data: TrainingData, model: LanguageModel, traine
   print(
     `  batch ${s.batchSize} x seq ${s.seqLen} (${data.train.tokensPerBatch} tokens/step, ${data.train.windowsPerEpoch} steps/epoch), Adam lr ${s.lr}, clip ${s.clip}, seed ${s.seed}; ` +
       `${plan.resumed !== null ? `resuming at step ${trainer.step}; ` : ''}running for ${limits}`,
+  );
+  const lanes = Math.floor(s.batchSize / plan.threads);
+  print(
+    plan.threads > 1
+      ? `  threads: ${plan.threads} (data-parallel: ${lanes}${s.batchSize % plan.threads > 0 ? `-${lanes + 1}` : ''} lanes each; ${sharedMemoryAvailable() ? 'gradients in shared memory' : 'gradients as transferred buffers'})`
+      : '  threads: 1',
   );
   if (data.val !== null) {
     const quick = trainer.evalTokenCount();

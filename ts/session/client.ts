@@ -41,6 +41,11 @@ export interface TrainingSessionOptions {
   checkpoint?: Uint8Array | ArrayBuffer;
   /** The worker to run in (default: a new one from this package's worker.js, beside this module). */
   worker?: SessionWorker;
+  /**
+   * Data-parallel training threads: the session's worker and `threads - 1` replica workers it
+   * starts (default: the cores available, at most the batch size). See `TrainerOptions.threads`.
+   */
+  threads?: number;
 }
 
 export interface SessionRunOptions {
@@ -78,7 +83,7 @@ export interface SessionEvaluateOptions {
   maxTokens?: number;
 }
 
-const SESSION_KEYS = optionKeys<TrainingSessionOptions>({ text: true, source: true, settings: true, checkpoint: true, worker: true });
+const SESSION_KEYS = optionKeys<TrainingSessionOptions>({ text: true, source: true, settings: true, checkpoint: true, worker: true, threads: true });
 const RUN_KEYS = optionKeys<SessionRunOptions>({ steps: true, epochs: true, timeMs: true, evalEvery: true, evalEveryMs: true, signal: true, onProgress: true });
 const GENERATE_KEYS = optionKeys<SessionGenerateOptions>({ length: true, seed: true, signal: true, temperature: true, topK: true, topP: true, suppress: true });
 const EVALUATE_KEYS = optionKeys<SessionEvaluateOptions>({ batchSize: true, seqLen: true, maxTokens: true });
@@ -101,6 +106,7 @@ export async function createTrainingSession(options: TrainingSessionOptions): Pr
       source: options.source ?? 'text given to createTrainingSession',
       settings,
       checkpoint: checkpoint === undefined ? null : checkpoint instanceof ArrayBuffer ? new Uint8Array(checkpoint) : checkpoint,
+      threads: options.threads ?? null,
     });
     session.opened(info);
     return session;

@@ -18,7 +18,7 @@ import { scoreTokens, type ScoreResult } from '../text/evaluate';
 import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
 import {
   checkTrainingSettings, checkTrainingText, checkpointExtra, createTraining, decodeTrainingText, prepareTrainingData, resumeTraining,
-  settingsFromCheckpoint, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingData, type TrainingSettings,
+  settingsFromCheckpoint, defaultThreads, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingData, type TrainingSettings,
 } from '../text/training-setup';
 import type { Handler, HandlerContext } from '../workers/serve';
 import type { EvaluateArgs, GenerateArgs, Method, Methods, OpenArgs, RunArgs, SessionInfo } from './protocol';
@@ -89,7 +89,7 @@ class SessionHost {
     if (ck === null) {
       const settings = checkTrainingSettings(given, 'createTrainingSession: settings');
       const data = prepareTrainingData(text!, settings, [args.source]);
-      const { model, trainer } = createTraining(settings, data);
+      const { model, trainer } = createTraining(settings, data, threadsFor(args.threads, settings));
       this.opened = { settings, model, tokenizer: data.tokenizer, training: { trainer, data }, bytes: null };
     } else if (text === null) {
       const model = modelFromCheckpoint(ck);
@@ -105,7 +105,7 @@ class SessionHost {
         }
       }
       const data = prepareTrainingData(text, settings, [args.source], ck.tokenizer);
-      const { model, trainer } = resumeTraining(settings, data, ck);
+      const { model, trainer } = resumeTraining(settings, data, ck, threadsFor(args.threads, settings));
       this.opened = { settings, model, tokenizer: ck.tokenizer, training: { trainer, data }, bytes: null };
     }
     return this.info(this.opened);
@@ -122,6 +122,7 @@ class SessionHost {
       trainTokens: t?.data.split.train.length ?? 0,
       valTokens: t?.data.split.val.length ?? 0,
       stepsPerEpoch: t?.data.train.windowsPerEpoch ?? 0,
+      threads: t?.trainer.threads ?? 1,
     };
   }
 
@@ -219,6 +220,15 @@ class SessionHost {
     if (ids.length < 2) throw new ValueError(`TrainingSession.evaluate: the text has ${ids.length} token(s); need at least 2 to evaluate`);
     return scoreTokens(o.model, ids, args.batchSize ?? o.settings.batchSize, args.seqLen ?? o.settings.seqLen);
   }
+}
+
+/** The threads asked for, or the default; more than the batch's lanes is a ValueError. */
+function threadsFor(threads: number | null, s: TrainingSettings): number {
+  if (threads === null) return defaultThreads(s.batchSize);
+  if (!Number.isInteger(threads) || threads < 1 || threads > s.batchSize) {
+    throw new ValueError(`createTrainingSession: threads must be an integer from 1 to the batch size ${s.batchSize} (each thread needs a lane), got ${threads}`);
+  }
+  return threads;
 }
 
 /** The settings the caller gave, checked (keys and ranges), without the defaults filled in. */

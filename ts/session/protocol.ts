@@ -18,6 +18,8 @@ export interface OpenArgs {
   source: string;
   settings: Partial<TrainingSettings>;
   checkpoint: Uint8Array | null;
+  /** Data-parallel threads (null: the cores available, at most the batch size). */
+  threads: number | null;
 }
 
 /** What a session is, as the worker opened it. */
@@ -33,6 +35,8 @@ export interface SessionInfo {
   valTokens: number;
   /** Steps in one pass over the training text (0 without text). */
   stepsPerEpoch: number;
+  /** Threads training uses (data-parallel replicas, the session's worker included). */
+  threads: number;
 }
 
 /** Run options that cross to the worker (the callbacks and signal stay on the caller's side). */

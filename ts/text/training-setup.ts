@@ -163,12 +163,12 @@ export function prepareTrainingData(text: string, s: TrainingSettings, sources: 
  * A new model and its trainer. Initialization draws from the global generator, seeded here (as
  * torch.manual_seed would); dropout from a stream of the run's own, which checkpoints carry.
  */
-export function createTraining(s: TrainingSettings, data: TrainingData): { model: LanguageModel; trainer: LMTrainer } {
+export function createTraining(s: TrainingSettings, data: TrainingData, threads = 1): { model: LanguageModel; trainer: LMTrainer } {
   manualSeed(s.seed);
   const generator = new Generator(s.seed);
   const model = new LanguageModel(modelConfig(s, data.tokenizer), { generator });
   try {
-    return { model, trainer: new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator }) };
+    return { model, trainer: new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator, threads }) };
   } catch (e) {
     model.dispose();
     throw e;
@@ -180,7 +180,7 @@ export function createTraining(s: TrainingSettings, data: TrainingData): { model
  * tokenizer and `settingsFromCheckpoint(ck)`). Other text than the checkpoint's (by fingerprint),
  * or a state that does not fit, is a FormatError; nothing is left allocated then.
  */
-export function resumeTraining(s: TrainingSettings, data: TrainingData, ck: DecodedCheckpoint): { model: LanguageModel; trainer: LMTrainer } {
+export function resumeTraining(s: TrainingSettings, data: TrainingData, ck: DecodedCheckpoint, threads = 1): { model: LanguageModel; trainer: LMTrainer } {
   const was = ck.meta.extra.data as TextRecord | undefined;
   if (was !== undefined && was.fingerprint !== data.record.fingerprint) {
     throw new FormatError(`the checkpoint was trained on other text (${was.sources.join(', ')}); resume on the same text`);
@@ -195,7 +195,7 @@ export function resumeTraining(s: TrainingSettings, data: TrainingData, ck: Deco
   }
   let trainer: LMTrainer | null = null;
   try {
-    trainer = new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator: new Generator(s.seed) });
+    trainer = new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator: new Generator(s.seed), threads });
     restoreTrainer(trainer, ck); // the generator continues where it stopped
     return { model, trainer };
   } catch (e) {
@@ -225,6 +225,17 @@ export function settingsFromCheckpoint(ck: DecodedCheckpoint): TrainingSettings 
   const c = ck.meta.model;
   Object.assign(out, { level: ck.tokenizer.level, cell: c.cell, embedDim: c.embedDim, hiddenSize: c.hiddenSize, numLayers: c.numLayers, dropout: c.dropout });
   return out as unknown as TrainingSettings;
+}
+
+/**
+ * The threads a run uses by default: the cores available, but no more than the batch's lanes
+ * (each thread needs one).
+ */
+export function defaultThreads(batchSize: number): number {
+  const g = globalThis as { navigator?: { hardwareConcurrency?: number }; process?: { getBuiltinModule?: (id: string) => unknown } };
+  const os = g.process?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
+  const cores = os?.availableParallelism?.() ?? g.navigator?.hardwareConcurrency ?? 1;
+  return Math.max(1, Math.min(cores, batchSize));
 }
 
 function modelConfig(s: TrainingSettings, tokenizer: Tokenizer): LanguageModelConfig {

@@ -116,7 +116,24 @@ export function startWorker(): LstmWorker {
     return new threads.Worker(new URL(WORKER_FILE, here), { execArgv: workerExecArgv() });
   }
   if (typeof Worker !== 'function') throw new WorkerError('lstm-wasm: this environment has no Worker; lstm-wasm workers need Web Workers or Node worker_threads');
+  // In a worker (a session starting its data-parallel replicas): the running script is
+  // worker.js, or the chunk a bundler made of it. Start it again by its own URL: bundlers resolve
+  // the `new URL` below wrongly inside their worker chunks (webpack 5 makes it /undefined).
+  const scope = globalThis as { WorkerGlobalScope?: new () => unknown; location?: { href: string } };
+  if (typeof scope.WorkerGlobalScope === 'function' && globalThis instanceof scope.WorkerGlobalScope) {
+    return new Worker(scope.location!.href, isModuleWorker() ? { type: 'module' } : {});
+  }
   return new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+}
+
+/** In a worker: true for a module worker (importScripts throws there), false for a classic one (bundlers may make either). */
+function isModuleWorker(): boolean {
+  try {
+    (globalThis as unknown as { importScripts(): void }).importScripts();
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 const WORKER_FILE = './worker.js';
