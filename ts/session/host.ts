@@ -59,6 +59,8 @@ class SessionHost {
   private gate: { wait: Promise<void>; release: () => void } | null = null;
   /** pause() calls waiting for the run to reach its gate. */
   private pauseAcks: (() => void)[] = [];
+  /** True while the run waits at the gate (a pause() then answers at once). */
+  private atGate = false;
   private generations = new Map<number, AbortController>();
 
   constructor(private readonly endpoint: HostEndpoint) {}
@@ -160,6 +162,7 @@ class SessionHost {
   /** The run's pauseGate: undefined to go on, or the promise to wait on while paused. */
   private waitIfPaused(): Promise<void> | undefined {
     if (this.gate === null) return undefined;
+    this.atGate = true;
     this.pauseAcks.splice(0).forEach((ack) => ack());
     return this.gate.wait;
   }
@@ -173,7 +176,7 @@ class SessionHost {
       const wait = new Promise<void>((resolve) => (release = resolve));
       this.gate = { wait, release };
     }
-    await new Promise<void>((resolve) => this.pauseAcks.push(resolve));
+    if (!this.atGate) await new Promise<void>((resolve) => this.pauseAcks.push(resolve));
     return step();
   }
 
@@ -195,6 +198,7 @@ class SessionHost {
   private releaseGate(): void {
     const gate = this.gate;
     this.gate = null;
+    this.atGate = false;
     // A pause() still waiting when the run ends (or resumes) has nothing left to wait for.
     this.pauseAcks.splice(0).forEach((ack) => ack());
     gate?.release();
