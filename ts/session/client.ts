@@ -160,8 +160,10 @@ export class TrainingSession {
     const onAbort = (): void => void this.stop().catch(() => undefined);
     signal?.addEventListener('abort', onAbort);
     try {
+      const run = this.request('train', args);
+      // After the train request: a stop() sent before it would find no run to stop.
       if (signal?.aborted) onAbort();
-      return await this.request('train', args);
+      return await run;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       unsubscribe();
