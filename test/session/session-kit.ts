@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { expect } from 'vitest';
 import { createTrainingSession, decodeCheckpoint, type TrainingSession, type TrainingSessionOptions } from '../../dist/index.js';
 
 export const DIST_INDEX = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
@@ -140,4 +141,30 @@ export function trainingState(bytes: Uint8Array): {
 export function quiet<T>(p: Promise<T>): Promise<T> {
   p.catch(() => undefined);
   return p;
+}
+
+/** Float32Arrays equal bit for bit (so -0 vs 0 or one NaN payload would fail too). */
+function expectSameBits(a: Float32Array, b: Float32Array, what: string): void {
+  expect(a.length, `${what}: length`).toBe(b.length);
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  const i = x.findIndex((v, k) => v !== y[k]);
+  expect(i, `${what}: first differing element ${i} (${a[i]} vs ${b[i]})`).toBe(-1);
+}
+
+/** Two checkpoints hold the same training state: step, every parameter, Adam's m and v, the carried state. */
+export function expectSameTraining(a: Uint8Array, b: Uint8Array): void {
+  const x = trainingState(a);
+  const y = trainingState(b);
+  expect(x.step).toBe(y.step);
+  expect(Object.keys(x.params).sort()).toEqual(Object.keys(y.params).sort());
+  for (const name of Object.keys(x.params)) expectSameBits(x.params[name], y.params[name], `parameter ${name}`);
+  expect(x.adam.length).toBe(y.adam.length);
+  x.adam.forEach((bufs, i) => {
+    expect(bufs === null, `Adam buffers of parameter ${i}`).toBe(y.adam[i] === null);
+    bufs?.forEach((buf, j) => expectSameBits(buf, y.adam[i]![j], `Adam buffer ${j} of parameter ${i}`));
+  });
+  expect(x.state === null).toBe(y.state === null);
+  x.state?.forEach((s, k) => expectSameBits(s, y.state![k], `carried state ${k}`));
+  expect(x.losses).toEqual(y.losses);
 }
