@@ -45,6 +45,8 @@ interface Opened {
   training: { trainer: LMTrainer; data: TrainingData } | null;
   /** The checkpoint's bytes, for a session that cannot train (its checkpoint never changes). */
   bytes: Uint8Array | null;
+  /** The step the checkpoint was at, for a session that cannot train (0 for a weights-only one). */
+  checkpointStep: number;
 }
 
 interface Run {
@@ -105,10 +107,13 @@ class SessionHost {
       const settings = checkTrainingSettings(given, 'createTrainingSession: settings');
       const data = prepareTrainingData(text!, settings, [args.source]);
       const { model, trainer } = createTraining(settings, data);
-      this.opened = { settings, model, tokenizer: data.tokenizer, training: { trainer, data }, bytes: null };
+      this.opened = { settings, model, tokenizer: data.tokenizer, training: { trainer, data }, bytes: null, checkpointStep: 0 };
     } else if (text === null) {
       const model = modelFromCheckpoint(ck);
-      this.opened = { settings: checkpointSettings(ck), model, tokenizer: ck.tokenizer, training: null, bytes: args.checkpoint!.slice() };
+      this.opened = {
+        settings: checkpointSettings(ck), model, tokenizer: ck.tokenizer, training: null, bytes: args.checkpoint!.slice(),
+        checkpointStep: ck.meta.trainer?.step ?? 0,
+      };
     } else {
       const settings = settingsFromCheckpoint(ck);
       for (const key of Object.keys(given) as (keyof TrainingSettings)[]) {
@@ -121,7 +126,7 @@ class SessionHost {
       }
       const data = prepareTrainingData(text, settings, [args.source], ck.tokenizer);
       const { model, trainer } = resumeTraining(settings, data, ck);
-      this.opened = { settings, model, tokenizer: ck.tokenizer, training: { trainer, data }, bytes: null };
+      this.opened = { settings, model, tokenizer: ck.tokenizer, training: { trainer, data }, bytes: null, checkpointStep: 0 };
     }
     return this.info(this.opened);
   }
@@ -132,7 +137,7 @@ class SessionHost {
       settings: { ...o.settings },
       vocabSize: o.tokenizer.size,
       parameterCount: o.model.parameters().reduce((a, p) => a + p.size, 0),
-      step: t?.trainer.step ?? 0,
+      step: t?.trainer.step ?? o.checkpointStep,
       canTrain: t !== null,
       trainTokens: t?.data.split.train.length ?? 0,
       valTokens: t?.data.split.val.length ?? 0,
@@ -169,7 +174,7 @@ class SessionHost {
 
   /** Pauses the run after its current step; resolves once it is paused. Outside a run it does nothing. */
   private async pause(o: Opened): Promise<{ step: number }> {
-    const step = (): { step: number } => ({ step: o.training?.trainer.step ?? 0 });
+    const step = (): { step: number } => ({ step: o.training?.trainer.step ?? o.checkpointStep });
     if (this.run === null) return step();
     if (this.gate === null) {
       let release!: () => void;
