@@ -401,7 +401,7 @@ function nodeChannel(worker: NodeWorker): Channel {
   worker.on('messageerror', () => die('sent a message that could not be read'));
   return {
     post: (message) => worker.postMessage(message),
-    onMessage: (handler) => worker.on('message', handler as (m: never) => void),
+    onMessage: (handler) => worker.on('message', handler),
     onDeath: (handler) => (death = handler),
     terminate: async () => {
       dead = true;
