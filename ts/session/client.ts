@@ -120,6 +120,8 @@ export class TrainingSession {
   /** Why calls fail now: set by dispose() or the worker's death. */
   private closed: Error | null = null;
   private step_ = 0;
+  /** True while a train() call of this session is pending (its run goes, or is about to). */
+  private training = false;
 
   /** @internal Use createTrainingSession. */
   constructor(private readonly channel: Channel) {
@@ -156,6 +158,10 @@ export class TrainingSession {
     checkOptions('TrainingSession.train', options, RUN_KEYS);
     const { signal, onProgress, ...args } = options ?? {};
     if (onProgress !== undefined && typeof onProgress !== 'function') throw new ValueError('TrainingSession.train: onProgress must be a function');
+    // A call while this session's run goes is refused by the worker; it must not end that run's
+    // progress() iterators, see its progress, or stop it by its signal.
+    if (this.training) return this.request('train', args);
+    this.training = true;
     const unsubscribe = onProgress !== undefined ? this.on('progress', onProgress) : () => undefined;
     const onAbort = (): void => void this.stop().catch(() => undefined);
     signal?.addEventListener('abort', onAbort);
@@ -167,6 +173,7 @@ export class TrainingSession {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       unsubscribe();
+      this.training = false;
       this.runEndListeners.forEach((end) => end());
     }
   }
