@@ -51,11 +51,16 @@ describe('TrainingSession pause, resume and stop', () => {
     const result = await within(run, 2000, 'train after abort');
     expect(result.stoppedBy).toBe('signal');
     expect(result.steps).toBeGreaterThanOrEqual(3);
-    // An abort after the run has ended does nothing to the next run.
-    const again = new AbortController();
-    const next = session.train({ steps: 3, evalEvery: 0, signal: again.signal });
-    controller.abort();
-    expect(await next).toMatchObject({ stoppedBy: 'steps', steps: 3 });
+    // A signal whose run has ended is let go: aborting it later does nothing to the next run.
+    const finished = new AbortController();
+    expect(await session.train({ steps: 2, evalEvery: 0, signal: finished.signal })).toMatchObject({ stoppedBy: 'steps', steps: 2 });
+    const next = quiet(session.train(ENDLESS));
+    await stepReached(session, session.step + 2);
+    finished.abort();
+    const at = session.step;
+    await stepReached(session, at + 3);
+    await session.stop();
+    expect(await next).toMatchObject({ stoppedBy: 'signal' });
   });
 
   it('a signal already aborted stops the run before (or right after) its first step', async () => {

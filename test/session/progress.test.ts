@@ -2,7 +2,7 @@
 // the progress() iterator. Each must see every step, in order, with TrainProgress's fields.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TrainProgress } from '../../dist/index.js';
-import { SMALL, corpusText, disposeAll, openSession } from './session-kit';
+import { SMALL, corpusText, disposeAll, openSession, quiet, rejectionOf, stepReached, within } from './session-kit';
 
 afterEach(disposeAll);
 
@@ -100,5 +100,26 @@ describe('TrainingSession progress', () => {
     await session.train({ steps: 3, evalEvery: 0 });
     await iterated;
     expect(seen).toEqual([3, 4, 5]);
+  });
+
+  it('progress() goes on through a second train() that is refused while the run goes', async () => {
+    const session = await openSession({ text: corpusText(), settings: SMALL });
+    const run = quiet(session.train({ steps: 1_000_000, evalEvery: 0 }));
+    await stepReached(session, 2);
+    const seen: number[] = [];
+    let ended = false;
+    const iterated = (async () => {
+      for await (const p of session.progress()) seen.push(p.step);
+      ended = true;
+    })();
+    expect((await rejectionOf(session.train({ steps: 3 }))).message).toMatch(/a run is already going/);
+    const at = session.step;
+    await stepReached(session, at + 3);
+    expect(ended, 'progress() ended while the run went on').toBe(false);
+    await session.stop();
+    await run;
+    await within(iterated, 5000, 'progress() after the run');
+    expect(seen[seen.length - 1]).toBe(session.step);
+    expect(seen.length).toBeGreaterThanOrEqual(3);
   });
 });
