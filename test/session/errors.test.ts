@@ -112,6 +112,8 @@ describe('TrainingSession errors', () => {
     const run = quiet(session.train({ steps: 1_000_000, evalEvery: 0 }));
     await stepReached(session, 2);
     expectFromWorker(await rejectionOf(session.train({ steps: 5 })), ValueError, /a run is already going/);
+    // Refused, its signal (aborted already) is not the run's: the run goes on.
+    expectFromWorker(await rejectionOf(session.train({ steps: 5, signal: AbortSignal.abort() })), ValueError, /a run is already going/);
     const at = session.step;
     await stepReached(session, at + 2);
     await session.stop();
