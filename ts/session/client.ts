@@ -120,6 +120,8 @@ export class TrainingSession {
   /** Why calls fail now: set by dispose() or the worker's death. */
   private closed: Error | null = null;
   private step_ = 0;
+  /** True while a train() call of this session is pending (its run goes, or is about to). */
+  private training = false;
 
   /** @internal Use createTrainingSession. */
   constructor(private readonly channel: Channel) {
@@ -156,15 +158,22 @@ export class TrainingSession {
     checkOptions('TrainingSession.train', options, RUN_KEYS);
     const { signal, onProgress, ...args } = options ?? {};
     if (onProgress !== undefined && typeof onProgress !== 'function') throw new ValueError('TrainingSession.train: onProgress must be a function');
+    // A call while this session's run goes is refused by the worker; it must not end that run's
+    // progress() iterators, see its progress, or stop it by its signal.
+    if (this.training) return this.request('train', args);
+    this.training = true;
     const unsubscribe = onProgress !== undefined ? this.on('progress', onProgress) : () => undefined;
     const onAbort = (): void => void this.stop().catch(() => undefined);
     signal?.addEventListener('abort', onAbort);
     try {
+      const run = this.request('train', args);
+      // After the train request: a stop() sent before it would find no run to stop.
       if (signal?.aborted) onAbort();
-      return await this.request('train', args);
+      return await run;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       unsubscribe();
+      this.training = false;
       this.runEndListeners.forEach((end) => end());
     }
   }
@@ -417,7 +426,7 @@ function nodeChannel(worker: NodeWorker): Channel {
   worker.on('messageerror', () => die('sent a message that could not be read'));
   return {
     post: (message) => worker.postMessage(message),
-    onMessage: (handler) => worker.on('message', handler as (m: never) => void),
+    onMessage: (handler) => worker.on('message', handler),
     onDeath: (handler) => (death = handler),
     terminate: async () => {
       dead = true;
