@@ -123,6 +123,8 @@ export class TrainingSession {
   private readonly listeners = new Set<(p: TrainProgress) => void>();
   private readonly runEndListeners = new Set<() => void>();
   private step_ = 0;
+  /** True while a train() call of this session is pending (its run goes, or is about to). */
+  private training = false;
 
   /** @internal Use createTrainingSession. */
   constructor(worker: SessionWorker) {
@@ -164,15 +166,22 @@ export class TrainingSession {
     checkOptions('TrainingSession.train', options, RUN_KEYS);
     const { signal, onProgress, ...args } = options ?? {};
     if (onProgress !== undefined && typeof onProgress !== 'function') throw new ValueError('TrainingSession.train: onProgress must be a function');
+    // A call while this session's run goes is refused by the worker; it must not end that run's
+    // progress() iterators, see its progress, or stop it by its signal.
+    if (this.training) return this.request('train', args);
+    this.training = true;
     const unsubscribe = onProgress !== undefined ? this.on('progress', onProgress) : () => undefined;
     const onAbort = (): void => void this.stop().catch(() => undefined);
     signal?.addEventListener('abort', onAbort);
     try {
+      const run = this.request('train', args);
+      // After the train request: a stop() sent before it would find no run to stop.
       if (signal?.aborted) onAbort();
-      return await this.request('train', args);
+      return await run;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       unsubscribe();
+      this.training = false;
       this.runEndListeners.forEach((end) => end());
     }
   }

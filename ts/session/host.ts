@@ -45,6 +45,8 @@ interface Opened {
   training: { trainer: LMTrainer; data: TrainingData } | null;
   /** The checkpoint's bytes, for a session that cannot train (its checkpoint never changes). */
   bytes: Uint8Array | null;
+  /** The step the checkpoint was at, for a session that cannot train (0 for a weights-only one). */
+  checkpointStep: number;
 }
 
 interface Run {
@@ -59,6 +61,8 @@ class SessionHost {
   private gate: { wait: Promise<void>; release: () => void } | null = null;
   /** pause() calls waiting for the run to reach its gate. */
   private pauseAcks: (() => void)[] = [];
+  /** True while the run waits at the gate (a pause() then answers at once). */
+  private atGate = false;
   private generations = new Map<number, AbortController>();
 
   constructor(private readonly emit: (event: string, value: unknown) => void) {}
@@ -90,10 +94,13 @@ class SessionHost {
       const settings = checkTrainingSettings(given, 'createTrainingSession: settings');
       const data = prepareTrainingData(text!, settings, [args.source]);
       const { model, trainer } = createTraining(settings, data, threadsFor(args.threads, settings));
-      this.opened = { settings, model, tokenizer: data.tokenizer, training: { trainer, data }, bytes: null };
+      this.opened = { settings, model, tokenizer: data.tokenizer, training: { trainer, data }, bytes: null, checkpointStep: 0 };
     } else if (text === null) {
       const model = modelFromCheckpoint(ck);
-      this.opened = { settings: checkpointSettings(ck), model, tokenizer: ck.tokenizer, training: null, bytes: args.checkpoint!.slice() };
+      this.opened = {
+        settings: checkpointSettings(ck), model, tokenizer: ck.tokenizer, training: null, bytes: args.checkpoint!.slice(),
+        checkpointStep: ck.meta.trainer?.step ?? 0,
+      };
     } else {
       const settings = settingsFromCheckpoint(ck);
       for (const key of Object.keys(given) as (keyof TrainingSettings)[]) {
@@ -106,7 +113,7 @@ class SessionHost {
       }
       const data = prepareTrainingData(text, settings, [args.source], ck.tokenizer);
       const { model, trainer } = resumeTraining(settings, data, ck, threadsFor(args.threads, settings));
-      this.opened = { settings, model, tokenizer: ck.tokenizer, training: { trainer, data }, bytes: null };
+      this.opened = { settings, model, tokenizer: ck.tokenizer, training: { trainer, data }, bytes: null, checkpointStep: 0 };
     }
     return this.info(this.opened);
   }
@@ -117,7 +124,7 @@ class SessionHost {
       settings: { ...o.settings },
       vocabSize: o.tokenizer.size,
       parameterCount: o.model.parameters().reduce((a, p) => a + p.size, 0),
-      step: t?.trainer.step ?? 0,
+      step: t?.trainer.step ?? o.checkpointStep,
       canTrain: t !== null,
       trainTokens: t?.data.split.train.length ?? 0,
       valTokens: t?.data.split.val.length ?? 0,
@@ -148,20 +155,21 @@ class SessionHost {
   /** The run's pauseGate: undefined to go on, or the promise to wait on while paused. */
   private waitIfPaused(): Promise<void> | undefined {
     if (this.gate === null) return undefined;
+    this.atGate = true;
     this.pauseAcks.splice(0).forEach((ack) => ack());
     return this.gate.wait;
   }
 
   /** Pauses the run after its current step; resolves once it is paused. Outside a run it does nothing. */
   private async pause(o: Opened): Promise<{ step: number }> {
-    const step = (): { step: number } => ({ step: o.training?.trainer.step ?? 0 });
+    const step = (): { step: number } => ({ step: o.training?.trainer.step ?? o.checkpointStep });
     if (this.run === null) return step();
     if (this.gate === null) {
       let release!: () => void;
       const wait = new Promise<void>((resolve) => (release = resolve));
       this.gate = { wait, release };
     }
-    await new Promise<void>((resolve) => this.pauseAcks.push(resolve));
+    if (!this.atGate) await new Promise<void>((resolve) => this.pauseAcks.push(resolve));
     return step();
   }
 
@@ -183,6 +191,7 @@ class SessionHost {
   private releaseGate(): void {
     const gate = this.gate;
     this.gate = null;
+    this.atGate = false;
     // A pause() still waiting when the run ends (or resumes) has nothing left to wait for.
     this.pauseAcks.splice(0).forEach((ack) => ack());
     gate?.release();

@@ -212,7 +212,7 @@ function nodeChannel(worker: NodeWorker): Channel {
   worker.on('messageerror', () => death.die('sent a message that could not be read'));
   return {
     post: (message, transfer) => worker.postMessage(message, transfer),
-    onMessage: (handler) => worker.on('message', handler as (m: never) => void),
+    onMessage: (handler) => worker.on('message', handler),
     onDeath: death.set,
     terminate: async () => {
       death.stop();

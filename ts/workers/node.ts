@@ -11,11 +11,15 @@ export interface NodeWorkerThreads {
 
 export interface NodePort {
   postMessage(message: unknown, transfer?: readonly Transferable[]): void;
-  on(event: 'message', listener: (message: never) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: 'message', listener: (message: any) => void): unknown;
 }
 
 export interface NodeWorker extends NodePort {
-  on(event: 'message' | 'error' | 'exit' | 'messageerror', listener: (value: never) => void): this;
+  // `any`, not `never` or `unknown`: only so is node:worker_threads' Worker (whose `on` is a set of
+  // overloads) assignable to this, as the `worker` option of createTrainingSession takes it.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: 'message' | 'error' | 'exit' | 'messageerror', listener: (value: any) => void): this;
   terminate(): Promise<number>;
   ref(): void;
   unref(): void;
