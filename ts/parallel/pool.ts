@@ -56,7 +56,12 @@ export class ReplicaPool {
 
   /** Gives every replica the model, optimizer state and settings (at the start of each run). */
   async setup(setup: Omit<ReplicaSetup, 'backend'>): Promise<void> {
-    await Promise.all(this.connections.map((c) => c.request('replica.setup', { ...setup, backend: backendName() })));
+    const backend = backendName();
+    const got = await Promise.all(this.connections.map((c) => c.request<string>('replica.setup', { ...setup, backend })));
+    // The replicas must compute as this thread does (a replica on another backend would round differently).
+    got.forEach((b, i) => {
+      if (b !== backend) throw new WorkerError(`lstm-wasm: data-parallel replica ${i + 1} runs the '${b}' backend, this thread '${backend}'`);
+    });
   }
 
   /** Replica r (1-based) computes its shard's gradients. */
@@ -74,7 +79,10 @@ export class ReplicaPool {
     if (this.sumSlot !== null) this.sumSlot.set(sum);
     this.applying = this.connections.map((c) => {
       const copy = this.sumSlot ?? sum.slice();
-      return c.request('replica.apply', { sum: copy }, copy === this.sumSlot ? [] : [copy.buffer as ArrayBuffer]);
+      const done = c.request('replica.apply', { sum: copy }, copy === this.sumSlot ? [] : [copy.buffer as ArrayBuffer]);
+      // Seen by `settle`; a pool disposed before that must not leave an unhandled rejection.
+      done.catch(() => undefined);
+      return done;
     });
   }
 

@@ -6,7 +6,7 @@
  * takes them back, so the trainer always holds the whole state (for checkpoints, and to restart a
  * replica that died).
  */
-import { init } from '../init';
+import { init, backendName } from '../init';
 import { Generator } from '../random';
 import { tensor } from '../creation';
 import { untracked } from '../memory';
@@ -84,7 +84,7 @@ export function replicaHandlers(): Record<string, Handler> {
         replica = null;
       }
       replica = setUp(args);
-      return null;
+      return backendName();
     },
     'replica.shard': (args: ShardArgs) => shard(alive(), args),
     'replica.apply': (args: { sum: Float32Array }) => {

@@ -31,7 +31,9 @@ export class WorkerConnection {
    * ends that message (what to do now); `onEvent` receives its unrequested messages.
    */
   constructor(
-    worker: LstmWorker, private readonly describe: string, hint: string, onEvent: (event: string, value: unknown) => void = () => undefined,
+    /** The worker itself (ending it from outside is a death, as a crash is). */
+    readonly worker: LstmWorker,
+    private readonly describe: string, hint: string, onEvent: (event: string, value: unknown) => void = () => undefined,
   ) {
     this.channel = channelOf(worker);
     this.channel.onMessage((m) => {
