@@ -1,7 +1,8 @@
 /** `lstm-wasm eval`: loss and perplexity of a checkpoint on a text. */
 import { trainValSplit } from '../text/batcher';
 import { modelFromCheckpoint } from '../text/checkpoint';
-import { scoreTokens } from '../text/evaluate';
+import { ParallelScorer } from '../parallel/score';
+import { defaultThreads } from '../text/training-setup';
 import { command, int, parseFlags, text } from './flags';
 import { CliError, UsageError } from './errors';
 import { CORPUS_LABEL, readCheckpoint, readCorpus, readTextFile } from './files';
@@ -20,6 +21,7 @@ on the held-out tail with the default flags the loss is the one 'train' reports 
     batch: int({ help: "parallel lanes, each read from a zero state (default: the checkpoint's --batch, as 'train' validates; fewer for a short text)" }),
     seq: int({ help: "window length (default: the checkpoint's --seq)" }),
     'max-tokens': int({ help: 'evaluate at most the first n tokens (default: all)', min: 2 }),
+    threads: int({ help: 'split the lanes across this many threads (default: the cores available, at most the lanes)', max: 1024 }),
   },
 });
 
@@ -48,7 +50,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (ids.length < 2) throw new CliError(`${label}: has ${ids.length} token(s); need at least 2 to evaluate`);
   const model = modelFromCheckpoint(ck);
   const t0 = performance.now();
-  const { loss, tokens: scored, batchSize, seqLen } = scoreTokens(model, ids, batch, seq);
+  const scorer = new ParallelScorer(model, f.threads ?? defaultThreads(batch));
+  const { loss, tokens: scored, batchSize, seqLen } = await scorer.score(ids, batch, seq).finally(() => scorer.dispose());
   const ms = performance.now() - t0;
   const unk = ids.reduce((n, id) => n + (id === tokenizer.unkId ? 1 : 0), 0);
   const unit = tokenizer.level === 'char' ? 'char' : 'word';

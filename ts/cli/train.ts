@@ -1,7 +1,8 @@
 /** `lstm-wasm train [file...]`: train a language model, with live progress, samples and checkpoints. */
 import type { LanguageModel } from '../text/language-model';
 import type { LMTrainer, RunResult, TrainProgress } from '../text/trainer';
-import { scoreTokens } from '../text/evaluate';
+import type { ScoreResult } from '../text/evaluate';
+import { ParallelScorer } from '../parallel/score';
 import { encodeCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
 import {
   CHECKPOINT_KEYS, DEFAULT_TRAINING_SETTINGS as D, SETTING_NAMES, checkpointExtra, createTraining, prepareTrainingData, resumeTraining,
@@ -98,7 +99,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const samples = new Samples(model, data.tokenizer, trainer, primeSource, { seed: plan.settings.seed, length: plan.sampleLength });
   const result = await trainWithProgress(plan, trainer, samples, save);
   save();
-  printSummary(plan, data, model, trainer, result);
+  await printSummary(plan, data, model, trainer, result);
   if (result.stoppedBy !== 'signal' && plan.sampleEvery.steps + plan.sampleEvery.ms > 0 && samples.last.step !== trainer.step) {
     print(`--- final sample: ${SAMPLE_NOTE} ---\n${samples.text()}\n---`);
   }
@@ -269,7 +270,7 @@ async function trainWithProgress(plan: Plan, trainer: LMTrainer, samples: Sample
 }
 
 /** Speed, losses (the validation loss on every held-out token, as `eval` gives it), how to go on, and the loss plot. */
-function printSummary(plan: Plan, data: TrainingData, model: LanguageModel, trainer: LMTrainer, result: RunResult): void {
+async function printSummary(plan: Plan, data: TrainingData, model: LanguageModel, trainer: LMTrainer, result: RunResult): Promise<void> {
   const { settings: s, out } = plan;
   const tokPerSec = result.elapsedMs > 0 ? (result.tokens * 1000) / result.elapsedMs : 0;
   const why = { steps: 'step limit', epochs: 'epoch limit', time: 'time limit', signal: 'interrupted' }[result.stoppedBy];
@@ -279,7 +280,11 @@ function printSummary(plan: Plan, data: TrainingData, model: LanguageModel, trai
   const recent = trainer.losses.slice(-50);
   const trainLoss = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
   // The same lanes as `lstm-wasm eval` with the checkpoint's --batch and --seq.
-  const full = data.val !== null ? scoreTokens(model, data.split.val, s.batchSize, s.seqLen) : null;
+  let full: ScoreResult | null = null;
+  if (data.val !== null) {
+    const scorer = new ParallelScorer(model, plan.threads);
+    full = await scorer.score(data.split.val, s.batchSize, s.seqLen).finally(() => scorer.dispose());
+  }
   const unit = s.level === 'char' ? 'char' : 'word';
   print(
     `  train loss ${trainLoss.toFixed(3)} (last ${recent.length} steps)` +

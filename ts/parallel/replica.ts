@@ -24,7 +24,8 @@ export interface ReplicaSetup {
   training: boolean;
   /** Every parameter's values, in `parameters()` order. */
   params: Float32Array[];
-  optimizer: { lr: number; betas: [number, number]; eps: number; state: ({ step: number; buffers: Float32Array[] } | null)[] };
+  /** Null for a replica that only scores (no training). */
+  optimizer: { lr: number; betas: [number, number]; eps: number; state: ({ step: number; buffers: Float32Array[] } | null)[] } | null;
   clip: number;
   /** The validation tokens, for `score` (null without validation data). */
   valIds: Int32Array | null;
@@ -54,6 +55,8 @@ export interface ShardResult {
 }
 
 export interface ScoreArgs {
+  /** The tokens to score (null: the validation text it was set up with). */
+  ids: Int32Array | null;
   batchSize: number;
   seqLen: number;
   maxWindows: number;
@@ -62,7 +65,7 @@ export interface ScoreArgs {
 
 interface Replica {
   model: LanguageModel;
-  optimizer: Adam;
+  optimizer: Adam | null;
   generator: Generator;
   clip: number;
   valIds: Int32Array | null;
@@ -79,7 +82,7 @@ export function replicaHandlers(): Record<string, Handler> {
     'replica.setup': async (args: ReplicaSetup) => {
       await init({ backend: args.backend });
       if (replica !== null) {
-        replica.optimizer.dispose();
+        replica.optimizer?.dispose();
         replica.model.dispose();
         replica = null;
       }
@@ -89,14 +92,16 @@ export function replicaHandlers(): Record<string, Handler> {
     'replica.shard': (args: ShardArgs) => shard(alive(), args),
     'replica.apply': (args: { sum: Float32Array }) => {
       const r = alive();
-      writeGradients(r.optimizer.params, args.sum);
-      applyGradients(r.optimizer, r.clip);
+      const optimizer = trainable(r);
+      writeGradients(optimizer.params, args.sum);
+      applyGradients(optimizer, r.clip);
       return null;
     },
     'replica.score': (args: ScoreArgs) => {
       const r = alive();
-      if (r.valIds === null) throw new ValueError('data-parallel replica: no validation text to score');
-      return scoreLanes(r.model, r.valIds, args.batchSize, args.seqLen, args.maxWindows, args.lanes);
+      const ids = args.ids ?? r.valIds;
+      if (ids === null) throw new ValueError('data-parallel replica: no validation text to score');
+      return scoreLanes(r.model, ids, args.batchSize, args.seqLen, args.maxWindows, args.lanes);
     },
   };
 }
@@ -111,9 +116,12 @@ function setUp(args: ReplicaSetup): Replica {
     model.parameters().forEach((p, i) => (dict[names[i]] = { shape: p.shape, data: args.params[i] }));
     model.loadStateDict(dict);
     model.train(args.training);
-    const { lr, betas, eps, state } = args.optimizer;
-    const optimizer = new Adam(model.parameters(), { lr, betas, eps });
-    optimizer.loadStateList(state);
+    let optimizer: Adam | null = null;
+    if (args.optimizer !== null) {
+      const { lr, betas, eps, state } = args.optimizer;
+      optimizer = new Adam(model.parameters(), { lr, betas, eps });
+      optimizer.loadStateList(state);
+    }
     return { model, optimizer, generator, clip: args.clip, valIds: args.valIds };
   } catch (e) {
     model.dispose();
@@ -121,14 +129,20 @@ function setUp(args: ReplicaSetup): Replica {
   }
 }
 
+function trainable(r: Replica): Adam {
+  if (r.optimizer === null) throw new ValueError('data-parallel replica: set up to score only, it cannot train');
+  return r.optimizer;
+}
+
 function shard(r: Replica, args: ShardArgs): ShardResult {
+  const optimizer = trainable(r);
   const { numLayers: L, hiddenSize: H } = r.model.config;
   r.generator.setState(args.rng);
   const state: RecurrentState | null = args.state === null ? null : untracked(() => args.state!.map((s) => tensor(s, [L, args.Bs, H])));
   try {
-    const out = shardGradients(r.model, r.optimizer, args.x, args.y, args.T, args.Bs, args.batchTargets, state);
-    const grads = args.grads ?? new Float32Array(flatSize(r.optimizer.params));
-    readGradients(r.optimizer.params, grads);
+    const out = shardGradients(r.model, optimizer, args.x, args.y, args.T, args.Bs, args.batchTargets, state);
+    const grads = args.grads ?? new Float32Array(flatSize(optimizer.params));
+    readGradients(optimizer.params, grads);
     const next = out.state.map((s) => s.toArray() as Float32Array);
     out.state.forEach((s) => s.dispose());
     return { loss: out.loss, grads, state: next, rng: r.generator.getState() };

@@ -406,7 +406,7 @@ export class LMTrainer {
     const pool = await this.readyPool();
     const layout = scoredLayout(val.ids.length, val.batchSize, val.seqLen, this.evalWindows);
     const ranges = laneRanges(layout.B, Math.min(this.threads, layout.B));
-    const args = (lanes: [number, number]) => ({ batchSize: val.batchSize, seqLen: val.seqLen, maxWindows: this.evalWindows, lanes });
+    const args = (lanes: [number, number]) => ({ ids: null, batchSize: val.batchSize, seqLen: val.seqLen, maxWindows: this.evalWindows, lanes });
     const pending = Promise.allSettled(ranges.slice(1).map((range, i) => pool.score(i + 1, args(range))));
     let own: number;
     try {
