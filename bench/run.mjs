@@ -44,6 +44,10 @@ if (unknown.length > 0 || (baseline !== undefined && !existsSync(join(baseline, 
   );
   process.exit(2);
 }
+if (only !== null && [...only].some((id) => id !== 'threads' && !SYSTEMS.some((s) => s.id === id) && id !== 'lstm-wasm-baseline')) {
+  console.error(`bench: --only takes ${SYSTEMS.map((s) => s.id).join(',')},threads`);
+  process.exit(2);
+}
 if (baseline !== undefined) {
   SYSTEMS.splice(1, 0, { id: 'lstm-wasm-baseline', file: 'lstm-wasm.mjs', backend: 'wasm', dist: baseline, quickSkip: [] });
 }
@@ -117,6 +121,16 @@ const loadBefore = loadavg()[0];
 const t0 = performance.now();
 const results = [];
 for (const sys of SYSTEMS) if (!only || only.has(sys.id)) results.push(await runSystem(sys));
+
+// Data-parallel scaling of lstm-wasm itself (bench/threads.mjs): W1 and W3 on 1..cores threads.
+let threads = null;
+if (!only || only.has('threads')) {
+  const file = join(shared, 'threads.json');
+  const r = spawnSync(process.execPath, [join(benchDir, 'threads.mjs'), '--out', file, ...(quick ? ['--quick'] : [])], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: childTimeoutMs });
+  threads = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { valid: false, error: `bench/threads.mjs exited ${r.status ?? r.signal}` };
+  threads.table = (r.stdout ?? '').trim();
+  console.log(`bench: threads ${threads.valid ? 'ok' : 'failed'}`);
+}
 rmSync(shared, { recursive: true, force: true });
 
 const rows = summarize(results);
@@ -137,15 +151,16 @@ const hostNote = 'host speed: the median of a fixed scalar-JS probe timed just b
   + 'about that factor; above 1, the reverse. The probe does not see contention for caches or memory bandwidth, so 1.00× is '
   + `necessary, not sufficient, for a fair ratio (bench/README.md).${refProbe !== undefined ? ` lstm-wasm's W1 probe: ${refProbe.toFixed(0)} Mop/s.` : ''}`;
 console.log(`\n${header}\n\n${table}\n\n${hostNote}\n\n${notes(results, rows)}\n`);
+if (threads !== null) console.log(`${threads.table || threads.error}\n`);
 
 const resultsDir = join(benchDir, 'results');
 mkdirSync(resultsDir, { recursive: true });
-const json = JSON.stringify({ date: started.toISOString(), machine, load, command, quick, hostNote, seconds: Math.round((performance.now() - t0) / 1000), rows, systems: results }, null, 1);
+const json = JSON.stringify({ date: started.toISOString(), machine, load, command, quick, hostNote, seconds: Math.round((performance.now() - t0) / 1000), rows, systems: results, threads }, null, 1);
 // Quick runs are smoke tests and --only / --baseline runs are partial: neither replaces the full results.
 const files = quick ? ['quick.json'] : only !== null || baseline !== undefined ? ['partial.json'] : [`${date}.json`, 'latest.json'];
 for (const f of files) writeFileSync(join(resultsDir, f), json);
 console.log(`bench: wrote ${files.map((f) => `bench/results/${f}`).join(', ')}`);
 // Peers may fail or be unavailable; lstm-wasm (WASM) itself must run and validate (the CI smoke test).
 const own = results.find((r) => r.id === 'lstm-wasm-wasm');
-const ownBad = own && (own.status !== 'ok' || Object.values(own.workloads).some((w) => w.status === 'failed' || w.status === 'invalid'));
+const ownBad = (own && (own.status !== 'ok' || Object.values(own.workloads).some((w) => w.status === 'failed' || w.status === 'invalid'))) || (threads !== null && !threads.valid);
 process.exit(ownBad ? 1 : 0);
