@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Data-parallel scaling, part of `npm run bench` (also alone: `node bench/threads.mjs [--quick] [--out F]`):
 // W1 (training: LMTrainer with `threads`, the W1 model: char LSTM embed 64, hidden 256, 2 layers,
-// batch 32 x seq 64) and W3 (batched forward: ParallelScorer over one LSTM layer 128 -> 256,
+// batch 32 x seq 64) and W3 (batched forward: ParallelInference over one LSTM layer 128 -> 256,
 // batch 64 x seq 128, with an embedding and a 65-way head around it) at 1, 2, ... up to the core
 // count, measured alternately (1, 2, ..., 1, 2, ...) so that the shared host's drift hits every
 // count alike; each count's best round counts. Prints tokens/s, the speed-up over 1 thread, and
@@ -52,7 +52,7 @@ async function w3(threads) {
   lw.manualSeed(2);
   const ids = randomIds(W3.T * W3.B + 1, W3.V, 12);
   const model = new lw.LanguageModel({ vocabSize: W3.V, cell: 'lstm', embedDim: W3.E, hiddenSize: W3.H, numLayers: 1, dropout: 0 });
-  const scorer = new lw.ParallelScorer(model, threads);
+  const scorer = new lw.ParallelInference(model, threads);
   try {
     let loss = NaN;
     for (let i = 0; i < W3.warmup; i++) loss = (await scorer.score(ids, W3.B, W3.T)).loss;

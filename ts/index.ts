@@ -28,4 +28,4 @@ export {
   createTrainingSession, TrainingSession, type TrainingSessionOptions, type SessionRunOptions, type SessionGenerateOptions,
   type SessionEvaluateOptions, type SessionInfo, type SessionWorker,
 } from './session/client';
-export { ParallelScorer } from './parallel/score';
+export { ParallelInference } from './parallel/inference';

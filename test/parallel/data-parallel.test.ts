@@ -158,6 +158,25 @@ describe('data-parallel LMTrainer (threads)', () => {
     expect(Number.isFinite(again.finalLoss)).toBe(true);
   }, 60_000);
 
+  it('ParallelInference scores as scoreTokens does and samples several texts at once, each as sampleText gives it', async () => {
+    const { tok, model, trainer } = await setup(1);
+    await trainer.run({ steps: 10, evalEvery: 0 });
+    const inference = new lw.ParallelInference(model, 2);
+    try {
+      const ids = tok.encode(TEXT.slice(0, 20_000));
+      const single = lw.scoreTokens(model, ids, 8, 32);
+      const parallel = await inference.score(ids, 8, 32);
+      expect(parallel.tokens).toBe(single.tokens);
+      expect(Math.abs(parallel.loss - single.loss)).toBeLessThan(1e-6);
+      const requests = [1, 2, 3, 4, 5].map((seed) => ({ prime: seed % 2 ? 'And ' : 'The ', options: { seed, length: 40, temperature: 0.9, topK: 10 } }));
+      const texts = await inference.sampleTexts(tok, requests);
+      expect(texts).toEqual(requests.map((r) => lw.sampleText(model, tok, r.prime, r.options)));
+      expect(new Set(texts).size, 'different seeds give different samples').toBe(5);
+    } finally {
+      await inference.dispose();
+    }
+  }, 60_000);
+
   it('refuses more threads than lanes, and trainStep() on several threads', async () => {
     await expect(setup(9, { batch: 8 })).rejects.toThrow(/threads must be an integer from 1 to the batch size 8 \(each thread needs a lane\), got 9/);
     const { trainer } = await setup(2);

@@ -1,7 +1,7 @@
 /** `lstm-wasm eval`: loss and perplexity of a checkpoint on a text. */
 import { trainValSplit } from '../text/batcher';
 import { modelFromCheckpoint } from '../text/checkpoint';
-import { ParallelScorer } from '../parallel/score';
+import { ParallelInference } from '../parallel/inference';
 import { defaultThreads } from '../text/training-setup';
 import { command, int, parseFlags, text } from './flags';
 import { CliError, UsageError } from './errors';
@@ -50,7 +50,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (ids.length < 2) throw new CliError(`${label}: has ${ids.length} token(s); need at least 2 to evaluate`);
   const model = modelFromCheckpoint(ck);
   const t0 = performance.now();
-  const scorer = new ParallelScorer(model, f.threads ?? defaultThreads(batch));
+  const scorer = new ParallelInference(model, f.threads ?? defaultThreads(batch));
   const { loss, tokens: scored, batchSize, seqLen } = await scorer.score(ids, batch, seq).finally(() => scorer.dispose());
   const ms = performance.now() - t0;
   const unk = ids.reduce((n, id) => n + (id === tokenizer.unkId ? 1 : 0), 0);

@@ -2,7 +2,7 @@
 import type { LanguageModel } from '../text/language-model';
 import type { LMTrainer, RunResult, TrainProgress } from '../text/trainer';
 import type { ScoreResult } from '../text/evaluate';
-import { ParallelScorer } from '../parallel/score';
+import { ParallelInference } from '../parallel/inference';
 import { encodeCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
 import {
   CHECKPOINT_KEYS, DEFAULT_TRAINING_SETTINGS as D, SETTING_NAMES, checkpointExtra, createTraining, prepareTrainingData, resumeTraining,
@@ -282,7 +282,7 @@ async function printSummary(plan: Plan, data: TrainingData, model: LanguageModel
   // The same lanes as `lstm-wasm eval` with the checkpoint's --batch and --seq.
   let full: ScoreResult | null = null;
   if (data.val !== null) {
-    const scorer = new ParallelScorer(model, plan.threads);
+    const scorer = new ParallelInference(model, plan.threads);
     full = await scorer.score(data.split.val, s.batchSize, s.seqLen).finally(() => scorer.dispose());
   }
   const unit = s.level === 'char' ? 'char' : 'word';

@@ -11,7 +11,7 @@ import { backendName } from '../init';
 import { WorkerError } from '../errors';
 import { WorkerConnection, startWorker } from '../workers/connection';
 import { isNode } from '../workers/node';
-import type { ReplicaSetup, ScoreArgs, ShardArgs, ShardResult } from './replica';
+import type { ReplicaSetup, SampleArgs, ScoreArgs, ShardArgs, ShardResult } from './replica';
 
 /** True where gradients can go through shared memory. */
 export function sharedMemoryAvailable(): boolean {
@@ -96,6 +96,11 @@ export class ReplicaPool {
   /** Replica r (1-based) scores its lanes of the validation text. */
   score(r: number, args: ScoreArgs): Promise<{ lossSum: number }> {
     return this.connections[r - 1].request('replica.score', args);
+  }
+
+  /** Replica r (1-based) samples a continuation of its prime (token ids). */
+  sample(r: number, args: SampleArgs): Promise<Int32Array> {
+    return this.connections[r - 1].request('replica.sample', args);
   }
 
   /** Node: whether the replica workers keep the process running (only while a run uses them). */

@@ -12,7 +12,7 @@ import { tensor } from '../creation';
 import { untracked } from '../memory';
 import { Adam } from '../optim/adam';
 import { ValueError } from '../errors';
-import { LanguageModel, type LanguageModelConfig, type RecurrentState } from '../text/language-model';
+import { LanguageModel, type GenerateOptions, type LanguageModelConfig, type RecurrentState } from '../text/language-model';
 import { scoreLanes } from '../text/evaluate';
 import type { Handler } from '../workers/serve';
 import { applyGradients, flatSize, readGradients, shardGradients, writeGradients } from './shard';
@@ -63,6 +63,11 @@ export interface ScoreArgs {
   lanes: [number, number];
 }
 
+export interface SampleArgs {
+  prime: Int32Array;
+  options: Omit<GenerateOptions, 'generator' | 'onToken'>;
+}
+
 interface Replica {
   model: LanguageModel;
   optimizer: Adam | null;
@@ -97,6 +102,7 @@ export function replicaHandlers(): Record<string, Handler> {
       applyGradients(optimizer, r.clip);
       return null;
     },
+    'replica.sample': (args: SampleArgs) => Int32Array.from(alive().model.sample(args.prime, args.options)),
     'replica.score': (args: ScoreArgs) => {
       const r = alive();
       const ids = args.ids ?? r.valIds;

@@ -64,6 +64,8 @@ class SessionHost {
   /** True while the run waits at the gate (a pause() then answers at once). */
   private atGate = false;
   private generations = new Map<number, AbortController>();
+  /** Work that must see a whole step (checkpoints), run at the run's next gate or its end. */
+  private betweenSteps: (() => void)[] = [];
 
   constructor(private readonly emit: (event: string, value: unknown) => void) {}
 
@@ -148,12 +150,14 @@ class SessionHost {
       return await done;
     } finally {
       this.run = null;
+      this.betweenSteps.splice(0).forEach((task) => task());
       this.releaseGate();
     }
   }
 
   /** The run's pauseGate: undefined to go on, or the promise to wait on while paused. */
   private waitIfPaused(): Promise<void> | undefined {
+    this.betweenSteps.splice(0).forEach((task) => task());
     if (this.gate === null) return undefined;
     this.atGate = true;
     this.pauseAcks.splice(0).forEach((ack) => ack());
@@ -197,10 +201,21 @@ class SessionHost {
     gate?.release();
   }
 
+  /** The checkpoint of a whole step: during a run (data-parallel steps wait for replicas), taken at the next step boundary. */
   private async checkpoint(o: Opened): Promise<Uint8Array> {
     if (o.training === null) return o.bytes!.slice();
     const { trainer, data } = o.training;
-    return encodeCheckpoint(o.model, o.tokenizer, trainer, checkpointExtra(o.settings, data.record));
+    const encode = (): Uint8Array => encodeCheckpoint(o.model, o.tokenizer, trainer, checkpointExtra(o.settings, data.record));
+    if (this.run === null || this.atGate) return encode();
+    return new Promise((resolve, reject) => {
+      this.betweenSteps.push(() => {
+        try {
+          resolve(encode());
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
   }
 
   private async generate(o: Opened, context: HandlerContext, args: Methods['generate'][0]): Promise<null> {

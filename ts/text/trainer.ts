@@ -152,6 +152,8 @@ export class LMTrainer {
   private runElapsedMs = 0;
   /** The replica workers (threads > 1), started by the first run. */
   private pool: ReplicaPool | null = null;
+  /** True while a data-parallel step waits for its replicas: the state is half-way, not exportable. */
+  private stepping = false;
   /** False until the replicas have this trainer's model and optimizer state (set up again at every run). */
   private poolInSync = false;
   /** The dropout streams of replicas 1..threads-1 (replica 0, this thread, draws from `generator`). */
@@ -332,6 +334,7 @@ export class LMTrainer {
     const pool = await this.readyPool();
     const position = this.train.position;
     const rng = this.generator.getState();
+    this.stepping = true;
     try {
       return await this.shardedStep(pool);
     } catch (e) {
@@ -339,6 +342,8 @@ export class LMTrainer {
       this.generator.setState(rng);
       await this.dropPool();
       throw e;
+    } finally {
+      this.stepping = false;
     }
   }
 
@@ -504,6 +509,7 @@ export class LMTrainer {
   /** Everything needed to continue exactly: JSON plus raw buffers (see trainer-state.ts). */
   exportState(): { json: TrainerStateJSON; tensors: TrainerTensors } {
     this.assertAlive('exportState');
+    if (this.stepping) throw new ValueError('LMTrainer.exportState: a data-parallel step is half-way; export between steps (in onProgress, or after run())');
     return encodeTrainerState(this, this.state);
   }
 

@@ -41,7 +41,10 @@ type ErrorClass = new (message: string) => Error;
 const ERROR_CLASSES: Record<string, ErrorClass> = {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, WasmLoadError, FormatError, ValueError,
   OutOfMemoryError, WorkerError, Error, TypeError, RangeError, SyntaxError, ReferenceError,
-  CompileError: WebAssembly.CompileError, RuntimeError: WebAssembly.RuntimeError, LinkError: WebAssembly.LinkError,
+  // Where there is WebAssembly (the JS backend runs without it).
+  ...(typeof WebAssembly === 'object'
+    ? { CompileError: WebAssembly.CompileError, RuntimeError: WebAssembly.RuntimeError, LinkError: WebAssembly.LinkError }
+    : {}),
 };
 
 /**
