@@ -1,6 +1,7 @@
 // The live chart: training loss and validation loss (left axis, nats/char) and tokens/s (right
 // axis) against the step. Points are kept in bounded arrays (halved when full), and the canvas is
-// redrawn at most once per animation frame, so a long run never makes drawing slow.
+// redrawn at most once per animation frame (or when the caller says), so a long run never makes
+// drawing slow.
 const MAX_POINTS = 600;
 const COLORS = { loss: '#2c6fbb', val: '#d2462d', speed: '#9a9a9a' };
 
@@ -12,12 +13,12 @@ export class LossChart {
     this.frame = 0;
   }
 
-  /** One training step's progress (TrainProgress). */
-  add(p) {
+  /** One training step's progress (TrainProgress); `draw: false` leaves drawing to the caller. */
+  add(p, { draw = true } = {}) {
     push(this.series.loss, p.step, p.smoothLoss);
     push(this.series.speed, p.step, p.tokensPerSec);
     if (p.evaluated && p.valLoss !== null) push(this.series.val, p.step, p.valLoss);
-    this.invalidate();
+    if (draw) this.invalidate();
   }
 
   clear() {

@@ -17,6 +17,8 @@ const SAVE_EVERY_MS = 30_000;
 const EVAL_EVERY_MS = 3_000;
 const RUN_LIMIT_MS = 60 * 60_000;
 const SAMPLES_KEPT = 6;
+const UPDATE_MS = 200;
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -87,7 +89,7 @@ function describeModel() {
   if (session === null) return 'No model yet.';
   const { settings: s, parameterCount } = session.info;
   const stored = status.stored ? ` Saved in this browser at step ${status.stored.step}.` : '';
-  return `${s.cell.toUpperCase()} ${s.numLayers}x${s.hiddenSize}, ${parameterCount.toLocaleString()} parameters, step ${session.step}.${stored}`;
+  return `${s.cell.toUpperCase()} ${s.numLayers}x${s.hiddenSize}, ${integer.format(parameterCount)} parameters, step ${session.step}.${stored}`;
 }
 
 function modelChanged() {
@@ -168,7 +170,7 @@ async function run(s) {
         status.progress = p;
         status.trainMs = base + p.elapsedMs;
         if (p.evaluated && p.valLoss !== null) status.valHistory.push({ step: p.step, valLoss: p.valLoss, trainMs: status.trainMs });
-        chart.add(p);
+        chart.add(p, { draw: false });
         scheduleStats();
         if (status.trainMs - lastSample >= SAMPLE_EVERY_MS) {
           lastSample = status.trainMs;
@@ -193,19 +195,27 @@ async function run(s) {
   setPhase('idle');
 }
 
-let statsQueued = false;
+// Text and chart updates at most every UPDATE_MS (on an animation frame): a step comes every few
+// tens of ms, and repainting on each one would cost the CPU the worker trains with.
+let updateQueued = false;
+let lastUpdate = 0;
 function scheduleStats() {
-  if (statsQueued) return;
-  statsQueued = true;
-  requestAnimationFrame(() => {
-    statsQueued = false;
-    const p = status.progress;
-    ui.stats.textContent =
-      `step ${p.step} · epoch ${p.epoch.toFixed(2)} · loss ${fmt(p.smoothLoss)} · validation ${fmt(p.valLoss)} nats/char · ` +
-      `${Math.round(p.tokensPerSec).toLocaleString()} tokens/s · ${(status.trainMs / 1000).toFixed(0)} s`;
-    ui.checkpointLabel.textContent = describeModel();
-    if (status.model) status.model.step = p.step;
-  });
+  if (updateQueued) return;
+  updateQueued = true;
+  const wait = Math.max(0, UPDATE_MS - (performance.now() - lastUpdate));
+  setTimeout(() => requestAnimationFrame(updateStats), wait);
+}
+
+function updateStats() {
+  updateQueued = false;
+  lastUpdate = performance.now();
+  const p = status.progress;
+  ui.stats.textContent =
+    `step ${p.step} · epoch ${p.epoch.toFixed(2)} · loss ${fmt(p.smoothLoss)} · validation ${fmt(p.valLoss)} nats/char · ` +
+    `${integer.format(p.tokensPerSec)} tokens/s · ${(status.trainMs / 1000).toFixed(0)} s`;
+  if (status.model) status.model.step = p.step;
+  ui.checkpointLabel.textContent = describeModel();
+  chart.draw();
 }
 
 /** A short sample from the weights as they are now (the worker snapshots them; training goes on). */
