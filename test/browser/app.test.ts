@@ -113,7 +113,7 @@ async function generate(page: Page, options: { prime: string; seed: number; leng
   await page.fill('#generate-form [name=topP]', '1');
   await page.click('#generate-button');
   await page.waitForFunction(() => document.getElementById('output')!.dataset.state !== 'streaming', null, { timeout: 30_000, polling: 100 });
-  expect(await page.getAttribute('#output', 'data-state')).toBe('done');
+  expect(await page.getAttribute('#output', 'data-state'), (await appStatus(page)).message ?? '').toBe('done');
   return (await page.textContent('#output'))!;
 }
 

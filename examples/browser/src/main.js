@@ -242,9 +242,10 @@ async function generate() {
   generation?.abort();
   const controller = new AbortController();
   generation = controller;
-  const f = ui.generateForm.elements;
-  const num = (name) => Number(f[name].value);
-  const prime = f.prime.value;
+  // namedItem, not elements[name]: a form's `length` is its number of controls.
+  const field = (name) => ui.generateForm.elements.namedItem(name);
+  const num = (name) => Number(field(name).value);
+  const prime = field('prime').value;
   const out = ui.output;
   out.textContent = prime;
   out.dataset.state = 'streaming';
