@@ -224,6 +224,16 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     await page.screenshot({ path: screenshot });
     const mid = await appStatus(page);
 
+    // Pause holds the run (no step for a while), Resume continues it.
+    await page.click('#pause');
+    await page.waitForFunction(() => document.body.dataset.phase === 'paused', null, { timeout: 10_000 });
+    await page.waitForTimeout(300);
+    const pausedAt = (await appStatus(page)).progress!.step;
+    await page.waitForTimeout(1000);
+    expect((await appStatus(page)).progress!.step, 'no step while paused').toBe(pausedAt);
+    await page.click('#pause');
+    await page.waitForFunction((at) => (window as unknown as { __lstmApp: AppStatus }).__lstmApp.progress!.step > at + 2, pausedAt, { timeout: 10_000 });
+
     await page.click('#stop');
     await waitIdle(page);
     const probe = await page.evaluate(() => (window as unknown as { __probe: Probe }).__probe);
@@ -403,6 +413,17 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     const b = params(uploaded);
     expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
     for (const k of Object.keys(a)) expect(b[k], k).toEqual(a[k]);
+
+    // Train continues the CLI's model on the bundled corpus (it was trained on it, under the same name).
+    await page.click('#train');
+    await page.waitForFunction(() => ((window as unknown as { __lstmApp: AppStatus }).__lstmApp.progress?.step ?? 0) > 6, null, { timeout: 30_000 });
+    await page.click('#stop');
+    await waitIdle(page);
+    const continued = await appStatus(page);
+    expect(continued.error, continued.message ?? '').toBe(false);
+    expect(continued.model!.settings.hiddenSize).toBe(32);
+    expect(continued.stored!.step).toBe(continued.model!.step);
+    expect(continued.model!.step).toBeGreaterThan(6);
     expect(pageErrors).toEqual([]);
   }, 120_000);
 });

@@ -158,7 +158,8 @@ async function train({ fresh = false } = {}) {
 async function run(s) {
   setPhase('training');
   show(`Training on ${text.label}.`);
-  let lastSample = -Infinity;
+  // The first sample after SAMPLE_EVERY_MS: before that it is random characters.
+  let lastSample = status.trainMs;
   let lastSave = status.trainMs;
   const base = trainedMsBefore;
   try {
