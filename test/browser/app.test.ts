@@ -401,12 +401,13 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     const fromCli = join(tmp, 'cli.safetensors');
     await node([cli, 'train', '--steps', '3', '--hidden', '32', '--sample-every', '0', '--out', fromCli], 90_000);
     await page.setInputFiles('#upload', fromCli);
-    await page.waitForFunction(() => (window as unknown as { __lstmApp: AppStatus }).__lstmApp.model?.step === 3, null, { timeout: 30_000 });
+    // Opened, then saved in IndexedDB.
+    await page.waitForFunction(() => (window as unknown as { __lstmApp: AppStatus }).__lstmApp.stored?.step === 3, null, { timeout: 30_000 });
     await waitIdle(page);
     const status = await appStatus(page);
     expect(status.error).toBe(false);
     expect(status.model!.settings.hiddenSize).toBe(32);
-    expect(status.stored!.step).toBe(3);
+    expect(status.model!.step).toBe(3);
     const cliBytes = new Uint8Array(readFileSync(fromCli));
     const uploaded = await download(page, tmp, 'uploaded.safetensors');
     const a = params(cliBytes);

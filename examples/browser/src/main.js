@@ -219,21 +219,26 @@ function updateStats() {
   chart.draw();
 }
 
-/** A short sample from the weights as they are now (the worker snapshots them; training goes on). */
+/**
+ * A short sample from the weights as they are now (the worker snapshots them; training goes on).
+ * It is shown whole when done: one change to the page instead of one per character.
+ */
 async function sample(s) {
-  const li = document.createElement('li');
-  const label = document.createElement('b');
-  label.textContent = `step ${s.step}: `;
-  const node = document.createTextNode('');
-  li.append(label, node);
-  ui.samples.prepend(li);
-  while (ui.samples.children.length > SAMPLES_KEPT) ui.samples.lastChild.remove();
+  const step = s.step;
+  let text = '';
   try {
-    for await (const piece of s.generate('\n', { length: 160, temperature: 0.8, seed: s.step })) node.appendData(piece);
+    for await (const piece of s.generate('\n', { length: 160, temperature: 0.8, seed: step })) text += piece;
     status.samples++;
   } catch (e) {
-    if (s === session) node.appendData(` [${e.name}: ${e.message}]`);
+    if (s !== session) return;
+    text += ` [${e.name}: ${e.message}]`;
   }
+  const li = document.createElement('li');
+  const label = document.createElement('b');
+  label.textContent = `step ${step}: `;
+  li.append(label, text);
+  ui.samples.prepend(li);
+  while (ui.samples.children.length > SAMPLES_KEPT) ui.samples.lastChild.remove();
 }
 
 // ---- generating --------------------------------------------------------------------------------
