@@ -71,7 +71,11 @@ requestAnimationFrame(frame);
 
 const appStatus = (page: Page): Promise<AppStatus> => page.evaluate(() => (window as unknown as { __lstmApp: AppStatus }).__lstmApp);
 
-function serve(root: string): Promise<Server> {
+/**
+ * Serves `root` with COOP/COEP. `decodedGz`: send .gz files as `Content-Encoding: gzip`, as some
+ * servers do, so the browser hands the page the decoded text.
+ */
+function serve(root: string, { decodedGz = false } = {}): Promise<Server> {
   const headers = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
   const types: Record<string, string> = { ...CONTENT_TYPES, '.gz': 'application/gzip' };
   const server = createServer(async (req, res) => {
@@ -80,7 +84,8 @@ function serve(root: string): Promise<Server> {
     if (!file.startsWith(root + sep)) return void res.writeHead(404, headers).end();
     try {
       const body = await readFile(file);
-      res.writeHead(200, { ...headers, 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(body);
+      const encoding = decodedGz && extname(file) === '.gz' ? { 'content-encoding': 'gzip' } : {};
+      res.writeHead(200, { ...headers, ...encoding, 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(body);
     } catch {
       res.writeHead(404, headers).end();
     }
@@ -322,7 +327,7 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     expect(pageErrors).toEqual([]);
   });
 
-  it('shows bad input (binary, empty, corrupt checkpoint) in the page and keeps the model and its stored checkpoint', async () => {
+  it('shows bad input (binary, empty, dropped, corrupt checkpoint) in the page and keeps the model and its stored checkpoint', async () => {
     const message = async (): Promise<string> => {
       const s = await appStatus(page);
       expect(s.error).toBe(true);
@@ -340,6 +345,16 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     await page.setInputFiles('#text-files', { name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) });
     await page.waitForFunction(() => /empty\.txt/.test((window as unknown as { __lstmApp: AppStatus }).__lstmApp.message ?? ''), null, { timeout: 10_000 });
     expect(await message()).toMatch(/FormatError.*empty\.txt: file is empty/);
+
+    // The same by drag-and-drop onto the text area.
+    const dropped = await page.evaluateHandle(() => {
+      const data = new DataTransfer();
+      data.items.add(new File([], 'dropped.txt', { type: 'text/plain' }));
+      return data;
+    });
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: dropped });
+    await page.waitForFunction(() => /dropped\.txt/.test((window as unknown as { __lstmApp: AppStatus }).__lstmApp.message ?? ''), null, { timeout: 10_000 });
+    expect(await message()).toMatch(/FormatError.*dropped\.txt: file is empty/);
 
     const corrupt = Buffer.from(good);
     corrupt[corrupt.length - 1000] ^= 0x40; // a flipped bit in a tensor: the checksum refuses it
@@ -364,6 +379,26 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     expect(status.model!.step).toBe(trainedStep);
     expect(await generate(page, { prime: 'And the LORD said', seed: 11, length: 200 })).toBe(reference);
     expect(pageErrors).toEqual([]);
+  });
+
+  it('reads the corpus from a server that sends it with Content-Encoding: gzip (already decoded)', async () => {
+    const decoding = await serve(appDist, { decodedGz: true });
+    const context = await browser!.newContext();
+    try {
+      const other = await context.newPage();
+      const errors: string[] = [];
+      other.on('pageerror', (e) => errors.push(e.message));
+      await other.goto(`http://127.0.0.1:${(decoding.address() as AddressInfo).port}/`);
+      await waitIdle(other);
+      const status = await appStatus(other);
+      expect(status.text!.key).toBe('bundled');
+      expect(status.text!.bytes).toBe((await appStatus(page)).text!.bytes);
+      expect(status.error, status.message ?? '').toBe(false);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+      await new Promise<void>((done) => decoding.close(() => done()));
+    }
   });
 
   it("exchanges checkpoints with the CLI: the page's download generates and resumes there, the CLI's uploads here", async () => {
