@@ -14,9 +14,13 @@ import { loadBundledCorpus, readTextFiles } from './text-source.js';
 
 const SAMPLE_EVERY_MS = 10_000;
 const SAVE_EVERY_MS = 30_000;
+// Validation reads the first 16 windows of the held-out text (a fraction of a second for the small
+// preset), so the chart gets a point every few seconds without slowing training much.
 const EVAL_EVERY_MS = 3_000;
+// A run needs a limit; after an hour Train continues it.
 const RUN_LIMIT_MS = 60 * 60_000;
 const SAMPLES_KEPT = 6;
+const VAL_HISTORY_KEPT = 1000;
 const UPDATE_MS = 200;
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
@@ -110,6 +114,7 @@ async function replaceSession(options, textKey, context) {
     session = next;
     sessionTextKey = textKey;
     trainedMsBefore = 0;
+    status.trainMs = 0;
     await old?.dispose();
     writeSettings(ui.settings, next.info.settings);
     modelChanged();
@@ -170,7 +175,10 @@ async function run(s) {
       onProgress: (p) => {
         status.progress = p;
         status.trainMs = base + p.elapsedMs;
-        if (p.evaluated && p.valLoss !== null) status.valHistory.push({ step: p.step, valLoss: p.valLoss, trainMs: status.trainMs });
+        if (p.evaluated && p.valLoss !== null) {
+          status.valHistory.push({ step: p.step, valLoss: p.valLoss, trainMs: status.trainMs });
+          if (status.valHistory.length > VAL_HISTORY_KEPT) status.valHistory.shift();
+        }
         chart.add(p, { draw: false });
         scheduleStats();
         if (status.trainMs - lastSample >= SAMPLE_EVERY_MS) {
