@@ -1,0 +1,416 @@
+// The app: pick a text, train a model in a Web Worker (createTrainingSession), watch the loss and
+// samples, generate, and keep checkpoints (IndexedDB across reloads, .safetensors download/upload).
+//
+// The page's model is one TrainingSession. Anything that replaces it (a new model, a resume, an
+// upload) opens the new session first and disposes the old one only once the new one is open, so
+// bad input leaves the model, and its stored checkpoint, as they were.
+//
+// window.__lstmApp is a read-only copy of `status`, for tests and the curious.
+import { createTrainingSession } from 'lstm-wasm';
+import { LossChart } from './chart.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint-store.js';
+import { PRESETS, readSettings, sameSettings, writeSettings } from './settings.js';
+import { loadBundledCorpus, readTextFiles } from './text-source.js';
+
+const SAMPLE_EVERY_MS = 10_000;
+const SAVE_EVERY_MS = 30_000;
+// Validation reads the first 16 windows of the held-out text (a fraction of a second for the small
+// preset), so the chart gets a point every few seconds without slowing training much.
+const EVAL_EVERY_MS = 3_000;
+// A run needs a limit; after an hour Train continues it.
+const RUN_LIMIT_MS = 60 * 60_000;
+const SAMPLES_KEPT = 6;
+const VAL_HISTORY_KEPT = 1000;
+const UPDATE_MS = 200;
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  message: $('message'), textLabel: $('text-label'), textFiles: $('text-files'), useCorpus: $('use-corpus'), drop: $('drop'),
+  settings: $('settings'), train: $('train'), pause: $('pause'), stop: $('stop'), newModel: $('new-model'),
+  checkpointLabel: $('checkpoint-label'), download: $('download'), upload: $('upload'),
+  stats: $('stats'), samples: $('samples'), generateForm: $('generate-form'), generate: $('generate-button'), output: $('output'),
+};
+const chart = new LossChart($('chart'));
+
+const status = {
+  /** 'starting', 'idle', 'opening', 'training', 'paused', 'stopping' */
+  phase: 'starting',
+  text: null,
+  /** The current model: { step, canTrain, parameterCount, settings } */
+  model: null,
+  progress: null,
+  /** Every validation of this page's runs: { step, valLoss, trainMs } (trainMs: training time in this page). */
+  valHistory: [],
+  trainMs: 0,
+  /** What IndexedDB holds: { step, savedAt } */
+  stored: null,
+  saves: 0,
+  /** The message shown, and whether it is an error. */
+  message: null,
+  error: false,
+  generating: false,
+  samples: 0,
+};
+Object.defineProperty(window, '__lstmApp', { get: () => structuredClone(status) });
+
+let session = null;
+/** The text the current model was trained on (a text key), or null if unknown. */
+let sessionTextKey = null;
+let text = null;
+let trainedMsBefore = 0;
+let generation = null;
+
+function show(message, { error = false } = {}) {
+  status.message = message;
+  status.error = error;
+  ui.message.textContent = message;
+  ui.message.className = error ? '' : 'info';
+  ui.message.hidden = false;
+}
+
+function showError(context, e) {
+  const name = e && e.name ? e.name : 'Error';
+  show(`${context}: ${name}: ${e && e.message ? e.message : String(e)}`, { error: true });
+}
+
+function setPhase(phase) {
+  status.phase = phase;
+  document.body.dataset.phase = phase;
+  const busy = phase !== 'idle';
+  const running = phase === 'training' || phase === 'paused';
+  ui.train.disabled = busy || text === null;
+  ui.newModel.disabled = busy || text === null || session === null;
+  ui.pause.disabled = !running;
+  ui.pause.textContent = phase === 'paused' ? 'Resume' : 'Pause';
+  ui.stop.disabled = !running;
+  ui.download.disabled = session === null || phase === 'opening';
+  ui.upload.disabled = busy;
+  ui.generate.disabled = session === null || phase === 'opening';
+}
+
+function describeModel() {
+  if (session === null) return 'No model yet.';
+  const { settings: s, parameterCount } = session.info;
+  const stored = status.stored ? ` Saved in this browser at step ${status.stored.step}.` : '';
+  return `${s.cell.toUpperCase()} ${s.numLayers}x${s.hiddenSize}, ${integer.format(parameterCount)} parameters, step ${session.step}.${stored}`;
+}
+
+function modelChanged() {
+  status.model = session === null ? null : { step: session.step, canTrain: session.info.canTrain, parameterCount: session.info.parameterCount, settings: session.info.settings };
+  ui.checkpointLabel.textContent = describeModel();
+}
+
+/**
+ * Opens a session; on success it becomes the page's model (the old one is disposed), on failure
+ * the error is shown and the old one stays. Returns the new session or null.
+ */
+async function replaceSession(options, textKey, context) {
+  const before = status.phase;
+  setPhase('opening');
+  try {
+    const next = await createTrainingSession(options);
+    const old = session;
+    session = next;
+    sessionTextKey = textKey;
+    trainedMsBefore = 0;
+    status.trainMs = 0;
+    await old?.dispose();
+    writeSettings(ui.settings, next.info.settings);
+    modelChanged();
+    return next;
+  } catch (e) {
+    showError(context, e);
+    return null;
+  } finally {
+    setPhase(before === 'starting' ? 'idle' : before);
+  }
+}
+
+async function saveToBrowser(s) {
+  if (s !== session) return;
+  const bytes = await s.checkpoint();
+  const record = { bytes, textKey: sessionTextKey, step: s.step, savedAt: Date.now() };
+  await saveCheckpoint(record);
+  status.stored = { step: record.step, savedAt: record.savedAt };
+  status.saves++;
+  modelChanged();
+}
+
+// ---- training ----------------------------------------------------------------------------------
+
+async function train({ fresh = false } = {}) {
+  if (text === null) return;
+  const settings = readSettings(ui.settings);
+  const sameText = sessionTextKey === text.key;
+  let s = session;
+  if (fresh || s === null || !sameSettings(s.info.settings, settings)) {
+    s = await replaceSession({ text: text.bytes, source: text.source, settings }, text.key, 'Could not start training');
+    if (s !== null) {
+      chart.clear();
+      status.valHistory = [];
+    }
+  } else if (!s.info.canTrain || !sameText) {
+    // Continue the current model (loaded, uploaded, or trained on other text) on this text: the
+    // worker refuses a text other than the checkpoint's.
+    const checkpoint = await s.checkpoint();
+    s = await replaceSession({ text: text.bytes, source: text.source, checkpoint }, text.key, 'Could not continue this model on this text (use New model to start over)');
+  }
+  if (s === null) return;
+  await run(s);
+}
+
+async function run(s) {
+  setPhase('training');
+  show(`Training on ${text.label}.`);
+  // The first sample after SAMPLE_EVERY_MS: before that it is random characters.
+  let lastSample = status.trainMs;
+  let lastSave = status.trainMs;
+  const base = trainedMsBefore;
+  try {
+    const result = await s.train({
+      timeMs: RUN_LIMIT_MS,
+      evalEvery: 0,
+      evalEveryMs: EVAL_EVERY_MS,
+      onProgress: (p) => {
+        status.progress = p;
+        status.trainMs = base + p.elapsedMs;
+        if (p.evaluated && p.valLoss !== null) {
+          status.valHistory.push({ step: p.step, valLoss: p.valLoss, trainMs: status.trainMs });
+          if (status.valHistory.length > VAL_HISTORY_KEPT) status.valHistory.shift();
+        }
+        chart.add(p, { draw: false });
+        scheduleStats();
+        if (status.trainMs - lastSample >= SAMPLE_EVERY_MS) {
+          lastSample = status.trainMs;
+          sample(s);
+        }
+        if (status.trainMs - lastSave >= SAVE_EVERY_MS) {
+          lastSave = status.trainMs;
+          saveToBrowser(s).catch((e) => showError('Could not save the checkpoint in this browser', e));
+        }
+      },
+    });
+    trainedMsBefore = base + result.elapsedMs;
+    show(`Trained ${result.steps} steps (${(result.elapsedMs / 1000).toFixed(0)} s); validation loss ${fmt(result.valLoss)} nats/char.`);
+  } catch (e) {
+    showError('Training failed', e);
+  }
+  try {
+    await saveToBrowser(s);
+  } catch (e) {
+    showError('Could not save the checkpoint in this browser', e);
+  }
+  setPhase('idle');
+}
+
+// Text and chart updates at most every UPDATE_MS (on an animation frame): a step comes every few
+// tens of ms, and repainting on each one would cost the CPU the worker trains with.
+let updateQueued = false;
+let lastUpdate = 0;
+function scheduleStats() {
+  if (updateQueued) return;
+  updateQueued = true;
+  const wait = Math.max(0, UPDATE_MS - (performance.now() - lastUpdate));
+  setTimeout(() => requestAnimationFrame(updateStats), wait);
+}
+
+function updateStats() {
+  updateQueued = false;
+  lastUpdate = performance.now();
+  const p = status.progress;
+  ui.stats.textContent =
+    `step ${p.step} · epoch ${p.epoch.toFixed(2)} · loss ${fmt(p.smoothLoss)} · validation ${fmt(p.valLoss)} nats/char · ` +
+    `${integer.format(p.tokensPerSec)} tokens/s · ${(status.trainMs / 1000).toFixed(0)} s`;
+  if (status.model) status.model.step = p.step;
+  ui.checkpointLabel.textContent = describeModel();
+  chart.draw();
+}
+
+/**
+ * A short sample from the weights as they are now (the worker snapshots them; training goes on).
+ * It is shown whole when done: one change to the page instead of one per character.
+ */
+async function sample(s) {
+  const step = s.step;
+  let text = '';
+  try {
+    for await (const piece of s.generate('\n', { length: 160, temperature: 0.8, seed: step })) text += piece;
+    status.samples++;
+  } catch (e) {
+    if (s !== session) return;
+    text += ` [${e.name}: ${e.message}]`;
+  }
+  const li = document.createElement('li');
+  const label = document.createElement('b');
+  label.textContent = `step ${step}: `;
+  li.append(label, text);
+  ui.samples.prepend(li);
+  while (ui.samples.children.length > SAMPLES_KEPT) ui.samples.lastChild.remove();
+}
+
+// ---- generating --------------------------------------------------------------------------------
+
+async function generate() {
+  if (session === null) return;
+  generation?.abort();
+  const controller = new AbortController();
+  generation = controller;
+  // namedItem, not elements[name]: a form's `length` is its number of controls.
+  const field = (name) => ui.generateForm.elements.namedItem(name);
+  const num = (name) => Number(field(name).value);
+  const prime = field('prime').value;
+  const out = ui.output;
+  out.textContent = prime;
+  out.dataset.state = 'streaming';
+  const node = document.createTextNode('');
+  out.append(node);
+  status.generating = true;
+  try {
+    const options = { length: num('length'), temperature: num('temperature'), topK: num('topK'), topP: num('topP'), seed: num('seed'), signal: controller.signal };
+    for await (const piece of session.generate(prime, options)) node.appendData(piece);
+    if (generation === controller) out.dataset.state = 'done';
+  } catch (e) {
+    out.dataset.state = 'error';
+    showError('Could not generate', e);
+  } finally {
+    if (generation === controller) {
+      generation = null;
+      status.generating = false;
+    }
+  }
+}
+
+// ---- text and checkpoint files -----------------------------------------------------------------
+
+function useText(t) {
+  text = t;
+  status.text = { key: t.key, label: t.label, bytes: t.bytes.length };
+  ui.textLabel.textContent = t.label;
+  setPhase(status.phase === 'starting' ? 'starting' : status.phase);
+}
+
+async function chooseTextFiles(files) {
+  try {
+    useText(await readTextFiles(files));
+    show(`Text: ${text.label}. Train continues the current model on it if it was trained on it; New model starts over.`);
+  } catch (e) {
+    showError('Could not use that text', e);
+  }
+}
+
+async function uploadCheckpoint(file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const s = await replaceSession({ checkpoint: bytes }, null, `Could not open ${file.name}`);
+  if (s === null) return;
+  chart.clear();
+  status.valHistory = [];
+  show(`Opened ${file.name} (step ${s.step}). Generate from it, or Train to continue it on the text it was trained on.`);
+  try {
+    await saveToBrowser(s);
+  } catch (e) {
+    showError('Could not save the checkpoint in this browser', e);
+  }
+}
+
+async function download() {
+  const s = session;
+  if (s === null) return;
+  try {
+    const bytes = await s.checkpoint();
+    const { cell, hiddenSize } = s.info.settings;
+    const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `lstm-wasm-${cell}${hiddenSize}-step${s.step}.safetensors`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (e) {
+    showError('Could not download the checkpoint', e);
+  }
+}
+
+// ---- wiring ------------------------------------------------------------------------------------
+
+ui.settings.elements.preset.addEventListener('change', () => {
+  const preset = PRESETS[ui.settings.elements.preset.value];
+  if (preset) writeSettings(ui.settings, preset);
+});
+ui.settings.addEventListener('input', (e) => {
+  if (e.target.name !== 'preset') ui.settings.elements.preset.value = 'custom';
+});
+ui.train.addEventListener('click', () => train());
+ui.newModel.addEventListener('click', () => train({ fresh: true }));
+ui.pause.addEventListener('click', async () => {
+  if (status.phase === 'paused') {
+    await session.resume();
+    setPhase('training');
+  } else {
+    setPhase('paused');
+    await session.pause();
+  }
+});
+ui.stop.addEventListener('click', async () => {
+  setPhase('stopping');
+  await session.stop();
+});
+ui.generate.addEventListener('click', () => generate());
+ui.download.addEventListener('click', () => download());
+ui.upload.addEventListener('change', () => {
+  const [file] = ui.upload.files;
+  ui.upload.value = '';
+  if (file) uploadCheckpoint(file);
+});
+ui.textFiles.addEventListener('change', () => {
+  const files = [...ui.textFiles.files];
+  ui.textFiles.value = '';
+  if (files.length > 0) chooseTextFiles(files);
+});
+ui.useCorpus.addEventListener('click', () => startCorpus());
+ui.drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  ui.drop.classList.add('over');
+});
+ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
+ui.drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  ui.drop.classList.remove('over');
+  const files = [...e.dataTransfer.files];
+  const checkpoint = files.find((f) => f.name.endsWith('.safetensors'));
+  if (checkpoint) {
+    if (status.phase === 'idle') uploadCheckpoint(checkpoint);
+  } else if (files.length > 0) chooseTextFiles(files);
+});
+
+async function startCorpus() {
+  try {
+    useText(await loadBundledCorpus());
+  } catch (e) {
+    showError('Could not load the bundled corpus', e);
+  }
+}
+
+function fmt(v) {
+  return v === null || v === undefined ? '-' : v.toFixed(3);
+}
+
+async function start() {
+  writeSettings(ui.settings, PRESETS.small);
+  chart.draw();
+  const corpus = startCorpus();
+  let stored = null;
+  try {
+    stored = await loadCheckpoint();
+  } catch (e) {
+    showError('Could not read the checkpoint stored in this browser', e);
+  }
+  if (stored !== null) {
+    status.stored = { step: stored.step, savedAt: stored.savedAt };
+    const s = await replaceSession({ checkpoint: stored.bytes }, stored.textKey, 'Could not open the checkpoint stored in this browser');
+    if (s !== null) show(`Opened the model saved in this browser (step ${s.step}). Train continues it; Generate samples from it.`);
+  }
+  await corpus;
+  setPhase('idle');
+}
+
+start();
