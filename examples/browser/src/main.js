@@ -91,9 +91,11 @@ function setPhase(phase) {
 
 function describeModel() {
   if (session === null) return 'No model yet.';
-  const { settings: s, parameterCount } = session.info;
+  const { settings: s, parameterCount, canTrain, threads } = session.info;
   const stored = status.stored ? ` Saved in this browser at step ${status.stored.step}.` : '';
-  return `${s.cell.toUpperCase()} ${s.numLayers}x${s.hiddenSize}, ${integer.format(parameterCount)} parameters, step ${session.step}.${stored}`;
+  // Shared memory (for the gradient exchange between threads) needs a cross-origin isolated page.
+  const cores = canTrain ? ` Trains on ${threads} thread${threads > 1 ? 's' : ''}${threads > 1 ? (self.crossOriginIsolated ? ' (shared memory)' : ' (no shared memory: the page is not cross-origin isolated)') : ''}.` : '';
+  return `${s.cell.toUpperCase()} ${s.numLayers}x${s.hiddenSize}, ${integer.format(parameterCount)} parameters, step ${session.step}.${cores}${stored}`;
 }
 
 function modelChanged() {
