@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Data-parallel scaling, part of `npm run bench` (also alone: `node bench/threads.mjs [--quick] [--out F]`):
 // W1 (training: LMTrainer with `threads`, the W1 model: char LSTM embed 64, hidden 256, 2 layers,
-// batch 32 x seq 64) and W3 (batched forward: ParallelInference over one LSTM layer 128 -> 256,
+// batch 32 x seq 64; steps timed after warm-up steps of the same run) and W3 (batched forward: ParallelInference over one LSTM layer 128 -> 256,
 // batch 64 x seq 128, with an embedding and a 65-way head around it) at 1, 2, ... up to the core
 // count, measured alternately (1, 2, ..., 1, 2, ...) so that the shared host's drift hits every
 // count alike; each count's best round counts. Prints tokens/s, the speed-up over 1 thread, and
@@ -31,16 +31,27 @@ function randomIds(n, V, seed) {
   return ids;
 }
 
-/** W1 on `threads`: tokens/s of `steps` optimizer steps after a warm-up (which also starts the replicas). */
+/**
+ * W1 on `threads`: tokens/s of `steps` optimizer steps after `warmup` steps, in one run (a run
+ * starts by copying the model into its replicas, once; a long training is one run).
+ */
 async function w1(threads) {
   lw.manualSeed(1);
   const ids = randomIds(W1.T * W1.B * (W1.warmup + W1.steps + 2) + 1, W1.V, 11);
   const model = new lw.LanguageModel({ vocabSize: W1.V, cell: 'lstm', embedDim: W1.E, hiddenSize: W1.H, numLayers: W1.L, dropout: 0 });
   const trainer = new lw.LMTrainer(model, new lw.LMBatcher(ids, W1.B, W1.T), null, { lr: W1.lr, threads });
   try {
-    await trainer.run({ steps: W1.warmup });
-    const r = await trainer.run({ steps: W1.steps });
-    return { tokensPerSec: r.tokens / (r.elapsedMs / 1000), msPerStep: r.elapsedMs / r.steps, finalLoss: r.finalLoss };
+    let start = 0;
+    let end = 0;
+    const r = await trainer.run({
+      steps: W1.warmup + W1.steps,
+      onProgress: (p) => {
+        if (p.step === W1.warmup) start = performance.now();
+        if (p.step === W1.warmup + W1.steps) end = performance.now();
+      },
+    });
+    const ms = end - start;
+    return { tokensPerSec: (W1.steps * W1.T * W1.B) / (ms / 1000), msPerStep: ms / W1.steps, finalLoss: r.finalLoss };
   } finally {
     trainer.dispose();
     model.dispose();

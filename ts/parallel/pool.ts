@@ -25,8 +25,6 @@ export class ReplicaPool {
   private readonly slots: (Float32Array | null)[];
   /** The summed gradient in shared memory, or null. */
   private readonly sumSlot: Float32Array | null;
-  /** `apply` requests not yet answered: their failure must not go unseen. */
-  private applying: Promise<unknown>[] = [];
 
   /** Starts `workers` replica workers; `gradientSize` is the length of a flat gradient. */
   constructor(workers: number, gradientSize: number) {
@@ -72,25 +70,25 @@ export class ReplicaPool {
   }
 
   /**
-   * Sends every replica the summed gradient to clip and step with; does not wait for them (the
-   * next request queues behind it), but `settle` reports a failure.
+   * Sends every replica the summed gradient to clip and step with, written by `write` (into
+   * shared memory, or into one new array per replica to transfer). Does not wait: a replica's
+   * next request queues behind it, and a failure to apply is the error of its next reply.
    */
-  apply(sum: Float32Array): void {
-    if (this.sumSlot !== null) this.sumSlot.set(sum);
-    this.applying = this.connections.map((c) => {
-      const copy = this.sumSlot ?? sum.slice();
-      const done = c.request('replica.apply', { sum: copy }, copy === this.sumSlot ? [] : [copy.buffer as ArrayBuffer]);
-      // Seen by `settle`; a pool disposed before that must not leave an unhandled rejection.
-      done.catch(() => undefined);
-      return done;
-    });
-  }
-
-  /** Waits for the last `apply`; throws its failure. */
-  async settle(): Promise<void> {
-    const pending = this.applying;
-    this.applying = [];
-    await Promise.all(pending);
+  apply(write: (out: Float32Array) => void, size: number): void {
+    if (this.sumSlot !== null) write(this.sumSlot);
+    let first: Float32Array | null = null;
+    for (const c of this.connections) {
+      let sum = this.sumSlot;
+      if (sum === null) {
+        sum = first === null ? new Float32Array(size) : first.slice();
+        if (first === null) {
+          write(sum);
+          first = sum.slice();
+        }
+      }
+      // Its failure is the replica's next reply's error (or its death, every pending call's).
+      c.request('replica.apply', { sum }, sum === this.sumSlot ? [] : [sum.buffer as ArrayBuffer]).catch(() => undefined);
+    }
   }
 
   /** Replica r (1-based) scores its lanes of the validation text. */

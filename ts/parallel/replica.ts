@@ -79,6 +79,7 @@ interface Replica {
 /** The worker's handlers of replica requests (`replica.<method>`). */
 export function replicaHandlers(): Record<string, Handler> {
   let replica: Replica | null = null;
+  let failedApply: Error | null = null;
   const alive = (): Replica => {
     if (replica === null) throw new ValueError('data-parallel replica: not set up (replica.setup first)');
     return replica;
@@ -92,14 +93,23 @@ export function replicaHandlers(): Record<string, Handler> {
         replica = null;
       }
       replica = setUp(args);
+      failedApply = null;
       return backendName();
     },
-    'replica.shard': (args: ShardArgs) => shard(alive(), args),
+    'replica.shard': (args: ShardArgs) => {
+      if (failedApply !== null) throw new ValueError(`data-parallel replica: its last optimizer step failed (${failedApply.name}: ${failedApply.message}); its copy of the model is out of step`);
+      return shard(alive(), args);
+    },
     'replica.apply': (args: { sum: Float32Array }) => {
-      const r = alive();
-      const optimizer = trainable(r);
-      writeGradients(optimizer.params, args.sum);
-      applyGradients(optimizer, r.clip);
+      // The trainer does not wait for this reply: a failure is kept and thrown by the next shard.
+      try {
+        const r = alive();
+        const optimizer = trainable(r);
+        writeGradients(optimizer.params, args.sum);
+        applyGradients(optimizer, r.clip);
+      } catch (e) {
+        failedApply ??= e instanceof Error ? e : new Error(String(e));
+      }
       return null;
     },
     'replica.sample': (args: SampleArgs) => Int32Array.from(alive().model.sample(args.prime, args.options)),

@@ -383,9 +383,7 @@ export class LMTrainer {
       const shards = results.map((r) => (r as PromiseFulfilledResult<Awaited<(typeof pending)[number]>>).value);
       const params = this.optimizer.params;
       for (const r of shards) addGradients(params, r.grads);
-      const sum = new Float32Array(flatSize(params));
-      readGradients(params, sum);
-      pool.apply(sum);
+      pool.apply((out) => readGradients(params, out), flatSize(params));
       applyGradients(this.optimizer, this.clip);
       const next = own.state.map((s, k) => {
         const full = new Float32Array(L * B * H);
@@ -441,7 +439,6 @@ export class LMTrainer {
     pool.keepAlive(true);
     try {
       if (!this.poolInSync) {
-        await pool.settle();
         await pool.setup({
           config: { ...this.model.config },
           training: this.model.training,
@@ -454,8 +451,6 @@ export class LMTrainer {
           valIds: this.val?.ids ?? null,
         });
         this.poolInSync = true;
-      } else {
-        await pool.settle();
       }
       return pool;
     } catch (e) {
