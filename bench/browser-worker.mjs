@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// `npm run bench:browser`: in one Chromium page, the same char-level LSTM (the CLI's defaults:
-// embed 32, hidden 128, batch 32, seq 64, on the first 1 MB of the bundled corpus) trains for the
-// same steps twice: on the page's main thread (LMTrainer directly) and in a worker
-// (createTrainingSession). Prints and writes (bench/results/browser-worker.json) tokens/s of each,
-// their ratio, and the main thread's longest task (Long Tasks API) during each run: what a page
-// feels while it trains. No assertion: a measurement, run by hand (Debian chromium, 2 cores).
+// `npm run bench:browser`: in one Chromium page (cross-origin isolated, as `npm run demo` serves
+// the app), the same char-level LSTM (the CLI's defaults: embed 32, hidden 128, batch 32, seq 64,
+// on the first 1 MB of the bundled corpus) trains for the same steps three ways: on the page's
+// main thread (LMTrainer directly), in a worker (createTrainingSession, 1 thread), and in a worker
+// with a replica (2 threads). Prints and writes (bench/results/browser-worker.json) tokens/s of
+// each, the ratios, ms per step (on the main thread each step is a task that blocks the page that
+// long) and the main thread's longest task (Long Tasks API, tasks over 50 ms only) during each
+// run. No assertion: a measurement, run by hand (Debian chromium, 2 cores).
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { cpus } from 'node:os';
@@ -40,46 +42,50 @@ async function mainThread() {
   await settle();
   longest.value = 0; longest.count = 0;
   const r = await trainer.run({ steps: ${STEPS} });
-  const out = { tokensPerSec: r.tokens / (r.elapsedMs / 1000), longestTaskMs: longest.value, longTasks: longest.count };
+  const out = { tokensPerSec: r.tokens / (r.elapsedMs / 1000), msPerStep: r.elapsedMs / r.steps, longestTaskMs: longest.value, longTasks: longest.count };
   trainer.dispose(); model.dispose();
   return out;
 }
 
-async function inWorker() {
-  const session = await lw.createTrainingSession({ text, settings });
+async function inWorker(threads) {
+  const session = await lw.createTrainingSession({ text, settings, threads });
   await session.train({ steps: ${WARMUP}, evalEvery: 0 });
   await settle();
   longest.value = 0; longest.count = 0;
   const r = await session.train({ steps: ${STEPS}, evalEvery: 0 });
-  const out = { tokensPerSec: r.tokens / (r.elapsedMs / 1000), longestTaskMs: longest.value, longTasks: longest.count };
+  const out = { tokensPerSec: r.tokens / (r.elapsedMs / 1000), msPerStep: r.elapsedMs / r.steps, longestTaskMs: longest.value, longTasks: longest.count };
   await session.dispose();
   return out;
 }
 
 try {
   // Alternated, twice each, so that neither side gets the machine's better minutes: the best of each.
-  const runs = { worker: [], main: [] };
+  const runs = { worker1: [], worker2: [], main: [] };
   for (let i = 0; i < 2; i++) {
-    runs.worker.push(await inWorker());
+    runs.worker1.push(await inWorker(1));
+    runs.worker2.push(await inWorker(2));
     runs.main.push(await mainThread());
   }
-  const best = (list) => list.reduce((a, b) => (b.tokensPerSec > a.tokensPerSec ? b : a));
-  const worker = { ...best(runs.worker), longestTaskMs: Math.max(...runs.worker.map((r) => r.longestTaskMs)) };
-  const main = { ...best(runs.main), longestTaskMs: Math.max(...runs.main.map((r) => r.longestTaskMs)) };
-  window.result = { worker, main };
+  const best = (list) => ({ ...list.reduce((a, b) => (b.tokensPerSec > a.tokensPerSec ? b : a)), longestTaskMs: Math.max(...list.map((r) => r.longestTaskMs)) });
+  const worker = best(runs.worker1);
+  const worker2 = best(runs.worker2);
+  const main = best(runs.main);
+  window.result = { worker, worker2, main, isolated: self.crossOriginIsolated };
 } catch (e) {
   window.result = { error: String(e && e.stack || e) };
 }
 `;
 
+// As `npm run demo` serves the app: cross-origin isolated, so 2 threads share memory.
+const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 const TYPES = { '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json' };
 const server = createServer(async (req, res) => {
   const path = new URL(req.url, 'http://x').pathname;
   const fixed = { '/': [PAGE, '.html'], '/bench.js': [SCRIPT, '.js'], '/text': [TEXT, '.txt'] }[path];
-  if (fixed) return res.writeHead(200, { 'content-type': TYPES[fixed[1]] ?? 'text/plain; charset=utf-8' }).end(fixed[0]);
+  if (fixed) return res.writeHead(200, { ...ISOLATED, 'content-type': TYPES[fixed[1]] ?? 'text/plain; charset=utf-8' }).end(fixed[0]);
   if (!path.startsWith('/dist/') || path.includes('..')) return res.writeHead(404).end();
   try {
-    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(await readFile(join(root, path)));
+    res.writeHead(200, { ...ISOLATED, 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(await readFile(join(root, path)));
   } catch {
     res.writeHead(404).end();
   }
@@ -96,10 +102,13 @@ try {
     date: new Date().toISOString(),
     machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Chromium ${browser.version()}`,
     command: `npm run bench:browser -- ${STEPS}`,
-    workload: `char LSTM embed 32, hidden 128, batch 32, seq 64, ${STEPS} steps after ${WARMUP} warm-up steps, first 1 MB of the bundled corpus; worker and main thread alternated twice, tokens/s the best run of each, longest task the worst`,
+    workload: `char LSTM embed 32, hidden 128, batch 32, seq 64, ${STEPS} steps after ${WARMUP} warm-up steps, first 1 MB of the bundled corpus; the three ways alternated twice, tokens/s the best run of each, longest task the worst`,
+    crossOriginIsolated: result.isolated,
     worker: result.worker,
+    worker2Threads: result.worker2,
     mainThread: result.main,
     workerOverMainThread: result.worker.tokensPerSec / result.main.tokensPerSec,
+    worker2ThreadsOverMainThread: result.worker2.tokensPerSec / result.main.tokensPerSec,
   };
   console.log(JSON.stringify(report, null, 2));
   await writeFile(join(root, 'bench/results/browser-worker.json'), JSON.stringify(report, null, 2) + '\n');
