@@ -7,3 +7,4 @@ export { Sequential, ModuleList } from './containers';
 export { Dropout, Identity, type DropoutOptions } from './dropout';
 export { LayerNorm, type LayerNormOptions } from './normalization';
 export * as utils from './utils';
+export { Stepper, type StepperOptions, type StepFunction, type StepResult } from './stepper';

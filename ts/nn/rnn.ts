@@ -9,6 +9,7 @@ import { DTypeError, IndexError, ShapeError, ValueError, formatShape } from '../
 import { recurrentStack, GATES, recurrentInit, type RecurrentMode, type RecurrentWeights, type RecurrentConfig, type RecurrentOutputs } from '../ops/recurrent';
 import { swapLeadingDims, reshape } from '../ops/index';
 import { assertTensor } from '../ops/util';
+import { Stepper, type StepperOptions } from './stepper';
 import { Module } from './module';
 import { Generator, defaultGenerator } from '../random';
 import { checkSize, checkFlag } from './linear';
@@ -28,6 +29,13 @@ export interface RNNBaseOptions {
 export interface LSTMOptions extends RNNBaseOptions {
   /** If > 0, an LSTM with projections of that size (PyTorch `proj_size`). */
   projSize?: number;
+  /**
+   * Starts the forget gate's bias at this value instead of PyTorch's uniform init (not a PyTorch
+   * option): `bias_ih`'s forget block (rows H..2H, gate order i, f, g, o) is set to it and
+   * `bias_hh`'s to 0, so their sum is exactly this. 1 (Jozefowicz et al. 2015) keeps the cell
+   * remembering from the start, which long-range dependencies need. Requires `bias`.
+   */
+  forgetBias?: number;
 }
 
 export interface RNNOptions extends RNNBaseOptions {
@@ -37,7 +45,7 @@ export interface RNNOptions extends RNNBaseOptions {
 const BASE_KEYS = { numLayers: true, bias: true, batchFirst: true, dropout: true, bidirectional: true, generator: true } as const;
 // GRU and RNN accept projSize: 0 as PyTorch does (anything else is refused: LSTM only).
 const GRU_KEYS = [...optionKeys<RNNBaseOptions>(BASE_KEYS), 'projSize'];
-const LSTM_KEYS = optionKeys<LSTMOptions>({ ...BASE_KEYS, projSize: true });
+const LSTM_KEYS = optionKeys<LSTMOptions>({ ...BASE_KEYS, projSize: true, forgetBias: true });
 const RNN_KEYS = [...optionKeys<RNNOptions>({ ...BASE_KEYS, nonlinearity: true }), 'projSize'];
 
 /**
@@ -268,13 +276,45 @@ export abstract class RNNBase extends Module {
     });
     return Int32Array.from(values);
   }
+
+  /**
+   * A Stepper over this layer: `step(x)` takes one time step, x (B, inputSize) (or a (T, B, inputSize)
+   * tensor), and returns the output (B, D*H) (or (T, B, D*H)) as a Float32Array, keeping the state
+   * ([h, c] for an LSTM, [h] otherwise) for the next step. Runs in eval mode (no dropout).
+   */
+  stepper(options: StepperOptions = {}): Stepper {
+    return new Stepper((x, state) => {
+      const wasTraining = this.training;
+      this.eval();
+      try {
+        const input = x.shape.length === 2 ? x.unsqueeze(0) : x;
+        const [out, next] = (this as unknown as { forward(i: Tensor, s: unknown): [Tensor, Tensor | Tensor[]] }).forward(
+          input, state === null ? null : this instanceof LSTM ? state : state[0],
+        );
+        return { output: x.shape.length === 2 ? out.squeeze(0) : out, state: Array.isArray(next) ? next : [next] };
+      } finally {
+        this.train(wasTraining);
+      }
+    }, options);
+  }
 }
 
 export class LSTM extends RNNBase {
   constructor(inputSize: number, hiddenSize: number, options?: LSTMOptions);
   constructor(inputSize: number, hiddenSize: number, numLayers: number, options?: LSTMOptions);
   constructor(inputSize: number, hiddenSize: number, third?: number | LSTMOptions, ...rest: unknown[]) {
-    super('LSTM', 'LSTM', inputSize, hiddenSize, recurrentOptions('LSTM', third, rest, LSTM_KEYS));
+    const options = recurrentOptions('LSTM', third, rest, LSTM_KEYS);
+    super('LSTM', 'LSTM', inputSize, hiddenSize, options);
+    const forgetBias = (options as LSTMOptions).forgetBias;
+    if (forgetBias !== undefined) {
+      if (typeof forgetBias !== 'number' || !Number.isFinite(forgetBias)) throw new ValueError(`LSTM: forgetBias must be a finite number, got ${String(forgetBias)}`);
+      if (!this.bias) throw new ValueError('LSTM: forgetBias needs bias: true (there is no bias to set)');
+      const H = hiddenSize;
+      for (const [name, p] of this.namedParameters()) {
+        if (name.startsWith('bias_ih')) p.f32().fill(forgetBias, H, 2 * H);
+        else if (name.startsWith('bias_hh')) p.f32().fill(0, H, 2 * H);
+      }
+    }
   }
 
   /** Returns [output, [hN, cN]]; hx = [h0, c0] (both, or neither for zeros). */

@@ -14,6 +14,7 @@ import { noGrad } from '../autograd';
 import { Generator, defaultGenerator } from '../random';
 import { Module } from '../nn/module';
 import { Embedding, Linear } from '../nn/linear';
+import { Stepper, type StepperOptions } from '../nn/stepper';
 import { LSTM, GRU } from '../nn/rnn';
 import { dropout } from '../ops/index';
 import { assertTensor } from '../ops/util';
@@ -167,35 +168,44 @@ export class LanguageModel extends Module {
     }
     const sampling: SamplingOptions = { temperature: options.temperature, topK: options.topK, topP: options.topP, suppress: options.suppress };
     const gen = options.seed !== undefined ? new Generator(options.seed) : options.generator ?? new Generator((Math.random() * 2 ** 32) >>> 0);
-    const wasTraining = this.training;
-    this.eval();
-    let state: RecurrentState | null = null;
-    const step = (ids: Int32Array): Float32Array =>
-      noGrad(() => {
-        const { logits, last, next } = tidy(() => {
-          const out = this.forward(tensor(ids, [ids.length, 1]), state);
-          const V = this.config.vocabSize;
-          return { logits: out.logits, last: out.logits.slice(0, ids.length - 1, ids.length).reshape(V), next: out.state };
-        });
-        const values = last.toArray() as Float32Array;
-        logits.dispose();
-        last.dispose();
-        state?.forEach((s) => s.dispose());
-        state = next;
-        return values;
-      });
+    const V = this.config.vocabSize;
+    const stepper = this.stepper();
     try {
-      let logits = step(Int32Array.from(prime));
+      // The whole prime in one step ((T, 1) ids); its last position's logits predict the first token.
+      const primeTensor = tensor(Int32Array.from(prime), [prime.length, 1]);
+      let logits: Float32Array;
+      try {
+        logits = stepper.step(primeTensor).subarray((prime.length - 1) * V);
+      } finally {
+        primeTensor.dispose();
+      }
       for (let i = 0; i < length; i++) {
         const id = sampleFromLogits(logits, sampling, gen);
         options.onToken?.(id);
         yield id;
-        if (i + 1 < length) logits = step(Int32Array.of(id));
+        if (i + 1 < length) logits = stepper.step(id);
       }
     } finally {
-      (state as RecurrentState | null)?.forEach((s) => s.dispose());
-      this.train(wasTraining);
+      stepper.dispose();
     }
+  }
+
+  /**
+   * A Stepper over this model: `step(ids)` takes one token per lane (or a (T, B) ids tensor) and
+   * returns the logits (B, V) (or (T, B, V)) as a Float32Array, keeping the state for the next
+   * step. Runs in eval mode (no dropout) whatever the model's mode.
+   */
+  stepper(options: StepperOptions = {}): Stepper {
+    return new Stepper((x, state) => {
+      const wasTraining = this.training;
+      this.eval();
+      try {
+        const out = this.forward(x, state);
+        return { output: out.logits, state: out.state };
+      } finally {
+        this.train(wasTraining);
+      }
+    }, options);
   }
 
   /** `sample`, as an async iterator that yields to the event loop every `yieldEvery` tokens. */
