@@ -105,7 +105,8 @@ ${script}
 // import the bundler could not follow, ...). Any other warning fails too, except size hints.
 const UNRESOLVABLE =
   /externali[sz]ed for browser compatibility|can't resolve|cannot resolve|could not be resolved|failed to resolve|module not found|unresolved|UnhandledSchemeError|critical dependency|node:|\bfs\b/i;
-const HARMLESS = /exceed(s)? the recommended size limit|asset size limit|entrypoint size limit|performance recommendations|chunks are larger than/i;
+// Rolldown's PLUGIN_TIMINGS says a build was slow (a loaded machine): a timing hint, not a problem.
+const HARMLESS = /exceed(s)? the recommended size limit|asset size limit|entrypoint size limit|performance recommendations|chunks are larger than|\[PLUGIN_TIMINGS\]/i;
 
 interface BuildResult {
   warnings: string[];
