@@ -14,7 +14,12 @@
  *   decoder.dispose();                                            // frees the state
  *
  * Steps run without gradients (inference). The stepper owns its state: `reset(state)` copies what
- * it is given, and `state` is the stepper's own (read or copy it, never dispose it).
+ * it is given, and `state` is the stepper's own (read or copy it, never dispose it). `select` may
+ * also grow the lanes: `select([0, 0, 0, 0, 1, 1, 1, 1])` turns 2 lanes into 2 x 4 beams.
+ *
+ * A step function of your own runs the modules in whatever mode they are in: call `eval()` on
+ * them first if they have dropout (the steppers of `nn.LSTM`/`GRU`/`RNN` and `LanguageModel`
+ * switch to eval mode for each step themselves).
  */
 import { Tensor } from '../tensor';
 import { tidy, keep, untracked } from '../memory';
