@@ -16,7 +16,7 @@
 // the answer chosen by total log-probability and by log-probability per token (length-normalized,
 // which undoes a total's preference for short outputs: every token can only lower a total).
 import { join } from 'node:path';
-import { init, manualSeed, Generator, tensor, tidy, noGrad, nn, optim, F } from 'lstm-wasm';
+import { init, manualSeed, Generator, tensor, tidy, noGrad, memory, nn, optim, F } from 'lstm-wasm';
 import { writeLinePlot } from './lib/svg-plot.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -225,8 +225,8 @@ const exactMatch = (guesses, truths) => guesses.filter((g, i) => g === truths[i]
 
 const t0 = performance.now();
 const directions = [new Translator('words', 'digits'), new Translator('digits', 'words')];
-const curves = directions.map(() => ({ loss: [], accuracy: [] }));
-const probe = heldOut.slice(0, 200); // held-out accuracy while training (greedy)
+const curves = directions.map(() => ({ loss: [], greedy: [], beam: [] }));
+const probe = heldOut.slice(0, 200); // held-out accuracy while training
 directions.forEach((model, d) => {
   console.log(`${model.name}: ${train.length} training numbers, ${heldOut.length} held out, vocabulary ${model.from.vocab.size} -> ${model.to.vocab.size}`);
   let smooth = null;
@@ -236,13 +236,16 @@ directions.forEach((model, d) => {
     smooth = smooth === null ? loss : 0.9 * smooth + 0.1 * loss;
     if (step % 10 === 0) curves[d].loss.push([step, smooth]);
     if (step % EVAL_EVERY === 0 || step === STEPS) {
-      const acc = exactMatch(model.greedy(probe), model.truth(probe));
-      curves[d].accuracy.push([step, acc]);
-      console.log(`  step ${step}  loss ${smooth.toFixed(3)}  held-out greedy ${(acc * 100).toFixed(1)}%`);
+      const truth = model.truth(probe);
+      const [greedy, beam] = [model.greedy(probe), model.beam(probe)].map((g) => exactMatch(g, truth));
+      curves[d].greedy.push([step, greedy]);
+      curves[d].beam.push([step, beam]);
+      console.log(`  step ${step}  loss ${smooth.toFixed(3)}  held-out greedy ${(greedy * 100).toFixed(1)}%  beam ${(beam * 100).toFixed(1)}%`);
     }
   }
 });
 
+const liveBefore = memory().liveTensors;
 const results = directions.map((model) => {
   const truth = model.truth(heldOut);
   const greedy = model.greedy(heldOut);
@@ -260,7 +263,9 @@ console.log(`\nheld-out exact match: ${heldOut.length} numbers of 0..${MAX_N} ne
 console.log(`| direction | greedy | beam ${BEAM} | beam ${BEAM}, length-normalized |`);
 console.log('|---|---|---|---|');
 for (const r of results) console.log(`| ${r.model.name} | ${r.accuracy.map((a) => `${(a * 100).toFixed(1)}%`).join(' | ')} |`);
+for (const r of results) console.log(`${r.model.name}: beam ${BEAM} and greedy differ on ${r.greedy.filter((g, i) => g !== r.beam[i]).length} of ${heldOut.length} numbers`);
 console.log(`beam of 1 equals greedy on every held-out number: ${results.every((r) => r.beam1IsGreedy)}`);
+console.log(`live tensors after decoding, as before it: ${memory().liveTensors === liveBefore}`);
 
 console.log('\nheld-out examples (greedy / beam; * where one is wrong):');
 for (const r of results) {
@@ -279,8 +284,11 @@ const plots = [
     series: curves.map((c, d) => ({ label: names[d], points: c.loss })),
   }),
   writeLinePlot(join(OUT, 'number-translation-accuracy.svg'), {
-    title: 'Encoder-decoder: held-out exact match (greedy)', xLabel: 'step', yLabel: 'accuracy',
-    series: curves.map((c, d) => ({ label: names[d], points: c.accuracy })),
+    title: 'Encoder-decoder: held-out exact match', xLabel: 'step', yLabel: 'accuracy',
+    series: curves.flatMap((c, d) => [
+      { label: `${names[d]}, greedy`, points: c.greedy },
+      { label: `${names[d]}, beam ${BEAM}`, points: c.beam },
+    ]),
   }),
 ];
 console.log(`\nplots: ${plots.join(', ')}`);

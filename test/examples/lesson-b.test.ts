@@ -39,6 +39,8 @@ describe('number-translation.mjs (many-to-many, encoder-decoder)', () => {
     }
     // Stepper.select's lane bookkeeping: a beam of width 1 must decode exactly as greedy does.
     expect(stdout).toMatch(/beam of 1 equals greedy on every held-out number: true/);
+    // Every stepper was disposed and every step's intermediates freed.
+    expect(stdout).toMatch(/live tensors after decoding, as before it: true/);
 
     for (const name of ['number-translation-loss.svg', 'number-translation-accuracy.svg']) {
       expect(readFileSync(join(out, name), 'utf8').startsWith('<svg')).toBe(true);
