@@ -286,8 +286,8 @@ const plots = [
   writeLinePlot(join(OUT, 'number-translation-accuracy.svg'), {
     title: 'Encoder-decoder: held-out exact match', xLabel: 'step', yLabel: 'accuracy',
     series: curves.flatMap((c, d) => [
-      { label: `${names[d].replace(' -> ', '→')} greedy`, points: c.greedy },
-      { label: `${names[d].replace(' -> ', '→')} beam ${BEAM}`, points: c.beam },
+      { label: `to ${directions[d].to === SIDES.digits ? 'digits' : 'words'}, greedy`, points: c.greedy },
+      { label: `to ${directions[d].to === SIDES.digits ? 'digits' : 'words'}, beam ${BEAM}`, points: c.beam },
     ]),
   }),
 ];
