@@ -5,6 +5,7 @@ import { UsageError } from '../../ts/cli/errors';
 import { TRAIN } from '../../ts/cli/train';
 import { GENERATE } from '../../ts/cli/generate';
 import { EVAL } from '../../ts/cli/eval';
+import { PREDICT } from '../../ts/cli/predict';
 
 const DEMO = command({
   name: 'demo',
@@ -52,10 +53,11 @@ describe('flag tables', () => {
     expect(help).toMatch(/\n {25}checkpoint to write/); // a wrapped line continues under the text column
   });
 
-  it('document every flag of train, generate and eval', () => {
-    for (const cmd of [TRAIN, GENERATE, EVAL]) {
+  it('document every flag of train, generate, eval and predict, within 100 columns', () => {
+    for (const cmd of [TRAIN, GENERATE, EVAL, PREDICT]) {
       const help = helpText(cmd);
       for (const name of Object.keys(cmd.flags)) expect(help, cmd.name).toContain(`  --${name} `);
+      for (const line of help.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
     }
   });
 

@@ -9,6 +9,7 @@ import { helpText, wantsHelp, type Command, type FlagTable } from './flags';
 import { trainCommand, TRAIN } from './train';
 import { generateCommand, GENERATE } from './generate';
 import { evalCommand, EVAL } from './eval';
+import { predictCommand, PREDICT } from './predict';
 // Bundled into dist/cli.js at build time (only this field), so it is right wherever the file runs.
 import { version } from '../../package.json';
 
@@ -18,6 +19,7 @@ Commands:
   train [file...]             train a language model (default: on the bundled corpus)
   generate --checkpoint <f>   stream text from a trained model
   eval --checkpoint <f> [file]  loss and perplexity on a text
+  predict --checkpoint <f>    the likeliest next tokens after --prime, with probabilities
 
 Run 'lstm-wasm <command> --help' for a command's options, 'lstm-wasm --version' (or 'version')
 for the version. Through npx, put flags after the command: npx lstm-wasm train --help.
@@ -28,6 +30,7 @@ const COMMANDS: Record<string, { spec: Command<FlagTable>; run: (argv: string[])
   train: { spec: TRAIN, run: trainCommand },
   generate: { spec: GENERATE, run: generateCommand },
   eval: { spec: EVAL, run: evalCommand },
+  predict: { spec: PREDICT, run: predictCommand },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,107 @@
+/** `lstm-wasm predict`: the k likeliest next tokens after a text, with their probabilities. */
+import { primeIds } from '../text/language-model';
+import { modelFromCheckpoint } from '../text/checkpoint';
+import { tensor } from '../creation';
+import type { Tokenizer } from '../text/tokenizer';
+import { command, int, parseFlags, text } from './flags';
+import { UsageError } from './errors';
+import { readCheckpoint } from './files';
+
+export const PREDICT = command({
+  name: 'predict',
+  usage: '--checkpoint <file> [--prime <text>] [options]',
+  about: `Feeds the prime to a trained model and prints the k likeliest next tokens with their
+probabilities (the model's softmax after the prime's last token, no sampling): "This is an ___".
+Char tokens are quoted ('\\n' a line break, '␠' a space); at word level <eos> ends a line.`,
+  // Positionals are accepted only to refuse them with a hint: the text is --prime, as in generate.
+  positionals: true,
+  flags: {
+    checkpoint: text({ arg: '<file>', help: "a checkpoint written by 'lstm-wasm train' (required)" }),
+    prime: text({ help: 'the text whose next token to predict (default: a new line, as generate starts)' }),
+    'top-k': int({ arg: '<k>', help: 'how many tokens to list, at most the vocabulary size', default: 10, min: 1 }),
+  },
+});
+
+export async function predictCommand(argv: string[]): Promise<number> {
+  const { values: f, given, positionals } = parseFlags(PREDICT, argv);
+  if (positionals.length > 0) {
+    const hint = positionals.join(' ').replace(/"/g, '\\"');
+    throw new UsageError(`predict takes its text as --prime, as generate does: lstm-wasm predict --prime "${hint}" ... (see: lstm-wasm predict --help)`);
+  }
+  if (f.checkpoint === undefined) throw new UsageError('predict needs --checkpoint <file> (see: lstm-wasm predict --help)');
+  const ck = readCheckpoint(f.checkpoint);
+  const tokenizer = ck.tokenizer;
+  const V = tokenizer.size;
+  if (f['top-k'] > V) {
+    if (given.has('top-k')) throw new UsageError(`--top-k must be at most the vocabulary size (${V}) of ${f.checkpoint}, got ${f['top-k']}`);
+    f['top-k'] = V;
+  }
+  const prime = f.prime ?? '';
+  let ids = primeIds(tokenizer, prime);
+  // A prime with no tokens (blank text at word level) starts where an empty one does.
+  const fromStart = prime.length === 0 || ids.length === 0;
+  if (ids.length === 0) ids = primeIds(tokenizer, '');
+  const unknown = prime.length > 0 ? Array.from(ids).filter((id) => id === tokenizer.unkId).length : 0;
+  if (unknown > 0) process.stderr.write(`lstm-wasm: note: ${unknown} token(s) of the prime are not in the vocabulary (read as <unk>)\n`);
+
+  const model = modelFromCheckpoint(ck);
+  const stepper = model.stepper();
+  const primeTensor = tensor(ids, [ids.length, 1]); // (T, 1): the whole prime in one step
+  let logits: Float32Array; // (V): after the prime's last token
+  try {
+    logits = stepper.step(primeTensor).subarray((ids.length - 1) * V);
+  } finally {
+    primeTensor.dispose();
+    stepper.dispose();
+    model.dispose();
+  }
+  const probs = softmax(logits);
+  const top = Array.from({ length: V }, (_, i) => i)
+    .sort((a, b) => probs[b] - probs[a] || a - b)
+    .slice(0, f['top-k']);
+
+  const shown = top.map((id) => showToken(tokenizer, id));
+  const width = Math.max(5, ...shown.map((s) => [...s].length));
+  const unit = tokenizer.level === 'char' ? 'char' : 'word';
+  const lines = [
+    `${fromStart ? `from the start of a text (${showToken(tokenizer, ids[0])})` : `after ${ids.length} ${unit} token${ids.length === 1 ? '' : 's'}`}: the ${top.length} likeliest next of ${V}`,
+    `rank  ${'token'.padEnd(width)}  probability`,
+    ...top.map((id, r) => `${String(r + 1).padStart(4)}  ${padEndChars(shown[r], width)}  ${(probs[id] * 100).toFixed(2).padStart(10)}%`),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+/** Softmax of one row of logits, in float64 (the shown probabilities add up to at most 1). */
+function softmax(logits: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  const out = new Float64Array(logits.length);
+  let total = 0;
+  for (let i = 0; i < logits.length; i++) total += out[i] = Math.exp(logits[i] - max);
+  for (let i = 0; i < out.length; i++) out[i] /= total;
+  return out;
+}
+
+/** A word token as the word; a char token quoted, with line breaks, tabs and control characters escaped and a space as '␠'. */
+export function showToken(tokenizer: Tokenizer, id: number): string {
+  const t = tokenizer.vocab[id];
+  if (tokenizer.level === 'word') return t;
+  if (id === tokenizer.unkId) return '<unk>';
+  const escaped = [...t]
+    .map((ch) => {
+      if (ch === ' ') return '␠';
+      if (ch === '\n') return '\\n';
+      if (ch === '\r') return '\\r';
+      if (ch === '\t') return '\\t';
+      if (ch === '\\' || ch === "'") return `\\${ch}`;
+      const code = ch.codePointAt(0)!;
+      return code < 0x20 || code === 0x7f ? `\\u${code.toString(16).padStart(4, '0')}` : ch;
+    })
+    .join('');
+  return `'${escaped}'`;
+}
+
+function padEndChars(s: string, width: number): string {
+  return s + ' '.repeat(Math.max(0, width - [...s].length));
+}
