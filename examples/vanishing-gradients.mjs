@@ -13,16 +13,17 @@
 // norm met (exploding gradients: clipped to 1), and ||dLoss/dx_t||, the gradient reaching the input
 // at step t, at initialization and after training.
 //
-//   node examples/vanishing-gradients.mjs            # distances 10..200, about 2.5 minutes on 2 cores
-//   node examples/vanishing-gradients.mjs --quick    # distances 20 and 50, about 15 seconds (what the tests run)
+//   node examples/vanishing-gradients.mjs            # distances 10..200, about 100 s of CPU on 2 cores
+//   node examples/vanishing-gradients.mjs --quick    # distances 20 and 50, about 12 seconds (what the tests run)
 //   ... --out DIR                                    # where the SVG plots go (default examples/output/)
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { init, manualSeed, Generator, tensor, tidy, noGrad, grad, nn, optim, F } from 'lstm-wasm';
 import { writeLinePlot } from './lib/svg-plot.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : 'examples/output';
+const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : fileURLToPath(new URL('output/', import.meta.url));
 const DISTANCES = quick ? [20, 50] : [10, 20, 30, 50, 75, 100, 200];
 const GRAD_DISTANCE = 50; // the run whose gradients are measured against t
 const STEPS = quick ? 400 : 600; // Adam steps at each distance, for each cell (the cells that learn do so within 200)

@@ -12,12 +12,13 @@
 //   node examples/word-order.mjs --quick    # a few seconds (what the tests run)
 //   ... --out DIR                           # where the SVG plot goes (default examples/output/)
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { init, manualSeed, Generator, tensor, tidy, noGrad, nn, optim, F } from 'lstm-wasm';
 import { writeLinePlot } from './lib/svg-plot.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : 'examples/output';
+const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : fileURLToPath(new URL('output/', import.meta.url));
 const X = 0;
 const Y = 1;
 const V = 10; // X, Y and 8 distractors
