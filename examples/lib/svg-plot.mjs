@@ -14,7 +14,7 @@ const H = 400;
 const M = { left: 70, right: 150, top: 40, bottom: 50 };
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const fmt = (v) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : +v.toPrecision(3)).toString();
+const fmt = (v) => (Math.abs(v) >= 1e5 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : +v.toPrecision(3)).toString();
 
 /** The SVG text of a line plot; `logY` plots log10 of y (values <= 0 are left out). */
 export function linePlot({ title, xLabel, yLabel, series, logY = false }) {
