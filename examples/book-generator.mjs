@@ -9,12 +9,11 @@
 //
 //   node examples/book-generator.mjs            # about 2 minutes on 2 cores
 //   node examples/book-generator.mjs --quick    # about 20 seconds (what the tests run)
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { init, manualSeed, Generator, tensor, tidy, noGrad, nn, optim, F, WordTokenizer, sampleFromLogits } from 'lstm-wasm';
 import { writeLinePlot } from './lib/svg-plot.mjs';
+import { labelledSplit, versesOf } from './lib/verses.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -36,24 +35,7 @@ manualSeed(0);
 const rng = new Generator(0);
 const t0 = performance.now();
 
-// The corpus: a heading "Book N" before each chapter, then one verse per line.
-const corpus = gunzipSync(readFileSync(new URL('../corpus/kjv.txt.gz', import.meta.url))).toString('utf8');
-const verses = BOOKS.map(() => []);
-let book = -1;
-for (const line of corpus.split('\n')) {
-  const heading = /^([1-3]? ?[A-Z][A-Za-z ]+) \d+$/.exec(line);
-  if (heading) book = BOOKS.indexOf(heading[1]);
-  else if (book >= 0 && line.length > 0) verses[book].push(line);
-}
-const examples = [];
-verses.forEach((list, label) => {
-  shuffle(list);
-  for (const text of list.slice(0, PER_BOOK)) examples.push({ text, label });
-});
-shuffle(examples);
-const nTest = Math.floor(examples.length * 0.2);
-const test = examples.slice(0, nTest);
-const train = examples.slice(nTest);
+const { examples, test, train } = labelledSplit(versesOf(BOOKS), PER_BOOK, shuffle);
 
 // One vocabulary for the generator and the classifier, from the training verses only.
 const tok = WordTokenizer.fromText(train.map((e) => e.text).join('\n'), { maxSize: 1500, lowercase: true });

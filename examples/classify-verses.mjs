@@ -4,9 +4,8 @@
 //
 //   node examples/classify-verses.mjs            # 300 steps, about 10 seconds
 //   node examples/classify-verses.mjs --quick    # a few seconds (what the tests run)
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { init, manualSeed, Generator, tensor, tidy, noGrad, nn, optim, F, WordTokenizer } from 'lstm-wasm';
+import { labelledSplit, versesOf } from './lib/verses.mjs';
 
 const quick = process.argv.includes('--quick');
 const BOOKS = ['Leviticus', 'Psalms', 'Proverbs', 'Matthew'];
@@ -19,24 +18,7 @@ await init();
 manualSeed(0);
 const rng = new Generator(0);
 
-// The corpus: a heading "Book N" before each chapter, then one verse per line.
-const corpus = gunzipSync(readFileSync(new URL('../corpus/kjv.txt.gz', import.meta.url))).toString('utf8');
-const verses = BOOKS.map(() => []);
-let book = -1;
-for (const line of corpus.split('\n')) {
-  const heading = /^([1-3]? ?[A-Z][A-Za-z ]+) \d+$/.exec(line);
-  if (heading) book = BOOKS.indexOf(heading[1]);
-  else if (book >= 0 && line.length > 0) verses[book].push(line);
-}
-const examples = [];
-verses.forEach((list, label) => {
-  shuffle(list);
-  for (const text of list.slice(0, PER_BOOK)) examples.push({ text, label });
-});
-shuffle(examples);
-const nTest = Math.floor(examples.length * 0.2);
-const test = examples.slice(0, nTest);
-const train = examples.slice(nTest);
+const { examples, test, train } = labelledSplit(versesOf(BOOKS), PER_BOOK, shuffle);
 
 const tok = WordTokenizer.fromText(train.map((e) => e.text).join('\n'), { maxSize: 4000, lowercase: true });
 const encode = (text) => tok.encode(text).slice(0, MAX_LEN);
