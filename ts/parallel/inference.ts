@@ -12,7 +12,7 @@ import { primeIds, specialIds, type GenerateOptions, type LanguageModel } from '
 import type { Tokenizer } from '../text/tokenizer';
 import { scoreLanes, scoredLayout, type ScoreResult } from '../text/evaluate';
 import { laneRanges } from './lanes';
-import { ReplicaPool } from './pool';
+import { ReplicaPool, allReplies } from './pool';
 
 const SAMPLE_KEYS = optionKeys<Omit<GenerateOptions, 'generator' | 'onToken'>>({ length: true, temperature: true, topK: true, topP: true, seed: true, suppress: true });
 
@@ -35,21 +35,7 @@ export class ParallelInference {
   async score(ids: Int32Array, batchSize: number, seqLen: number, maxWindows = 0): Promise<ScoreResult> {
     if (ids.length < 2) throw new ValueError(`ParallelInference.score: ids has ${ids.length} token(s), need at least 2`);
     await this.ready;
-    const { T, B, tokens } = scoredLayout(ids.length, batchSize, seqLen, maxWindows);
-    const ranges = laneRanges(B, Math.min(this.threads, B));
-    const pool = this.pool;
-    const pending = Promise.allSettled(ranges.slice(1).map((lanes, i) => pool!.score(i + 1, { ids, batchSize, seqLen, maxWindows, lanes })));
-    let own: number;
-    try {
-      own = scoreLanes(this.model, ids, batchSize, seqLen, maxWindows, ranges[0]).lossSum;
-    } finally {
-      await pending;
-    }
-    const results = await pending;
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
-    const total = results.reduce((a, r) => a + (r as PromiseFulfilledResult<{ lossSum: number }>).value.lossSum, own);
-    return { loss: total / tokens, tokens, batchSize: B, seqLen: T };
+    return scoreAcross(this.model, this.pool, ids, { batchSize, seqLen, maxWindows, replicasHold: false });
   }
 
   /**
@@ -63,23 +49,14 @@ export class ParallelInference {
       checkOptions('ParallelInference.sampleTexts', options, SAMPLE_KEYS);
       return { prime: primeIds(tokenizer, prime), options: { suppress: specialIds(tokenizer), ...options } };
     });
-    const ids: Promise<Int32Array>[] = [];
-    // Replicas' requests first, so they run while this thread samples its own.
-    const own: number[] = [];
-    args.forEach((a, i) => {
-      const r = i % this.threads;
-      if (r === 0) own.push(i);
-      ids[i] = r === 0 ? Promise.resolve(new Int32Array(0)) : this.pool!.sample(r, a);
-    });
-    for (const i of own) ids[i] = Promise.resolve(Int32Array.from(this.model.sample(args[i].prime, args[i].options)));
-    const results = await Promise.allSettled(ids);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
-    return results.map((r, i) => {
+    // Replicas' requests first, so they run while this thread samples its own (request i on thread i mod threads).
+    const replies = args.map((a, i) => (i % this.threads === 0 ? null : this.pool!.sample(i % this.threads, a)));
+    const ids = args.map((a, i) => replies[i] ?? Promise.resolve(Int32Array.from(this.model.sample(a.prime, a.options))));
+    return (await allReplies(ids)).map((sampled, i) => {
       const prime = args[i].prime;
       let prev: number | null = prime[prime.length - 1];
       let out = '';
-      for (const id of (r as PromiseFulfilledResult<Int32Array>).value) {
+      for (const id of sampled) {
         out += tokenizer.decodeNext(id, prev);
         prev = id;
       }
@@ -93,4 +70,29 @@ export class ParallelInference {
     this.pool = null;
     await pool?.dispose();
   }
+}
+
+/**
+ * `scoreTokens` of `model` on `ids` with the layout's lanes split in contiguous ranges: this
+ * thread scores the first, replica r of `pool` (null: none) the r-th, and the sums are added in
+ * that order. `replicasHold`: the replicas were set up with `ids` as their validation text
+ * (a trainer's), so they are not sent again.
+ */
+export async function scoreAcross(
+  model: LanguageModel, pool: ReplicaPool | null, ids: Int32Array,
+  o: { batchSize: number; seqLen: number; maxWindows: number; replicasHold: boolean },
+): Promise<ScoreResult> {
+  const { batchSize, seqLen, maxWindows } = o;
+  const { T, B, tokens } = scoredLayout(ids.length, batchSize, seqLen, maxWindows);
+  const ranges = laneRanges(B, Math.min(1 + (pool?.size ?? 0), B));
+  const replies = allReplies(ranges.slice(1).map((lanes, i) => pool!.score(i + 1, { ids: o.replicasHold ? null : ids, batchSize, seqLen, maxWindows, lanes })));
+  let own: number;
+  try {
+    own = scoreLanes(model, ids, batchSize, seqLen, maxWindows, ranges[0]).lossSum;
+  } catch (e) {
+    await replies.catch(() => undefined);
+    throw e;
+  }
+  const total = (await replies).reduce((a, r) => a + r.lossSum, own);
+  return { loss: total / tokens, tokens, batchSize: B, seqLen: T };
 }

@@ -19,6 +19,17 @@ export function sharedMemoryAvailable(): boolean {
   return isNode() || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 }
 
+/**
+ * The replies to requests sent to several replicas, once every one has settled (so that none
+ * arrives into a later step): their values in replica order, or the first failure.
+ */
+export async function allReplies<T>(requests: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(requests);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 export class ReplicaPool {
   private readonly connections: WorkerConnection[];
   /** Per replica (index r - 1): its gradient slot in shared memory, or null (transferred arrays). */

@@ -20,6 +20,7 @@ import type { ScoreResult } from '../text/evaluate';
 import type { SamplingOptions } from '../text/sampling';
 import type { TrainingSettings } from '../text/training-setup';
 import { WorkerConnection, startWorker, type LstmWorker } from '../workers/connection';
+import { Stream } from './stream';
 import type { Method, Methods, SessionInfo } from './protocol';
 
 export type { SessionInfo } from './protocol';
@@ -198,28 +199,13 @@ export class TrainingSession {
    * Events that arrive faster than the loop takes them are kept, none dropped.
    */
   async *progress(): AsyncGenerator<TrainProgress, void, undefined> {
-    const queue: TrainProgress[] = [];
-    let ended = this.closedReason !== null;
-    let wake: (() => void) | null = null;
-    const notify = (): void => {
-      wake?.();
-      wake = null;
-    };
-    const unsubscribe = this.on('progress', (p) => {
-      queue.push(p);
-      notify();
-    });
-    const onEnd = (): void => {
-      ended = true;
-      notify();
-    };
+    const stream = new Stream<TrainProgress>();
+    if (this.closedReason !== null) stream.end();
+    const unsubscribe = this.on('progress', (p) => stream.push(p));
+    const onEnd = (): void => stream.end();
     this.runEndListeners.add(onEnd);
     try {
-      for (;;) {
-        if (queue.length > 0) yield queue.shift()!;
-        else if (ended) return;
-        else await new Promise<void>((resolve) => (wake = resolve));
-      }
+      yield* stream.values();
     } finally {
       unsubscribe();
       this.runEndListeners.delete(onEnd);
@@ -258,35 +244,24 @@ export class TrainingSession {
     checkOptions('TrainingSession.generate', options, GENERATE_KEYS);
     if (typeof prime !== 'string') throw new ValueError(`TrainingSession.generate: prime must be a string, got ${describe(prime)}`);
     const { signal, ...rest } = options ?? {};
-    const chunks: string[] = [];
-    let finished = false;
-    let failure: Error | null = null;
-    let wake: (() => void) | null = null;
-    const notify = (): void => {
-      wake?.();
-      wake = null;
+    const stream = new Stream<string>();
+    let replied = false;
+    const { id, done } = this.connection.send('session.generate', { prime, options: rest }, [], (chunk) => stream.push(chunk as string));
+    const settle = (error: Error | null): void => {
+      replied = true;
+      stream.end(error);
     };
-    const { id, done } = this.connection.send('session.generate', { prime, options: rest }, [], (chunk) => {
-      chunks.push(chunk as string);
-      notify();
-    });
-    done.then(
-      () => (finished = true),
-      (e: Error) => (failure = e),
-    ).finally(notify);
-    const onAbort = notify;
+    done.then(() => settle(null), settle);
+    const onAbort = (): void => stream.end();
     signal?.addEventListener('abort', onAbort);
     try {
-      for (;;) {
+      for await (const piece of stream.values()) {
         if (signal?.aborted) return;
-        if (chunks.length > 0) yield chunks.shift()!;
-        else if (failure !== null) throw failure;
-        else if (finished) return;
-        else await new Promise<void>((resolve) => (wake = resolve));
+        yield piece;
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (!finished && failure === null && this.closedReason === null) this.request('cancel', { target: id }).catch(() => undefined);
+      if (!replied && this.closedReason === null) this.request('cancel', { target: id }).catch(() => undefined);
     }
   }
 

@@ -23,10 +23,11 @@ import { clipGradNorm } from '../nn/utils';
 import { crossEntropy } from '../ops/index';
 import { DisposedError, ValueError } from '../errors';
 import { checkOptions, optionKeys } from '../options';
-import { LMBatcher } from './batcher';
+import { LMBatcher, type LMBatch } from './batcher';
 import type { LanguageModel, RecurrentState } from './language-model';
-import { scoreLanes, scoreTokens, scoredLayout } from './evaluate';
-import { ReplicaPool } from '../parallel/pool';
+import { scoreTokens, scoredLayout } from './evaluate';
+import { ReplicaPool, allReplies } from '../parallel/pool';
+import { scoreAcross } from '../parallel/inference';
 import { laneRanges, putStateLanes, takeLanes, takeStateLanes } from '../parallel/lanes';
 import { addGradients, applyGradients, flatSize, readGradients, shardGradients } from '../parallel/shard';
 import { decodeTrainerState, encodeTrainerState, type TrainerStateJSON, type TrainerTensors } from './trainer-state';
@@ -198,9 +199,7 @@ export class LMTrainer {
   trainStep(): number {
     this.assertAlive('trainStep');
     if (this.threads > 1) throw new ValueError(`LMTrainer.trainStep: a trainer with threads ${this.threads} steps asynchronously; train with run()`);
-    const batch = this.train.next();
-    if (batch.reset) this.setState(null);
-    else if (this.state !== null && this.resetEvery > 0) this.resetLanes(batch.window);
+    const batch = this.nextBatch();
     const V = this.model.config.vocabSize;
     const T = this.train.seqLen;
     const B = this.train.batchSize;
@@ -348,9 +347,7 @@ export class LMTrainer {
   }
 
   private async shardedStep(pool: ReplicaPool): Promise<number> {
-    const batch = this.train.next();
-    if (batch.reset) this.setState(null);
-    else if (this.state !== null && this.resetEvery > 0) this.resetLanes(batch.window);
+    const batch = this.nextBatch();
     const T = this.train.seqLen;
     const B = this.train.batchSize;
     const { numLayers: L, hiddenSize: H } = this.model.config;
@@ -360,9 +357,7 @@ export class LMTrainer {
       x: takeLanes(batch.x, T, B, b0, b1), y: takeLanes(batch.y, T, B, b0, b1), T, Bs: b1 - b0, batchTargets: T * B,
       state: carried?.map((s) => takeStateLanes(s, L, B, H, b0, b1)) ?? null,
     });
-    const pending = ranges.slice(1).map((range, i) => pool.shard(i + 1, { ...laneArgs(range), rng: this.replicaGenerators_[i].getState() }));
-    // Settle every request before throwing, so that no reply arrives into a later step.
-    const settled = Promise.allSettled(pending);
+    const replies = allReplies(ranges.slice(1).map((range, i) => pool.shard(i + 1, { ...laneArgs(range), rng: this.replicaGenerators_[i].getState() })));
     let own: { loss: number; state: RecurrentState };
     try {
       const mine = laneArgs(ranges[0]);
@@ -373,14 +368,11 @@ export class LMTrainer {
         state?.forEach((s) => s.dispose());
       }
     } catch (e) {
-      await settled;
+      await replies.catch(() => undefined);
       throw e;
     }
-    const results = await settled;
     try {
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
-      const shards = results.map((r) => (r as PromiseFulfilledResult<Awaited<(typeof pending)[number]>>).value);
+      const shards = await replies;
       const params = this.optimizer.params;
       for (const r of shards) addGradients(params, r.grads);
       pool.apply((out) => readGradients(params, out), flatSize(params));
@@ -407,25 +399,13 @@ export class LMTrainer {
     const val = this.val;
     if (val === null) return null;
     const pool = await this.readyPool();
-    const layout = scoredLayout(val.ids.length, val.batchSize, val.seqLen, this.evalWindows);
-    const ranges = laneRanges(layout.B, Math.min(this.threads, layout.B));
-    const args = (lanes: [number, number]) => ({ ids: null, batchSize: val.batchSize, seqLen: val.seqLen, maxWindows: this.evalWindows, lanes });
-    const pending = Promise.allSettled(ranges.slice(1).map((range, i) => pool.score(i + 1, args(range))));
-    let own: number;
     try {
-      own = scoreLanes(this.model, val.ids, val.batchSize, val.seqLen, this.evalWindows, ranges[0]).lossSum;
+      const o = { batchSize: val.batchSize, seqLen: val.seqLen, maxWindows: this.evalWindows, replicasHold: true };
+      return (await scoreAcross(this.model, pool, val.ids, o)).loss;
     } catch (e) {
-      await pending;
+      await this.dropPool();
       throw e;
     }
-    const results = await pending;
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) {
-      await this.dropPool();
-      throw failed.reason;
-    }
-    const total = results.reduce((a, r) => a + (r as PromiseFulfilledResult<{ lossSum: number }>).value.lossSum, own);
-    return total / layout.tokens;
   }
 
   /** The replica workers, started if needed, holding this trainer's model and optimizer state. */
@@ -552,6 +532,14 @@ export class LMTrainer {
 
   private assertAlive(what: string): void {
     if (this.disposed) throw new DisposedError(`LMTrainer.${what}: the trainer was disposed`);
+  }
+
+  /** The next window, with the carried state zeroed where it starts afresh (an epoch, or the lanes due for a reset). */
+  private nextBatch(): LMBatch {
+    const batch = this.train.next();
+    if (batch.reset) this.setState(null);
+    else if (this.state !== null && this.resetEvery > 0) this.resetLanes(batch.window);
+    return batch;
   }
 
   /** Zeroes the carried state of the lanes due for a reset at window `w` (in place: it is a detached copy). */
