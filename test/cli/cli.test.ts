@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, readSafetensors, decodeCheckpoint, modelFromCheckpoint, noGrad, tensor, tidy, F } from 'lstm-wasm';
+import { CLI, expectCleanError, runCli, type CliOptions, type CliRun } from '../support/cli';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const CORPUS = fileURLToPath(new URL('../../corpus/kjv.txt.gz', import.meta.url));
 /** NODE_OPTIONS that preload test/cli/preload/<name>.cjs into a CLI child (a crash, an engine without SIMD). */
 const preload = (name: string): Record<string, string> => ({
@@ -21,37 +21,8 @@ const TINY = ['--embed', '8', '--hidden', '16', '--batch', '4', '--seq', '16', '
 let dir: string;
 let textFile: string;
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string> = {}, onStdout?: (chunk: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(d.toString(), child);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-/** One clear error line, no stack trace. */
-function expectCleanError(r: Run, pattern: RegExp, code = 1): void {
-  expect(r.code, `exit code; stderr: ${r.stderr}`).toBe(code);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^lstm-wasm: error: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at |node:internal|\.ts:\d+/);
-}
+const run = (args: string[], env: Record<string, string> = {}, onStdout?: CliOptions['onStdout']): Promise<CliRun> =>
+  runCli(args, { cwd: dir, env, onStdout });
 
 function params(file: string): Map<string, number[]> {
   const st = readSafetensors(readFileSync(file));

@@ -1,7 +1,6 @@
 // `lstm-wasm predict` as users run it (`node dist/cli.js` in a child process) on tiny checkpoints
 // trained by the CLI: the table's rows, their order and sum, and its top-1 against the argmax of
 // the model's own forward pass through the library API; then every bad input.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,40 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, decodeCheckpoint, modelFromCheckpoint, noGrad, tensor, tidy, nn } from 'lstm-wasm';
+import { CLI, expectCleanError, runCli, type CliRun } from '../support/cli';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const CORPUS = fileURLToPath(new URL('../../corpus/kjv.txt.gz', import.meta.url));
 const TINY = ['--hidden', '32', '--embed', '16', '--steps', '30', '--batch', '8', '--seq', '16', '--sample-every', '0', '--eval-every', '0', '--seed', '1'];
 
 let dir: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** One clear error line, no stack trace. */
-function expectCleanError(r: Run, pattern: RegExp, code: number): void {
-  expect(r.code, `exit code; stderr: ${r.stderr}`).toBe(code);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^lstm-wasm: error: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at |node:internal|\.ts:\d+/);
-}
+const run = (args: string[]): Promise<CliRun> => runCli(args, { cwd: dir });
 
 interface Row {
   rank: number;

@@ -1,15 +1,13 @@
 // `lstm-wasm train --threads` and `eval --threads`: the command says how many threads it uses
 // (default: the cores available, at most --batch), refuses more threads than lanes, resumes a
 // checkpoint of one thread count on another, and evaluates to the same loss on any thread count.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fullCorpus } from '../session/session-kit';
+import { runCli, type CliRun } from '../support/cli';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'lstm-wasm-threads-'));
 const text = join(dir, 'text.txt');
 writeFileSync(text, fullCorpus().slice(0, 60_000));
@@ -17,48 +15,39 @@ const TINY = ['--embed', '8', '--hidden', '16', '--batch', '4', '--seq', '16', '
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const cli = (args: string[]): Promise<CliRun> => runCli(args, { cwd: dir });
 
 describe('lstm-wasm --threads', () => {
   it('trains on the cores available by default (at most --batch) and says so; resumes on another thread count', async () => {
     const first = await cli(['train', text, ...TINY, '--steps', '4', '--out', 'a.safetensors']);
-    expect(first.code, first.err).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     const n = Math.min(availableParallelism(), 4);
-    expect(first.out).toContain(n > 1 ? `threads: ${n} (data-parallel: ` : 'threads: 1\n');
+    expect(first.stdout).toContain(n > 1 ? `threads: ${n} (data-parallel: ` : 'threads: 1\n');
     const resumed = await cli(['train', text, '--resume', 'a.safetensors', '--steps', '2', '--threads', '1']);
-    expect(resumed.code, resumed.err).toBe(0);
-    expect(resumed.out).toContain('threads: 1\n');
-    expect(resumed.out).toContain('step 6 in total');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('threads: 1\n');
+    expect(resumed.stdout).toContain('step 6 in total');
     const two = await cli(['train', text, '--resume', 'a.safetensors', '--steps', '2', '--threads', '2']);
-    expect(two.code, two.err).toBe(0);
-    expect(two.out).toMatch(/threads: 2 \(data-parallel: 2 lanes each; gradients in shared memory\)/);
-    expect(two.out).toContain('step 8 in total');
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stdout).toMatch(/threads: 2 \(data-parallel: 2 lanes each; gradients in shared memory\)/);
+    expect(two.stdout).toContain('step 8 in total');
   }, 60_000);
 
   it('refuses more threads than lanes', async () => {
     const r = await cli(['train', text, ...TINY, '--steps', '1', '--threads', '5']);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('--threads 5 is more than --batch 4: each thread needs a lane');
+    expect(r.stderr).toContain('--threads 5 is more than --batch 4: each thread needs a lane');
   }, 30_000);
 
   it('eval gives the same loss on 1 and 2 threads', async () => {
     const trained = await cli(['train', text, ...TINY, '--steps', '3', '--out', 'b.safetensors']);
-    expect(trained.code, trained.err).toBe(0);
+    expect(trained.code, trained.stderr).toBe(0);
     const loss = (out: string) => Number(/loss (\d+\.\d+)/.exec(out)?.[1]);
     const one = await cli(['eval', '--checkpoint', 'b.safetensors', '--threads', '1', text]);
     const two = await cli(['eval', '--checkpoint', 'b.safetensors', '--threads', '2', text]);
-    expect(one.code, one.err).toBe(0);
-    expect(two.code, two.err).toBe(0);
-    expect(Number.isFinite(loss(one.out))).toBe(true);
-    expect(loss(two.out)).toBe(loss(one.out));
+    expect(one.code, one.stderr).toBe(0);
+    expect(two.code, two.stderr).toBe(0);
+    expect(Number.isFinite(loss(one.stdout))).toBe(true);
+    expect(loss(two.stdout)).toBe(loss(one.stdout));
   }, 60_000);
 });

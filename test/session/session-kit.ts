@@ -2,16 +2,15 @@
  * Helpers for the TrainingSession tests. They import the BUILT package (dist/index.js), because a
  * session starts dist/worker.js beside it; a missing build fails with a message saying so.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'vitest';
 import { createTrainingSession, decodeCheckpoint, type TrainingSession, type TrainingSessionOptions } from '../../dist/index.js';
+import { CLI, runCli, type CliRun } from '../support/cli';
 
 export const DIST_INDEX = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 export const DIST_WORKER = fileURLToPath(new URL('../../dist/worker.js', import.meta.url));
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const CORPUS = fileURLToPath(new URL('../../corpus/kjv.txt.gz', import.meta.url));
 
 for (const f of [DIST_INDEX, DIST_WORKER, CLI]) {
@@ -107,23 +106,8 @@ export async function generated(session: TrainingSession, prime: string, options
   return { text, pieces };
 }
 
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function cli(args: string[], cwd: string): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** `lstm-wasm ...args` in `cwd`. */
+export const cli = (args: string[], cwd: string): Promise<CliRun> => runCli(args, { cwd });
 
 /** A checkpoint's parameters, Adam buffers and step, for exact comparison. */
 export function trainingState(bytes: Uint8Array): {
