@@ -1,17 +1,9 @@
 // The examples beyond language modelling run (briefly, --quick) and do better than chance/baselines.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { runExample } from '../support/examples';
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../', import.meta.url));
 
-async function example(name: string): Promise<string> {
-  const { stdout, stderr } = await run(process.execPath, [`examples/${name}`, '--quick'], { cwd: root });
-  expect(stderr).toBe('');
-  return stdout;
-}
+const example = (name: string): Promise<string> => runExample(name);
 
 describe('examples', () => {
   it('quickstart.mjs: trains, streams a sample, round-trips a checkpoint, frees everything', async () => {

@@ -1,24 +1,16 @@
 // The lesson "why plain RNNs forget, and how the LSTM's gates fix it": its two examples run
 // (--quick) and show what they claim, with thresholds that a run where the lesson did not hold
 // would miss. Each writes its plots to a temporary folder, checked here to be SVG.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runExample } from '../support/examples';
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'lesson-a-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-async function example(name: string): Promise<string> {
-  const { stdout, stderr } = await run(process.execPath, [`examples/${name}`, '--quick', '--out', out], { cwd: root });
-  expect(stderr).toBe('');
-  return stdout;
-}
+const example = (name: string): Promise<string> => runExample(name, ['--out', out]);
 
 function expectSvg(file: string): void {
   expect(readFileSync(join(out, file), 'utf8').startsWith('<svg')).toBe(true);

@@ -1,22 +1,17 @@
 // examples/number-translation.mjs (encoder-decoder, nn.Stepper decoding) runs with --quick and
 // translates numbers it never saw in training, both ways, greedily and with beam search.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runExample } from '../support/examples';
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'number-translation-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('number-translation.mjs (many-to-many, encoder-decoder)', () => {
   it('translates held-out numbers words <-> digits; beam search is no worse than greedy; writes its plots', async () => {
-    const { stdout, stderr } = await run(process.execPath, ['examples/number-translation.mjs', '--quick', '--out', out], { cwd: root });
-    expect(stderr).toBe('');
+    const stdout = await runExample('number-translation.mjs', ['--out', out]);
     expect(stdout).toMatch(/held-out exact match: 120 numbers of 0\.\.999 never seen in training/);
 
     // | direction | greedy | beam 4 | beam 4, length-normalized |

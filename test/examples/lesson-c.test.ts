@@ -1,23 +1,18 @@
 // examples/book-generator.mjs (one-to-many on real text) runs briefly (--quick) and its verses
 // carry their book's style: a classifier trained on real verses names their book above chance.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runExample } from '../support/examples';
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'lstm-wasm-lesson-c-'));
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('book-generator.mjs (one-to-many)', () => {
   it('writes verses a classifier attributes to the asked-for book above chance; the loss falls; plots it', async () => {
-    const { stdout, stderr } = await run(process.execPath, ['examples/book-generator.mjs', '--quick', '--out', out], { cwd: root });
-    expect(stderr).toBe('');
+    const stdout = await runExample('book-generator.mjs', ['--out', out]);
 
     // --quick gives 63.1% on generated verses and 63.4% on real ones (seeded). A generator that
     // ignores its book gets the same guesses whatever the book asked for, so 25% in expectation
