@@ -1,6 +1,7 @@
 /** `lstm-wasm generate`: stream text from a checkpoint to stdout. */
 import { generateText, primeIds } from '../text/language-model';
 import { modelFromCheckpoint } from '../text/checkpoint';
+import type { Tokenizer } from '../text/tokenizer';
 import { command, int, num, parseFlags, text } from './flags';
 import { UsageError } from './errors';
 import { readCheckpoint } from './files';
@@ -29,8 +30,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const tokenizer = ck.tokenizer;
   const prime = f.prime ?? '';
   const primeTokens = primeIds(tokenizer, prime);
-  const unknown = prime.length > 0 ? Array.from(primeTokens).filter((id) => id === tokenizer.unkId).length : 0;
-  if (unknown > 0) process.stderr.write(`lstm-wasm: note: ${unknown} token(s) of the prime are not in the vocabulary (read as <unk>)\n`);
+  noteUnknownTokens(tokenizer, prime, primeTokens);
   process.stdout.write(prime);
   const options = { length: f.length, temperature: f.temperature, topK: f['top-k'], topP: f['top-p'], seed: f.seed };
   for await (const piece of generateText(model, tokenizer, prime, options)) {
@@ -39,4 +39,10 @@ export async function generateCommand(argv: string[]): Promise<number> {
   process.stdout.write('\n');
   model.dispose();
   return 0;
+}
+
+/** Says on stderr how many tokens of a (non-empty) prime the vocabulary lacks: they are read as <unk>. */
+export function noteUnknownTokens(tokenizer: Tokenizer, prime: string, ids: Int32Array): void {
+  const unknown = prime.length > 0 ? Array.from(ids).filter((id) => id === tokenizer.unkId).length : 0;
+  if (unknown > 0) process.stderr.write(`lstm-wasm: note: ${unknown} token(s) of the prime are not in the vocabulary (read as <unk>)\n`);
 }

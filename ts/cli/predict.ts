@@ -1,11 +1,11 @@
 /** `lstm-wasm predict`: the k likeliest next tokens after a text, with their probabilities. */
-import { primeIds } from '../text/language-model';
+import { feedPrime, primeIds } from '../text/language-model';
 import { modelFromCheckpoint } from '../text/checkpoint';
-import { tensor } from '../creation';
 import type { Tokenizer } from '../text/tokenizer';
 import { command, int, parseFlags, text } from './flags';
 import { UsageError } from './errors';
 import { readCheckpoint } from './files';
+import { noteUnknownTokens } from './generate';
 
 export const PREDICT = command({
   name: 'predict',
@@ -41,17 +41,14 @@ export async function predictCommand(argv: string[]): Promise<number> {
   // A prime with no tokens (blank text at word level) starts where an empty one does.
   const fromStart = prime.length === 0 || ids.length === 0;
   if (ids.length === 0) ids = primeIds(tokenizer, '');
-  const unknown = prime.length > 0 ? Array.from(ids).filter((id) => id === tokenizer.unkId).length : 0;
-  if (unknown > 0) process.stderr.write(`lstm-wasm: note: ${unknown} token(s) of the prime are not in the vocabulary (read as <unk>)\n`);
+  noteUnknownTokens(tokenizer, prime, ids);
 
   const model = modelFromCheckpoint(ck);
   const stepper = model.stepper();
-  const primeTensor = tensor(ids, [ids.length, 1]); // (T, 1): the whole prime in one step
   let logits: Float32Array; // (V): after the prime's last token
   try {
-    logits = stepper.step(primeTensor).subarray((ids.length - 1) * V);
+    logits = feedPrime(stepper, ids, V);
   } finally {
-    primeTensor.dispose();
     stepper.dispose();
     model.dispose();
   }

@@ -18,7 +18,7 @@ import { scoreTokens, type ScoreResult } from '../text/evaluate';
 import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
 import {
   checkTrainingSettings, checkTrainingText, checkpointExtra, createTraining, decodeTrainingText, prepareTrainingData, resumeTraining,
-  settingsFromCheckpoint, defaultThreads, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingData, type TrainingSettings,
+  settingsFromCheckpoint, withCheckpointModel, defaultThreads, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingData, type TrainingSettings,
 } from '../text/training-setup';
 import type { Handler, HandlerContext } from '../workers/serve';
 import type { EvaluateArgs, GenerateArgs, Method, Methods, OpenArgs, RunArgs, SessionInfo } from './protocol';
@@ -269,8 +269,7 @@ function checkpointSettings(ck: DecodedCheckpoint): TrainingSettings {
     return settingsFromCheckpoint(ck);
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
-    const c = ck.meta.model;
-    return { ...DEFAULT_TRAINING_SETTINGS, level: ck.tokenizer.level, cell: c.cell, embedDim: c.embedDim, hiddenSize: c.hiddenSize, numLayers: c.numLayers, dropout: c.dropout };
+    return withCheckpointModel(ck, DEFAULT_TRAINING_SETTINGS);
   }
 }
 

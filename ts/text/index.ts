@@ -6,7 +6,7 @@ export {
 export { LMBatcher, trainValSplit, type LMBatch, type BatcherPosition } from './batcher';
 export { sampleFromLogits, type SamplingOptions } from './sampling';
 export {
-  LanguageModel, generateText, sampleText, primeIds, specialIds, DEFAULT_MODEL_CONFIG,
+  LanguageModel, generateText, sampleText, primeIds, specialIds, feedPrime, DEFAULT_MODEL_CONFIG,
   type LanguageModelConfig, type CellType, type RecurrentState, type GenerateOptions, type AsyncGenerateOptions,
 } from './language-model';
 export { LMTrainer, type TrainerOptions, type RunOptions, type RunResult, type TrainProgress, type ValPoint } from './trainer';

@@ -171,14 +171,7 @@ export class LanguageModel extends Module {
     const V = this.config.vocabSize;
     const stepper = this.stepper();
     try {
-      // The whole prime in one step ((T, 1) ids); its last position's logits predict the first token.
-      const primeTensor = tensor(Int32Array.from(prime), [prime.length, 1]);
-      let logits: Float32Array;
-      try {
-        logits = stepper.step(primeTensor).subarray((prime.length - 1) * V);
-      } finally {
-        primeTensor.dispose();
-      }
+      let logits = feedPrime(stepper, prime, V);
       for (let i = 0; i < length; i++) {
         const id = sampleFromLogits(logits, sampling, gen);
         options.onToken?.(id);
@@ -249,6 +242,19 @@ export function sampleText(model: LanguageModel, tokenizer: Tokenizer, prime: st
     prev = id;
   }
   return out;
+}
+
+/**
+ * Feeds `prime` (T token ids of one sequence) to a LanguageModel's stepper in one step ((T, 1)
+ * ids) and returns the logits (V) after its last token: what predicts the next one.
+ */
+export function feedPrime(stepper: Stepper, prime: ArrayLike<number>, vocabSize: number): Float32Array {
+  const ids = tensor(Int32Array.from(prime), [prime.length, 1]);
+  try {
+    return stepper.step(ids).subarray((prime.length - 1) * vocabSize);
+  } finally {
+    ids.dispose();
+  }
 }
 
 /** Tokens text generation never produces by default: `<unk>`, `<pad>`, `<bos>` (those in the vocabulary). */

@@ -222,9 +222,13 @@ export function settingsFromCheckpoint(ck: DecodedCheckpoint): TrainingSettings 
   if (ck.meta.trainer === null || stored === undefined) throw new FormatError('the checkpoint has no training state to resume (it holds weights only)');
   const out = { ...DEFAULT_TRAINING_SETTINGS } as Record<keyof TrainingSettings, unknown>;
   for (const k of SETTING_NAMES) if (stored[CHECKPOINT_KEYS[k]] !== undefined) out[k] = stored[CHECKPOINT_KEYS[k]];
+  return withCheckpointModel(ck, out as unknown as TrainingSettings);
+}
+
+/** `base` with the checkpoint's own tokenizer level and model shape (what its weights fix). */
+export function withCheckpointModel(ck: DecodedCheckpoint, base: TrainingSettings): TrainingSettings {
   const c = ck.meta.model;
-  Object.assign(out, { level: ck.tokenizer.level, cell: c.cell, embedDim: c.embedDim, hiddenSize: c.hiddenSize, numLayers: c.numLayers, dropout: c.dropout });
-  return out as unknown as TrainingSettings;
+  return { ...base, level: ck.tokenizer.level, cell: c.cell, embedDim: c.embedDim, hiddenSize: c.hiddenSize, numLayers: c.numLayers, dropout: c.dropout };
 }
 
 /**
