@@ -1,7 +1,7 @@
 // nn.Stepper: one step at a time equals the whole sequence at once, state kept inside, lanes
 // selected for beam search, memory flat; and LSTM's forgetBias init option.
 import { describe, expect, it, beforeAll } from 'vitest';
-import { init, manualSeed, memory, nn, randn, tensor, tidy, LanguageModel, DisposedError, ShapeError, ValueError } from 'lstm-wasm';
+import { init, manualSeed, memory, nn, randn, tensor, tidy, LanguageModel, feedPrime, DisposedError, ShapeError, ValueError } from 'lstm-wasm';
 
 beforeAll(async () => {
   await init();
@@ -78,10 +78,30 @@ describe('nn.Stepper', () => {
     }
   });
 
-  it('refuses a step function that returns no { output, state }', () => {
+  it('refuses a step function that returns no { output, state }, and bad ids, states and options', () => {
     const s = new nn.Stepper(() => ({ output: null, state: [] }) as never);
     expect(() => s.step([1])).toThrow(ValueError);
+    expect(() => s.step([1.5])).toThrow(/token id 0 must be an integer, got 1.5/);
+    expect(() => s.reset([1, 2] as never)).toThrow(/state must be an array of tensors or null/);
+    expect(() => s.select([0])).toThrow(/there is no state yet/);
     s.dispose();
+    expect(() => new nn.Stepper(null as never)).toThrow(/the step function must be a function/);
+    expect(() => new nn.Stepper(() => ({}) as never, { initial: null } as never)).toThrow(ValueError);
+  });
+
+  it('feedPrime: a prime through a LanguageModel stepper gives the logits after its last token; an empty prime is refused', () => {
+    manualSeed(5);
+    const model = new LanguageModel({ vocabSize: 7, cell: 'lstm', embedDim: 3, hiddenSize: 4 });
+    const s = model.stepper();
+    const fed = feedPrime(s, [1, 2, 3], 7);
+    const one = model.stepper();
+    let last: Float32Array = new Float32Array(0);
+    for (const id of [1, 2, 3]) last = one.step([id]);
+    close(fed, last, 1e-6);
+    expect(() => feedPrime(s, [], 7)).toThrow(/prime must hold at least one token/);
+    s.dispose();
+    one.dispose();
+    model.dispose();
   });
 });
 

@@ -172,6 +172,9 @@ describe('data-parallel LMTrainer (threads)', () => {
       const texts = await inference.sampleTexts(tok, requests);
       expect(texts).toEqual(requests.map((r) => lw.sampleText(model, tok, r.prime, r.options)));
       expect(new Set(texts).size, 'different seeds give different samples').toBe(5);
+      await expect(inference.score(ids.subarray(0, 1), 8, 32)).rejects.toThrow(/ids has 1 token\(s\), need at least 2/);
+      await expect(inference.sampleTexts(tok, [{ prime: 'And', options: { top_k: 3 } as never }])).rejects.toThrow(/topK/);
+      expect(() => new lw.ParallelInference(model, 0)).toThrow(/threads must be an integer >= 1, got 0/);
     } finally {
       await inference.dispose();
     }

@@ -249,6 +249,7 @@ export function sampleText(model: LanguageModel, tokenizer: Tokenizer, prime: st
  * ids) and returns the logits (V) after its last token: what predicts the next one.
  */
 export function feedPrime(stepper: Stepper, prime: ArrayLike<number>, vocabSize: number): Float32Array {
+  if (prime.length === 0) throw new ValueError('feedPrime: prime must hold at least one token (an empty text starts from primeIds(tokenizer, \'\'))');
   const ids = tensor(Int32Array.from(prime), [prime.length, 1]);
   try {
     return stepper.step(ids).subarray((prime.length - 1) * vocabSize);
