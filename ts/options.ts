@@ -75,3 +75,21 @@ export function checkOptions(where: string, options: unknown, known: readonly st
     throw new ValueError(`${where}: unknown option '${key}' (known options: ${known.length > 0 ? known.join(', ') : 'none'})`);
   }
 }
+
+/**
+ * Throws a ValueError unless `signal` is undefined or an AbortSignal (something with a boolean
+ * `aborted` and add/removeEventListener): an object that only looks like one would never stop
+ * anything, or fail half-way through a call.
+ */
+export function checkSignal(where: string, signal: unknown): void {
+  if (signal === undefined) return;
+  const s = signal as { aborted?: unknown; addEventListener?: unknown; removeEventListener?: unknown } | null;
+  if (s !== null && typeof s === 'object' && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function') return;
+  const got = s === null ? 'null' : typeof s === 'object' ? `an object without ${typeof s.aborted !== 'boolean' ? 'a boolean aborted' : 'addEventListener/removeEventListener'}` : typeof s;
+  throw new ValueError(`${where}: signal must be an AbortSignal (new AbortController().signal), got ${got}`);
+}
+
+/** Throws a ValueError unless `value` is undefined or a function. */
+export function checkCallback(where: string, name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'function') throw new ValueError(`${where}: ${name} must be a function, got ${value === null ? 'null' : typeof value}`);
+}

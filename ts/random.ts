@@ -17,6 +17,10 @@ export class Generator {
   }
 
   manualSeed(seed: number): this {
+    // NaN, Infinity or a string would all seed as 0: the same stream for seeds that differ.
+    if (typeof seed !== 'number' || !Number.isFinite(seed)) {
+      throw new ValueError(`Generator.manualSeed: seed must be a finite number (an integer, as torch.manual_seed takes), got ${typeof seed === 'string' ? `'${seed}'` : String(seed)}`);
+    }
     let x = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
     for (let i = 0; i < 4; i++) {
       // splitmix32

@@ -21,6 +21,15 @@ function expectFromWorker(e: Error, Class: new (m: string) => Error, message: st
   expect(e.stack).toContain(WORKER_MARK);
 }
 
+/** `e` is an instance of `Class` with the message `message` (or matching it), thrown on this side: the worker never saw the call. */
+function expectLocal(e: Error, Class: new (m: string) => Error, message: string | RegExp): void {
+  expect(e, `${e.name}: ${e.message}`).toBeInstanceOf(Class);
+  expect(e.name).toBe(Class.name);
+  if (typeof message === 'string') expect(e.message).toBe(message);
+  else expect(e.message).toMatch(message);
+  expect(e.stack).not.toContain(WORKER_MARK);
+}
+
 /** The error `f` throws in this thread. */
 function thrownBy(f: () => unknown): Error {
   try {
@@ -41,10 +50,10 @@ async function smallCheckpoint(): Promise<Uint8Array> {
 }
 
 describe('TrainingSession errors', () => {
-  it('train({ steps: 0 }) is a ValueError from the worker, and the session still trains', async () => {
+  it('train({ steps: 0 }) is a ValueError on this side (the run limits LMTrainer.run checks), and the session still trains', async () => {
     const session = await openSession({ text: corpusText(), settings: SMALL });
-    expectFromWorker(await rejectionOf(session.train({ steps: 0 })), ValueError, 'LMTrainer.run: steps must be a positive number, got 0');
-    expectFromWorker(await rejectionOf(session.train({})), ValueError, 'LMTrainer.run: give at least one of steps, epochs, timeMs');
+    expectLocal(await rejectionOf(session.train({ steps: 0 })), ValueError, 'TrainingSession.train: steps must be a positive number, got 0');
+    expectLocal(await rejectionOf(session.train({})), ValueError, 'TrainingSession.train: give at least one of steps, epochs, timeMs');
     expect(await session.train({ steps: 2, evalEvery: 0 })).toMatchObject({ steps: 2 });
   });
 
@@ -52,9 +61,9 @@ describe('TrainingSession errors', () => {
     const settings = { hidden_size: 16 } as unknown as Record<string, number>;
     const local = thrownBy(() => checkTrainingSettings(settings, 'createTrainingSession: settings'));
     const e = await rejectionOf(createTrainingSession({ text: corpusText(), settings }));
-    expectFromWorker(e, ValueError, local.message);
+    expectLocal(e, ValueError, local.message);
     expect(e.message).toMatch(/'hidden_size'.*hiddenSize/);
-    expectFromWorker(
+    expectLocal(
       await rejectionOf(createTrainingSession({ text: corpusText(), settings: { hiddenSize: 0 } })),
       ValueError, 'createTrainingSession: settings: hiddenSize must be an integer in [1, 8192], got 0',
     );
@@ -74,7 +83,7 @@ describe('TrainingSession errors', () => {
     expect(thrownBy(() => decodeCheckpoint(flipped)).message).toMatch(/checksum/);
   });
 
-  it('binary, non-UTF-8, empty and blank texts are FormatErrors', async () => {
+  it('binary, non-UTF-8, empty and blank texts are FormatErrors (bytes from the worker, strings on this side)', async () => {
     const cases: (string | Uint8Array)[] = [
       Uint8Array.from([0x41, 0x42, 0, 0x43, 0x0a]), // NUL: binary
       Uint8Array.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), // Latin-1, not UTF-8
@@ -84,7 +93,9 @@ describe('TrainingSession errors', () => {
     ];
     for (const text of cases) {
       const local = thrownBy(() => decodeTrainingText(typeof text === 'string' ? new TextEncoder().encode(text) : text));
-      expectFromWorker(await rejectionOf(createTrainingSession({ text, settings: SMALL })), FormatError, local.message);
+      const e = await rejectionOf(createTrainingSession({ text, settings: SMALL }));
+      if (typeof text === 'string') expectLocal(e, FormatError, local.message);
+      else expectFromWorker(e, FormatError, local.message);
     }
     expect(thrownBy(() => decodeTrainingText(Uint8Array.of(0x41, 0))).message).toMatch(/binary/);
     // An ArrayBuffer is read as UTF-8 bytes too.
@@ -121,7 +132,7 @@ describe('TrainingSession errors', () => {
   });
 
   it('a session with neither text nor checkpoint is a ValueError', async () => {
-    expectFromWorker(
+    expectLocal(
       await rejectionOf(createTrainingSession({})), ValueError,
       'createTrainingSession: give a text to train on, a checkpoint, or both (to resume training)',
     );
@@ -145,7 +156,7 @@ describe('TrainingSession errors', () => {
   it('evaluate() of too little text, and bad options, are ValueErrors', async () => {
     const session = await openSession({ text: corpusText(), settings: SMALL });
     expectFromWorker(await rejectionOf(session.evaluate('A')), ValueError, /has 1 token\(s\); need at least 2/);
-    expectFromWorker(await rejectionOf(session.evaluate(corpusText(500), { maxTokens: 1 })), ValueError, /maxTokens must be an integer >= 2/);
+    expectLocal(await rejectionOf(session.evaluate(corpusText(500), { maxTokens: 1 })), ValueError, /maxTokens must be an integer >= 2/);
     expectFromWorker(await rejectionOf(session.evaluate('')), FormatError, 'file is empty');
   });
 
@@ -159,8 +170,8 @@ describe('TrainingSession errors', () => {
     };
     await local(session.train({ step: 5 } as never), /TrainingSession\.train: unknown option 'step' \(did you mean steps\?\)/);
     await local(session.train({ steps: 5, onProgress: 3 as never }), /onProgress must be a function/);
-    await local(session.evaluate(42 as never), /text must be a string or UTF-8 bytes, got number/);
-    await local((async () => session.generate(7 as never).next())(), /prime must be a string, got number/);
+    await local(session.evaluate(42 as never), /text must be a string or UTF-8 bytes, got 42/);
+    await local((async () => session.generate(7 as never).next())(), /prime must be a string, got 7/);
     await local(createTrainingSession({ text: 5 as never }), /text must be a string, a Uint8Array or an ArrayBuffer/);
     await local(createTrainingSession({ text: 'x', worker: {} as never }), /worker must be a Worker/);
     expect(() => session.on('step' as never, () => undefined)).toThrow(ValueError);

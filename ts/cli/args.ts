@@ -103,3 +103,16 @@ export interface Every {
   steps: number;
   ms: number;
 }
+
+/**
+ * A note on stderr when `--threads` asks for more threads than the cores here: each thread past
+ * the cores takes time from the others and a copy of the model's memory (a worker with its own
+ * wasm instance), so it is said, not silently done. The value is kept: it was asked for.
+ */
+export function noteThreadsAboveCores(threads: number | undefined, cores: number): void {
+  if (threads === undefined || threads <= cores) return;
+  process.stderr.write(
+    `lstm-wasm: note: --threads ${threads} is more than the ${cores} core${cores === 1 ? '' : 's'} here: ` +
+      `the extra threads share the cores (no faster) and each holds a copy of the model; --threads ${cores} or leaving it out uses every core\n`,
+  );
+}

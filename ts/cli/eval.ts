@@ -2,8 +2,9 @@
 import { trainValSplit } from '../text/batcher';
 import { modelFromCheckpoint } from '../text/checkpoint';
 import { ParallelInference } from '../parallel/inference';
-import { defaultThreads } from '../text/training-setup';
+import { availableCores, defaultThreads } from '../text/training-setup';
 import { command, int, parseFlags, text } from './flags';
+import { noteThreadsAboveCores } from './args';
 import { CliError, UsageError } from './errors';
 import { CORPUS_LABEL, readCheckpoint, readCorpus, readTextFile } from './files';
 import { formatDuration, formatRate } from './progress';
@@ -50,6 +51,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (ids.length < 2) throw new CliError(`${label}: has ${ids.length} token(s); need at least 2 to evaluate`);
   const model = modelFromCheckpoint(ck);
   const t0 = performance.now();
+  noteThreadsAboveCores(f.threads, availableCores());
   const scorer = new ParallelInference(model, f.threads ?? defaultThreads(batch));
   const { loss, tokens: scored, batchSize, seqLen } = await scorer.score(ids, batch, seq).finally(() => scorer.dispose());
   const ms = performance.now() - t0;

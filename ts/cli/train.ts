@@ -6,11 +6,11 @@ import { ParallelInference } from '../parallel/inference';
 import { encodeCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
 import {
   CHECKPOINT_KEYS, DEFAULT_TRAINING_SETTINGS as D, SETTING_NAMES, checkpointExtra, createTraining, prepareTrainingData, resumeTraining,
-  settingsFromCheckpoint, defaultThreads, type TrainingData, type TrainingSettings,
+  settingsFromCheckpoint, defaultThreads, availableCores, type TrainingData, type TrainingSettings,
 } from '../text/training-setup';
 import { FormatError, ValueError } from '../errors';
 import { sharedMemoryAvailable } from '../parallel/pool';
-import { parseDuration, type Every } from './args';
+import { noteThreadsAboveCores, parseDuration, type Every } from './args';
 import { choice, command, duration, every, int, num, parseFlags, text } from './flags';
 import { CliError, UsageError } from './errors';
 import { CORPUS_LABEL, checkWritablePath, readCheckpoint, readCorpus, readTextFile, sameFileAs, writeFileAtomic } from './files';
@@ -97,7 +97,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   printSetup(plan, data, model, trainer);
   const primeSource = data.split.val.length > 0 ? data.split.val : data.split.train;
   const samples = new Samples(model, data.tokenizer, trainer, primeSource, { seed: plan.settings.seed, length: plan.sampleLength });
-  const result = await trainWithProgress(plan, trainer, samples, save);
+  const { result, interruptedBy } = await trainWithProgress(plan, trainer, samples, save);
   save();
   await printSummary(plan, data, model, trainer, result);
   if (result.stoppedBy !== 'signal' && plan.sampleEvery.steps + plan.sampleEvery.ms > 0 && samples.last.step !== trainer.step) {
@@ -107,7 +107,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   model.dispose();
   if (result.stoppedBy === 'signal') {
     print(`interrupted at step ${trainer.step}; checkpoint saved. Resume with: npx lstm-wasm train --resume ${plan.out}`);
-    return 130;
+    return exitCodeOf(interruptedBy ?? 'SIGINT');
   }
   return 0;
 }
@@ -142,6 +142,7 @@ function planRun(argv: string[]): Plan {
   const clash = sameFileAs(out, files);
   if (clash !== undefined) throw new UsageError(`--out ${out} is the training text ${clash}; the checkpoint would overwrite it: choose another --out`);
   checkWritablePath(out, '--out');
+  noteThreadsAboveCores(f.threads, availableCores());
   return {
     settings, files, resumed, out,
     steps: f.steps, epochs: f.epochs, timeMs: noLimit ? parseDuration(DEFAULT_TIME)! : f.time,
@@ -219,21 +220,29 @@ function printSetup(plan: Plan, data: TrainingData, model: LanguageModel, traine
   print();
 }
 
+/** The shell's convention for a process ended by a signal: 128 + its number (SIGINT 2: 130, SIGTERM 15: 143). */
+function exitCodeOf(signal: 'SIGINT' | 'SIGTERM'): number {
+  return signal === 'SIGINT' ? 130 : 143;
+}
+
 /**
  * Runs the trainer with a live view: log lines, samples and saves when due. Ctrl-C (or SIGTERM)
- * stops after the current step; a second one quits at once without saving.
+ * stops after the current step; a second one quits at once without saving. Says which signal
+ * stopped the run (the exit code follows it).
  */
-async function trainWithProgress(plan: Plan, trainer: LMTrainer, samples: Samples, save: () => void): Promise<RunResult> {
+async function trainWithProgress(
+  plan: Plan, trainer: LMTrainer, samples: Samples, save: () => void,
+): Promise<{ result: RunResult; interruptedBy: 'SIGINT' | 'SIGTERM' | null }> {
   const view = new ProgressView(process.stdout);
   const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts > 1) {
+  let interruptedBy: 'SIGINT' | 'SIGTERM' | null = null;
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    if (interruptedBy !== null) {
       process.stderr.write('\nlstm-wasm: interrupted again; exiting without saving\n');
-      process.exit(130);
+      process.exit(exitCodeOf(signal));
     }
-    view.print('\ninterrupted: finishing this step, then saving the checkpoint (Ctrl-C again to quit at once)');
+    interruptedBy = signal;
+    view.print(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated (SIGTERM)'}: finishing this step, then saving the checkpoint (Ctrl-C again to quit at once)`);
     controller.abort();
   };
   let lastSave = mark(trainer.step);
@@ -254,17 +263,18 @@ async function trainWithProgress(plan: Plan, trainer: LMTrainer, samples: Sample
       lastSave = mark(pr.step);
     }
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const { steps, epochs, timeMs, evalEvery } = plan;
-    return await trainer.run({
+    const result = await trainer.run({
       steps, epochs, timeMs, signal: controller.signal, onProgress,
       evalEvery: evalEvery.steps, evalEveryMs: evalEvery.ms > 0 ? evalEvery.ms : Infinity,
     });
+    return { result, interruptedBy };
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     view.done();
   }
 }

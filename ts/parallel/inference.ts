@@ -6,36 +6,54 @@
  * - `sampleTexts`: several samples at once, one per thread at a time; each is the text
  *   `sampleText` gives for the same prime and options (seeded: the same text).
  */
-import { ValueError } from '../errors';
+import { DisposedError, ValueError } from '../errors';
 import { checkOptions, optionKeys } from '../options';
-import { primeIds, specialIds, type GenerateOptions, type LanguageModel } from '../text/language-model';
+import { LanguageModel, checkGenerateOptions, primeIds, specialIds, type GenerateOptions } from '../text/language-model';
 import type { Tokenizer } from '../text/tokenizer';
-import { scoreLanes, scoredLayout, type ScoreResult } from '../text/evaluate';
+import { checkScoreArgs, scoreLanes, scoredLayout, type ScoreResult } from '../text/evaluate';
 import { laneRanges } from './lanes';
 import { ReplicaPool, allReplies } from './pool';
+import type { ReplicaSetup } from './replica';
 
-const SAMPLE_KEYS = optionKeys<Omit<GenerateOptions, 'generator' | 'onToken'>>({ length: true, temperature: true, topK: true, topP: true, seed: true, suppress: true });
+type SampleOptions = Omit<GenerateOptions, 'generator' | 'onToken'>;
+const SAMPLE_KEYS = optionKeys<SampleOptions>({ length: true, temperature: true, topK: true, topP: true, seed: true, suppress: true });
 
 export class ParallelInference {
-  private pool: ReplicaPool | null;
-  private ready: Promise<void>;
+  /** The replica workers started so far (none until a call needs them; at most `threads - 1`). */
+  private pool: ReplicaPool | null = null;
+  /** What every replica is set up with: the model's weights as they were when this was made. */
+  private readonly setup: Omit<ReplicaSetup, 'backend'>;
+  /** Starting replicas, one growth at a time. */
+  private growing: Promise<ReplicaPool | null> = Promise.resolve(null);
+  private disposed = false;
 
-  /** Copies `model` into `threads - 1` replica workers; score with `score`, then `dispose`. */
+  /**
+   * Copies `model`'s weights, as they are now, for up to `threads - 1` replica workers; they start
+   * when a call first needs them, no more than it can use (a score of B lanes uses at most B
+   * threads, n samples n threads). Score with `score`, sample with `sampleTexts`, then `dispose`.
+   */
   constructor(private readonly model: LanguageModel, readonly threads: number) {
+    if (!(model instanceof LanguageModel)) {
+      const got = model === null ? 'null' : typeof model === 'object' ? ((model as object).constructor?.name ?? 'object') : typeof model;
+      throw new ValueError(`ParallelInference: model must be a LanguageModel, got ${got}`);
+    }
     if (!Number.isInteger(threads) || threads < 1) throw new ValueError(`ParallelInference: threads must be an integer >= 1, got ${threads}`);
-    this.pool = threads > 1 ? new ReplicaPool(threads - 1, 0) : null;
-    this.ready = this.pool === null ? Promise.resolve() : this.pool.setup({
+    // Reads the weights before any worker starts: a disposed model throws its DisposedError here, with nothing to clean up.
+    this.setup = {
       config: { ...model.config }, training: false, params: model.parameters().map((p) => p.toArray() as Float32Array),
       optimizer: null, clip: 0, valIds: null,
-    });
-    this.ready.catch(() => undefined);
+    };
   }
 
   /** `scoreTokens(model, ids, batchSize, seqLen, maxWindows)`, lanes split across the threads. */
   async score(ids: Int32Array, batchSize: number, seqLen: number, maxWindows = 0): Promise<ScoreResult> {
-    if (ids.length < 2) throw new ValueError(`ParallelInference.score: ids has ${ids.length} token(s), need at least 2`);
-    await this.ready;
-    return scoreAcross(this.model, this.pool, ids, { batchSize, seqLen, maxWindows, replicasHold: false });
+    this.assertAlive('score');
+    checkScoreArgs('ParallelInference.score', ids, batchSize, seqLen, maxWindows);
+    // Shared memory could change under the replicas while they read it.
+    if (!(ids.buffer instanceof ArrayBuffer)) ids = ids.slice();
+    const { B } = scoredLayout(ids.length, batchSize, seqLen, maxWindows);
+    const pool = await this.replicas(Math.min(this.threads, B) - 1);
+    return scoreAcross(this.model, pool, ids, { batchSize, seqLen, maxWindows, replicasHold: false });
   }
 
   /**
@@ -43,14 +61,24 @@ export class ParallelInference {
    * each, computed on the threads side by side (request i on thread i mod threads). Options are
    * data only (`length`, `temperature`, `topK`, `topP`, `seed`, `suppress`): no generator or callback.
    */
-  async sampleTexts(tokenizer: Tokenizer, requests: { prime: string; options?: Omit<GenerateOptions, 'generator' | 'onToken'> }[]): Promise<string[]> {
-    await this.ready;
-    const args = requests.map(({ prime, options = {} }) => {
-      checkOptions('ParallelInference.sampleTexts', options, SAMPLE_KEYS);
+  async sampleTexts(tokenizer: Tokenizer, requests: { prime: string; options?: SampleOptions }[]): Promise<string[]> {
+    this.assertAlive('sampleTexts');
+    if (!isTokenizer(tokenizer)) throw new ValueError(`ParallelInference.sampleTexts: tokenizer must be a Tokenizer, got ${describe(tokenizer)}`);
+    if (!Array.isArray(requests)) throw new ValueError(`ParallelInference.sampleTexts: requests must be an array of { prime, options }, got ${describe(requests)}`);
+    const args = requests.map((request, i) => {
+      const where = `ParallelInference.sampleTexts: requests[${i}]`;
+      if (request === null || typeof request !== 'object') throw new ValueError(`${where} must be an object { prime, options }, got ${describe(request)}`);
+      checkOptions(where, request, REQUEST_KEYS);
+      const { prime, options = {} } = request;
+      if (typeof prime !== 'string') throw new ValueError(`${where}.prime must be a string, got ${describe(prime)}`);
+      checkOptions(`${where}.options`, options, SAMPLE_KEYS);
+      checkGenerateOptions(`${where}.options`, options ?? {});
       return { prime: primeIds(tokenizer, prime), options: { suppress: specialIds(tokenizer), ...options } };
     });
+    const threads = Math.min(this.threads, args.length);
+    const pool = await this.replicas(threads - 1);
     // Replicas' requests first, so they run while this thread samples its own (request i on thread i mod threads).
-    const replies = args.map((a, i) => (i % this.threads === 0 ? null : this.pool!.sample(i % this.threads, a)));
+    const replies = args.map((a, i) => (i % threads === 0 ? null : pool!.sample(i % threads, a)));
     const ids = args.map((a, i) => replies[i] ?? Promise.resolve(Int32Array.from(this.model.sample(a.prime, a.options))));
     return (await allReplies(ids)).map((sampled, i) => {
       const prime = args[i].prime;
@@ -64,12 +92,53 @@ export class ParallelInference {
     });
   }
 
-  /** Ends the replica workers. */
+  /** Ends the replica workers; later calls are a DisposedError. Safe to call twice. */
   async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.growing.catch(() => null);
     const pool = this.pool;
     this.pool = null;
     await pool?.dispose();
   }
+
+  /** The pool with at least `n` replicas set up (null for none), starting those it lacks. */
+  private replicas(n: number): Promise<ReplicaPool | null> {
+    this.growing = this.growing.catch(() => null).then(async () => {
+      this.assertAlive('a call');
+      const pool = this.pool;
+      if (n <= (pool?.size ?? 0)) return pool;
+      const grown = pool ?? (this.pool = new ReplicaPool(0, 0));
+      try {
+        await grown.grow(n, this.setup);
+      } catch (e) {
+        // A replica that could not start or take the weights: none are kept, the next call starts afresh.
+        this.pool = null;
+        await grown.dispose();
+        throw e;
+      }
+      return grown;
+    });
+    return this.growing;
+  }
+
+  private assertAlive(what: string): void {
+    if (this.disposed) throw new DisposedError(`ParallelInference.${what}: it was disposed (its replica workers have ended); make a new one`);
+  }
+}
+
+/** A Tokenizer (an interface: any object with its methods and vocabulary). */
+function isTokenizer(t: unknown): t is Tokenizer {
+  const o = t as Partial<Record<keyof Tokenizer, unknown>> | null;
+  return o !== null && typeof o === 'object' && Array.isArray(o.vocab) && ['encode', 'decodeNext', 'idOf'].every((k) => typeof o[k as keyof Tokenizer] === 'function');
+}
+
+const REQUEST_KEYS = optionKeys<{ prime: string; options?: SampleOptions }>({ prime: true, options: true });
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v === 'string' ? `the string '${v.length > 20 ? `${v.slice(0, 20)}...` : v}'` : typeof v;
 }
 
 /**

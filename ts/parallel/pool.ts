@@ -37,20 +37,40 @@ export class ReplicaPool {
   /** The summed gradient in shared memory, or null. */
   private readonly sumSlot: Float32Array | null;
 
-  /** Starts `workers` replica workers; `gradientSize` is the length of a flat gradient. */
-  constructor(workers: number, gradientSize: number) {
-    const hint = 'training stopped at the last whole step (the trainer can run again, with new workers)';
+  /** Starts `workers` replica workers; `gradientSize` is the length of a flat gradient (0 for a pool that only scores and samples). */
+  constructor(workers: number, private readonly gradientSize: number) {
     this.connections = [];
+    this.slots = [];
+    this.sumSlot = this.slot();
+    this.start(workers);
+  }
+
+  /** Starts replicas until there are `total`, and sets the new ones up with `setup` (for pools that grow as their work needs). */
+  async grow(total: number, setup: Omit<ReplicaSetup, 'backend'>): Promise<void> {
+    const first = this.connections.length;
+    this.start(total - first);
+    await this.setupReplicas(this.connections.slice(first), first, setup);
+  }
+
+  /** Starts `n` more replica workers (all or none). */
+  private start(n: number): void {
+    const hint = 'training stopped at the last whole step (the trainer can run again, with new workers)';
+    const started: WorkerConnection[] = [];
     try {
-      for (let r = 1; r <= workers; r++) this.connections.push(new WorkerConnection(startWorker(), `data-parallel replica ${r}`, hint));
+      for (let i = 0; i < n; i++) started.push(new WorkerConnection(startWorker(), `data-parallel replica ${this.connections.length + i + 1}`, hint));
     } catch (e) {
-      this.connections.forEach((c) => void c.terminate());
+      started.forEach((c) => void c.terminate());
       throw e;
     }
-    const shared = sharedMemoryAvailable();
-    const slot = (): Float32Array | null => (shared ? new Float32Array(new SharedArrayBuffer(gradientSize * 4)) : null);
-    this.slots = this.connections.map(slot);
-    this.sumSlot = slot();
+    for (const c of started) {
+      this.connections.push(c);
+      this.slots.push(this.slot());
+    }
+  }
+
+  /** A gradient's slot of shared memory, or null where gradients travel as transferred arrays. */
+  private slot(): Float32Array | null {
+    return sharedMemoryAvailable() ? new Float32Array(new SharedArrayBuffer(this.gradientSize * 4)) : null;
   }
 
   /** Replica workers (the trainer's thread not counted). */
@@ -65,11 +85,15 @@ export class ReplicaPool {
 
   /** Gives every replica the model, optimizer state and settings (at the start of each run). */
   async setup(setup: Omit<ReplicaSetup, 'backend'>): Promise<void> {
+    await this.setupReplicas(this.connections, 0, setup);
+  }
+
+  private async setupReplicas(connections: WorkerConnection[], first: number, setup: Omit<ReplicaSetup, 'backend'>): Promise<void> {
     const backend = backendName();
-    const got = await Promise.all(this.connections.map((c) => c.request<string>('replica.setup', { ...setup, backend })));
+    const got = await allReplies(connections.map((c) => c.request<string>('replica.setup', { ...setup, backend })));
     // The replicas must compute as this thread does (a replica on another backend would round differently).
     got.forEach((b, i) => {
-      if (b !== backend) throw new WorkerError(`lstm-wasm: data-parallel replica ${i + 1} runs the '${b}' backend, this thread '${backend}'`);
+      if (b !== backend) throw new WorkerError(`lstm-wasm: data-parallel replica ${first + i + 1} runs the '${b}' backend, this thread '${backend}'`);
     });
   }
 

@@ -14,14 +14,15 @@
  * that dies rejects every pending call, and every later one, with a WorkerError.
  */
 import { DisposedError, ValueError } from '../errors';
-import { checkOptions, optionKeys } from '../options';
-import type { RunResult, TrainProgress } from '../text/trainer';
+import { checkCallback, checkOptions, checkSignal, optionKeys } from '../options';
+import { checkRunLimits, type RunResult, type TrainProgress } from '../text/trainer';
 import type { ScoreResult } from '../text/evaluate';
 import type { SamplingOptions } from '../text/sampling';
-import type { TrainingSettings } from '../text/training-setup';
+import { checkGenerateOptions } from '../text/language-model';
+import { checkTrainingSettings, checkTrainingText, type TrainingSettings } from '../text/training-setup';
 import { WorkerConnection, startWorker, type LstmWorker } from '../workers/connection';
 import { Stream } from './stream';
-import type { Method, Methods, SessionInfo } from './protocol';
+import { ALREADY_OPEN, READ_AHEAD, type Method, type Methods, type OpenArgs, type SessionInfo } from './protocol';
 
 export type { SessionInfo } from './protocol';
 
@@ -33,13 +34,13 @@ export interface TrainingSessionOptions {
    * The text to train on: a string, or its UTF-8 bytes (binary or non-UTF-8 bytes are a
    * FormatError). Leave it out to open `checkpoint` for generation and evaluation only.
    */
-  text?: string | Uint8Array | ArrayBuffer;
+  text?: string | Uint8Array | ArrayBuffer | SharedArrayBuffer;
   /** How checkpoints name the text (default 'text given to createTrainingSession'). */
   source?: string;
   /** The run's settings (defaults: `DEFAULT_TRAINING_SETTINGS`, the CLI's). With `checkpoint`, only ones that match it. */
   settings?: Partial<TrainingSettings>;
   /** A checkpoint (`checkpoint()`'s bytes, or a file from `lstm-wasm train`): with `text`, training resumes exactly where it stopped. */
-  checkpoint?: Uint8Array | ArrayBuffer;
+  checkpoint?: Uint8Array | ArrayBuffer | SharedArrayBuffer;
   /** The worker to run in (default: a new one from this package's worker.js, beside this module). */
   worker?: SessionWorker;
   /**
@@ -47,6 +48,11 @@ export interface TrainingSessionOptions {
    * starts (default: the cores available, at most the batch size). See `TrainerOptions.threads`.
    */
   threads?: number;
+  /**
+   * How long the worker may take to start and answer (ms, default 30,000): a worker that has not
+   * by then (it was terminated, runs another script, or hangs) is a WorkerError, not a wait forever.
+   */
+  startTimeoutMs?: number;
 }
 
 export interface SessionRunOptions {
@@ -84,37 +90,78 @@ export interface SessionEvaluateOptions {
   maxTokens?: number;
 }
 
-const SESSION_KEYS = optionKeys<TrainingSessionOptions>({ text: true, source: true, settings: true, checkpoint: true, worker: true, threads: true });
+const SESSION_KEYS = optionKeys<TrainingSessionOptions>({
+  text: true, source: true, settings: true, checkpoint: true, worker: true, threads: true, startTimeoutMs: true,
+});
+const DEFAULT_START_TIMEOUT_MS = 30_000;
 const RUN_KEYS = optionKeys<SessionRunOptions>({ steps: true, epochs: true, timeMs: true, evalEvery: true, evalEveryMs: true, signal: true, onProgress: true });
 const GENERATE_KEYS = optionKeys<SessionGenerateOptions>({ length: true, seed: true, signal: true, temperature: true, topK: true, topP: true, suppress: true });
 const EVALUATE_KEYS = optionKeys<SessionEvaluateOptions>({ batchSize: true, seqLen: true, maxTokens: true });
 
-/** Starts a worker and opens a session in it; rejects with the worker's error (as its class) if it cannot. */
+/**
+ * Starts a worker (or takes the one given) and opens a session in it; rejects with the worker's
+ * error (as its class) if it cannot. Every argument is checked before the worker is touched. A
+ * worker the library started is ended on failure; one you gave is ended too, unless it was refused
+ * for serving another session already (then that session goes on).
+ */
 export async function createTrainingSession(options: TrainingSessionOptions): Promise<TrainingSession> {
-  checkOptions('createTrainingSession', options, SESSION_KEYS);
-  if (options === null || typeof options !== 'object') throw new ValueError('createTrainingSession: give an options object like { text, settings }');
-  const { text, checkpoint, settings = {} } = options;
-  if (text !== undefined && typeof text !== 'string' && !(text instanceof Uint8Array) && !(text instanceof ArrayBuffer)) {
-    throw new ValueError(`createTrainingSession: text must be a string, a Uint8Array or an ArrayBuffer of UTF-8, got ${describe(text)}`);
-  }
-  if (checkpoint !== undefined && !(checkpoint instanceof Uint8Array) && !(checkpoint instanceof ArrayBuffer)) {
-    throw new ValueError(`createTrainingSession: checkpoint must be a Uint8Array or an ArrayBuffer, got ${describe(checkpoint)}`);
-  }
-  const session = new TrainingSession(options.worker ?? startWorker());
+  const args = openArgs(options);
+  const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  const given = options.worker;
+  const session = new TrainingSession(given ?? startWorker());
   try {
-    const info = await session.request('open', {
-      text: text === undefined ? null : text instanceof ArrayBuffer ? new Uint8Array(text) : text,
-      source: options.source ?? 'text given to createTrainingSession',
-      settings,
-      checkpoint: checkpoint === undefined ? null : checkpoint instanceof ArrayBuffer ? new Uint8Array(checkpoint) : checkpoint,
-      threads: options.threads ?? null,
-    });
-    session.opened(info);
+    await session.started(timeoutMs);
+    session.opened(await session.request('open', args));
     return session;
   } catch (e) {
-    await session.dispose();
+    if (given !== undefined && e instanceof ValueError && e.message.includes(ALREADY_OPEN)) session.release(e);
+    else await session.dispose();
     throw e;
   }
+}
+
+/** The open request for `options`, every argument checked, and buffers that could change under the worker copied. */
+function openArgs(options: TrainingSessionOptions): OpenArgs {
+  const where = 'createTrainingSession';
+  checkOptions(where, options, SESSION_KEYS);
+  if (options === null || typeof options !== 'object') throw new ValueError(`${where}: give an options object like { text, settings }`);
+  const { text, checkpoint, settings = {}, source, threads, startTimeoutMs } = options;
+  if (settings === null || typeof settings !== 'object') throw new ValueError(`${where}: settings must be an object like { hiddenSize: 256 }, got ${describe(settings)}`);
+  checkTrainingSettings(settings, `${where}: settings`);
+  if (text !== undefined && typeof text !== 'string' && !isBytes(text)) {
+    throw new ValueError(`${where}: text must be a string, a Uint8Array or an ArrayBuffer of UTF-8, got ${describe(text)}`);
+  }
+  if (typeof text === 'string') checkTrainingText(text);
+  if (checkpoint !== undefined && !isBytes(checkpoint)) throw new ValueError(`${where}: checkpoint must be a Uint8Array or an ArrayBuffer, got ${describe(checkpoint)}`);
+  if (text === undefined && checkpoint === undefined) throw new ValueError(`${where}: give a text to train on, a checkpoint, or both (to resume training)`);
+  if (source !== undefined && typeof source !== 'string') throw new ValueError(`${where}: source must be a string, got ${describe(source)}`);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+    throw new ValueError(`${where}: threads must be an integer >= 1 (at most the batch size), got ${describe(threads)}`);
+  }
+  if (startTimeoutMs !== undefined && !(typeof startTimeoutMs === 'number' && startTimeoutMs > 0)) {
+    throw new ValueError(`${where}: startTimeoutMs must be a positive number of ms, got ${describe(startTimeoutMs)}`);
+  }
+  return {
+    text: text === undefined ? null : typeof text === 'string' ? text : ownBytes(text),
+    source: source ?? 'text given to createTrainingSession',
+    settings,
+    checkpoint: checkpoint === undefined ? null : ownBytes(checkpoint),
+    threads: threads ?? null,
+  };
+}
+
+function isBytes(v: unknown): v is Uint8Array | ArrayBuffer | SharedArrayBuffer {
+  return v instanceof Uint8Array || v instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer);
+}
+
+/**
+ * Bytes the worker can have as they are now: a copy where they live in shared memory (a message
+ * would share it, and a later write by the caller would change what the session reads); otherwise
+ * the view itself (the message copies it).
+ */
+function ownBytes(b: Uint8Array | ArrayBuffer | SharedArrayBuffer): Uint8Array {
+  const view = b instanceof Uint8Array ? b : new Uint8Array(b);
+  return view.buffer instanceof ArrayBuffer ? view : view.slice();
 }
 
 /** A model training (or loaded) in a worker. Create one with `createTrainingSession`. */
@@ -166,7 +213,9 @@ export class TrainingSession {
   async train(options: SessionRunOptions): Promise<RunResult> {
     checkOptions('TrainingSession.train', options, RUN_KEYS);
     const { signal, onProgress, ...args } = options ?? {};
-    if (onProgress !== undefined && typeof onProgress !== 'function') throw new ValueError('TrainingSession.train: onProgress must be a function');
+    checkRunLimits('TrainingSession.train', args);
+    checkSignal('TrainingSession.train', signal);
+    checkCallback('TrainingSession.train', 'onProgress', onProgress);
     // A call while this session's run goes is refused by the worker; it must not end that run's
     // progress() iterators, see its progress, or stop it by its signal.
     if (this.training) return this.request('train', args);
@@ -238,30 +287,51 @@ export class TrainingSession {
 
   /**
    * Streams generated text, one token's text per piece, from a snapshot of the weights taken when
-   * it starts (training may go on meanwhile). Leaving the loop early ends it in the worker.
+   * it starts (training may go on meanwhile). The worker runs at most a few dozen pieces ahead of
+   * the loop reading them, so a slow reader piles nothing up. Leaving the loop early, aborting the
+   * signal, or dropping the iterator (once it is garbage-collected) ends it in the worker.
    */
-  async *generate(prime: string, options: SessionGenerateOptions = {}): AsyncGenerator<string, void, undefined> {
+  generate(prime: string, options: SessionGenerateOptions = {}): AsyncGenerator<string, void, undefined> {
+    const ticket: Ticket = { id: null, finished: false };
+    const stream = this.streamGeneration(prime, options, ticket);
+    abandoned?.register(stream, { connection: this.connection, ticket });
+    return stream;
+  }
+
+  /** generate's stream; `ticket` says which request it is, for the cancel of an abandoned one (it must not reference the stream). */
+  private async *streamGeneration(prime: string, options: SessionGenerateOptions, ticket: Ticket): AsyncGenerator<string, void, undefined> {
     checkOptions('TrainingSession.generate', options, GENERATE_KEYS);
     if (typeof prime !== 'string') throw new ValueError(`TrainingSession.generate: prime must be a string, got ${describe(prime)}`);
     const { signal, ...rest } = options ?? {};
+    checkSignal('TrainingSession.generate', signal);
+    checkGenerateOptions('TrainingSession.generate', rest);
+    if (signal?.aborted) return;
     const stream = new Stream<string>();
-    let replied = false;
-    const { id, done } = this.connection.send('session.generate', { prime, options: rest }, [], (chunk) => stream.push(chunk as string));
+    const { id, done } = this.connection.send('session.generate', { prime, options: rest, readAhead: READ_AHEAD }, [], (chunk) => stream.push(chunk as string));
+    ticket.id = id;
     const settle = (error: Error | null): void => {
-      replied = true;
+      ticket.finished = true;
       stream.end(error);
     };
     done.then(() => settle(null), settle);
     const onAbort = (): void => stream.end();
     signal?.addEventListener('abort', onAbort);
+    let read = 0;
+    let acked = 0;
     try {
       for await (const piece of stream.values()) {
         if (signal?.aborted) return;
         yield piece;
+        // Read: the worker may go that much further ahead.
+        if (++read - acked >= READ_AHEAD / 2 && !ticket.finished) {
+          acked = read;
+          this.connection.request('session.read', { target: id, read }).catch(() => undefined);
+        }
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (!replied && this.closedReason === null) this.request('cancel', { target: id }).catch(() => undefined);
+      if (!ticket.finished && this.closedReason === null) this.request('cancel', { target: id }).catch(() => undefined);
+      ticket.finished = true;
     }
   }
 
@@ -269,7 +339,8 @@ export class TrainingSession {
   async evaluate(text: string | Uint8Array, options: SessionEvaluateOptions = {}): Promise<ScoreResult> {
     checkOptions('TrainingSession.evaluate', options, EVALUATE_KEYS);
     if (typeof text !== 'string' && !(text instanceof Uint8Array)) throw new ValueError(`TrainingSession.evaluate: text must be a string or UTF-8 bytes, got ${describe(text)}`);
-    return this.request('evaluate', { text, ...(options ?? {}) });
+    checkEvaluateOptions('TrainingSession.evaluate', options ?? {});
+    return this.request('evaluate', { text: typeof text === 'string' ? text : ownBytes(text), ...(options ?? {}) });
   }
 
   /** Ends the worker (and so frees all its memory); pending calls reject with a DisposedError. Safe to call twice. */
@@ -278,6 +349,16 @@ export class TrainingSession {
     this.connection.close(new DisposedError('TrainingSession: the session was disposed'));
     this.runEndListeners.forEach((end) => end());
     await this.connection.terminate();
+  }
+
+  /** @internal Resolves once the worker answers (a WorkerError after `timeoutMs`, or if it dies first). */
+  started(timeoutMs: number): Promise<void> {
+    return this.connection.started(timeoutMs);
+  }
+
+  /** @internal Closes the session and leaves its worker running: a worker the caller gave that serves another session. */
+  release(reason: Error): void {
+    this.connection.release(reason);
   }
 
   /** @internal Sends a request; its reply's value (or error, rebuilt as its class). */
@@ -289,5 +370,32 @@ export class TrainingSession {
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  if (typeof v === 'string') return `the string '${v.length > 20 ? `${v.slice(0, 20)}...` : v}'`;
+  if (typeof v === 'number') return String(v);
   return typeof v;
+}
+
+/** Which request a generate stream is (null before it is sent), and whether it has ended. */
+interface Ticket {
+  id: number | null;
+  finished: boolean;
+}
+
+/**
+ * Cancels, in the worker, the generation of a stream dropped unfinished: its iterator was
+ * garbage-collected without being run to the end or returned. Without it the worker would hold
+ * the generation (and its copy of the weights) until the session ends.
+ */
+const abandoned = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry<{ connection: WorkerConnection; ticket: Ticket }>(({ connection, ticket }) => {
+    if (ticket.id !== null && !ticket.finished && connection.closedReason === null) connection.request('session.cancel', { target: ticket.id }).catch(() => undefined);
+  })
+  : null;
+
+/** batchSize, seqLen and maxTokens of evaluate(): integers in range (the worker checks them again). */
+function checkEvaluateOptions(where: string, o: SessionEvaluateOptions): void {
+  for (const [k, min] of [['batchSize', 1], ['seqLen', 1], ['maxTokens', 2]] as const) {
+    const v = o[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw new ValueError(`${where}: ${k} must be an integer >= ${min}, got ${describe(v)}`);
+  }
 }

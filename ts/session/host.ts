@@ -21,7 +21,7 @@ import {
   settingsFromCheckpoint, withCheckpointModel, defaultThreads, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingData, type TrainingSettings,
 } from '../text/training-setup';
 import type { Handler, HandlerContext } from '../workers/serve';
-import type { EvaluateArgs, GenerateArgs, Method, Methods, OpenArgs, RunArgs, SessionInfo } from './protocol';
+import { ALREADY_OPEN, READ_AHEAD, type EvaluateArgs, type GenerateArgs, type Method, type Methods, type OpenArgs, type RunArgs, type SessionInfo } from './protocol';
 
 /**
  * The worker's handlers of session requests (`session.<method>`); `emit` sends events (progress).
@@ -30,7 +30,7 @@ import type { EvaluateArgs, GenerateArgs, Method, Methods, OpenArgs, RunArgs, Se
 export function sessionHandlers(emit: (event: string, value: unknown) => void): Record<string, Handler> {
   let host: SessionHost | null = null;
   const handlers: Record<string, Handler> = {};
-  const methods: Method[] = ['open', 'train', 'pause', 'resume', 'stop', 'checkpoint', 'generate', 'cancel', 'evaluate'];
+  const methods: Method[] = ['open', 'train', 'pause', 'resume', 'stop', 'checkpoint', 'generate', 'read', 'cancel', 'evaluate'];
   for (const method of methods) {
     handlers[`session.${method}`] = (args: unknown, context: HandlerContext) => (host ??= new SessionHost(emit)).handle(method, args, context);
   }
@@ -63,7 +63,7 @@ class SessionHost {
   private pauseAcks: (() => void)[] = [];
   /** True while the run waits at the gate (a pause() then answers at once). */
   private atGate = false;
-  private generations = new Map<number, AbortController>();
+  private generations = new Map<number, Generation>();
   /** Work that must see a whole step (checkpoints), run at the run's next gate or its end. */
   private betweenSteps: (() => void)[] = [];
 
@@ -80,13 +80,14 @@ class SessionHost {
       case 'stop': return this.stop();
       case 'checkpoint': return this.checkpoint(opened);
       case 'generate': return this.generate(opened, context, args as Methods['generate'][0]);
-      case 'cancel': return this.generations.get((args as Methods['cancel'][0]).target)?.abort() ?? null;
+      case 'read': return this.generations.get((args as Methods['read'][0]).target)?.read((args as Methods['read'][0]).read) ?? null;
+      case 'cancel': return this.generations.get((args as Methods['cancel'][0]).target)?.cancel() ?? null;
       case 'evaluate': return this.evaluate(opened, args as EvaluateArgs);
     }
   }
 
   private async open(args: OpenArgs): Promise<SessionInfo> {
-    if (this.opened !== null) throw new ValueError('TrainingSession: the session is already open');
+    if (this.opened !== null) throw new ValueError(`createTrainingSession: ${ALREADY_OPEN}; give each session a worker of its own (or none: it starts one)`);
     await init();
     const given = checkGivenSettings(args.settings);
     const text = args.text === null ? null : typeof args.text === 'string' ? checkTrainingText(args.text) : decodeTrainingText(args.text);
@@ -98,9 +99,11 @@ class SessionHost {
       const { model, trainer } = createTraining(settings, data, threadsFor(args.threads, settings));
       this.opened = { settings, model, tokenizer: data.tokenizer, training: { trainer, data }, bytes: null, checkpointStep: 0 };
     } else if (text === null) {
+      const settings = checkpointSettings(ck);
+      threadsFor(args.threads, settings); // checked though unused: training needs a text
       const model = modelFromCheckpoint(ck);
       this.opened = {
-        settings: checkpointSettings(ck), model, tokenizer: ck.tokenizer, training: null, bytes: args.checkpoint!.slice(),
+        settings, model, tokenizer: ck.tokenizer, training: null, bytes: args.checkpoint!.slice(),
         checkpointStep: ck.meta.trainer?.step ?? 0,
       };
     } else {
@@ -219,13 +222,14 @@ class SessionHost {
   }
 
   private async generate(o: Opened, context: HandlerContext, args: Methods['generate'][0]): Promise<null> {
-    const controller = new AbortController();
+    const generation = new Generation(Number.isInteger(args.readAhead) && args.readAhead > 0 ? args.readAhead : READ_AHEAD);
     const { id } = context;
-    this.generations.set(id, controller);
+    this.generations.set(id, generation);
     const model = snapshot(o.model);
     try {
-      for await (const piece of generateText(model, o.tokenizer, args.prime, { ...(args.options as GenerateArgs), signal: controller.signal })) {
+      for await (const piece of generateText(model, o.tokenizer, args.prime, { ...(args.options as GenerateArgs), signal: generation.signal })) {
         context.chunk(piece);
+        await generation.sent();
       }
       return null;
     } finally {
@@ -243,6 +247,48 @@ class SessionHost {
     }
     if (ids.length < 2) throw new ValueError(`TrainingSession.evaluate: the text has ${ids.length} token(s); need at least 2 to evaluate`);
     return scoreTokens(o.model, ids, args.batchSize ?? o.settings.batchSize, args.seqLen ?? o.settings.seqLen);
+  }
+}
+
+/**
+ * A generation's flow control: after each piece sent it waits while `readAhead` pieces are unread
+ * (the reader reports with `read`), so a reader that stalls holds the worker, and nothing piles
+ * up. A cancel ends it, waiting or not.
+ */
+class Generation {
+  private readonly controller = new AbortController();
+  private sentCount = 0;
+  private readCount = 0;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly readAhead: number) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** One more piece sent: resolves when the reader is less than readAhead behind, or on cancel. */
+  sent(): Promise<void> | void {
+    this.sentCount++;
+    if (this.sentCount - this.readCount < this.readAhead || this.controller.signal.aborted) return;
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  read(count: number): null {
+    this.readCount = Math.max(this.readCount, count);
+    if (this.sentCount - this.readCount < this.readAhead) this.release();
+    return null;
+  }
+
+  cancel(): null {
+    this.controller.abort();
+    this.release();
+    return null;
+  }
+
+  private release(): void {
+    this.wake?.();
+    this.wake = null;
   }
 }
 

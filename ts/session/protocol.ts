@@ -1,7 +1,8 @@
 /**
  * What a TrainingSession (client.ts) asks its worker (host.ts), over the wire of
  * ts/workers/protocol.ts: each method's arguments and result. Progress arrives as the event
- * 'progress' after every training step of a run.
+ * 'progress' after every training step of a run. A generation streams its pieces as chunks, at
+ * most `readAhead` past the count its reader last reported with `read`.
  *
  * Byte buffers the worker returns (checkpoints) are transferred, never copied; what the caller
  * sends is structured-cloned (one copy of the bytes, so the caller's buffers stay usable).
@@ -10,6 +11,12 @@ import type { RunResult } from '../text/trainer';
 import type { ScoreResult } from '../text/evaluate';
 import type { SamplingOptions } from '../text/sampling';
 import type { TrainingSettings } from '../text/training-setup';
+
+/** How many pieces a generation may run ahead of the loop reading them (the reader reports what it read every half of this). */
+export const READ_AHEAD = 64;
+
+/** What the worker's refusal of a second session says (the client then leaves the worker to the first). */
+export const ALREADY_OPEN = 'the worker given already serves a session';
 
 export interface OpenArgs {
   /** Training text (null: a session that only generates and evaluates from `checkpoint`). */
@@ -68,7 +75,9 @@ export interface Methods {
   resume: [null, null];
   stop: [null, null];
   checkpoint: [null, Uint8Array];
-  generate: [{ prime: string; options: GenerateArgs }, null];
+  generate: [{ prime: string; options: GenerateArgs; readAhead: number }, null];
+  /** The reader of generation `target` has read `read` pieces. */
+  read: [{ target: number; read: number }, null];
   cancel: [{ target: number }, null];
   evaluate: [EvaluateArgs, ScoreResult];
 }

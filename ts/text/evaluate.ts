@@ -46,10 +46,26 @@ export function scoredLayout(n: number, batchSize: number, seqLen: number, maxWi
  * first that many windows of the lanes are scored.
  */
 export function scoreTokens(model: LanguageModel, ids: Int32Array, batchSize: number, seqLen: number, maxWindows = 0): ScoreResult {
-  if (ids.length < 2) throw new ValueError(`scoreTokens: ids has ${ids.length} token(s), need at least 2`);
+  checkScoreArgs('scoreTokens', ids, batchSize, seqLen, maxWindows);
   const { T, B, tokens } = scoredLayout(ids.length, batchSize, seqLen, maxWindows);
   const { lossSum } = scoreLanes(model, ids, batchSize, seqLen, maxWindows, [0, B]);
   return { loss: lossSum / tokens, tokens, batchSize: B, seqLen: T };
+}
+
+/**
+ * The arguments of `scoreTokens` checked (a ValueError naming the argument): `ids` an Int32Array of
+ * at least 2 tokens, `batchSize` and `seqLen` integers >= 1 (a text shorter than the layout fits
+ * them down, but a 0, a -3 or a 1.5 is a mistake, not a size to fit), `maxWindows` an integer >= 0.
+ */
+export function checkScoreArgs(where: string, ids: unknown, batchSize: unknown, seqLen: unknown, maxWindows: unknown): void {
+  if (!(ids instanceof Int32Array)) {
+    const got = ids === null ? 'null' : typeof ids === 'object' ? ((ids as object).constructor?.name ?? 'object') : typeof ids;
+    throw new ValueError(`${where}: ids must be an Int32Array of token ids (tokenizer.encode(text)), got ${got}`);
+  }
+  if (ids.length < 2) throw new ValueError(`${where}: ids has ${ids.length} token(s), need at least 2`);
+  for (const [name, v, min] of [['batchSize', batchSize, 1], ['seqLen', seqLen, 1], ['maxWindows', maxWindows, 0]] as const) {
+    if (!(Number.isInteger(v) && (v as number) >= min)) throw new ValueError(`${where}: ${name} must be an integer >= ${min}, got ${typeof v === 'string' ? `'${v}'` : String(v)}`);
+  }
 }
 
 /**

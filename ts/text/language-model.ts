@@ -20,7 +20,7 @@ import { dropout } from '../ops/index';
 import { assertTensor } from '../ops/util';
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
 import { sampleFromLogits, checkSamplingOptions, SAMPLING_KEYS, type SamplingOptions } from './sampling';
-import { checkOptions, optionKeys } from '../options';
+import { checkOptions, checkSignal, optionKeys } from '../options';
 import type { Tokenizer } from './tokenizer';
 
 export type CellType = 'lstm' | 'gru';
@@ -156,9 +156,8 @@ export class LanguageModel extends Module {
 
   /** `sample` once its options are known to hold only sampling keys (generate's are checked in generate). */
   private *sampleChecked(prime: ArrayLike<number>, options: AsyncGenerateOptions): globalThis.Generator<number, void, undefined> {
+    checkGenerateOptions('LanguageModel.generate', options);
     const length = options.length ?? 200;
-    if (!Number.isInteger(length) || length < 0) throw new ValueError(`LanguageModel.generate: length must be an integer >= 0, got ${length}`);
-    checkSamplingOptions('LanguageModel.generate', options);
     if (prime.length === 0) throw new ValueError('LanguageModel.generate: prime must hold at least one token');
     for (let i = 0; i < prime.length; i++) {
       const id = prime[i];
@@ -205,6 +204,10 @@ export class LanguageModel extends Module {
   async *generate(prime: ArrayLike<number>, options: AsyncGenerateOptions = {}): AsyncGenerator<number, void, undefined> {
     checkOptions('LanguageModel.generate', options, ASYNC_GENERATE_KEYS);
     options ??= {};
+    checkSignal('LanguageModel.generate', options.signal);
+    if (options.yieldEvery !== undefined && !(Number.isInteger(options.yieldEvery) && options.yieldEvery >= 1)) {
+      throw new ValueError(`LanguageModel.generate: yieldEvery must be an integer >= 1, got ${options.yieldEvery}`);
+    }
     const every = options.yieldEvery ?? 8;
     let n = 0;
     for (const id of this.sampleChecked(prime, options)) {
@@ -213,6 +216,18 @@ export class LanguageModel extends Module {
       if (++n % every === 0) await macrotask();
     }
   }
+}
+
+/**
+ * Checks what `generate`/`sample` read of their options besides the keys: length, seed and the
+ * sampling options (a ValueError naming the option, before anything is computed).
+ */
+export function checkGenerateOptions(name: string, o: Omit<GenerateOptions, 'generator' | 'onToken'>): void {
+  if (o.length !== undefined && !(Number.isInteger(o.length) && o.length >= 0)) throw new ValueError(`${name}: length must be an integer >= 0, got ${o.length}`);
+  if (o.seed !== undefined && !(typeof o.seed === 'number' && Number.isFinite(o.seed))) {
+    throw new ValueError(`${name}: seed must be a finite number, got ${typeof o.seed === 'string' ? `'${o.seed}'` : String(o.seed)}`);
+  }
+  checkSamplingOptions(name, o);
 }
 
 /**

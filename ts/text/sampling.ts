@@ -17,11 +17,18 @@ export interface SamplingOptions {
 export const SAMPLING_KEYS = optionKeys<SamplingOptions>({ temperature: true, topK: true, topP: true, suppress: true });
 
 export function checkSamplingOptions(name: string, o: SamplingOptions): void {
-  if (o.temperature !== undefined && !(o.temperature >= 0 && Number.isFinite(o.temperature))) {
+  if (o.temperature !== undefined && !(typeof o.temperature === 'number' && o.temperature >= 0 && Number.isFinite(o.temperature))) {
     throw new ValueError(`${name}: temperature must be a finite number >= 0, got ${o.temperature}`);
   }
   if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0)) throw new ValueError(`${name}: topK must be an integer >= 0, got ${o.topK}`);
-  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new ValueError(`${name}: topP must be in (0, 1], got ${o.topP}`);
+  if (o.topP !== undefined && !(typeof o.topP === 'number' && o.topP > 0 && o.topP <= 1)) throw new ValueError(`${name}: topP must be in (0, 1], got ${o.topP}`);
+  if (o.suppress !== undefined) {
+    if (!Array.isArray(o.suppress) && !ArrayBuffer.isView(o.suppress)) {
+      throw new ValueError(`${name}: suppress must be an array of token ids, got ${typeof o.suppress === 'string' ? `the string '${o.suppress}'` : typeof o.suppress}`);
+    }
+    const bad = Array.from(o.suppress as ArrayLike<unknown>).findIndex((id) => !(Number.isInteger(id) && (id as number) >= 0));
+    if (bad >= 0) throw new ValueError(`${name}: suppress[${bad}] must be a token id (an integer >= 0), got ${String((o.suppress as ArrayLike<unknown>)[bad])}`);
+  }
 }
 
 /** Draws one index from `logits` (V numbers) with the options above and `generator`'s stream. */

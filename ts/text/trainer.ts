@@ -22,7 +22,7 @@ import { Adam } from '../optim/adam';
 import { clipGradNorm } from '../nn/utils';
 import { crossEntropy } from '../ops/index';
 import { DisposedError, ValueError } from '../errors';
-import { checkOptions, optionKeys } from '../options';
+import { checkCallback, checkOptions, checkSignal, optionKeys } from '../options';
 import { LMBatcher, type LMBatch } from './batcher';
 import type { LanguageModel, RecurrentState } from './language-model';
 import { scoreTokens, scoredLayout } from './evaluate';
@@ -133,6 +133,26 @@ const RUN_KEYS = optionKeys<RunOptions>({
 
 const SMOOTH = 50;
 
+/**
+ * The limits and validation schedule of a run, checked (LMTrainer.run and TrainingSession.train):
+ * a ValueError naming the option. At least one of steps, epochs, timeMs.
+ */
+export function checkRunLimits(where: string, o: Pick<RunOptions, 'steps' | 'epochs' | 'timeMs' | 'evalEvery' | 'evalEveryMs'>): void {
+  const { steps, epochs, timeMs, evalEvery, evalEveryMs } = o;
+  for (const [k, v] of [['steps', steps], ['epochs', epochs], ['timeMs', timeMs]] as const) {
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new ValueError(`${where}: ${k} must be a positive number, got ${show(v)}`);
+  }
+  if (steps === undefined && epochs === undefined && timeMs === undefined) throw new ValueError(`${where}: give at least one of steps, epochs, timeMs`);
+  if (evalEvery !== undefined && !(Number.isInteger(evalEvery) && evalEvery >= 0)) throw new ValueError(`${where}: evalEvery must be an integer >= 0 (0: only at the end), got ${show(evalEvery)}`);
+  if (evalEveryMs !== undefined && !(typeof evalEveryMs === 'number' && evalEveryMs > 0)) {
+    throw new ValueError(`${where}: evalEveryMs must be a positive number of ms (Infinity: never by time), got ${show(evalEveryMs)}`);
+  }
+}
+
+function show(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : String(v);
+}
+
 export class LMTrainer {
   readonly model: LanguageModel;
   readonly optimizer: Adam;
@@ -155,6 +175,9 @@ export class LMTrainer {
   private pool: ReplicaPool | null = null;
   /** True while a data-parallel step waits for its replicas: the state is half-way, not exportable. */
   private stepping = false;
+  /** True while run() goes (a second run, or a trainStep of the caller's, is refused); inRun: run's own trainStep. */
+  private running = false;
+  private inRun = false;
   /** False until the replicas have this trainer's model and optimizer state (set up again at every run). */
   private poolInSync = false;
   /** The dropout streams of replicas 1..threads-1 (replica 0, this thread, draws from `generator`). */
@@ -169,6 +192,7 @@ export class LMTrainer {
     this.clip = options.clip ?? 1;
     if (!(this.clip >= 0)) throw new ValueError(`LMTrainer: clip must be >= 0, got ${this.clip}`);
     this.evalWindows = options.evalWindows ?? 16;
+    if (!Number.isInteger(this.evalWindows) || this.evalWindows < 0) throw new ValueError(`LMTrainer: evalWindows must be an integer >= 0 (0: every validation token), got ${this.evalWindows}`);
     this.resetEvery = options.resetEvery ?? 8;
     if (!Number.isInteger(this.resetEvery) || this.resetEvery < 0) throw new ValueError(`LMTrainer: resetEvery must be an integer >= 0, got ${this.resetEvery}`);
     this.threads = options.threads ?? 1;
@@ -198,6 +222,7 @@ export class LMTrainer {
   /** One optimizer step on the next window; returns its loss. Single-threaded trainers only (see `threads`). */
   trainStep(): number {
     this.assertAlive('trainStep');
+    if (this.running && !this.inRun) throw new ValueError('LMTrainer.trainStep: a run() of this trainer is going; a step of its own would interleave with it');
     if (this.threads > 1) throw new ValueError(`LMTrainer.trainStep: a trainer with threads ${this.threads} steps asynchronously; train with run()`);
     const batch = this.nextBatch();
     const V = this.model.config.vocabSize;
@@ -245,16 +270,19 @@ export class LMTrainer {
     this.assertAlive('run');
     checkOptions('LMTrainer.run', options, RUN_KEYS);
     options ??= {};
-    const { steps, epochs, timeMs, signal, onProgress, pauseGate } = options;
-    for (const [k, v] of [['steps', steps], ['epochs', epochs], ['timeMs', timeMs]] as const) {
-      if (v !== undefined && !(v > 0 && Number.isFinite(v))) throw new ValueError(`LMTrainer.run: ${k} must be a positive number, got ${v}`);
-    }
-    if (steps === undefined && epochs === undefined && timeMs === undefined) throw new ValueError('LMTrainer.run: give at least one of steps, epochs, timeMs');
+    checkRunLimits('LMTrainer.run', options);
+    checkSignal('LMTrainer.run', options.signal);
+    checkCallback('LMTrainer.run', 'onProgress', options.onProgress);
+    checkCallback('LMTrainer.run', 'pauseGate', options.pauseGate);
+    // Two runs at once would interleave their steps on one model and optimizer, each reporting all of them.
+    if (this.running) throw new ValueError('LMTrainer.run: a run of this trainer is already going; await it (or stop it by its signal) first');
+    this.running = true;
     // The caller may have changed the model or optimizer since the last run: the replicas are set up again.
     this.poolInSync = false;
     try {
       return await this.runSteps(options);
     } finally {
+      this.running = false;
       this.pool?.keepAlive(false);
     }
   }
@@ -297,7 +325,7 @@ export class LMTrainer {
         break;
       }
       const t0 = performance.now();
-      loss = this.threads > 1 ? await this.parallelStep() : this.trainStep();
+      loss = this.threads > 1 ? await this.parallelStep() : this.runOwnStep();
       const ms = performance.now() - t0;
       // Average over recent steps; the first step (warm-up, memory growth) is not representative.
       stepMsAvg = done === 0 ? ms : done < 10 ? (stepMsAvg * done + ms) / (done + 1) : 0.9 * stepMsAvg + 0.1 * ms;
@@ -321,6 +349,16 @@ export class LMTrainer {
     this.runElapsedMs = startElapsed + now();
     const ran = this.step - firstStep;
     return { steps: ran, stoppedBy, elapsedMs: now(), tokens: ran * this.train.tokensPerBatch, finalLoss: loss, valLoss };
+  }
+
+  /** trainStep, as run() takes it. */
+  private runOwnStep(): number {
+    this.inRun = true;
+    try {
+      return this.trainStep();
+    } finally {
+      this.inRun = false;
+    }
   }
 
   /**
@@ -496,6 +534,7 @@ export class LMTrainer {
    */
   importState(json: TrainerStateJSON, tensors: TrainerTensors): void {
     this.assertAlive('importState');
+    if (this.running) throw new ValueError('LMTrainer.importState: a run() of this trainer is going; import before or after it');
     const restored = decodeTrainerState(this, json, tensors);
     try {
       this.optimizer.loadStateList(restored.optimizer);

@@ -92,9 +92,20 @@ export function decodeTrainingText(bytes: Uint8Array): string {
   return checkTrainingText(text);
 }
 
-/** A text with something to learn from: empty or whitespace-only is a FormatError. */
+/**
+ * A text with something to learn from: empty, whitespace-only or binary is a FormatError. Binary
+ * is a NUL character, or control characters (other than tab, line and page breaks) in more than
+ * 1% of the first 64K characters: what a binary file read as text (a .wasm, an image) looks like,
+ * whether it came as a string or as bytes.
+ */
 export function checkTrainingText(text: string): string {
   if (text.length === 0) throw new FormatError('file is empty');
+  if (text.includes('\0')) throw new FormatError('looks like a binary file (it has NUL characters), expected text');
+  const head = text.slice(0, 65536);
+  const controls = head.match(/[\x01-\x08\x0e-\x1a\x1c-\x1f\x7f]/g)?.length ?? 0;
+  if (controls > head.length / 100) {
+    throw new FormatError(`looks like a binary file (${controls} control characters in its first ${head.length}), expected text`);
+  }
   if (text.trim().length === 0) throw new FormatError('has only whitespace, no text to learn from');
   return text;
 }
@@ -236,10 +247,14 @@ export function withCheckpointModel(ck: DecodedCheckpoint, base: TrainingSetting
  * (each thread needs one).
  */
 export function defaultThreads(batchSize: number): number {
+  return Math.max(1, Math.min(availableCores(), batchSize));
+}
+
+/** The cores this process may use: `os.availableParallelism()` in Node, `navigator.hardwareConcurrency` in browsers, else 1. */
+export function availableCores(): number {
   const g = globalThis as { navigator?: { hardwareConcurrency?: number }; process?: { getBuiltinModule?: (id: string) => unknown } };
   const os = g.process?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
-  const cores = os?.availableParallelism?.() ?? g.navigator?.hardwareConcurrency ?? 1;
-  return Math.max(1, Math.min(cores, batchSize));
+  return os?.availableParallelism?.() ?? g.navigator?.hardwareConcurrency ?? 1;
 }
 
 function modelConfig(s: TrainingSettings, tokenizer: Tokenizer): LanguageModelConfig {

@@ -4,10 +4,15 @@
  * replies (errors rebuilt as their classes), streamed chunks, events, and death. A worker that
  * fails to start, crashes or exits on its own rejects every pending request, and every later one,
  * with the WorkerError `closed` was given; nothing waits forever.
+ *
+ * A worker serves one connection at a time: a second connection to a worker in use is a
+ * ValueError, and a worker this module terminated (a disposed session's) or that has exited is a
+ * WorkerError at once. Messages that are not lstm-wasm's (a custom worker's own `postMessage`)
+ * are ignored, never thrown on.
  */
 import { ValueError, WorkerError } from '../errors';
-import { isNode, nodeWorkerThreads, type NodeWorker } from './node';
-import { deserializeError, type WorkerMessage } from './protocol';
+import { isNode, nodeWorkerThreads, type NodeWorker, type NodeWorkerThreads } from './node';
+import { HELLO, deserializeError, type WorkerMessage } from './protocol';
 
 /** A browser Worker or a Node worker_threads Worker running lstm-wasm's worker entry (`lstm-wasm/worker`). */
 export type LstmWorker = Worker | NodeWorker;
@@ -18,8 +23,13 @@ interface Pending {
   onChunk?: (chunk: unknown) => void;
 }
 
+/** Request ids, unique across every connection of this module: a reply can only ever settle its own request. */
+let nextRequestId = 1;
+/** Workers with a live connection (one each), and workers this module terminated. */
+const workersInUse = new WeakSet<object>();
+const workersEnded = new WeakSet<object>();
+
 export class WorkerConnection {
-  private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly channel: Channel;
   /** Why requests fail now: set by close() or the worker's death. */
@@ -35,8 +45,17 @@ export class WorkerConnection {
     readonly worker: LstmWorker,
     private readonly describe: string, hint: string, onEvent: (event: string, value: unknown) => void = () => undefined,
   ) {
-    this.channel = channelOf(worker);
+    const kind = kindOf(worker);
+    if (workersEnded.has(worker) || (kind === 'node' && (worker as NodeWorker).threadId === -1)) {
+      throw new WorkerError(`lstm-wasm: ${describe}: the worker given has ended (terminated, or a disposed session's); start a new Worker`);
+    }
+    if (workersInUse.has(worker)) {
+      throw new ValueError(`lstm-wasm: ${describe}: the worker given already serves another session or replica; give each session a worker of its own (or none: it starts one)`);
+    }
+    workersInUse.add(worker);
+    this.channel = kind === 'node' ? nodeChannel(worker as NodeWorker) : browserChannel(worker as Worker);
     this.channel.onMessage((m) => {
+      if (!isWorkerMessage(m)) return; // not lstm-wasm's: a custom worker's own message
       if ('event' in m) onEvent(m.event, m.value);
       else this.receive(m);
     });
@@ -60,7 +79,7 @@ export class WorkerConnection {
 
   /** `request` with a handler for the chunks streamed before the reply, and the request's id. */
   send(method: string, args: unknown, transfer: Transferable[] = [], onChunk?: (chunk: unknown) => void): { id: number; done: Promise<unknown> } {
-    const id = this.nextId++;
+    const id = nextRequestId++;
     if (this.closed !== null) return { id, done: Promise.reject(this.closed) };
     const done = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, onChunk }));
     try {
@@ -72,10 +91,30 @@ export class WorkerConnection {
     return { id, done };
   }
 
+  /**
+   * Resolves once the worker answers a first request (it runs lstm-wasm's worker entry and is
+   * listening); a WorkerError if it has not within `timeoutMs`, or dies first.
+   */
+  async started(timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new WorkerError(
+        `lstm-wasm: ${this.describe} did not answer within ${timeoutMs} ms; is it running lstm-wasm/worker, and still alive? ` +
+          '(a slow network loading the worker script may need a longer startTimeoutMs)',
+      )), timeoutMs);
+    });
+    try {
+      await Promise.race([this.request(HELLO, null), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Rejects everything pending (and later) with `reason`; the first reason given stays. */
   close(reason: Error): void {
     if (this.closed !== null) return;
     this.closed = reason;
+    workersInUse.delete(this.worker);
     const calls = [...this.pending.values()];
     this.pending.clear();
     calls.forEach((c) => c.reject(reason));
@@ -85,7 +124,18 @@ export class WorkerConnection {
   /** Ends the worker (after close(), or rejecting what is pending with a WorkerError). */
   async terminate(): Promise<void> {
     this.close(new WorkerError(`lstm-wasm: ${this.describe} was terminated`));
+    workersEnded.add(this.worker);
     await this.channel.terminate();
+  }
+
+  /**
+   * Closes this connection (rejecting what is pending with `reason`) and stops listening, leaving
+   * the worker running: for a worker the caller gave, which stays the caller's when no session
+   * could open on it.
+   */
+  release(reason: Error): void {
+    this.close(reason);
+    this.channel.detach();
   }
 
   /** Node: whether a live worker keeps the process running (a browser worker never does). */
@@ -106,6 +156,15 @@ export class WorkerConnection {
   }
 }
 
+/** True for a message of lstm-wasm's wire (protocol.ts), false for anything else a worker may post. */
+function isWorkerMessage(m: unknown): m is WorkerMessage {
+  if (m === null || typeof m !== 'object') return false;
+  const o = m as Record<string, unknown>;
+  if (typeof o.event === 'string') return 'value' in o;
+  if (typeof o.id !== 'number') return false;
+  return 'chunk' in o || (o.ok === true && 'value' in o) || (o.ok === false && o.error !== null && typeof o.error === 'object');
+}
+
 /** A new worker from the package's worker.js, beside this module. */
 export function startWorker(): LstmWorker {
   if (isNode()) {
@@ -115,7 +174,7 @@ export function startWorker(): LstmWorker {
     // bundlers turn into a worker chunk (nor `new URL(variable, import.meta.url)`, which webpack
     // reports as a "critical dependency"): this branch never runs in a browser bundle.
     const here = import.meta.url;
-    return new threads.Worker(new URL(WORKER_FILE, here), { execArgv: workerExecArgv() });
+    return startNodeWorker(threads, new URL(WORKER_FILE, here));
   }
   if (typeof Worker !== 'function') throw new WorkerError('lstm-wasm: this environment has no Worker; lstm-wasm workers need Web Workers or Node worker_threads');
   // In a worker (a session starting its data-parallel replicas): the running script is
@@ -141,17 +200,40 @@ function isModuleWorker(): boolean {
 const WORKER_FILE = './worker.js';
 
 /**
- * Node's flags for the worker: the process's own (a worker inherits them), except those that only
- * make sense for a script given on the command line (`node --input-type=module -e ...`), which
- * would stop the worker from starting.
+ * A worker_threads Worker with the process's Node flags. Left to itself, Node gives a worker every
+ * flag of the process (V8's `--max-old-space-size`, `--expose-gc`, `--stack-size` included), so
+ * that is what happens unless the process was started on a script given on the command line
+ * (`node --input-type=module -e ...`): those flags would stop the worker's own script, so the
+ * worker gets the others explicitly, and Node refuses V8's and process-wide flags given that way
+ * (ERR_WORKER_INVALID_EXEC_ARGV): they are left out as well (V8's flags are per process: the
+ * worker has them all the same).
  */
-function workerExecArgv(): string[] {
+function startNodeWorker(threads: NodeWorkerThreads, url: URL): NodeWorker {
   const argv = (globalThis as { process?: { execArgv?: string[] } }).process?.execArgv ?? [];
+  const kept = withoutScriptFlags(argv);
+  if (kept.length === argv.length) return new threads.Worker(url);
+  try {
+    return new threads.Worker(url, { execArgv: kept });
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    // Node names the flags it refuses: `Initiated Worker with invalid execArgv flags: --a, --b=1`.
+    const refused = new Set(((e as Error).message.split(': ')[1] ?? '').split(', ').map((f) => f.trim()));
+    const execArgv = kept.filter((a) => !refused.has(a));
+    try {
+      return new threads.Worker(url, { execArgv });
+    } catch (e2) {
+      throw new WorkerError(`lstm-wasm: could not start a worker with this process's Node flags (${kept.join(' ')}): ${(e2 as Error).message}`);
+    }
+  }
+}
+
+/** `argv` without the flags that only make sense for a script given on the command line (`-e`, `-p`, `--input-type`). */
+function withoutScriptFlags(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') i++;
-    else if (!a.startsWith('--input-type') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print' || a === '--input-type') i++;
+    else if (!a.startsWith('--input-type=') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
   }
   return out;
 }
@@ -164,11 +246,20 @@ interface Channel {
   onDeath(handler: (why: string) => void): void;
   terminate(): Promise<void>;
   keepAlive(yes: boolean): void;
+  /** Removes every listener this channel added (the worker runs on). */
+  detach(): void;
 }
 
-function channelOf(worker: LstmWorker): Channel {
-  if (typeof (worker as NodeWorker).threadId === 'number' && typeof (worker as NodeWorker).on === 'function') return nodeChannel(worker as NodeWorker);
-  if (typeof Worker === 'function' && worker instanceof Worker) return browserChannel(worker);
+/** Which kind of worker `worker` is; a ValueError for anything else (checked before any listener is added). */
+function kindOf(worker: unknown): 'node' | 'browser' {
+  const w = worker as Partial<Record<'threadId' | 'on' | 'off' | 'postMessage' | 'terminate' | 'ref' | 'unref', unknown>> | null;
+  const fns = (...names: ('on' | 'off' | 'postMessage' | 'terminate' | 'ref' | 'unref')[]): boolean => names.every((n) => typeof w![n] === 'function');
+  if (w !== null && typeof w === 'object' && typeof w.threadId === 'number') {
+    if (fns('on', 'off', 'postMessage', 'terminate', 'ref', 'unref')) return 'node';
+    const missing = (['on', 'off', 'postMessage', 'terminate', 'ref', 'unref'] as const).filter((n) => typeof w[n] !== 'function');
+    throw new ValueError(`lstm-wasm: worker must be a Worker or a Node worker_threads Worker, got an object with a threadId but no ${missing.join(', ')} method`);
+  }
+  if (typeof Worker === 'function' && worker instanceof Worker) return 'browser';
   const got = worker === null ? 'null' : typeof worker === 'object' ? ((worker as object).constructor?.name ?? 'object') : typeof worker;
   throw new ValueError(`lstm-wasm: worker must be a Worker or a Node worker_threads Worker, got ${got}`);
 }
@@ -190,36 +281,55 @@ function deathOnce(): { die(why: string): void; set(handler: (why: string) => vo
 
 function browserChannel(worker: Worker): Channel {
   const death = deathOnce();
-  worker.addEventListener('error', (e: ErrorEvent) => {
+  const listeners: [string, (e: never) => void][] = [];
+  const listen = <E extends Event>(type: string, listener: (e: E) => void): void => {
+    worker.addEventListener(type, listener as EventListener);
+    listeners.push([type, listener]);
+  };
+  listen('error', (e: ErrorEvent) => {
     e.preventDefault();
     death.die(e.message ? `failed: ${e.message}` : 'failed to start or crashed (its script could not be loaded or threw)');
   });
-  worker.addEventListener('messageerror', () => death.die('sent a message that could not be read'));
+  listen('messageerror', () => death.die('sent a message that could not be read'));
   return {
     post: (message, transfer) => worker.postMessage(message, transfer),
-    onMessage: (handler) => worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) => handler(e.data)),
+    onMessage: (handler) => listen('message', (e: MessageEvent<WorkerMessage>) => handler(e.data)),
     onDeath: death.set,
     terminate: async () => {
       death.stop();
       worker.terminate();
     },
     keepAlive: () => undefined,
+    detach: () => {
+      death.stop();
+      listeners.splice(0).forEach(([type, listener]) => worker.removeEventListener(type, listener as EventListener));
+    },
   };
 }
 
 function nodeChannel(worker: NodeWorker): Channel {
   const death = deathOnce();
-  worker.on('error', (e: Error) => death.die(`failed: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`));
-  worker.on('exit', (code: number) => death.die(`exited (code ${code})`));
-  worker.on('messageerror', () => death.die('sent a message that could not be read'));
+  type NodeEvent = 'message' | 'error' | 'exit' | 'messageerror';
+  const listeners: [NodeEvent, (value: never) => void][] = [];
+  const listen = <T>(event: NodeEvent, listener: (value: T) => void): void => {
+    worker.on(event, listener);
+    listeners.push([event, listener]);
+  };
+  listen('error', (e: Error) => death.die(`failed: ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`));
+  listen('exit', (code: number) => death.die(`exited (code ${code})`));
+  listen('messageerror', () => death.die('sent a message that could not be read'));
   return {
     post: (message, transfer) => worker.postMessage(message, transfer),
-    onMessage: (handler) => worker.on('message', handler),
+    onMessage: (handler) => listen('message', handler),
     onDeath: death.set,
     terminate: async () => {
       death.stop();
       await worker.terminate();
     },
     keepAlive: (yes) => (yes ? worker.ref() : worker.unref()),
+    detach: () => {
+      death.stop();
+      listeners.splice(0).forEach(([event, listener]) => worker.off(event, listener as (value: unknown) => void));
+    },
   };
 }

@@ -9,7 +9,6 @@ import { sessionHandlers } from '../session/host';
 import { replicaHandlers } from '../parallel/replica';
 import { nodeWorkerThreads } from './node';
 import { serve, type WorkerEndpoint } from './serve';
-import type { Request } from './protocol';
 
 function endpoint(): WorkerEndpoint {
   const threads = nodeWorkerThreads();
@@ -21,10 +20,11 @@ function endpoint(): WorkerEndpoint {
     };
   }
   if (typeof self === 'object' && typeof (self as { postMessage?: unknown }).postMessage === 'function') {
-    const scope = self as unknown as { postMessage(m: unknown, t: Transferable[]): void; onmessage: ((e: MessageEvent<Request>) => void) | null };
+    // addEventListener, not onmessage: a custom worker's own message handler keeps working.
+    const scope = self as unknown as { postMessage(m: unknown, t: Transferable[]): void; addEventListener(type: 'message', l: (e: MessageEvent) => void): void };
     return {
       post: (message, transfer = []) => scope.postMessage(message, transfer),
-      listen: (handler) => (scope.onmessage = (e) => handler(e.data)),
+      listen: (handler) => scope.addEventListener('message', (e) => handler(e.data)),
     };
   }
   throw new Error('lstm-wasm/worker: this module runs as a Web Worker or a Node worker thread (Node 20.16+), started by lstm-wasm');

@@ -20,6 +20,8 @@ export interface NodeWorker extends NodePort {
   // overloads) assignable to this, as the `worker` option of createTrainingSession takes it.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(event: 'message' | 'error' | 'exit' | 'messageerror', listener: (value: any) => void): this;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  off(event: 'message' | 'error' | 'exit' | 'messageerror', listener: (value: any) => void): this;
   terminate(): Promise<number>;
   ref(): void;
   unref(): void;

@@ -7,11 +7,16 @@
  *   worker -> caller   Reply     { id, ok: true, value } | { id, ok: false, error }   (one per request)
  *                      Chunk     { id, chunk }            a piece of a streamed reply, before the Reply
  *                      Event     { event, value }         unrequested news (a session's progress)
+ *
+ * Either side ignores a message that is not of this wire (a custom worker may post its own).
  */
 import {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, WasmLoadError, FormatError, ValueError,
   OutOfMemoryError, WorkerError,
 } from '../errors';
+
+/** The request every worker answers at once (with null): the caller learns the worker has started. */
+export const HELLO = 'worker.hello';
 
 export interface Request {
   id: number;
