@@ -6,7 +6,9 @@
 //   and an iterator dropped unfinished is cancelled once it is garbage-collected.
 // - the start timeout: a worker that does not answer the hello (silent, or terminated by the
 //   page) is a WorkerError after startTimeoutMs; a disposed session's worker is refused at once;
-//   a worker script that posts its own message before importing lstm-wasm's worker works.
+//   a worker script that posts its own message before importing lstm-wasm's worker works, whether
+//   it imports that worker statically or by `await import()` (lstm-wasm's listener then comes
+//   after a top-level await, and Chromium dispatches messages to the worker meanwhile).
 // Chromium runs with --js-flags=--expose-gc, for window.gc(). A missing Chromium fails;
 // LSTM_WASM_NO_BROWSER=1 skips on purpose.
 import { existsSync } from 'node:fs';
@@ -29,6 +31,8 @@ const MAX_AHEAD = 70;
 const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="/app.js"></script>`;
 /** A worker script that posts a message of its own before it imports lstm-wasm's worker. */
 const FOREIGN_WORKER = `self.postMessage('ready');\nawait import('/dist/worker.js');\n`;
+/** The same with static imports: the module that posts runs first, then lstm-wasm's worker. */
+const FOREIGN_STATIC_WORKER = `import '/foreign-ready.js';\nimport '/dist/worker.js';\n`;
 const APP = `
 const TEXT = ${JSON.stringify(TEXT)};
 const SETTINGS = ${JSON.stringify(SETTINGS)};
@@ -190,24 +194,40 @@ const scenarios = {
     return { vocabSize, ...(await openFailure(lw, { text: TEXT, settings: SETTINGS, worker: w, startTimeoutMs: 500 })) };
   },
 
-  async foreign(lw) {
-    const w = new Worker('/foreign-worker.js', { type: 'module' });
-    const own = [];
-    w.addEventListener('message', (e) => {
-      if (typeof e.data === 'string') own.push(e.data);
-    });
-    // Not the default 30 s: a hello lost to the worker's import would fail the test in 15 s.
-    const session = await lw.createTrainingSession({ text: TEXT, settings: SETTINGS, worker: w, startTimeoutMs: 15_000 });
-    try {
-      const run = await session.train({ steps: 2, evalEvery: 0 });
-      let pieces = 0;
-      for await (const piece of session.generate('And ', { length: 10, seed: 1 })) pieces += typeof piece === 'string' ? 1 : 0;
-      return { own, steps: run.steps, finalLoss: run.finalLoss, threads: session.info.threads, step: session.step, pieces };
-    } finally {
-      await session.dispose();
-    }
+  // A worker script of the page's own: it posts a message of its own ('ready'), then loads
+  // lstm-wasm's worker, by a static import (listening once the script has run) or by an awaited
+  // dynamic import (the brief's script: lstm-wasm's listener comes after a top-level await).
+  async foreignStatic(lw) {
+    return foreign(lw, '/foreign-static-worker.js');
+  },
+
+  async foreignAwait(lw) {
+    return foreign(lw, '/foreign-worker.js');
   },
 };
+
+async function foreign(lw, script) {
+  const w = new Worker(script, { type: 'module' });
+  const own = [];
+  w.addEventListener('message', (e) => {
+    if (typeof e.data === 'string') own.push(e.data);
+  });
+  // Not the default 30 s: a hello that is never answered fails the test in 10 s.
+  const session = await lw.createTrainingSession({ text: TEXT, settings: SETTINGS, worker: w, startTimeoutMs: 10_000 });
+  try {
+    const threads = session.info.threads;
+    let timer;
+    const run = await Promise.race([
+      session.train({ steps: 2, evalEvery: 0 }),
+      new Promise((_, fail) => (timer = setTimeout(() => fail(new Error('train({ steps: 2 }) did not finish within 10 s (threads ' + threads + ')')), 10_000))),
+    ]).finally(() => clearTimeout(timer));
+    let pieces = 0;
+    for await (const piece of session.generate('And ', { length: 10, seed: 1 })) pieces += typeof piece === 'string' ? 1 : 0;
+    return { own, steps: run.steps, finalLoss: run.finalLoss, threads, step: session.step, pieces };
+  } finally {
+    await session.dispose();
+  }
+}
 
 try {
   const lw = await import('/dist/index.js');
@@ -221,7 +241,9 @@ try {
 function serve(): Promise<Server> {
   const server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    const fixed: Record<string, [string, string]> = { '/': [PAGE, '.html'], '/app.js': [APP, '.js'], '/foreign-worker.js': [FOREIGN_WORKER, '.js'] };
+    const fixed: Record<string, [string, string]> = { '/': [PAGE, '.html'], '/app.js': [APP, '.js'], '/foreign-worker.js': [FOREIGN_WORKER, '.js'],
+      '/foreign-static-worker.js': [FOREIGN_STATIC_WORKER, '.js'], '/foreign-ready.js': ["self.postMessage('ready');\n", '.js'],
+    };
     if (fixed[path] !== undefined) {
       res.writeHead(200, { 'content-type': CONTENT_TYPES[fixed[path][1]]! }).end(fixed[path][0]);
       return;
@@ -366,8 +388,11 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('TrainingSession limit
     expect(r.ms).toBeLessThan(100);
   }, 30_000);
 
-  it('a worker script that posts its own message before importing the worker: the session opens and trains', async () => {
-    const r = await scenario<{ own: string[]; steps: number; finalLoss: number; threads: number; step: number; pieces: number }>('foreign');
+  it.each([
+    ['statically (listening once its script has run)', 'foreignStatic'],
+    ['by `await import()` (listening only after a top-level await)', 'foreignAwait'],
+  ])('a worker script that posts its own message, then imports the worker %s: the session opens and trains', async (_, name) => {
+    const r = await scenario<{ own: string[]; steps: number; finalLoss: number; threads: number; step: number; pieces: number }>(name);
     expect(r.own).toContain('ready'); // the foreign message was posted, and reached the page
     expect(r.steps).toBe(2);
     expect(r.step).toBe(2);
