@@ -145,6 +145,9 @@ describe('Node flags reach the workers without breaking them', () => {
     expect(sessionResult(mixed)).toMatchObject({ steps: 2, step: 2, threads: 2 });
     const evalEq = await runNode(['--input-type=module', '--max-old-space-size=4096', `--eval=${SESSION_CODE}`]);
     expect(sessionResult(evalEq)).toMatchObject({ steps: 2, step: 2, threads: 2 });
+    // A refused flag whose value holds ', ' or ': ' (Node lists the refused flags joined by ', ').
+    const odd = await runNode(['--input-type=module', '--title=a, b: c', '--max-old-space-size=4096', '-e', SESSION_CODE]);
+    expect(sessionResult(odd)).toMatchObject({ steps: 2, step: 2, threads: 2 });
   });
 
   it('node --max-old-space-size=4096 --stack-size=2000 -p <CommonJS code>: the workers still start', async () => {
@@ -193,7 +196,7 @@ describe('signals during lstm-wasm train', () => {
     expect(r.code, r.stderr).toBe(143);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('terminated (SIGTERM): finishing this step, then saving the checkpoint');
-  });
+  }, 90_000); // a busy machine (other test files running) can slow the children several times over
 
   it('SIGINT still exits 130 (128 + 2)', async () => {
     const { r } = await interrupt('SIGINT', 'int.safetensors');
@@ -202,7 +205,7 @@ describe('signals during lstm-wasm train', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('interrupted: finishing this step, then saving the checkpoint');
     expect(r.stdout).not.toContain('SIGTERM');
-  });
+  }, 90_000); // a busy machine (other test files running) can slow the children several times over
 });
 
 describe('--threads above the cores available', () => {
@@ -238,5 +241,5 @@ describe('--threads above the cores available', () => {
     // The extra thread changes nothing in the result.
     expect(Number.isFinite(loss(evalAbove.stdout)), evalAbove.stdout).toBe(true);
     expect(loss(evalAbove.stdout)).toBe(loss(evalAtCores.stdout));
-  });
+  }, 90_000); // a busy machine (other test files running) can slow the children several times over
 });

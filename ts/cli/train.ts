@@ -242,7 +242,7 @@ async function trainWithProgress(
       process.exit(exitCodeOf(signal));
     }
     interruptedBy = signal;
-    view.print(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated (SIGTERM)'}: finishing this step, then saving the checkpoint (Ctrl-C again to quit at once)`);
+    view.print(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated (SIGTERM)'}: finishing this step, then saving the checkpoint (${signal === 'SIGINT' ? 'Ctrl-C again to quit at once' : 'a second SIGTERM or Ctrl-C quits at once'})`);
     controller.abort();
   };
   let lastSave = mark(trainer.step);

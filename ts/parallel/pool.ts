@@ -13,6 +13,9 @@ import { WorkerConnection, startWorker } from '../workers/connection';
 import { isNode } from '../workers/node';
 import type { ReplicaSetup, SampleArgs, ScoreArgs, ShardArgs, ShardResult } from './replica';
 
+/** How long a replica worker may take to start and answer (a page on a slow network loads its script). */
+const REPLICA_START_TIMEOUT_MS = 60_000;
+
 /** True where gradients can go through shared memory. */
 export function sharedMemoryAvailable(): boolean {
   if (typeof SharedArrayBuffer !== 'function') return false;
@@ -90,6 +93,9 @@ export class ReplicaPool {
 
   private async setupReplicas(connections: WorkerConnection[], first: number, setup: Omit<ReplicaSetup, 'backend'>): Promise<void> {
     const backend = backendName();
+    // A replica started from a session's own script (a wrapper of lstm-wasm/worker, say) may take
+    // a while to listen: the hello is repeated until it answers.
+    await allReplies(connections.map((c) => c.started(REPLICA_START_TIMEOUT_MS)));
     const got = await allReplies(connections.map((c) => c.request<string>('replica.setup', { ...setup, backend })));
     // The replicas must compute as this thread does (a replica on another backend would round differently).
     got.forEach((b, i) => {

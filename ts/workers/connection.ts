@@ -93,20 +93,41 @@ export class WorkerConnection {
 
   /**
    * Resolves once the worker answers a first request (it runs lstm-wasm's worker entry and is
-   * listening); a WorkerError if it has not within `timeoutMs`, or dies first.
+   * listening); a WorkerError if it has not within `timeoutMs`, or dies first. The hello is sent
+   * again and again (after 25 ms, then twice as long each time, at most every second): a module
+   * worker whose script awaits before it imports lstm-wasm/worker receives messages that no one
+   * listens to yet, and they are lost.
    */
   async started(timeoutMs: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new WorkerError(
-        `lstm-wasm: ${this.describe} did not answer within ${timeoutMs} ms; is it running lstm-wasm/worker, and still alive? ` +
-          '(a slow network loading the worker script may need a longer startTimeoutMs)',
-      )), timeoutMs);
+    const deadline = performance.now() + timeoutMs;
+    const hellos: number[] = [];
+    let answered = false;
+    const answer = new Promise<void>((resolve, reject) => {
+      let wait = 25;
+      const hello = (): void => {
+        if (answered || this.closed !== null) return;
+        const left = deadline - performance.now();
+        if (left <= 0) {
+          reject(new WorkerError(
+            `lstm-wasm: ${this.describe} did not answer within ${timeoutMs} ms; is it running lstm-wasm/worker, and still alive? ` +
+              '(a slow network loading the worker script may need a longer startTimeoutMs)',
+          ));
+          return;
+        }
+        const { id, done } = this.send(HELLO, null);
+        hellos.push(id);
+        done.then(() => resolve(), reject);
+        setTimeout(hello, Math.min(wait, left));
+        wait = Math.min(2 * wait, 1000);
+      };
+      hello();
     });
     try {
-      await Promise.race([this.request(HELLO, null), timeout]);
+      await answer;
     } finally {
-      clearTimeout(timer);
+      answered = true;
+      // The hellos still unanswered will never be, or their replies are not needed.
+      hellos.forEach((id) => this.pending.delete(id));
     }
   }
 
@@ -216,9 +237,11 @@ function startNodeWorker(threads: NodeWorkerThreads, url: URL): NodeWorker {
     return new threads.Worker(url, { execArgv: kept });
   } catch (e) {
     if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
-    // Node names the flags it refuses: `Initiated Worker with invalid execArgv flags: --a, --b=1`.
-    const refused = new Set(((e as Error).message.split(': ')[1] ?? '').split(', ').map((f) => f.trim()));
-    const execArgv = kept.filter((a) => !refused.has(a));
+    // Node lists the flags it refuses: `Initiated Worker with invalid execArgv flags: --a, --b=1`
+    // (a value may itself hold ', ' or ': ', so each flag is looked for whole in that list).
+    const message = (e as Error).message;
+    const list = `, ${message.slice(message.indexOf('flags: ') + 'flags: '.length)}, `;
+    const execArgv = kept.filter((a) => !list.includes(`, ${a}, `));
     try {
       return new threads.Worker(url, { execArgv });
     } catch (e2) {
