@@ -756,3 +756,41 @@ pub unsafe extern "C" fn lw_rnn_backward(
         s(x, t * b * i), &w, s(cache, rnn::elman::rnn_cache_len(t, b, h)), relu != 0, &seq,
     ))
 }
+
+/// One decoding step of a recurrent stack (crate/decode.rs): `plan` (u32 words, the layout of
+/// `decode::PLAN_*`) describes it; `input` is ids (B, int32) with an embedding, else floats (B,I);
+/// h_in (L,B,P) and c_in (L,B,H) may be 0 (zeros); writes h_out, c_out (LSTM) and out ((B,V)
+/// with a head, else (B,P)). Outputs must not overlap inputs. Returns 0, or the bytes of scratch
+/// it could not get (then `out` is untouched and h_out/c_out may be half written).
+#[no_mangle]
+pub unsafe extern "C" fn lw_decode_step(
+    plan: *const u32, input: *const u8, h_in: *const f32, c_in: *const f32,
+    h_out: *mut f32, c_out: *mut f32, out: *mut f32,
+) -> usize {
+    use crate::decode::*;
+    let word = |k: usize| *plan.add(k) as usize;
+    let kind = match Kind::from_code(word(PLAN_KIND) as u32) {
+        Some(k) => k,
+        None => return usize::MAX,
+    };
+    let (layers, b, i, h, p, v) = (word(PLAN_LAYERS), word(PLAN_BATCH), word(PLAN_INPUT), word(PLAN_HIDDEN), word(PLAN_PROJ), word(PLAN_VOCAB));
+    let g = kind.gates() * h;
+    let f = |k: usize| word(k) as *const f32;
+    let table = opt(f(PLAN_TABLE), word(PLAN_TABLE_ROWS) * i);
+    let head = opt(f(PLAN_HEAD_W), v * p).map(|w| (w, opt(f(PLAN_HEAD_B), v)));
+    let weights = |l: usize| {
+        let at = PLAN_HEADER + l * LAYER_WORDS;
+        let in_size = if l == 0 { i } else { p };
+        Weights {
+            w_ih: s(f(at), g * in_size), w_hh: s(f(at + 1), g * p),
+            b_ih: opt(f(at + 2), g), b_hh: opt(f(at + 3), g), w_hr: opt(f(at + 4), p * h),
+        }
+    };
+    let stack = Stack { kind, b, i, h, p, table, head, v, layers, weights: &weights };
+    let input = if table.is_some() { Input::Ids(si(input as *const i32, b)) } else { Input::Floats(s(input as *const f32, b * i)) };
+    let hc = if kind == Kind::Lstm { layers * b * h } else { 0 };
+    status(crate::decode::step(
+        &stack, input, opt(h_in, layers * b * p), if hc > 0 { opt(c_in, hc) } else { None },
+        sm(h_out, layers * b * p), sm(c_out, hc), sm(out, stack.out_len()),
+    ))
+}

@@ -8,6 +8,7 @@
 
 pub mod abi;
 pub mod budget;
+pub mod decode;
 pub mod gemm;
 pub mod layout;
 pub mod math;

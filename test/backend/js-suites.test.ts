@@ -25,5 +25,6 @@ await import('../nn/cells-fixtures.test');
 await import('../nn/rnn-fixtures.test');
 await import('../nn/e2e-charlm.test');
 await import('../nn/tutorials.test');
+await import('../nn/decode-step.test');
 await import('../nn/layer-norm.test');
 await import('../nn/optim-groups.test');

@@ -143,7 +143,24 @@ export interface Kernels {
   lw_rnn_backward(t: number, b: number, i: number, h: number, relu: number, x: Ptr, wIh: Ptr, wHh: Ptr,
     lengths: Ptr, reverse: number, cache: Ptr, dy: Ptr, ldy: number, dhN: Ptr, dx: Ptr, dwIh: Ptr, dwHh: Ptr,
     dbIh: Ptr, dbHh: Ptr, dh0: Ptr): number;
+
+  // One decoding step of a whole stack ([Embedding ->] L unidirectional layers [-> Linear head],
+  // T = 1) in one call: the kernels above composed as the module path composes them, so the same
+  // numbers (crate/decode.rs). `plan` is int32 words laid out as `DECODE_PLAN` says; `input` ids
+  // (B) with an embedding, else floats (B,I); hIn/cIn 0 for zeros; outputs must not overlap
+  // inputs. Returns the status of the recurrent kernels.
+  lw_decode_step(plan: Ptr, input: Ptr, hIn: Ptr, cIn: Ptr, hOut: Ptr, cOut: Ptr, out: Ptr): number;
 }
+
+/** The words of `lw_decode_step`'s plan (crate/decode.rs `PLAN_*`): a header, then LAYER_WORDS per layer. */
+export const DECODE_PLAN = {
+  kind: 0, layers: 1, batch: 2, input: 3, hidden: 4, proj: 5, table: 6, tableRows: 7, headWeight: 8, headBias: 9, vocab: 10,
+  header: 11,
+  /** Per layer: w_ih, w_hh, b_ih, b_hh, w_hr (0 when absent). */
+  layerWords: 5,
+  /** The kind codes. */
+  kinds: { LSTM: 0, GRU: 1, RNN_TANH: 2, RNN_RELU: 3 },
+} as const;
 
 /**
  * The name of every kernel, as a table the compiler checks against `Kernels` (a name missing here,
@@ -169,6 +186,7 @@ const kernelTable: { readonly [K in keyof Kernels]: true } = {
   lw_lstm_cache_len: true, lw_lstm_forward: true, lw_lstm_backward: true,
   lw_gru_cache_len: true, lw_gru_forward: true, lw_gru_backward: true,
   lw_rnn_cache_len: true, lw_rnn_forward: true, lw_rnn_backward: true,
+  lw_decode_step: true,
 };
 
 export const KERNEL_NAMES: readonly (keyof Kernels)[] = Object.keys(kernelTable) as (keyof Kernels)[];

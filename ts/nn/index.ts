@@ -8,3 +8,4 @@ export { Dropout, Identity, type DropoutOptions } from './dropout';
 export { LayerNorm, type LayerNormOptions } from './normalization';
 export * as utils from './utils';
 export { Stepper, type StepperOptions, type StepFunction, type StepResult } from './stepper';
+export { DecodeStep, type DecodeStack } from './decode-step';

@@ -10,6 +10,7 @@ import { recurrentStack, GATES, recurrentInit, type RecurrentMode, type Recurren
 import { swapLeadingDims, reshape } from '../ops/index';
 import { assertTensor } from '../ops/util';
 import { Stepper, type StepperOptions } from './stepper';
+import { DecodeStep, type DecodeStack } from './decode-step';
 import { Module } from './module';
 import { Generator, defaultGenerator } from '../random';
 import { checkSize, checkFlag } from './linear';
@@ -283,6 +284,7 @@ export abstract class RNNBase extends Module {
    * ([h, c] for an LSTM, [h] otherwise) for the next step. Runs in eval mode (no dropout).
    */
   stepper(options: StepperOptions = {}): Stepper {
+    const decode = this.bidirectional ? null : new DecodeStep(() => this.decodeStack(null, null), this.constructor.name);
     return new Stepper((x, state) => {
       const wasTraining = this.training;
       this.eval();
@@ -295,7 +297,18 @@ export abstract class RNNBase extends Module {
       } finally {
         this.train(wasTraining);
       }
-    }, options);
+    }, options, decode);
+  }
+
+  /**
+   * @internal This stack as one fused decoding step sees it (unidirectional only), with an
+   * embedding `table` before it and a Linear `head` after it, or neither.
+   */
+  decodeStack(table: Tensor | null, head: DecodeStack['head']): DecodeStack {
+    this.assertAlive('step');
+    return {
+      kind: this.mode, layers: this.weights, inputSize: this.inputSize, hiddenSize: this.hiddenSize, outSize: this.outSize, table, head,
+    };
   }
 }
 

@@ -27,6 +27,7 @@ import { tensor } from '../creation';
 import { noGrad } from '../autograd';
 import { DisposedError, ShapeError, ValueError } from '../errors';
 import { checkOptions, optionKeys } from '../options';
+import type { DecodeStep } from './decode-step';
 
 /** What one step returns: the output (any shape, copied out as a Float32Array) and the new state. */
 export interface StepResult {
@@ -50,10 +51,25 @@ export class Stepper {
   /** The shape of the last step's output. */
   outputShape: number[] = [];
 
-  constructor(private readonly fn: StepFunction, options: StepperOptions = {}) {
+  /**
+   * `decode`: the fused step of the stack `fn` runs (the steppers of `nn.LSTM`/`GRU`/`RNN` and
+   * `LanguageModel` give one); a stepper over a step function of your own has none.
+   */
+  constructor(private readonly fn: StepFunction, options: StepperOptions = {}, private readonly decode: DecodeStep | null = null) {
     if (typeof fn !== 'function') throw new ValueError('Stepper: the step function must be a function (input, state) => { output, state }');
     checkOptions('Stepper', options, STEPPER_KEYS);
     this.reset(options?.state ?? null);
+  }
+
+  /**
+   * How steps run: 'fused', one kernel call per step for the whole stack ([embedding,] every
+   * layer [and the head]: what `nn.LSTM`/`GRU`/`RNN` and `LanguageModel` steppers of a
+   * unidirectional stack do; a step of several time steps, such as a prime fed at once, still
+   * runs the modules), or 'modules', the step function op by op (a bidirectional stack, a step
+   * function of your own). Both give the same numbers.
+   */
+  get path(): 'fused' | 'modules' {
+    return this.decode !== null ? 'fused' : 'modules';
   }
 
   /**
@@ -62,7 +78,29 @@ export class Stepper {
    * kept for the next step.
    */
   step(input: Tensor | number | ArrayLike<number>): Float32Array {
+    const view = this.stepView(input);
+    return this.decode !== null ? view.slice() : view;
+  }
+
+  /**
+   * `step`, returning the output as a view of the stepper's own buffer where the fused path runs
+   * (no copy): valid until the next step, and to be read before any other call of the library
+   * (memory growth detaches it). Generation reads its logits so.
+   */
+  stepView(input: Tensor | number | ArrayLike<number>): Float32Array {
     this.assertAlive('step');
+    const fused = this.decode?.step(input, this.state_) ?? null;
+    if (fused !== null) {
+      if (fused.next !== this.state_) this.setState(fused.next);
+      // As the module path shapes it: (B, W) for a (B, I) input, else (1, B, W).
+      const B = fused.next[0].shape[1];
+      this.outputShape = input instanceof Tensor && input.ndim === 2 && input.dtype === 'float32' ? [B, fused.out.length / B] : [1, B, fused.out.length / B];
+      return fused.out;
+    }
+    return this.stepModules(input);
+  }
+
+  private stepModules(input: Tensor | number | ArrayLike<number>): Float32Array {
     return noGrad(() => {
       const { values, state } = tidy(() => {
         const x = input instanceof Tensor ? input : idsTensor(input);
@@ -127,6 +165,7 @@ export class Stepper {
   dispose(): void {
     if (this.disposed) return;
     this.setState(null);
+    this.decode?.dispose();
     this.disposed = true;
   }
 

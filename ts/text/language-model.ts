@@ -15,6 +15,7 @@ import { Generator, defaultGenerator } from '../random';
 import { Module } from '../nn/module';
 import { Embedding, Linear } from '../nn/linear';
 import { Stepper, type StepperOptions } from '../nn/stepper';
+import { DecodeStep } from '../nn/decode-step';
 import { LSTM, GRU } from '../nn/rnn';
 import { dropout } from '../ops/index';
 import { assertTensor } from '../ops/util';
@@ -175,7 +176,7 @@ export class LanguageModel extends Module {
         const id = sampleFromLogits(logits, sampling, gen);
         options.onToken?.(id);
         yield id;
-        if (i + 1 < length) logits = stepper.step(id);
+        if (i + 1 < length) logits = stepper.stepView(id);
       }
     } finally {
       stepper.dispose();
@@ -188,6 +189,10 @@ export class LanguageModel extends Module {
    * step. Runs in eval mode (no dropout) whatever the model's mode.
    */
   stepper(options: StepperOptions = {}): Stepper {
+    const decode = new DecodeStep(() => {
+      this.assertAlive('stepper');
+      return this.rnn.decodeStack(this.embed.weight, { weight: this.head.weight, bias: this.head.bias });
+    }, 'LanguageModel');
     return new Stepper((x, state) => {
       const wasTraining = this.training;
       this.eval();
@@ -197,7 +202,7 @@ export class LanguageModel extends Module {
       } finally {
         this.train(wasTraining);
       }
-    }, options);
+    }, options, decode);
   }
 
   /** `sample`, as an async iterator that yields to the event loop every `yieldEvery` tokens. */

@@ -7,7 +7,7 @@
  * float32 there; the optimizer steps agree bit for bit).
  *
  * Files mirror crate/: gemm, elementwise (+ reductions), activation, softmax, embedding, norm, optim,
- * layout, rnn/.
+ * layout, rnn/, decode.
  */
 import type { Backend } from '../backend';
 import type { Kernels } from '../kernels';
@@ -23,10 +23,11 @@ import { layoutKernels } from './layout';
 import { broadcastKernels } from './broadcast';
 import { selectionKernels } from './selection';
 import { rnnKernels } from './rnn/index';
+import { decodeKernels } from './decode';
 
 /** The kernels over `heap`: plain functions (no `this`), safe to detach from the object. */
 export function jsKernels(heap: JsHeap): Kernels {
-  return {
+  const k: Omit<Kernels, 'lw_decode_step'> = {
     lw_sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
       const f = heap.f32;
       sgemm(transA !== 0, transB !== 0, m, n, k, alpha, f, a >>> 2, lda, f, b >>> 2, ldb, beta, f, c >>> 2, ldc);
@@ -42,6 +43,7 @@ export function jsKernels(heap: JsHeap): Kernels {
     ...optimKernels(heap),
     ...rnnKernels(heap),
   };
+  return { ...k, ...decodeKernels(heap, k) };
 }
 
 /** A fresh JS backend with its own heap. */

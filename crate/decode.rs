@@ -1,0 +1,335 @@
+//! One decoding step of a whole recurrent stack in one call: what a stepper runs per generated
+//! token. The stack is the common one, [Embedding ->] L unidirectional LSTM/GRU/RNN layers
+//! (LSTM with or without projection) [-> Linear head], batch B, one time step:
+//!
+//! ```text
+//! x0 (B,I)  = table[ids]            (or the input floats, without an embedding)
+//! for l in 0..L:
+//!   x_{l+1} (B,P), h_out[l], c_out[l] = layer_l(x_l, h_in[l], c_in[l])     (T = 1)
+//! out (B,V) = x_L @ W_head^T + b_head  (or x_L itself, without a head)
+//! ```
+//!
+//! It calls the very kernels the module path calls for the same step, in the same order
+//! (`embedding_forward`, the recurrent `*_forward` with T = 1, `sgemm` then `add_bcast`), so its
+//! output is bit-identical to `LanguageModel.forward` / `nn.LSTM.forward` over one step; what it
+//! saves is everything around them: no tensor is made, nothing is allocated after the first step
+//! (the layer buffers are this module's scratch, grown once), one call instead of a dozen.
+//!
+//! The stack is described by a `plan` of u32 words (the layout below, `PLAN_*`), built by the
+//! caller before each step from its parameters' current addresses. States are (L,B,P) for h and
+//! (L,B,H) for c; `h_in`/`c_in` may be absent (zeros), and the outputs must not overlap the inputs
+//! (a stepper keeps two state buffers and swaps them).
+
+use std::cell::RefCell;
+
+use crate::gemm::sgemm;
+use crate::ops::{elementwise, embedding};
+use crate::rnn::{elman, gru, lstm, Dims, Seq, Weights};
+use crate::scratch::{self, OutOfMemory};
+
+/// The recurrent kind of every layer of the stack.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Lstm,
+    Gru,
+    RnnTanh,
+    RnnRelu,
+}
+
+impl Kind {
+    pub fn from_code(code: u32) -> Option<Kind> {
+        match code {
+            0 => Some(Kind::Lstm),
+            1 => Some(Kind::Gru),
+            2 => Some(Kind::RnnTanh),
+            3 => Some(Kind::RnnRelu),
+            _ => None,
+        }
+    }
+
+    /// Gate rows of w_ih / w_hh in units of H.
+    pub fn gates(self) -> usize {
+        match self {
+            Kind::Lstm => 4,
+            Kind::Gru => 3,
+            Kind::RnnTanh | Kind::RnnRelu => 1,
+        }
+    }
+}
+
+/// Words of a plan: the header, then `LAYER_WORDS` per layer.
+pub const PLAN_KIND: usize = 0;
+pub const PLAN_LAYERS: usize = 1;
+pub const PLAN_BATCH: usize = 2;
+pub const PLAN_INPUT: usize = 3; // I: features of layer 0's input (the embedding's width)
+pub const PLAN_HIDDEN: usize = 4; // H
+pub const PLAN_PROJ: usize = 5; // P (= H without projection)
+pub const PLAN_TABLE: usize = 6; // embedding table (V_in, I), or 0: the input is floats (B, I)
+pub const PLAN_TABLE_ROWS: usize = 7; // V_in
+pub const PLAN_HEAD_W: usize = 8; // head weight (V, P), or 0: the output is x_L (B, P)
+pub const PLAN_HEAD_B: usize = 9; // head bias (V), or 0
+pub const PLAN_VOCAB: usize = 10; // V
+pub const PLAN_HEADER: usize = 11;
+/// Per layer: w_ih, w_hh, b_ih, b_hh, w_hr (each an address, 0 when absent).
+pub const LAYER_WORDS: usize = 5;
+
+/// A described stack, borrowed for one step.
+pub struct Stack<'a> {
+    pub kind: Kind,
+    pub b: usize,
+    pub i: usize,
+    pub h: usize,
+    pub p: usize,
+    /// Embedding table (V_in, I), or None (the input is floats).
+    pub table: Option<&'a [f32]>,
+    /// Head weight (V, P) and bias (V).
+    pub head: Option<(&'a [f32], Option<&'a [f32]>)>,
+    pub v: usize,
+    pub layers: usize,
+    /// Layer l's weights (w_ih is (G, I) for layer 0, (G, P) above it).
+    pub weights: &'a dyn Fn(usize) -> Weights<'a>,
+}
+
+impl<'a> Stack<'a> {
+    /// Floats of the output: (B,V) with a head, else (B,P).
+    pub fn out_len(&self) -> usize {
+        self.b * if self.head.is_some() { self.v } else { self.p }
+    }
+}
+
+/// What one step reads: token ids (B) with an embedding, or floats (B,I) without.
+pub enum Input<'a> {
+    Ids(&'a [i32]),
+    Floats(&'a [f32]),
+}
+
+thread_local! {
+    /// The step's buffers: x0 (B,I) and two layer outputs (B,P), grown once.
+    static SCRATCH: RefCell<Vec<f32>> = RefCell::new(Vec::new());
+}
+
+/// One step of `stack` (module doc). `h_in`/`c_in` (None: zeros) are read, `h_out`/`c_out`
+/// (c: LSTM only) and `out` written. An out-of-memory (a layer's scratch) stops the step with
+/// `h_out`/`c_out` perhaps half written and `out` not: the caller keeps its input state.
+pub fn step(
+    stack: &Stack, input: Input, h_in: Option<&[f32]>, c_in: Option<&[f32]>,
+    h_out: &mut [f32], c_out: &mut [f32], out: &mut [f32],
+) -> Result<(), OutOfMemory> {
+    let (b, i, h, p) = (stack.b, stack.i, stack.h, stack.p);
+    let layers = stack.layers;
+    let x0_len = if stack.table.is_some() { b * i } else { 0 };
+    // With a head the last layer writes into a buffer of its own; without one, into `out`.
+    let y_len = b * p;
+    let need = x0_len + 2 * y_len;
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        scratch::grow(&mut buf, need)?;
+        let (x0, ys) = buf[..need].split_at_mut(x0_len);
+        let (ya, yb) = ys.split_at_mut(y_len);
+        let first: &[f32] = match (input, stack.table) {
+            (Input::Ids(ids), Some(table)) => {
+                embedding::embedding_forward(x0, table, ids, i);
+                x0
+            }
+            (Input::Floats(x), None) => x,
+            _ => unreachable!("ids with an embedding, floats without (checked by the caller)"),
+        };
+        // Layer l reads x (layer input) and writes y; buffers alternate between ya and yb.
+        let mut bufs = [ya, yb];
+        for l in 0..layers {
+            let w = (stack.weights)(l);
+            let in_size = if l == 0 { i } else { p };
+            let seq = Seq { dims: Dims { t: 1, b, i: in_size, h, p }, lengths: None, reverse: false };
+            let h0 = h_in.map(|s| &s[l * b * p..(l + 1) * b * p]);
+            let hn = &mut h_out[l * b * p..(l + 1) * b * p];
+            let last_without_head = l + 1 == layers && stack.head.is_none();
+            let [ya, yb] = &mut bufs;
+            let (x, y): (&[f32], &mut [f32]) = match (l == 0, l % 2 == 0) {
+                (true, _) => (first, if last_without_head { &mut *out } else { &mut **ya }),
+                (false, true) => (&**yb, if last_without_head { &mut *out } else { &mut **ya }),
+                (false, false) => (&**ya, if last_without_head { &mut *out } else { &mut **yb }),
+            };
+            match stack.kind {
+                Kind::Lstm => {
+                    let c0 = c_in.map(|s| &s[l * b * h..(l + 1) * b * h]);
+                    let cn = &mut c_out[l * b * h..(l + 1) * b * h];
+                    lstm::lstm_forward(y, p, Some(hn), Some(cn), None, x, &w, h0, c0, &seq)?;
+                }
+                Kind::Gru => gru::gru_forward(y, h, Some(hn), None, x, &w, h0, &seq)?,
+                Kind::RnnTanh | Kind::RnnRelu => {
+                    elman::rnn_forward(y, h, Some(hn), None, x, &w, h0, stack.kind == Kind::RnnRelu, &seq)?
+                }
+            }
+        }
+        if let Some((w, bias)) = stack.head {
+            let last = if layers % 2 == 1 { &*bufs[0] } else { &*bufs[1] };
+            let v = stack.v;
+            sgemm(false, true, b, v, p, 1.0, last, p, w, p, 0.0, out, v);
+            if let Some(bias) = bias {
+                // SAFETY: out is (B,V) and bias (V); in place is allowed.
+                unsafe { elementwise::add_bcast(out.as_mut_ptr(), out.as_ptr(), bias.as_ptr(), b, v) };
+            }
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fused step against the same stack run over a whole sequence by the layer kernels
+    //! (sequence == steps, llm.c's and Karpathy's check): every kind, with and without
+    //! embedding, head, bias and projection, on awkward sizes. A wrong buffer, offset or layer
+    //! order shows as an O(1) difference; the tolerance only covers the sequence's input GEMM
+    //! summing in another order than T single steps.
+    use super::*;
+    use crate::ops::testutil::rand_vec;
+
+    struct Model {
+        kind: Kind,
+        layers: usize,
+        i: usize,
+        h: usize,
+        p: usize,
+        v_in: usize,
+        v: usize,
+        table: Option<Vec<f32>>,
+        head: Option<(Vec<f32>, Option<Vec<f32>>)>,
+        /// Per layer: w_ih, w_hh, b_ih, b_hh, w_hr.
+        w: Vec<[Option<Vec<f32>>; 5]>,
+    }
+
+    fn model(kind: Kind, layers: usize, i: usize, h: usize, proj: usize, bias: bool, embed: bool, head: bool, seed: u64) -> Model {
+        let p = if proj > 0 { proj } else { h };
+        let g = kind.gates() * h;
+        let (v_in, v) = (7, 11);
+        let r = |n: usize, k: u64| Some(rand_vec(n, seed * 100 + k, -0.6, 0.6));
+        let w = (0..layers)
+            .map(|l| {
+                let k = 10 * l as u64;
+                let in_size = if l == 0 { i } else { p };
+                [
+                    r(g * in_size, k), r(g * p, k + 1),
+                    if bias { r(g, k + 2) } else { None }, if bias { r(g, k + 3) } else { None },
+                    if proj > 0 { r(p * h, k + 4) } else { None },
+                ]
+            })
+            .collect();
+        Model {
+            kind, layers, i, h, p, v_in, v,
+            table: if embed { r(v_in * i, 90) } else { None },
+            head: if head { Some((rand_vec(v * p, seed * 100 + 91, -0.6, 0.6), if bias { r(v, 92) } else { None })) } else { None },
+            w,
+        }
+    }
+
+    impl Model {
+        fn weights(&self, l: usize) -> Weights<'_> {
+            let o = |k: usize| self.w[l][k].as_deref();
+            Weights { w_ih: o(0).unwrap(), w_hh: o(1).unwrap(), b_ih: o(2), b_hh: o(3), w_hr: o(4) }
+        }
+
+        fn hc(&self) -> usize {
+            if self.kind == Kind::Lstm { self.h } else { 0 }
+        }
+
+        /// T steps through `step`, from zeros: the outputs (T, B, out) and the final h, c.
+        fn by_steps(&self, b: usize, ids: &[i32], xs: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+            let weights = |l: usize| self.weights(l);
+            let stack = Stack {
+                kind: self.kind, b, i: self.i, h: self.h, p: self.p, table: self.table.as_deref(),
+                head: self.head.as_ref().map(|(w, bias)| (&w[..], bias.as_deref())), v: self.v, layers: self.layers, weights: &weights,
+            };
+            let t = if self.table.is_some() { ids.len() / b } else { xs.len() / (b * self.i) };
+            let (hl, cl) = (self.layers * b * self.p, self.layers * b * self.hc());
+            let (mut h, mut c) = (vec![0.0; hl], vec![0.0; cl]);
+            let mut outs = Vec::new();
+            for s in 0..t {
+                let (mut hn, mut cn, mut out) = (vec![9.0; hl], vec![9.0; cl], vec![9.0; stack.out_len()]);
+                let input = if self.table.is_some() { Input::Ids(&ids[s * b..(s + 1) * b]) } else { Input::Floats(&xs[s * b * self.i..(s + 1) * b * self.i]) };
+                let (h_in, c_in) = if s == 0 { (None, None) } else { (Some(&h[..]), Some(&c[..])) };
+                step(&stack, input, h_in, c_in, &mut hn, &mut cn, &mut out).unwrap();
+                outs.extend_from_slice(&out);
+                h = hn;
+                c = cn;
+            }
+            (outs, h, c)
+        }
+
+        /// The same T steps as one sequence per layer (the layer kernels over all T at once).
+        fn by_sequence(&self, b: usize, ids: &[i32], xs: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+            let (i, h, p) = (self.i, self.h, self.p);
+            let mut x = match &self.table {
+                Some(table) => {
+                    let mut x0 = vec![0.0; ids.len() * i];
+                    embedding::embedding_forward(&mut x0, table, ids, i);
+                    x0
+                }
+                None => xs.to_vec(),
+            };
+            let t = x.len() / (b * i);
+            let (mut hs, mut cs) = (vec![0.0; self.layers * b * p], vec![0.0; self.layers * b * self.hc()]);
+            for l in 0..self.layers {
+                let in_size = if l == 0 { i } else { p };
+                let seq = Seq { dims: Dims { t, b, i: in_size, h, p }, lengths: None, reverse: false };
+                let mut y = vec![0.0; t * b * p];
+                let w = self.weights(l);
+                let hn = &mut hs[l * b * p..(l + 1) * b * p];
+                match self.kind {
+                    Kind::Lstm => {
+                        let cn = &mut cs[l * b * h..(l + 1) * b * h];
+                        lstm::lstm_forward(&mut y, p, Some(hn), Some(cn), None, &x, &w, None, None, &seq).unwrap()
+                    }
+                    Kind::Gru => gru::gru_forward(&mut y, h, Some(hn), None, &x, &w, None, &seq).unwrap(),
+                    _ => elman::rnn_forward(&mut y, h, Some(hn), None, &x, &w, None, self.kind == Kind::RnnRelu, &seq).unwrap(),
+                }
+                x = y;
+            }
+            let out = match &self.head {
+                Some((w, bias)) => {
+                    let mut out = vec![0.0; t * b * self.v];
+                    crate::gemm::naive::sgemm(false, true, t * b, self.v, p, 1.0, &x, p, w, p, 0.0, &mut out, self.v);
+                    if let Some(bias) = bias {
+                        for row in out.chunks_mut(self.v) {
+                            row.iter_mut().zip(bias).for_each(|(o, b)| *o += b);
+                        }
+                    }
+                    out
+                }
+                None => x,
+            };
+            (out, hs, cs)
+        }
+    }
+
+    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn steps_equal_the_sequence_for_every_stack() {
+        let mut cases = 0;
+        for kind in [Kind::Lstm, Kind::Gru, Kind::RnnTanh, Kind::RnnRelu] {
+            for &(layers, i, h, proj, b) in &[(1, 5, 7, 0, 1), (2, 9, 13, 0, 3), (3, 4, 8, 0, 5), (2, 6, 9, 4, 2)] {
+                if proj > 0 && kind != Kind::Lstm {
+                    continue;
+                }
+                for &(bias, embed, head) in &[(true, true, true), (false, true, false), (true, false, true), (false, false, false)] {
+                    let m = model(kind, layers, i, h, proj, bias, embed, head, cases + 1);
+                    let t = 4;
+                    let ids: Vec<i32> = (0..t * b).map(|k| ((k * 5 + 3) % m.v_in) as i32).collect();
+                    let xs = rand_vec(t * b * i, 500 + cases, -1.0, 1.0);
+                    let (o1, h1, c1) = m.by_steps(b, &ids, &xs);
+                    let (o2, h2, c2) = m.by_sequence(b, &ids, &xs);
+                    let what = format!("{:?} layers {} i {} h {} proj {} b {} bias {} embed {} head {}", kind, layers, i, h, proj, b, bias, embed, head);
+                    assert!(max_diff(&o1, &o2) < 2e-5, "{}: outputs differ by {}", what, max_diff(&o1, &o2));
+                    assert!(max_diff(&h1, &h2) < 2e-5, "{}: h differs by {}", what, max_diff(&h1, &h2));
+                    assert!(max_diff(&c1, &c2) < 2e-5, "{}: c differs by {}", what, max_diff(&c1, &c2));
+                    assert!(o1.iter().any(|&x| x != 0.0), "{}: outputs are all zero", what);
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 4 * 3 * 4 + 4);
+    }
+}
