@@ -21,6 +21,7 @@ const SYSTEMS = [
   { id: 'tfjs-cpu', file: 'tfjs.mjs', backend: 'cpu', quickSkip: ['W1', 'W2', 'W3'] },
   { id: 'brain', file: 'brain.mjs', quickSkip: ['W2'] },
   { id: 'onnxruntime', file: 'onnxruntime.mjs', quickSkip: [] },
+  { id: 'onnxruntime-web', file: 'onnxruntime-web.mjs', quickSkip: [] },
   { id: 'plain-js', file: 'plain-js.mjs', quickSkip: [] },
 ];
 
@@ -59,9 +60,18 @@ function sh(cmd, args, opts = {}) {
 }
 
 // Peers: bench's own lockfile, installed into bench/node_modules. onnxruntime-node's install script
-// only fetches GPU providers; the CPU binary ships in the package, so the script is skipped.
-if (!existsSync(join(benchDir, 'node_modules', '.package-lock.json'))) {
-  sh('npm', ['ci', '--prefix', 'bench', '--no-audit', '--no-fund'], { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+// only fetches GPU providers; the CPU binary ships in the package, so the script is skipped. An
+// install from before a peer was added (bench/package.json lists a package node_modules lacks) is
+// redone; if that fails, the missing peers report themselves unavailable.
+const peerInstall = () => sh('npm', ['ci', '--prefix', 'bench', '--no-audit', '--no-fund'], { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+const peers = Object.keys(JSON.parse(readFileSync(join(benchDir, 'package.json'), 'utf8')).dependencies);
+if (!existsSync(join(benchDir, 'node_modules', '.package-lock.json'))) peerInstall();
+else if (peers.some((p) => !existsSync(join(benchDir, 'node_modules', p, 'package.json')))) {
+  try {
+    peerInstall();
+  } catch (e) {
+    console.warn(`bench: warning: ${e.message}; peers not installed are reported unavailable`);
+  }
 }
 const distEntry = join(root, 'dist', 'index.js');
 if (!existsSync(distEntry)) sh('npm', ['run', 'build']);

@@ -562,7 +562,9 @@ pub unsafe extern "C" fn lw_adamw_step(
 // Forward and backward return 0, or, when memory cannot hold their scratch, the bytes of the
 // request that failed (at least 1): then nothing was written (see crate/scratch.rs).
 
-use crate::rnn::{self, Dims, Seq, WeightGrads, Weights};
+use crate::rnn::{self, Dims, LayerWeights, Seq, WeightGrads, Weights};
+use crate::quant::{self, Matrix, Prepared};
+use crate::decode::Dtype;
 use crate::scratch::OutOfMemory;
 
 /// The status a recurrent export returns: 0, or the bytes it failed to reserve (at least 1).
@@ -757,6 +759,20 @@ pub unsafe extern "C" fn lw_rnn_backward(
     ))
 }
 
+/// A matrix of `rows * cols` stored as `dtype` (0 f32, 1 int8 with `scales` (rows)).
+unsafe fn matrix<'a>(dtype: Dtype, ptr: *const u8, scales: *const f32, rows: usize, cols: usize) -> Matrix<'a> {
+    let n = rows * cols;
+    match dtype {
+        Dtype::F32 => Matrix::F32(s(ptr as *const f32, n)),
+        Dtype::I8 => Matrix::I8 { q: if n == 0 { &[] } else { slice::from_raw_parts(ptr as *const i8, n) }, scales: s(scales, rows) },
+    }
+}
+
+/// `matrix` when `ptr` is not 0.
+unsafe fn opt_matrix<'a>(dtype: Dtype, ptr: *const u8, scales: *const f32, rows: usize, cols: usize) -> Option<Matrix<'a>> {
+    if ptr.is_null() { None } else { Some(matrix(dtype, ptr, scales, rows, cols)) }
+}
+
 /// One decoding step of a recurrent stack (crate/decode.rs): `plan` (u32 words, the layout of
 /// `decode::PLAN_*`) describes it; `input` is ids (B, int32) with an embedding, else floats (B,I);
 /// h_in (L,B,P) and c_in (L,B,H) may be 0 (zeros); writes h_out, c_out (LSTM) and out ((B,V)
@@ -769,21 +785,22 @@ pub unsafe extern "C" fn lw_decode_step(
 ) -> usize {
     use crate::decode::*;
     let word = |k: usize| *plan.add(k) as usize;
-    let kind = match Kind::from_code(word(PLAN_KIND) as u32) {
-        Some(k) => k,
-        None => return usize::MAX,
+    let (kind, dtype) = match (Kind::from_code(word(PLAN_KIND) as u32), Dtype::from_code(word(PLAN_DTYPE) as u32)) {
+        (Some(k), Some(d)) => (k, d),
+        _ => return usize::MAX,
     };
     let (layers, b, i, h, p, v) = (word(PLAN_LAYERS), word(PLAN_BATCH), word(PLAN_INPUT), word(PLAN_HIDDEN), word(PLAN_PROJ), word(PLAN_VOCAB));
     let g = kind.gates() * h;
     let f = |k: usize| word(k) as *const f32;
-    let table = opt(f(PLAN_TABLE), word(PLAN_TABLE_ROWS) * i);
-    let head = opt(f(PLAN_HEAD_W), v * p).map(|w| (w, opt(f(PLAN_HEAD_B), v)));
+    let bytes = |k: usize| word(k) as *const u8;
+    let table = opt_matrix(dtype, bytes(PLAN_TABLE), f(PLAN_TABLE_SCALES), word(PLAN_TABLE_ROWS), i);
+    let head = opt_matrix(dtype, bytes(PLAN_HEAD_W), f(PLAN_HEAD_SCALES), v, p).map(|w| (w, opt(f(PLAN_HEAD_B), v)));
     let weights = |l: usize| {
         let at = PLAN_HEADER + l * LAYER_WORDS;
         let in_size = if l == 0 { i } else { p };
-        Weights {
-            w_ih: s(f(at), g * in_size), w_hh: s(f(at + 1), g * p),
-            b_ih: opt(f(at + 2), g), b_hh: opt(f(at + 3), g), w_hr: opt(f(at + 4), p * h),
+        LayerWeights {
+            w_ih: matrix(dtype, bytes(at), f(at + 5), g, in_size), w_hh: matrix(dtype, bytes(at + 1), f(at + 6), g, p),
+            b_ih: opt(f(at + 2), g), b_hh: opt(f(at + 3), g), w_hr: opt_matrix(dtype, bytes(at + 4), f(at + 7), p, h),
         }
     };
     let stack = Stack { kind, b, i, h, p, table, head, v, layers, weights: &weights };
@@ -793,4 +810,92 @@ pub unsafe extern "C" fn lw_decode_step(
         &stack, input, opt(h_in, layers * b * p), if hc > 0 { opt(c_in, hc) } else { None },
         sm(h_out, layers * b * p), sm(c_out, hc), sm(out, stack.out_len()),
     ))
+}
+
+// ----- quantized weights (crate/quant.rs) --------------------------------------------------------
+
+/// `q` (rows, cols) int8 and `scales` (rows) of `w`, symmetric per row.
+#[no_mangle]
+pub unsafe extern "C" fn lw_quantize_i8(q: *mut i8, scales: *mut f32, w: *const f32, rows: usize, cols: usize) {
+    let n = rows * cols;
+    let q = if n == 0 { &mut [][..] } else { slice::from_raw_parts_mut(q, n) };
+    quant::quantize_i8(q, sm(scales, rows), s(w, n), rows, cols)
+}
+
+/// `w` (rows, cols) = int8 `q` times its row's scale.
+#[no_mangle]
+pub unsafe extern "C" fn lw_dequantize_i8(w: *mut f32, q: *const i8, scales: *const f32, rows: usize, cols: usize) {
+    let n = rows * cols;
+    let q = if n == 0 { &[][..] } else { slice::from_raw_parts(q, n) };
+    quant::dequantize_i8(sm(w, n), q, s(scales, rows), rows, cols)
+}
+
+/// float16 bits of `n` floats, rounded to nearest even (the caller has refused |w| > 65504 and non-finite values).
+#[no_mangle]
+pub unsafe extern "C" fn lw_to_f16(out: *mut u16, w: *const f32, n: usize) {
+    if n > 0 {
+        quant::to_f16(slice::from_raw_parts_mut(out, n), s(w, n))
+    }
+}
+
+/// `n` float16 values widened to f32 (exact).
+#[no_mangle]
+pub unsafe extern "C" fn lw_from_f16(out: *mut f32, h: *const u16, n: usize) {
+    if n > 0 {
+        quant::from_f16(sm(out, n), slice::from_raw_parts(h, n))
+    }
+}
+
+/// `y (M,N) = beta * y + x (M,K) @ W^T` for W (N,K) stored as `dtype` (1 int8 with `scales`;
+/// 0 f32, as `lw_sgemm(0, 1, ...)` computes it). Returns 0, or the bytes of scratch it could not get.
+#[no_mangle]
+pub unsafe extern "C" fn lw_qmatmul(
+    dtype: u32, y: *mut f32, x: *const f32, w: *const u8, scales: *const f32, m: usize, n: usize, k: usize, beta: f32,
+) -> usize {
+    let dtype = match Dtype::from_code(dtype) {
+        Some(d) => d,
+        None => return usize::MAX,
+    };
+    let result = Prepared::new(matrix(dtype, w, scales, n, k), k, n, 0).map(|mut p| p.gemm(m, s(x, m * k), k, beta, sm(y, m * n), n));
+    status(result)
+}
+
+/// `out[r,:]` = row `ids[r]` of a (V,C) table stored as `dtype` (as `lw_qmatmul`), widened to f32.
+#[no_mangle]
+pub unsafe extern "C" fn lw_qembedding(dtype: u32, out: *mut f32, table: *const u8, scales: *const f32, ids: *const i32, rows: usize, v: usize, c: usize) {
+    match matrix(Dtype::from_code(dtype).unwrap_or(Dtype::F32), table, scales, v, c) {
+        Matrix::F32(t) => embedding::embedding_forward(sm(out, rows * c), t, si(ids, rows), c),
+        Matrix::I8 { q, scales } => quant::embedding_i8(sm(out, rows * c), q, scales, si(ids, rows), c),
+    }
+}
+
+/// A recurrent layer-direction over a whole sequence with quantized weights, for inference
+/// (no cache, no gradient): `kind` 0 LSTM, 1 GRU, 2 RNN tanh, 3 RNN relu; matrices stored as
+/// `dtype` (1 int8 with their scales, 0 f32), biases f32; otherwise `lw_lstm_forward`'s
+/// contract (w_hr != 0: projection; lengths; reverse; y rows at stride ldy; h_n, c_n).
+#[no_mangle]
+pub unsafe extern "C" fn lw_qrnn_forward(
+    kind: u32, dtype: u32, t: usize, b: usize, i: usize, h: usize, p: usize,
+    x: *const f32, w_ih: *const u8, s_ih: *const f32, w_hh: *const u8, s_hh: *const f32,
+    b_ih: *const f32, b_hh: *const f32, w_hr: *const u8, s_hr: *const f32,
+    h0: *const f32, c0: *const f32, lengths: *const i32, reverse: u32,
+    y: *mut f32, ldy: usize, h_n: *mut f32, c_n: *mut f32,
+) -> usize {
+    use crate::decode::Kind;
+    let (kind, dtype) = match (Kind::from_code(kind), Dtype::from_code(dtype)) {
+        (Some(k), Some(d)) => (k, d),
+        _ => return usize::MAX,
+    };
+    let g = kind.gates() * h;
+    let w = LayerWeights {
+        w_ih: matrix(dtype, w_ih, s_ih, g, i), w_hh: matrix(dtype, w_hh, s_hh, g, p),
+        b_ih: opt(b_ih, g), b_hh: opt(b_hh, g), w_hr: opt_matrix(dtype, w_hr, s_hr, p, h),
+    };
+    let seq = Seq { dims: Dims { t, b, i, h, p }, lengths: opt_i32(lengths, b), reverse: reverse != 0 };
+    let (y, x) = (sm(y, strided_len(t * b, p, ldy)), s(x, t * b * i));
+    status(match kind {
+        Kind::Lstm => rnn::lstm::lstm_forward(y, ldy, opt_mut(h_n, b * p), opt_mut(c_n, b * h), None, x, &w, opt(h0, b * p), opt(c0, b * h), &seq),
+        Kind::Gru => rnn::gru::gru_forward(y, ldy, opt_mut(h_n, b * h), None, x, &w, opt(h0, b * h), &seq),
+        Kind::RnnTanh | Kind::RnnRelu => rnn::elman::rnn_forward(y, ldy, opt_mut(h_n, b * h), None, x, &w, opt(h0, b * h), kind == Kind::RnnRelu, &seq),
+    })
 }

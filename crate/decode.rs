@@ -15,16 +15,21 @@
 //! saves is everything around them: no tensor is made, nothing is allocated after the first step
 //! (the layer buffers are this module's scratch, grown once), one call instead of a dozen.
 //!
+//! Weights may be int8 (crate/quant.rs, the whole stack alike); then the layers run
+//! `driver::forward` on those matrices and the embedding and head widen theirs, so a quantized
+//! model decodes in one call too.
+//!
 //! The stack is described by a `plan` of u32 words (the layout below, `PLAN_*`), built by the
 //! caller before each step from its parameters' current addresses. States are (L,B,P) for h and
 //! (L,B,H) for c; `h_in`/`c_in` may be absent (zeros), and the outputs must not overlap the inputs
-//! (a stepper keeps two state buffers and swaps them).
+//! (a stepper writes a spare state and copies it over its own).
 
 use std::cell::RefCell;
 
 use crate::gemm::sgemm;
 use crate::ops::{elementwise, embedding};
-use crate::rnn::{elman, gru, lstm, Dims, Seq, Weights};
+use crate::quant::{self, Matrix, Prepared};
+use crate::rnn::{elman, gru, lstm, Dims, LayerWeights, Seq};
 use crate::scratch::{self, OutOfMemory};
 
 /// The recurrent kind of every layer of the stack.
@@ -57,6 +62,24 @@ impl Kind {
     }
 }
 
+/// How a stack's matrices are stored (every one alike; biases are f32). A float16 model computes
+/// as f32 (its weights widened when loaded: crate/quant.rs says why).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Dtype {
+    F32,
+    I8,
+}
+
+impl Dtype {
+    pub fn from_code(code: u32) -> Option<Dtype> {
+        match code {
+            0 => Some(Dtype::F32),
+            1 => Some(Dtype::I8),
+            _ => None,
+        }
+    }
+}
+
 /// Words of a plan: the header, then `LAYER_WORDS` per layer.
 pub const PLAN_KIND: usize = 0;
 pub const PLAN_LAYERS: usize = 1;
@@ -69,9 +92,12 @@ pub const PLAN_TABLE_ROWS: usize = 7; // V_in
 pub const PLAN_HEAD_W: usize = 8; // head weight (V, P), or 0: the output is x_L (B, P)
 pub const PLAN_HEAD_B: usize = 9; // head bias (V), or 0
 pub const PLAN_VOCAB: usize = 10; // V
-pub const PLAN_HEADER: usize = 11;
-/// Per layer: w_ih, w_hh, b_ih, b_hh, w_hr (each an address, 0 when absent).
-pub const LAYER_WORDS: usize = 5;
+pub const PLAN_DTYPE: usize = 11; // 0 f32, 1 int8
+pub const PLAN_TABLE_SCALES: usize = 12; // int8: the table's row scales (V_in)
+pub const PLAN_HEAD_SCALES: usize = 13; // int8: the head's row scales (V)
+pub const PLAN_HEADER: usize = 14;
+/// Per layer: w_ih, w_hh, b_ih, b_hh, w_hr, then (int8) the scales of w_ih, w_hh, w_hr; 0 when absent.
+pub const LAYER_WORDS: usize = 8;
 
 /// A described stack, borrowed for one step.
 pub struct Stack<'a> {
@@ -81,13 +107,13 @@ pub struct Stack<'a> {
     pub h: usize,
     pub p: usize,
     /// Embedding table (V_in, I), or None (the input is floats).
-    pub table: Option<&'a [f32]>,
+    pub table: Option<Matrix<'a>>,
     /// Head weight (V, P) and bias (V).
-    pub head: Option<(&'a [f32], Option<&'a [f32]>)>,
+    pub head: Option<(Matrix<'a>, Option<&'a [f32]>)>,
     pub v: usize,
     pub layers: usize,
     /// Layer l's weights (w_ih is (G, I) for layer 0, (G, P) above it).
-    pub weights: &'a dyn Fn(usize) -> Weights<'a>,
+    pub weights: &'a dyn Fn(usize) -> LayerWeights<'a>,
 }
 
 impl<'a> Stack<'a> {
@@ -128,7 +154,10 @@ pub fn step(
         let (ya, yb) = ys.split_at_mut(y_len);
         let first: &[f32] = match (input, stack.table) {
             (Input::Ids(ids), Some(table)) => {
-                embedding::embedding_forward(x0, table, ids, i);
+                match table {
+                    Matrix::F32(t) => embedding::embedding_forward(x0, t, ids, i),
+                    Matrix::I8 { q, scales } => quant::embedding_i8(x0, q, scales, ids, i),
+                }
                 x0
             }
             (Input::Floats(x), None) => x,
@@ -164,7 +193,11 @@ pub fn step(
         if let Some((w, bias)) = stack.head {
             let last = if layers % 2 == 1 { &*bufs[0] } else { &*bufs[1] };
             let v = stack.v;
-            sgemm(false, true, b, v, p, 1.0, last, p, w, p, 0.0, out, v);
+            match w {
+                // The call the module path's Linear makes (then its bias add), for the same numbers.
+                Matrix::F32(w) => sgemm(false, true, b, v, p, 1.0, last, p, w, p, 0.0, out, v),
+                quantized => Prepared::new(quantized, p, v, 0)?.gemm(b, last, p, 0.0, out, v),
+            }
             if let Some(bias) = bias {
                 // SAFETY: out is (B,V) and bias (V); in place is allowed.
                 unsafe { elementwise::add_bcast(out.as_mut_ptr(), out.as_ptr(), bias.as_ptr(), b, v) };
@@ -183,6 +216,7 @@ mod tests {
     //! summing in another order than T single steps.
     use super::*;
     use crate::ops::testutil::rand_vec;
+    use crate::rnn::Weights;
 
     struct Model {
         kind: Kind,
@@ -234,10 +268,10 @@ mod tests {
 
         /// T steps through `step`, from zeros: the outputs (T, B, out) and the final h, c.
         fn by_steps(&self, b: usize, ids: &[i32], xs: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-            let weights = |l: usize| self.weights(l);
+            let weights = |l: usize| LayerWeights::from(&self.weights(l));
             let stack = Stack {
-                kind: self.kind, b, i: self.i, h: self.h, p: self.p, table: self.table.as_deref(),
-                head: self.head.as_ref().map(|(w, bias)| (&w[..], bias.as_deref())), v: self.v, layers: self.layers, weights: &weights,
+                kind: self.kind, b, i: self.i, h: self.h, p: self.p, table: self.table.as_deref().map(Matrix::F32),
+                head: self.head.as_ref().map(|(w, bias)| (Matrix::F32(&w[..]), bias.as_deref())), v: self.v, layers: self.layers, weights: &weights,
             };
             let t = if self.table.is_some() { ids.len() / b } else { xs.len() / (b * self.i) };
             let (hl, cl) = (self.layers * b * self.p, self.layers * b * self.hc());
@@ -298,6 +332,107 @@ mod tests {
                 None => x,
             };
             (out, hs, cs)
+        }
+    }
+
+    /// A model's matrices stored as int8 or float16, and the f32 they stand for.
+    struct Quantized {
+        /// Per matrix: the i8 values and scales, or the halves.
+        i8: Vec<(Vec<i8>, Vec<f32>)>,
+        f16: Vec<Vec<u16>>,
+    }
+
+    /// Every matrix of `m` (w_ih, w_hh, w_hr per layer, then table and head) quantized both ways;
+    /// `m` itself is changed to hold the int8 values dequantized (for `as_f32` = false) or the
+    /// widened halves.
+    fn quantize_model(m: &mut Model, int8: bool) -> Quantized {
+        let mut out = Quantized { i8: Vec::new(), f16: Vec::new() };
+        let mut one = |w: &mut Vec<f32>, rows: usize| {
+            let cols = w.len() / rows;
+            if int8 {
+                let (mut q, mut sc) = (vec![0i8; w.len()], vec![0.0; rows]);
+                quant::quantize_i8(&mut q, &mut sc, w, rows, cols);
+                quant::dequantize_i8(w, &q, &sc, rows, cols);
+                out.i8.push((q, sc));
+            } else {
+                let mut hv = vec![0u16; w.len()];
+                quant::to_f16(&mut hv, w);
+                quant::from_f16(w, &hv);
+                out.f16.push(hv);
+            }
+        };
+        let g = m.kind.gates() * m.h;
+        for l in 0..m.layers {
+            let (ws, p, h) = (&mut m.w[l], m.p, m.h);
+            one(ws[0].as_mut().unwrap(), g);
+            one(ws[1].as_mut().unwrap(), g);
+            if let Some(w) = ws[4].as_mut() {
+                one(w, p);
+                let _ = h;
+            }
+        }
+        if let Some(t) = m.table.as_mut() {
+            one(t, m.v_in);
+        }
+        if let Some((w, _)) = m.head.as_mut() {
+            one(w, m.v);
+        }
+        out
+    }
+
+    #[test]
+    fn quantized_stacks_step_as_their_dequantized_f32_twins() {
+        for kind in [Kind::Lstm, Kind::Gru, Kind::RnnRelu] {
+            for &(layers, proj) in &[(1usize, 0usize), (2, 4)] {
+                if proj > 0 && kind != Kind::Lstm {
+                    continue;
+                }
+                for int8 in [true] {
+                    let mut m = model(kind, layers, 6, 9, proj, true, true, true, 40 + layers as u64);
+                    let qz = quantize_model(&mut m, int8);
+                    let b = 3;
+                    let ids: Vec<i32> = (0..4 * b).map(|k| ((k * 3 + 1) % m.v_in) as i32).collect();
+                    // The f32 model now holds exactly the values the quantized one stands for.
+                    let (o_ref, h_ref, _) = m.by_steps(b, &ids, &[]);
+                    let mut k = 0;
+                    let mut next = || {
+                        k += 1;
+                        Matrix::I8 { q: &qz.i8[k - 1].0, scales: &qz.i8[k - 1].1 }
+                    };
+                    let mut layer_m = Vec::new();
+                    for l in 0..layers {
+                        let (a, bm) = (next(), next());
+                        let r = if m.w[l][4].is_some() { Some(next()) } else { None };
+                        layer_m.push((a, bm, r));
+                    }
+                    let table = next();
+                    let head = next();
+                    let weights = |l: usize| {
+                        let o = |j: usize| m.w[l][j].as_deref();
+                        LayerWeights { w_ih: layer_m[l].0, w_hh: layer_m[l].1, b_ih: o(2), b_hh: o(3), w_hr: layer_m[l].2 }
+                    };
+                    let stack = Stack {
+                        kind, b, i: m.i, h: m.h, p: m.p, table: Some(table),
+                        head: Some((head, m.head.as_ref().unwrap().1.as_deref())), v: m.v, layers, weights: &weights,
+                    };
+                    let (hl, cl) = (layers * b * m.p, layers * b * m.hc());
+                    let (mut hs, mut cs) = (vec![0.0; hl], vec![0.0; cl]);
+                    let mut outs = Vec::new();
+                    for s in 0..4 {
+                        let (mut hn, mut cn, mut out) = (vec![0.0; hl], vec![0.0; cl], vec![0.0; stack.out_len()]);
+                        let (hi, ci) = if s == 0 { (None, None) } else { (Some(&hs[..]), Some(&cs[..])) };
+                        step(&stack, Input::Ids(&ids[s * b..(s + 1) * b]), hi, ci, &mut hn, &mut cn, &mut out).unwrap();
+                        outs.extend_from_slice(&out);
+                        hs = hn;
+                        cs = cn;
+                    }
+                    // int8: only the activations' 16-bit quantization differs; float16: only summation order.
+                    let tol = if int8 { 2e-3 } else { 2e-5 };
+                    let what = format!("{:?} layers {} proj {} int8 {}", kind, layers, proj, int8);
+                    assert!(max_diff(&outs, &o_ref) < tol, "{}: outputs differ by {}", what, max_diff(&outs, &o_ref));
+                    assert!(max_diff(&hs, &h_ref) < tol, "{}: h differs by {}", what, max_diff(&hs, &h_ref));
+                }
+            }
         }
     }
 

@@ -14,6 +14,7 @@ pub mod layout;
 pub mod math;
 pub mod ops;
 pub mod optim;
+pub mod quant;
 pub mod rnn;
 pub mod scratch;
 pub mod simd;

@@ -139,6 +139,41 @@ mod imp {
         }
     }
 
+
+    /// Four i32 lanes: the accumulators of the int8 dot products.
+    #[derive(Clone, Copy)]
+    pub struct I32x4(v128);
+
+    impl I32x4 {
+        #[inline(always)]
+        pub fn zero() -> Self {
+            I32x4(i32x4_splat(0))
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            I32x4(i32x4_add(self.0, o.0))
+        }
+        /// The lanes as f32 (exact below 2^24, rounded to nearest above).
+        #[inline(always)]
+        pub fn to_f32(self) -> F32x4 {
+            F32x4(f32x4_convert_i32x4(self.0))
+        }
+        /// Lane j: w[2j]*x[2j] + w[2j+1]*x[2j+1] + w[8+2j]*x[8+2j] + w[9+2j]*x[9+2j] for 16 int8
+        /// weights widened to i16 and 16 i16 activations (`i32x4.dot_i16x8_s`, twice: SIMD128 has
+        /// no 8-bit multiply).
+        /// # Safety
+        /// `w` must point at 16 readable i8, `x` at 16 readable i16.
+        ///
+        /// The weights are read eight at a time already widened (`v128.load8x8_s`, one instruction
+        /// with its load): widening the high half of a 16-byte load takes a shuffle more.
+        #[inline(always)]
+        pub unsafe fn dot_i8x16(w: *const i8, x: *const i16) -> Self {
+            let lo = i32x4_dot_i16x8(i16x8_load_extend_i8x8(w), v128_load(x as *const v128));
+            let hi = i32x4_dot_i16x8(i16x8_load_extend_i8x8(w.add(8)), v128_load(x.add(8) as *const v128));
+            I32x4(i32x4_add(lo, hi))
+        }
+    }
+
     #[derive(Clone, Copy)]
     pub struct Mask(v128);
 
@@ -263,6 +298,43 @@ mod imp {
         }
     }
 
+
+    /// Four i32 lanes (the fallback of the wasm type, same lane semantics).
+    #[derive(Clone, Copy)]
+    pub struct I32x4([i32; 4]);
+
+    impl I32x4 {
+        #[inline(always)]
+        pub fn zero() -> Self {
+            I32x4([0; 4])
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            I32x4([
+                self.0[0].wrapping_add(o.0[0]), self.0[1].wrapping_add(o.0[1]),
+                self.0[2].wrapping_add(o.0[2]), self.0[3].wrapping_add(o.0[3]),
+            ])
+        }
+        #[inline(always)]
+        pub fn to_f32(self) -> F32x4 {
+            F32x4([self.0[0] as f32, self.0[1] as f32, self.0[2] as f32, self.0[3] as f32])
+        }
+        /// # Safety
+        /// `w` must point at 16 readable i8, `x` at 16 readable i16.
+        #[inline(always)]
+        pub unsafe fn dot_i8x16(w: *const i8, x: *const i16) -> Self {
+            let mut out = [0i32; 4];
+            for (j, o) in out.iter_mut().enumerate() {
+                for half in [0usize, 8] {
+                    for q in [2 * j, 2 * j + 1] {
+                        *o = o.wrapping_add(*w.add(half + q) as i32 * *x.add(half + q) as i32);
+                    }
+                }
+            }
+            I32x4(out)
+        }
+    }
+
     fn round_ties_even(x: f32) -> f32 {
         let r = x.round();
         if (r - x).abs() == 0.5 && r % 2.0 != 0.0 {
@@ -289,4 +361,4 @@ mod imp {
     }
 }
 
-pub use imp::{Mask, F32x4};
+pub use imp::{F32x4, I32x4, Mask};

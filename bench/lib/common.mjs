@@ -12,15 +12,18 @@ export const SGEMM_SHAPES = [[256, 256, 256], [512, 512, 512], [64, 1024, 1024]]
 export const sgemmName = ([m, n, k]) => `${m}x${n}x${k}`;
 
 /**
- * Repeat policy per workload: `warmup` untimed runs, then timed runs until `repeats` or until
- * `budgetMs` of timed work (never fewer than `min`). `slow` is for peers whose single W1 step or
- * W3 pass takes tens of seconds (TensorFlow.js cpu): fewer runs, so a full run stays under 10 min.
+ * Repeat policy per workload: `warmup` untimed runs (and more, until `warmupMs` of untimed work, if
+ * a runner sets it), then timed runs until `repeats` or until `budgetMs` of timed work (never fewer
+ * than `min`). `slow` is for peers whose single W1 step or W3 pass takes tens of seconds
+ * (TensorFlow.js cpu): fewer runs, so a full run stays under 10 min. `W2-int8` is W2 on int8 LSTM
+ * weights (onnxruntime's DynamicQuantizeLSTM), the same generation, so the same plan.
  */
 export function plan(quick, slow = false) {
   if (quick) {
     return {
       W1: { warmup: 1, repeats: 2, min: 2, budgetMs: 3000 },
       W2: { warmup: 1, repeats: 3, min: 1, budgetMs: 1500 },
+      'W2-int8': { warmup: 1, repeats: 3, min: 1, budgetMs: 1500 },
       W3: { warmup: 1, repeats: 3, min: 1, budgetMs: 1500 },
       sgemm: { warmup: 1, repeats: 5, min: 2, budgetMs: 200 },
     };
@@ -28,6 +31,7 @@ export function plan(quick, slow = false) {
   return {
     W1: slow ? { warmup: 2, repeats: 2, min: 2, budgetMs: 0 } : { warmup: 2, repeats: 10, min: 3, budgetMs: 15000 },
     W2: { warmup: 1, repeats: 7, min: 3, budgetMs: 8000 },
+    'W2-int8': { warmup: 1, repeats: 7, min: 3, budgetMs: 8000 },
     W3: slow ? { warmup: 1, repeats: 2, min: 2, budgetMs: 0 } : { warmup: 1, repeats: 10, min: 3, budgetMs: 10000 },
     sgemm: { warmup: 2, repeats: 15, min: 3, budgetMs: 2000 },
   };
@@ -95,13 +99,18 @@ export function takeProbes() {
 }
 
 /**
- * Runs `fn` (sync or async) `warmup` times untimed, then timed until `repeats` runs or `budgetMs`
- * of timed work (at least `min` runs), with a host probe (untimed) before each timed run. Returns
- * the per-run milliseconds and what each run returned.
+ * Runs `fn` (sync or async) `warmup` times untimed (more if needed to fill `warmupMs` of untimed
+ * work: V8 runs a large WebAssembly module's functions in its baseline tier until they are hot,
+ * so onnxruntime-web's W2 takes 1,000-2,500 steps to reach its speed), then timed until
+ * `repeats` runs or `budgetMs` of timed work (at least `min` runs), with a host probe (untimed)
+ * before each timed run. Returns the per-run milliseconds, what each run returned (warm-ups
+ * first) and the number of warm-up runs done.
  */
-export async function measure(fn, { warmup, repeats, min, budgetMs }) {
+export async function measure(fn, { warmup, warmupMs = 0, repeats, min, budgetMs }) {
   const values = [];
-  for (let i = 0; i < warmup; i++) values.push(await fn());
+  const w0 = performance.now();
+  for (let i = 0; i < warmup || performance.now() - w0 < warmupMs; i++) values.push(await fn());
+  warmup = values.length;
   const ms = [];
   let spent = 0;
   while (ms.length < repeats && (ms.length < min || spent < budgetMs)) {
@@ -178,7 +187,7 @@ export class Report {
     const w = this.data.workloads[name];
     const what = w.status === 'ok' || w.status === 'invalid'
       ? `${w.status}${w.median !== undefined ? ` median ${w.median.toFixed(1)} ${w.unit}` : ''}${w.validation ? `; ${w.validation.detail}` : ''}`
-      : `${w.status}: ${w.error}`;
+      : `${w.status}: ${w.error ?? w.reason}`;
     console.log(`[${this.data.id}] ${name} ${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
 

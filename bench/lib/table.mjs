@@ -4,9 +4,15 @@ import { SGEMM_SHAPES, sgemmName } from './common.mjs';
 
 export const REFERENCE = 'lstm-wasm-wasm';
 
+/**
+ * [key, label, unit, options]. `optional`: only the systems that report the workload get a row (no
+ * 'missing' rows). `refFallback`: while lstm-wasm (WASM) reports no such workload, the ratio is
+ * taken against its result on that one instead, and marked so.
+ */
 const WORKLOADS = [
   ['W1', 'W1 train-charlm', 'tok/s'],
   ['W2', 'W2 infer-stream', 'tok/s'],
+  ['W2-int8', 'W2-int8 infer-stream, int8 LSTM weights', 'tok/s', { optional: true, refFallback: 'W2' }],
   ['W3', 'W3 forward-batch', 'tok/s'],
   ...SGEMM_SHAPES.map((s) => [`sgemm:${sgemmName(s)}`, `SGEMM ${sgemmName(s)}`, 'GFLOP/s']),
 ];
@@ -32,16 +38,22 @@ function recordOf(result, key) {
 export function summarize(results) {
   const ref = results.find((r) => r.id === REFERENCE);
   const rows = [];
-  for (const [key, label, unit] of WORKLOADS) {
-    const refRec = ref ? recordOf(ref, key) : null;
+  for (const [key, label, unit, { optional = false, refFallback = null } = {}] of WORKLOADS) {
+    let refRec = ref ? recordOf(ref, key) : null;
+    let ratioVs = null;
+    if (refFallback && ref && refRec.median === undefined) {
+      refRec = recordOf(ref, refFallback);
+      ratioVs = refFallback;
+    }
     for (const r of results) {
       const rec = recordOf(r, key);
-      if (rec.status === 'n/a') continue;
+      if (rec.status === 'n/a' || (optional && (r.status !== 'ok' || rec.status === 'missing'))) continue;
       const row = { workload: label, key, unit, system: r.name, id: r.id, status: rec.status };
       if (rec.median !== undefined) {
         Object.assign(row, { median: rec.median, min: rec.min, max: rec.max, runs: rec.runs });
         if (rec.gflops) row.gflops = rec.gflops.median;
         if (refRec?.median !== undefined) row.ratio = refRec.median / rec.median;
+        if (row.ratio !== undefined && ratioVs) row.ratioVs = ratioVs;
         if (rec.host !== undefined) row.host = rec.host;
         if (rec.host !== undefined && refRec?.host !== undefined) row.hostVsRef = rec.host / refRec.host;
       }
@@ -67,7 +79,7 @@ export function markdownTable(rows) {
       continue;
     }
     const median = r.gflops !== undefined ? `${fmt(r.median)} (${fmt(r.gflops)} GFLOP/s)` : fmt(r.median);
-    const ratio = r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`;
+    const ratio = r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×${r.ratioVs ? ` (lstm-wasm's ${r.ratioVs})` : ''}`;
     const check = r.status === 'ok' ? 'ok' : `**${r.status.toUpperCase()}**`;
     const host = r.hostVsRef === undefined ? '—' : `${r.hostVsRef.toFixed(2)}×`;
     lines.push(`| ${name} | ${r.system} | ${median} | ${fmt(r.min)}-${fmt(r.max)} | ${r.runs} | ${ratio} | ${host} | ${check} |`);
@@ -80,6 +92,8 @@ const firstLine = (s) => String(s).split('\n')[0].slice(0, 160).replace(/\|/g, '
 /** Validation details and deviations, one bullet each, for under the table. */
 export function notes(results, rows) {
   const out = [];
+  const vs = [...new Set(rows.filter((r) => r.ratioVs).map((r) => `${r.workload}: against lstm-wasm's ${r.ratioVs} (float32), which has no ${r.key}`))];
+  for (const v of vs) out.push(`- lstm-wasm ÷ system on ${v}`);
   // SGEMM checks are listed only when they fail; every recurrent workload's check is listed.
   for (const r of rows) {
     if (r.check && r.median !== undefined && (r.status !== 'ok' || !r.key.startsWith('sgemm'))) out.push(`- ${r.workload}, ${r.system}: ${firstLine(r.check)}`);

@@ -26,8 +26,9 @@
 
 use std::cell::RefCell;
 
-use super::{Seq, WeightGrads, Weights};
+use super::{LayerWeights, Seq, WeightGrads, Weights};
 use crate::gemm::{sgemm, PreparedB};
+use crate::quant::Prepared;
 use crate::scratch::{self, OutOfMemory};
 
 /// The math of one kind of recurrent cell, one batch row at a time; the driver does the rest.
@@ -98,7 +99,7 @@ fn cache_regions<C: Cell>(t: usize, b: usize, h: usize, p: usize, has_proj: bool
 pub(super) fn forward<C: Cell>(
     cell: &C, y: &mut [f32], ldy: usize, h_n: Option<&mut [f32]>, c_n: Option<&mut [f32]>,
     cache: Option<&mut [f32]>,
-    x: &[f32], w: &Weights, h0: Option<&[f32]>, c0: Option<&[f32]>, seq: &Seq,
+    x: &[f32], w: &LayerWeights, h0: Option<&[f32]>, c0: Option<&[f32]>, seq: &Seq,
 ) -> Result<(), OutOfMemory> {
     let d = seq.dims;
     let (tt, b, i, h, p) = (d.t, d.b, d.i, d.h, d.p);
@@ -120,9 +121,13 @@ pub(super) fn forward<C: Cell>(
         fold_bias(bias, w.b_ih, w.b_hh, C::FOLDED_HH * h);
         let bias: Option<&[f32]> = if w.b_ih.is_some() || w.b_hh.is_some() { Some(bias) } else { None };
         let hg = take(&mut scratch, if C::HIDDEN_APART { b * g } else { 0 }); // (B,G)
-        let w_ih_t = prepare_w_ih(w.w_ih, i, g, tc * b, tt * b)?;
+        let mut w_ih_t = prepare_w_ih(w.w_ih, i, g, tc * b, tt * b)?;
         // w_hh^T is multiplied at every step: pack it once for the whole sequence.
-        let w_hh_t = PreparedB::new(w.w_hh, p, true, p, g, b)?;
+        let mut w_hh_t = Prepared::new(w.w_hh, p, g, b)?;
+        let mut w_hr_t = match w.w_hr {
+            Some(w_hr) => Some(Prepared::new(w_hr, h, p, 0)?),
+            None => None,
+        };
         // Nothing is allocated past this point: an out-of-memory leaves every output untouched.
 
         // gbuf: gates of `tc` steps (GATE_LD*H per row); cs, hs: state boundaries; rs: r rows.
@@ -153,7 +158,7 @@ pub(super) fn forward<C: Cell>(
         while s0 < tt {
             let s1 = (s0 + tc).min(tt);
             let (lo, hi) = seq.chunk_times(s0, s1, gates_in_cache);
-            input_projection(gbuf, ldg, &x[lo * b * i..hi * b * i], &w_ih_t, bias, (hi - lo) * b, i, g);
+            input_projection(gbuf, ldg, &x[lo * b * i..hi * b * i], &mut w_ih_t, bias, (hi - lo) * b, i, g);
             for s in s0..s1 {
                 let t = seq.time(s);
                 let (prev, next) = seq.state_rows(s, t, has_cache);
@@ -163,10 +168,10 @@ pub(super) fn forward<C: Cell>(
                 if seq.n_active(t) > 0 {
                     if C::HIDDEN_APART {
                         // hg = h_prev @ w_hh^T, (B,P) x (P,G)
-                        w_hh_t.gemm(false, b, 1.0, h_prev, p, 0.0, hg, g);
+                        w_hh_t.gemm(b, h_prev, p, 0.0, hg, g);
                     } else {
                         // gates += h_prev @ w_hh^T
-                        w_hh_t.gemm(false, b, 1.0, h_prev, p, 1.0, gt, ldg);
+                        w_hh_t.gemm(b, h_prev, p, 1.0, gt, ldg);
                     }
                 }
                 // The cell's output (B,H): h itself, or r rows the projection reads.
@@ -190,9 +195,9 @@ pub(super) fn forward<C: Cell>(
                         }
                     }
                 }
-                if let Some(w_hr) = w.w_hr {
+                if let Some(w_hr_t) = w_hr_t.as_mut() {
                     // h = r @ w_hr^T, (B,H) x (H,P)
-                    sgemm(false, true, b, p, h, 1.0, &rs[r_off..r_off + b * h], h, w_hr, h, 0.0, h_next, p);
+                    w_hr_t.gemm(b, &rs[r_off..r_off + b * h], h, 0.0, h_next, p);
                 }
                 carry_masked(h_prev, h_next, p, seq, t);
                 carry_masked(c_prev, c_next, hc, seq, t);
@@ -372,9 +377,9 @@ fn fold_bias(bias: &mut [f32], b_ih: Option<&[f32]>, b_hh: Option<&[f32]>, n_hh:
 /// w_ih^T prepared for `input_projection` over a sequence split into chunks of `chunk_rows` rows of
 /// x (of `total_rows`): packed once when there is more than one chunk (inference over a long
 /// sequence would otherwise repack w_ih for every chunk), left in place for a single product.
-fn prepare_w_ih(w_ih: &[f32], i: usize, g: usize, chunk_rows: usize, total_rows: usize) -> Result<PreparedB<'_>, OutOfMemory> {
+fn prepare_w_ih<'a>(w_ih: crate::quant::Matrix<'a>, i: usize, g: usize, chunk_rows: usize, total_rows: usize) -> Result<Prepared<'a>, OutOfMemory> {
     let rows = if chunk_rows < total_rows { chunk_rows } else { 0 };
-    PreparedB::new(w_ih, i, true, i, g, rows)
+    Prepared::new(w_ih, i, g, rows)
 }
 
 /// out (R, ldo) [:, :g] = x (R,I) @ w_ih^T + bias, with `w_ih_t` from `prepare_w_ih` (w_ih is
@@ -382,7 +387,7 @@ fn prepare_w_ih(w_ih: &[f32], i: usize, g: usize, chunk_rows: usize, total_rows:
 /// read them).
 #[allow(clippy::too_many_arguments)]
 fn input_projection(
-    out: &mut [f32], ldo: usize, x: &[f32], w_ih_t: &PreparedB, bias: Option<&[f32]>,
+    out: &mut [f32], ldo: usize, x: &[f32], w_ih_t: &mut Prepared, bias: Option<&[f32]>,
     rows: usize, i: usize, g: usize,
 ) {
     if rows == 0 || g == 0 {
@@ -397,7 +402,7 @@ fn input_projection(
         }
         None => 0.0,
     };
-    w_ih_t.gemm(false, rows, 1.0, &x[..rows * i], i, beta, out, ldo);
+    w_ih_t.gemm(rows, &x[..rows * i], i, beta, out, ldo);
 }
 
 /// Masked rows of `next` (B rows of width w) carry `prev` unchanged.

@@ -6,7 +6,7 @@
 //! `rnn/mod.rs`); the pre-activations live in a chunked scratch and are not kept.
 
 use super::driver::{self, Cell, Saved};
-use super::{ld, st, Seq, WeightGrads, Weights};
+use super::{LayerWeights, ld, st, Seq, WeightGrads, Weights};
 use crate::scratch::OutOfMemory;
 use crate::math::tanh4;
 use crate::simd::F32x4;
@@ -63,11 +63,11 @@ impl Cell for Elman {
 /// or 0 where masked; `h_n` (B,H) gets the final state. x (T,B,I), h0 (B,H) (None = zeros).
 /// `cache` (len `rnn_cache_len`) is filled for `rnn_backward`.
 #[allow(clippy::too_many_arguments)]
-pub fn rnn_forward(
+pub fn rnn_forward<'a>(
     y: &mut [f32], ldy: usize, h_n: Option<&mut [f32]>, cache: Option<&mut [f32]>,
-    x: &[f32], w: &Weights, h0: Option<&[f32]>, relu: bool, seq: &Seq,
+    x: &[f32], w: impl Into<LayerWeights<'a>>, h0: Option<&[f32]>, relu: bool, seq: &Seq,
 ) -> Result<(), OutOfMemory> {
-    driver::forward(&Elman { h: seq.dims.h, relu }, y, ldy, h_n, None, cache, x, w, h0, None, seq)
+    driver::forward(&Elman { h: seq.dims.h, relu }, y, ldy, h_n, None, cache, x, &w.into(), h0, None, seq)
 }
 
 /// RNN backward (BPTT) from the cache of `rnn_forward` on the same x, weights, lengths,

@@ -14,7 +14,7 @@
 //! rows) | `h (T+1,B,H)` hidden-state boundaries.
 
 use super::driver::{self, Cell, Saved};
-use super::{ld, st, Seq, WeightGrads, Weights};
+use super::{LayerWeights, ld, st, Seq, WeightGrads, Weights};
 use crate::scratch::OutOfMemory;
 use crate::math::{exp4_n, sigmoid4_from_exp, sigmoid_exp_arg, tanh4};
 use crate::simd::F32x4;
@@ -105,13 +105,14 @@ impl Cell for Gru<'_> {
 /// or 0 where masked; `h_n` (B,H) gets the final state. x (T,B,I), h0 (B,H) (None = zeros).
 /// `cache` (len `gru_cache_len`) is filled for `gru_backward`.
 #[allow(clippy::too_many_arguments)]
-pub fn gru_forward(
+pub fn gru_forward<'a>(
     y: &mut [f32], ldy: usize, h_n: Option<&mut [f32]>, cache: Option<&mut [f32]>,
-    x: &[f32], w: &Weights, h0: Option<&[f32]>, seq: &Seq,
+    x: &[f32], w: impl Into<LayerWeights<'a>>, h0: Option<&[f32]>, seq: &Seq,
 ) -> Result<(), OutOfMemory> {
     let h = seq.dims.h;
+    let w: LayerWeights = w.into();
     let cell = Gru { h, b_hn: w.b_hh.map(|b| &b[2 * h..3 * h]) };
-    driver::forward(&cell, y, ldy, h_n, None, cache, x, w, h0, None, seq)
+    driver::forward(&cell, y, ldy, h_n, None, cache, x, &w, h0, None, seq)
 }
 
 /// GRU backward (BPTT) from the cache of `gru_forward` on the same x, weights, lengths and

@@ -14,7 +14,7 @@
 //! rows). tanh(c) is recomputed in backward with the same function, so it is bit-identical.
 
 use super::driver::{self, Cell, Saved};
-use super::{ld, st, Seq, WeightGrads, Weights};
+use super::{LayerWeights, ld, st, Seq, WeightGrads, Weights};
 use crate::scratch::OutOfMemory;
 use crate::math::{exp4_n, sigmoid4_from_exp, sigmoid_exp_arg, tanh4, tanh4_from_exp, tanh_exp_arg};
 use crate::simd::F32x4;
@@ -107,12 +107,12 @@ impl Cell for Lstm {
 /// `lstm_cache_len`) is filled for `lstm_backward`; without it only O(B*G) scratch is used.
 /// `Err` (nothing written) when memory cannot hold the scratch.
 #[allow(clippy::too_many_arguments)]
-pub fn lstm_forward(
+pub fn lstm_forward<'a>(
     y: &mut [f32], ldy: usize, h_n: Option<&mut [f32]>, c_n: Option<&mut [f32]>,
     cache: Option<&mut [f32]>,
-    x: &[f32], w: &Weights, h0: Option<&[f32]>, c0: Option<&[f32]>, seq: &Seq,
+    x: &[f32], w: impl Into<LayerWeights<'a>>, h0: Option<&[f32]>, c0: Option<&[f32]>, seq: &Seq,
 ) -> Result<(), OutOfMemory> {
-    driver::forward(&Lstm { h: seq.dims.h }, y, ldy, h_n, c_n, cache, x, w, h0, c0, seq)
+    driver::forward(&Lstm { h: seq.dims.h }, y, ldy, h_n, c_n, cache, x, &w.into(), h0, c0, seq)
 }
 
 /// LSTM backward (BPTT) from the cache of `lstm_forward` on the same x, weights, lengths and

@@ -46,6 +46,7 @@ mod fixtures;
 #[cfg(test)]
 mod tests;
 
+use crate::quant::Matrix;
 use crate::simd::F32x4;
 
 /// Sizes of one layer-direction. `p` is the LSTM projection size, `h` everywhere else.
@@ -131,6 +132,30 @@ pub struct Weights<'a> {
     pub b_ih: Option<&'a [f32]>,
     pub b_hh: Option<&'a [f32]>,
     pub w_hr: Option<&'a [f32]>,
+}
+
+/// A layer-direction's parameters for the forward pass, each matrix stored as f32, int8 or
+/// float16 (`quant::Matrix`; biases stay f32): what `driver::forward` reads. Training uses f32
+/// `Weights`, which convert to this.
+#[derive(Clone, Copy)]
+pub struct LayerWeights<'a> {
+    pub w_ih: Matrix<'a>,
+    pub w_hh: Matrix<'a>,
+    pub b_ih: Option<&'a [f32]>,
+    pub b_hh: Option<&'a [f32]>,
+    pub w_hr: Option<Matrix<'a>>,
+}
+
+impl<'a> From<&Weights<'a>> for LayerWeights<'a> {
+    fn from(w: &Weights<'a>) -> Self {
+        LayerWeights { w_ih: Matrix::F32(w.w_ih), w_hh: Matrix::F32(w.w_hh), b_ih: w.b_ih, b_hh: w.b_hh, w_hr: w.w_hr.map(Matrix::F32) }
+    }
+}
+
+impl<'a> From<&LayerWeights<'a>> for LayerWeights<'a> {
+    fn from(w: &LayerWeights<'a>) -> Self {
+        *w
+    }
 }
 
 /// Parameter gradients (same shapes as `Weights`), each accumulated into when present.

@@ -206,6 +206,7 @@ function rnnStepperWithHead(
   rnn: lw.nn.LSTM, embed: lw.nn.Embedding, head: lw.nn.Linear,
   forward: (x: Tensor, state: Tensor[] | null) => { output: Tensor; state: Tensor[] },
 ): lw.nn.Stepper {
-  const decode = new lw.nn.DecodeStep(() => rnn.decodeStack(embed.weight, { weight: head.weight, bias: head.bias }), 'test');
+  const f32 = (t: Tensor) => ({ data: t, scales: null, rows: t.shape[0] });
+  const decode = new lw.nn.DecodeStep(() => rnn.decodeStack(f32(embed.weight), { weight: f32(head.weight), bias: head.bias }), 'test');
   return new nn.Stepper(forward, {}, decode);
 }

@@ -150,14 +150,31 @@ export interface Kernels {
   // (B) with an embedding, else floats (B,I); hIn/cIn 0 for zeros; outputs must not overlap
   // inputs. Returns the status of the recurrent kernels.
   lw_decode_step(plan: Ptr, input: Ptr, hIn: Ptr, cIn: Ptr, hOut: Ptr, cOut: Ptr, out: Ptr): number;
+
+  // Quantized weights (crate/quant.rs): int8 symmetric per row with f32 scales, and the float16
+  // conversions of float16 checkpoints (a float16 model computes as float32). `dtype` 1 = int8 (with
+  // `scales`), 0 = float32 (`QUANT_DTYPES`). int8 products quantize each row of x to int16 on the fly.
+  lw_quantize_i8(q: Ptr, scales: Ptr, w: Ptr, rows: number, cols: number): void;
+  lw_dequantize_i8(w: Ptr, q: Ptr, scales: Ptr, rows: number, cols: number): void;
+  lw_to_f16(out: Ptr, w: Ptr, n: number): void;
+  lw_from_f16(out: Ptr, h: Ptr, n: number): void;
+  lw_qmatmul(dtype: number, y: Ptr, x: Ptr, w: Ptr, scales: Ptr, m: number, n: number, k: number, beta: number): number;
+  lw_qembedding(dtype: number, out: Ptr, table: Ptr, scales: Ptr, ids: Ptr, rows: number, v: number, c: number): void;
+  lw_qrnn_forward(kind: number, dtype: number, t: number, b: number, i: number, h: number, p: number, x: Ptr,
+    wIh: Ptr, sIh: Ptr, wHh: Ptr, sHh: Ptr, bIh: Ptr, bHh: Ptr, wHr: Ptr, sHr: Ptr, h0: Ptr, c0: Ptr, lengths: Ptr,
+    reverse: number, y: Ptr, ldy: number, hN: Ptr, cN: Ptr): number;
 }
+
+/** The dtype codes of the quantized kernels and of the decode plan. */
+export const QUANT_DTYPES = { float32: 0, int8: 1 } as const;
 
 /** The words of `lw_decode_step`'s plan (crate/decode.rs `PLAN_*`): a header, then LAYER_WORDS per layer. */
 export const DECODE_PLAN = {
   kind: 0, layers: 1, batch: 2, input: 3, hidden: 4, proj: 5, table: 6, tableRows: 7, headWeight: 8, headBias: 9, vocab: 10,
-  header: 11,
-  /** Per layer: w_ih, w_hh, b_ih, b_hh, w_hr (0 when absent). */
-  layerWords: 5,
+  dtype: 11, tableScales: 12, headScales: 13,
+  header: 14,
+  /** Per layer: w_ih, w_hh, b_ih, b_hh, w_hr, then (int8) the scales of w_ih, w_hh, w_hr (0 when absent). */
+  layerWords: 8,
   /** The kind codes. */
   kinds: { LSTM: 0, GRU: 1, RNN_TANH: 2, RNN_RELU: 3 },
 } as const;
@@ -187,6 +204,8 @@ const kernelTable: { readonly [K in keyof Kernels]: true } = {
   lw_gru_cache_len: true, lw_gru_forward: true, lw_gru_backward: true,
   lw_rnn_cache_len: true, lw_rnn_forward: true, lw_rnn_backward: true,
   lw_decode_step: true,
+  lw_quantize_i8: true, lw_dequantize_i8: true, lw_to_f16: true, lw_from_f16: true, lw_qmatmul: true, lw_qembedding: true,
+  lw_qrnn_forward: true,
 };
 
 export const KERNEL_NAMES: readonly (keyof Kernels)[] = Object.keys(kernelTable) as (keyof Kernels)[];

@@ -2,7 +2,8 @@
  * safetensors, the format PyTorch checkpoints are exchanged in: an 8-byte little-endian header
  * length N, N bytes of JSON `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {..}}`
  * (offsets relative to the end of the header), then raw little-endian tensor bytes.
- * Supported dtypes: F32 and I32 (the dtypes of this library's tensors).
+ * Supported dtypes: F32 and I32 (the dtypes of this library's tensors), and I8 and F16 (quantized
+ * models' weights): `loadSafetensors` gives those as int32 and float32 tensors (values widened).
  *
  * Reading is two steps: `parseSafetensors` checks the whole header against the bytes (every entry,
  * every size bounded, no allocation), then `readSafetensors` copies the data into new tensors. A
@@ -15,8 +16,20 @@ import { tensor } from '../creation';
 import { FormatError, ValueError, formatShape } from '../errors';
 import { assertTensor } from '../ops/util';
 import { describeValue, repeatedKey, scanJson, showName, showValue } from './json-guard';
+import { f16ToF32 } from '../float16';
 
 const DTYPES = { float32: 'F32', int32: 'I32' } as const;
+
+/** The dtypes an entry may have, by their safetensors names, and the bytes of one element. */
+const ENTRY_DTYPES = { F32: ['float32', 4], I32: ['int32', 4], I8: ['int8', 1], F16: ['float16', 2] } as const;
+export type EntryDtype = (typeof ENTRY_DTYPES)[keyof typeof ENTRY_DTYPES][0];
+
+/** One entry to write: its safetensors dtype, shape and little-endian bytes. */
+export interface RawEntry {
+  dtype: keyof typeof ENTRY_DTYPES;
+  shape: readonly number[];
+  bytes: Uint8Array;
+}
 
 // Bounds on what a header may declare. Each is far above what real files use and low enough that
 // checking the header stays cheap; the data itself is bounded by the bytes actually given.
@@ -37,7 +50,22 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Serializes named tensors; keys are written in sorted order, header padded to 8 bytes. */
 export function saveSafetensors(dict: Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
-  const names = Object.keys(dict).sort();
+  const entries = Object.create(null) as Record<string, RawEntry>;
+  for (const name of Object.keys(dict)) {
+    const t = dict[name];
+    if (!(t instanceof Tensor)) throw new ValueError(`saveSafetensors: '${name}' is not a Tensor`);
+    assertTensor('saveSafetensors', `'${name}'`, t);
+    entries[name] = { dtype: DTYPES[t.dtype], shape: t.shape, bytes: littleEndianBytes(t.toArray()) };
+  }
+  return encodeSafetensors(entries, metadata);
+}
+
+/**
+ * Serializes raw entries (any supported dtype, bytes already little-endian, each the size its
+ * dtype and shape say); keys in sorted order, header padded to 8 bytes.
+ */
+export function encodeSafetensors(entries: Record<string, RawEntry>, metadata: Record<string, string> = {}): Uint8Array {
+  const names = Object.keys(entries).sort();
   // No prototype: a tensor named `__proto__` is an entry, not the header's prototype.
   const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   if (Object.keys(metadata).length > 0) {
@@ -48,12 +76,12 @@ export function saveSafetensors(dict: Record<string, Tensor>, metadata: Record<s
   }
   let offset = 0;
   for (const name of names) {
-    const t = dict[name];
-    if (!(t instanceof Tensor)) throw new ValueError(`saveSafetensors: '${name}' is not a Tensor`);
-    assertTensor('saveSafetensors', `'${name}'`, t);
+    const e = entries[name];
     if (name === '__metadata__') throw new ValueError("saveSafetensors: '__metadata__' is a reserved name");
-    header[name] = { dtype: DTYPES[t.dtype], shape: t.shape.slice(), data_offsets: [offset, offset + t.size * 4] };
-    offset += t.size * 4;
+    const size = e.shape.reduce((a, b) => a * b, 1) * ENTRY_DTYPES[e.dtype][1];
+    if (e.bytes.length !== size) throw new ValueError(`saveSafetensors: '${name}' has ${e.bytes.length} bytes, expected ${size} for ${e.dtype} ${formatShape(e.shape)}`);
+    header[name] = { dtype: e.dtype, shape: e.shape.slice(), data_offsets: [offset, offset + size] };
+    offset += size;
   }
   let json = JSON.stringify(header);
   const encoder = new TextEncoder();
@@ -69,18 +97,20 @@ export function saveSafetensors(dict: Record<string, Tensor>, metadata: Record<s
   out.set(headerBytes, 8);
   let at = 8 + headerBytes.length;
   for (const name of names) {
-    const t = dict[name];
-    const data = t.toArray();
-    if (LITTLE_ENDIAN) {
-      // The bytes as they are: no detour through doubles (which may quiet a signalling NaN).
-      out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
-    } else {
-      for (let i = 0; i < data.length; i++) {
-        if (t.dtype === 'float32') view.setFloat32(at + 4 * i, data[i], true);
-        else view.setInt32(at + 4 * i, data[i], true);
-      }
-    }
-    at += data.length * 4;
+    out.set(entries[name].bytes, at);
+    at += entries[name].bytes.length;
+  }
+  return out;
+}
+
+/** The little-endian bytes of 4-byte values (a view where the machine is little-endian: no detour through doubles, which may quiet a signalling NaN). */
+export function littleEndianBytes(data: Float32Array | Int32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Uint8Array(data.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) {
+    if (data instanceof Float32Array) view.setFloat32(4 * i, data[i], true);
+    else view.setInt32(4 * i, data[i], true);
   }
   return out;
 }
@@ -95,7 +125,7 @@ export interface SafetensorsFile {
 /** One tensor of a checked header; `begin` and `end` are byte offsets into the data section. */
 export interface SafetensorsEntry {
   name: string;
-  dtype: 'float32' | 'int32';
+  dtype: EntryDtype;
   shape: number[];
   begin: number;
   end: number;
@@ -134,10 +164,15 @@ export function readSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFil
   return { tensors, metadata: file.metadata };
 }
 
-/** A copy of an entry's data, as the entry's dtype. */
+/** A copy of an entry's data, as the entry's dtype (int8 widened to int32, float16 to float32). */
 export function entryData(file: ParsedSafetensors, e: SafetensorsEntry): Float32Array | Int32Array {
   const start = file.dataStart + e.begin;
   const end = file.dataStart + e.end;
+  if (e.dtype === 'int8') return Int32Array.from(new Int8Array(file.bytes.buffer, file.bytes.byteOffset + start, end - start));
+  if (e.dtype === 'float16') {
+    const view = new DataView(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
+    return Float32Array.from({ length: (end - start) / 2 }, (_, i) => f16ToF32(view.getUint16(start + 2 * i, true)));
+  }
   if (LITTLE_ENDIAN) {
     const copy = file.bytes.slice(start, end); // its own buffer, 4-byte aligned
     return e.dtype === 'float32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
@@ -239,8 +274,10 @@ function checkEntry(name: string, raw: unknown, dataLength: number): Safetensors
   if (name.length > MAX_NAME_LENGTH) throw new FormatError(`safetensors: tensor name of ${name.length} characters ('${shown}') is too long: at most ${MAX_NAME_LENGTH}`);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new FormatError(`safetensors: entry '${shown}' is not an object`);
   const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-  const dtype = info.dtype === 'F32' ? 'float32' : info.dtype === 'I32' ? 'int32' : null;
-  if (dtype === null) throw new FormatError(`safetensors: tensor '${shown}' has dtype ${showValue(info.dtype)}; supported: F32, I32`);
+  const known = typeof info.dtype === 'string' && Object.prototype.hasOwnProperty.call(ENTRY_DTYPES, info.dtype)
+    ? ENTRY_DTYPES[info.dtype as keyof typeof ENTRY_DTYPES] : null;
+  if (known === null) throw new FormatError(`safetensors: tensor '${shown}' has dtype ${showValue(info.dtype)}; supported: F32, I32, I8, F16`);
+  const [dtype, elementBytes] = known;
   const shape = info.shape;
   if (Array.isArray(shape) && shape.length > MAX_DIMS) throw new FormatError(`safetensors: tensor '${shown}' has ${shape.length} dimensions, at most ${MAX_DIMS}`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0 && d <= MAX_DIM)) {
@@ -252,7 +289,7 @@ function checkEntry(name: string, raw: unknown, dataLength: number): Safetensors
   }
   const [begin, end] = offsets as [number, number];
   // At most 16 dims of at most 2^31: once past 2^53 the product only grows, so "not a safe integer" is exact.
-  const bytes = (shape as number[]).reduce((a, b) => a * b, 1) * 4;
+  const bytes = (shape as number[]).reduce((a, b) => a * b, 1) * elementBytes;
   if (end < begin || !Number.isSafeInteger(bytes) || end - begin !== bytes) {
     const expected = Number.isSafeInteger(bytes) ? `${bytes}` : `more than 2^53`;
     throw new FormatError(`safetensors: tensor '${shown}' spans ${end - begin} bytes, expected ${expected} for shape ${formatShape(shape as number[])}`);
@@ -262,3 +299,4 @@ function checkEntry(name: string, raw: unknown, dataLength: number): Safetensors
   }
   return { name, dtype, shape: shape as number[], begin, end };
 }
+

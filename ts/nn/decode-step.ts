@@ -12,25 +12,42 @@
 import { Tensor } from '../tensor';
 import { untracked } from '../memory';
 import { backend } from '../backend/backend';
-import { DECODE_PLAN } from '../backend/kernels';
+import { DECODE_PLAN, QUANT_DTYPES } from '../backend/kernels';
 import { checkKernelStatus } from '../backend/limits';
 import { checkIds } from '../ops/embedding';
 import { IndexError, ValueError } from '../errors';
-import type { RecurrentWeights } from '../ops/recurrent';
+
+/** A matrix as the plan takes it: float32 values, or quantized storage (int8 with row scales, float16). */
+export interface DecodeMatrix {
+  data: Tensor;
+  scales: Tensor | null;
+  rows: number;
+}
+
+/** One layer's weights for the plan. */
+export interface DecodeLayer {
+  wIh: DecodeMatrix;
+  wHh: DecodeMatrix;
+  bIh: Tensor | null;
+  bHh: Tensor | null;
+  wHr: DecodeMatrix | null;
+}
 
 /** What a fused step needs to know of a stack, read again before every step. */
 export interface DecodeStack {
   kind: keyof typeof DECODE_PLAN.kinds;
+  /** How every matrix of the stack is stored. */
+  dtype: keyof typeof QUANT_DTYPES;
   /** One per layer (a fused stack is unidirectional). */
-  layers: readonly RecurrentWeights[];
+  layers: readonly DecodeLayer[];
   inputSize: number;
   hiddenSize: number;
   /** Width of h and of each layer's output: the projection size, or hiddenSize. */
   outSize: number;
   /** Embedding table (V_in, I): the step takes token ids. Null: it takes floats (B, I). */
-  table: Tensor | null;
+  table: DecodeMatrix | null;
   /** The Linear head (V, P) and its bias; null: the output is the last layer's (B, P). */
-  head: { weight: Tensor; bias: Tensor | null } | null;
+  head: { weight: DecodeMatrix; bias: Tensor | null } | null;
 }
 
 /** Buffers for one batch size. */
@@ -68,10 +85,10 @@ export class DecodeStep {
     const buf = this.buffersFor(s, B);
     let inputPtr: number;
     if (input instanceof Tensor) {
-      if (s.table !== null) checkIds(`${this.name}.step`, input, s.table.shape[0]);
+      if (s.table !== null) checkIds(`${this.name}.step`, input, s.table.rows);
       inputPtr = input.ptr;
     } else {
-      writeIds(buf.ids, input, s.table!.shape[0], this.name);
+      writeIds(buf.ids, input, s.table!.rows, this.name);
       inputPtr = buf.ids.ptr;
     }
     writePlan(buf.plan, s, B);
@@ -107,7 +124,7 @@ export class DecodeStep {
 
   private buffersFor(s: DecodeStack, B: number): Buffers {
     const words = DECODE_PLAN.header + DECODE_PLAN.layerWords * s.layers.length;
-    const outLen = B * (s.head !== null ? s.head.weight.shape[0] : s.outSize);
+    const outLen = B * (s.head !== null ? s.head.weight.rows : s.outSize);
     const b = this.buffers;
     if (b !== null && b.B === B && b.plan.size === words && b.out.size === outLen && sameShapes(b.spare, s, B)) return b;
     this.dispose();
@@ -139,7 +156,7 @@ function sameShapes(state: Tensor[], s: DecodeStack, B: number): boolean {
 /** The plan's words (crate/decode.rs): the header, then each layer's parameter addresses. */
 function writePlan(plan: Tensor, s: DecodeStack, B: number): void {
   const P = DECODE_PLAN;
-  const addr = (t: Tensor | null): number => (t === null ? 0 : t.ptr);
+  const addr = (t: Tensor | null | undefined): number => (t === null || t === undefined ? 0 : t.ptr);
   const words = plan.heapView() as Int32Array;
   words[P.kind] = P.kinds[s.kind];
   words[P.layers] = s.layers.length;
@@ -147,18 +164,24 @@ function writePlan(plan: Tensor, s: DecodeStack, B: number): void {
   words[P.input] = s.inputSize;
   words[P.hidden] = s.hiddenSize;
   words[P.proj] = s.outSize;
-  words[P.table] = addr(s.table);
-  words[P.tableRows] = s.table?.shape[0] ?? 0;
-  words[P.headWeight] = addr(s.head?.weight ?? null);
-  words[P.headBias] = addr(s.head?.bias ?? null);
-  words[P.vocab] = s.head?.weight.shape[0] ?? 0;
+  words[P.table] = addr(s.table?.data);
+  words[P.tableRows] = s.table?.rows ?? 0;
+  words[P.headWeight] = addr(s.head?.weight.data);
+  words[P.headBias] = addr(s.head?.bias);
+  words[P.vocab] = s.head?.weight.rows ?? 0;
+  words[P.dtype] = QUANT_DTYPES[s.dtype];
+  words[P.tableScales] = addr(s.table?.scales);
+  words[P.headScales] = addr(s.head?.weight.scales);
   s.layers.forEach((w, l) => {
     const at = P.header + l * P.layerWords;
-    words[at] = addr(w.wIh);
-    words[at + 1] = addr(w.wHh);
+    words[at] = addr(w.wIh.data);
+    words[at + 1] = addr(w.wHh.data);
     words[at + 2] = addr(w.bIh);
     words[at + 3] = addr(w.bHh);
-    words[at + 4] = addr(w.wHr);
+    words[at + 4] = addr(w.wHr?.data);
+    words[at + 5] = addr(w.wIh.scales);
+    words[at + 6] = addr(w.wHh.scales);
+    words[at + 7] = addr(w.wHr?.scales);
   });
 }
 

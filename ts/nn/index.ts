@@ -8,4 +8,5 @@ export { Dropout, Identity, type DropoutOptions } from './dropout';
 export { LayerNorm, type LayerNormOptions } from './normalization';
 export * as utils from './utils';
 export { Stepper, type StepperOptions, type StepFunction, type StepResult } from './stepper';
-export { DecodeStep, type DecodeStack } from './decode-step';
+export { DecodeStep, type DecodeStack, type DecodeLayer, type DecodeMatrix } from './decode-step';
+export { QuantizedLinear, QuantizedEmbedding, QuantizedMatrix, type QuantDtype } from './quantized';

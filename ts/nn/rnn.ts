@@ -4,13 +4,19 @@
  * whatever batchFirst says; output (T, B, D*P). P = projSize for a projected LSTM, else hiddenSize.
  */
 import { Tensor } from '../tensor';
-import { runOp } from '../memory';
-import { DTypeError, IndexError, ShapeError, ValueError, formatShape } from '../errors';
-import { recurrentStack, GATES, recurrentInit, type RecurrentMode, type RecurrentWeights, type RecurrentConfig, type RecurrentOutputs } from '../ops/recurrent';
+import { tensor } from '../creation';
+import { runOp, untracked } from '../memory';
+import { DTypeError, DisposedError, IndexError, ShapeError, ValueError, formatShape } from '../errors';
+import {
+  recurrentStack, quantizedRecurrentStack, GATES, recurrentInit, type RecurrentMode, type RecurrentWeights, type RecurrentConfig, type RecurrentOutputs,
+  type QuantizedRecurrentWeights,
+} from '../ops/recurrent';
 import { swapLeadingDims, reshape } from '../ops/index';
 import { assertTensor } from '../ops/util';
 import { Stepper, type StepperOptions } from './stepper';
-import { DecodeStep, type DecodeStack } from './decode-step';
+import { DecodeStep, type DecodeStack, type DecodeLayer, type DecodeMatrix } from './decode-step';
+import { QuantizedMatrix, refuseGrad, type QuantDtype } from './quantized';
+import { QUANT_DTYPES } from '../backend/kernels';
 import { Module } from './module';
 import { Generator, defaultGenerator } from '../random';
 import { checkSize, checkFlag } from './linear';
@@ -132,8 +138,13 @@ export abstract class RNNBase extends Module {
   readonly dropout: number;
   readonly bidirectional: boolean;
   readonly projSize: number;
-  /** Parameters per layer-direction, index layer*D + direction. */
+  /** Parameters per layer-direction, index layer*D + direction (none in a quantized module). */
   protected readonly weights: RecurrentWeights[] = [];
+  /**
+   * The weights of an inference-only quantized copy (`RNNBase.quantizedFrom`, what `quantize`
+   * makes), per layer-direction; null for a float32 module.
+   */
+  quant: { dtype: QuantDtype; layers: QuantizedLayer[] } | null = null;
   /** The stream dropout masks are drawn from; replace it to give this module a stream of its own. */
   generator: Generator;
 
@@ -163,6 +174,8 @@ export abstract class RNNBase extends Module {
     const G = GATES[mode] * hiddenSize;
     const P = this.outSize;
     const D = this.directions;
+    // A quantized copy gets its weights from the module it copies, not from an initialization.
+    if (buildingQuantized) return;
     for (let l = 0; l < this.numLayers; l++) {
       const inSize = l === 0 ? inputSize : P * D;
       for (let d = 0; d < D; d++) {
@@ -210,6 +223,10 @@ export abstract class RNNBase extends Module {
     if (features !== this.inputSize) {
       throw new ShapeError(`${name}.forward: input has ${features} features, expected inputSize=${this.inputSize}`);
     }
+    if (this.quant !== null) {
+      if (this.quant.layers.some((w) => w.wIh.isDisposed)) throw new DisposedError(`${name}.forward: its quantized weights were disposed`);
+      refuseGrad(`${name}.forward`, input, h0, c0);
+    }
     // Every check comes before the first copy, so a bad call allocates nothing.
     const T = unbatched || !this.batchFirst ? input.shape[0] : input.shape[1];
     const B = unbatched ? 1 : this.batchFirst ? input.shape[0] : input.shape[1];
@@ -240,7 +257,9 @@ export abstract class RNNBase extends Module {
       st === null || st === undefined ? null : unbatched ? tmp(reshape(st, [LD, 1, width])) : st;
     const h = asBatched(h0, this.outSize);
     const c = this.mode === 'LSTM' ? asBatched(c0, this.hiddenSize) : null;
-    const result = runRecurrent(this.config(), this.weights, x, h, c, lengthValues, temps);
+    const result = this.quant !== null
+      ? runQuantized(this.config(), this.quant, x, h, c, lengthValues, temps)
+      : runRecurrent(this.config(), this.weights, x, h, c, lengthValues, temps);
 
     // Back to the caller's layout.
     const P = this.outSize;
@@ -304,11 +323,113 @@ export abstract class RNNBase extends Module {
    * @internal This stack as one fused decoding step sees it (unidirectional only), with an
    * embedding `table` before it and a Linear `head` after it, or neither.
    */
-  decodeStack(table: Tensor | null, head: DecodeStack['head']): DecodeStack {
+  decodeStack(table: DecodeMatrix | null, head: DecodeStack['head']): DecodeStack {
     this.assertAlive('step');
+    const layers: DecodeLayer[] = this.quant !== null
+      ? this.quant.layers.map((w) => ({ wIh: matrixRef(w.wIh), wHh: matrixRef(w.wHh), bIh: w.bIh, bHh: w.bHh, wHr: w.wHr === null ? null : matrixRef(w.wHr) }))
+      : this.weights.map((w) => ({ wIh: f32Matrix(w.wIh), wHh: f32Matrix(w.wHh), bIh: w.bIh, bHh: w.bHh, wHr: w.wHr === null ? null : f32Matrix(w.wHr) }));
     return {
-      kind: this.mode, layers: this.weights, inputSize: this.inputSize, hiddenSize: this.hiddenSize, outSize: this.outSize, table, head,
+      kind: this.mode, dtype: this.quant?.dtype === 'int8' ? 'int8' : 'float32', layers, inputSize: this.inputSize, hiddenSize: this.hiddenSize, outSize: this.outSize, table, head,
     };
+  }
+
+  /**
+   * An inference-only copy of `source` (an `LSTM`, `GRU` or `RNN`) with every weight matrix
+   * quantized to `dtype` (biases stay float32): no parameters, no train mode, refusing inputs that
+   * require grad. What `quantize` makes of a recurrent layer.
+   */
+  static quantizedFrom(source: RNNBase, dtype: QuantDtype): RNNBase {
+    source.assertAlive('quantize');
+    if (source.quant !== null) throw new ValueError(`quantize: this ${source.constructor.name} is quantized already (${source.quant.dtype})`);
+    const Class = source.constructor;
+    if (Class !== LSTM && Class !== GRU && Class !== RNN) {
+      // A subclass may take other constructor arguments or compute otherwise: not copied blindly.
+      throw new ValueError(`quantize: ${Class.name} is a subclass of ${Object.getPrototypeOf(Class).name}; quantize the LSTM/GRU/RNN it holds instead`);
+    }
+    const names = source.namedParameters().map(([n]) => n);
+    const params = source.parameters();
+    const layers: QuantizedLayer[] = [];
+    try {
+      source.weights.forEach((w) => {
+        const q = (t: Tensor): QuantizedMatrix => QuantizedMatrix.fromTensor(t, dtype, names[params.indexOf(t)]);
+        const bias = (t: Tensor | null): Tensor | null => (t === null ? null : untracked(() => tensor(t.toArray(), t.shape)));
+        const layer: QuantizedLayer = { wIh: q(w.wIh), wHh: q(w.wHh), bIh: null, bHh: null, wHr: null };
+        layers.push(layer);
+        layer.wHr = w.wHr === null ? null : q(w.wHr);
+        layer.bIh = bias(w.bIh);
+        layer.bHh = bias(w.bHh);
+      });
+    } catch (e) {
+      disposeLayers(layers);
+      throw e;
+    }
+    return RNNBase.assembleQuantized(source.mode, source.inputSize, source.hiddenSize, source.options(), dtype, layers);
+  }
+
+  /**
+   * A quantized module of `mode` from its layers' quantized weights (index layer*D + direction),
+   * which it takes over (they are freed with it, or now if this throws): what `quantizedFrom` and
+   * the checkpoint reader build. Their shapes must be the module's.
+   */
+  static assembleQuantized(
+    mode: RecurrentMode, inputSize: number, hiddenSize: number, options: RNNBaseOptions & { projSize?: number }, dtype: QuantDtype,
+    layers: QuantizedLayer[],
+  ): RNNBase {
+    let copy: RNNBase;
+    buildingQuantized = true;
+    try {
+      copy = mode === 'LSTM' ? new LSTM(inputSize, hiddenSize, options)
+        : mode === 'GRU' ? new GRU(inputSize, hiddenSize, options)
+          : new RNN(inputSize, hiddenSize, { ...options, nonlinearity: mode === 'RNN_RELU' ? 'relu' : 'tanh' });
+    } catch (e) {
+      disposeLayers(layers);
+      throw e;
+    } finally {
+      buildingQuantized = false;
+    }
+    const G = GATES[mode] * hiddenSize;
+    const P = copy.outSize;
+    const D = copy.directions;
+    const expect = (m: QuantizedMatrix | null, rows: number, cols: number, what: string): void => {
+      if (m === null || m.rows !== rows || m.cols !== cols || m.dtype !== dtype) {
+        disposeLayers(layers);
+        copy.dispose();
+        throw new ShapeError(`${copy.constructor.name}: quantized ${what} is ${m === null ? 'missing' : `(${m.rows}, ${m.cols}) ${m.dtype}`}, expected (${rows}, ${cols}) ${dtype}`);
+      }
+    };
+    if (layers.length !== copy.numLayers * D) {
+      disposeLayers(layers);
+      copy.dispose();
+      throw new ShapeError(`${copy.constructor.name}: ${layers.length} quantized layer-directions, expected ${copy.numLayers * D}`);
+    }
+    layers.forEach((w, ld) => {
+      const l = Math.floor(ld / D);
+      expect(w.wIh, G, l === 0 ? inputSize : P * D, `weights[${ld}].wIh`);
+      expect(w.wHh, G, P, `weights[${ld}].wHh`);
+      if (copy.projSize > 0) expect(w.wHr, P, hiddenSize, `weights[${ld}].wHr`);
+    });
+    copy.quant = { dtype, layers };
+    copy.training = false;
+    return copy;
+  }
+
+  /** The options this module was made with (what a copy of it is made with). */
+  options(): RNNBaseOptions & { projSize?: number } {
+    return {
+      numLayers: this.numLayers, bias: this.bias, batchFirst: this.batchFirst, dropout: this.dropout, bidirectional: this.bidirectional,
+      ...(this.projSize > 0 ? { projSize: this.projSize } : {}),
+    };
+  }
+
+  /** Quantized: train mode is refused (inference-only); `train(false)` is `eval()`. */
+  override train(mode = true): this {
+    if (mode && this.quant !== null) throw new ValueError(`${this.constructor.name}: this module is quantized (${this.quant.dtype}), inference-only; train the float32 model, then quantize it`);
+    return super.train(mode);
+  }
+
+  override dispose(): void {
+    if (this.quant !== null) disposeLayers(this.quant.layers);
+    super.dispose();
   }
 }
 
@@ -374,3 +495,56 @@ export class RNN extends RNNBase {
   }
 }
 
+
+/** Set while `RNNBase.quantizedFrom` builds a copy: its constructor makes no parameters. */
+let buildingQuantized = false;
+
+/** A recurrent layer-direction's quantized weights (biases stay float32). */
+export interface QuantizedLayer {
+  wIh: QuantizedMatrix;
+  wHh: QuantizedMatrix;
+  bIh: Tensor | null;
+  bHh: Tensor | null;
+  wHr: QuantizedMatrix | null;
+}
+
+function disposeLayers(layers: QuantizedLayer[]): void {
+  for (const w of layers) {
+    for (const m of [w.wIh, w.wHh, w.wHr]) if (m !== null && !m.isDisposed) m.dispose();
+    for (const b of [w.bIh, w.bHh]) if (b !== null && !b.isDisposed) b.dispose();
+  }
+}
+
+/** A float32 matrix (a parameter) as the decode plan takes it. */
+export function f32Matrix(t: Tensor): DecodeMatrix {
+  return { data: t, scales: null, rows: t.shape[0] };
+}
+
+/** A quantized matrix as the decode plan takes it. */
+export function matrixRef(m: QuantizedMatrix): DecodeMatrix {
+  return { data: m.data, scales: m.scales, rows: m.rows };
+}
+
+/** `runRecurrent` for a quantized module: inference only, so its temporaries go at once. */
+function runQuantized(
+  cfg: RecurrentConfig, quant: { dtype: QuantDtype; layers: QuantizedLayer[] }, x: Tensor, h: Tensor | null, c: Tensor | null,
+  lengths: Int32Array | null, temps: Tensor[],
+): RecurrentRun {
+  const code = quant.dtype === 'int8' ? QUANT_DTYPES.int8 : QUANT_DTYPES.float32;
+  const weights: QuantizedRecurrentWeights[] = quant.layers.map((w) => ({
+    dtype: code, wIh: w.wIh.data, sIh: w.wIh.scales, wHh: w.wHh.data, sHh: w.wHh.scales, bIh: w.bIh, bHh: w.bHh,
+    wHr: w.wHr?.data ?? null, sHr: w.wHr?.scales ?? null,
+  }));
+  const out = quantizedRecurrentStack(cfg, x, h, c, lengths, weights);
+  for (const t of temps) t.dispose();
+  return {
+    ...out,
+    replace(old: Tensor, replacement: Tensor): Tensor {
+      old.dispose();
+      return replacement;
+    },
+    discard(unused: Tensor): void {
+      unused.dispose();
+    },
+  };
+}

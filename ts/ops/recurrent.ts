@@ -81,6 +81,64 @@ export interface RecurrentOutputs {
 }
 
 /**
+ * One layer-direction's weights stored quantized (nn/quantized.ts): each matrix is its storage
+ * tensor (int8 or float16 values) and, for int8, its row scales; `dtype` is the kernels' code.
+ */
+export interface QuantizedRecurrentWeights {
+  dtype: number;
+  wIh: Tensor;
+  sIh: Tensor | null;
+  wHh: Tensor;
+  sHh: Tensor | null;
+  bIh: Tensor | null;
+  bHh: Tensor | null;
+  wHr: Tensor | null;
+  sHr: Tensor | null;
+}
+
+/**
+ * `recurrentStack` for quantized weights, inference only (no graph, no dropout: quantized modules
+ * refuse inputs that need grad and train mode): one `lw_qrnn_forward` per layer-direction.
+ */
+export function quantizedRecurrentStack(
+  cfg: RecurrentConfig, x: Tensor, h0: Tensor | null, c0: Tensor | null, lengthValues: Int32Array | null,
+  weights: readonly QuantizedRecurrentWeights[],
+): RecurrentOutputs {
+  return runOp(cfg.mode, () => {
+    const be = backend();
+    const k = be.k;
+    const [T, B] = x.shape;
+    const { numLayers: L, directions: D, hiddenSize: H, outSize: P, mode } = cfg;
+    const kind = mode === 'LSTM' ? 0 : mode === 'GRU' ? 1 : mode === 'RNN_TANH' ? 2 : 3;
+    const output = new Tensor([T, B, D * P]);
+    const hN = new Tensor([L * D, B, P]);
+    const cN = mode === 'LSTM' ? new Tensor([L * D, B, H]) : null;
+    const lengths = lengthValues === null ? null : untracked(() => tensor(lengthValues, [B]));
+    const temporaries: Tensor[] = lengths !== null ? [lengths] : [];
+    try {
+      let layerIn = x;
+      for (let l = 0; l < L; l++) {
+        const out = l === L - 1 ? output : untracked(() => new Tensor([T, B, D * P]));
+        if (out !== output) temporaries.push(out);
+        for (let d = 0; d < D; d++) {
+          const ld = l * D + d;
+          const w = weights[ld];
+          const status = k.lw_qrnn_forward(kind, w.dtype, T, B, layerIn.shape[2], H, P, layerIn.ptr, w.wIh.ptr, ptrOf(w.sIh), w.wHh.ptr,
+            ptrOf(w.sHh), ptrOf(w.bIh), ptrOf(w.bHh), ptrOf(w.wHr), ptrOf(w.sHr), h0 === null ? NONE : h0.ptr + 4 * ld * B * P,
+            c0 === null || cN === null ? NONE : c0.ptr + 4 * ld * B * H, ptrOf(lengths), d, out.ptr + 4 * d * P, D * P,
+            hN.ptr + 4 * ld * B * P, cN === null ? NONE : cN.ptr + 4 * ld * B * H);
+          checkKernelStatus(mode, status, be.heapBytes());
+        }
+        layerIn = out;
+      }
+    } finally {
+      for (const t of temporaries) t.dispose();
+    }
+    return { output, hN, cN };
+  });
+}
+
+/**
  * x (T, B, I) time-major; h0 (L*D, B, P) and c0 (L*D, B, H) or null for zeros; `lengths` (B values,
  * each in 1..T, already checked) or null; weights[l*D + d]. Memory that cannot hold a buffer or a
  * kernel's scratch is an `OutOfMemoryError`, after which nothing is left allocated.

@@ -11,6 +11,7 @@ export {
 } from './language-model';
 export { LMTrainer, type TrainerOptions, type RunOptions, type RunResult, type TrainProgress, type ValPoint } from './trainer';
 export { scoreTokens, type ScoreResult } from './evaluate';
+export { quantize, type QuantizeOptions } from './quantize';
 export { type TrainerStateJSON, type TrainerTensors } from './trainer-state';
 export {
   encodeCheckpoint, decodeCheckpoint, modelFromCheckpoint, restoreTrainer, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,

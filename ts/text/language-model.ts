@@ -8,7 +8,7 @@
  */
 import { Tensor } from '../tensor';
 import { macrotask } from '../event-loop';
-import { tidy } from '../memory';
+import { tidy, untracked } from '../memory';
 import { tensor } from '../creation';
 import { noGrad } from '../autograd';
 import { Generator, defaultGenerator } from '../random';
@@ -16,7 +16,8 @@ import { Module } from '../nn/module';
 import { Embedding, Linear } from '../nn/linear';
 import { Stepper, type StepperOptions } from '../nn/stepper';
 import { DecodeStep } from '../nn/decode-step';
-import { LSTM, GRU } from '../nn/rnn';
+import { LSTM, GRU, RNNBase, f32Matrix, matrixRef } from '../nn/rnn';
+import { QuantizedEmbedding, QuantizedLinear, QuantizedMatrix, type QuantDtype } from '../nn/quantized';
 import { dropout } from '../ops/index';
 import { assertTensor } from '../ops/util';
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
@@ -61,6 +62,14 @@ export interface AsyncGenerateOptions extends GenerateOptions {
   signal?: AbortSignal;
 }
 
+/** The modules of a model being assembled (set only inside `LanguageModel.assemble`). */
+interface Assembled {
+  embed: Embedding | QuantizedEmbedding;
+  rnn: LSTM | GRU;
+  head: Linear | QuantizedLinear;
+}
+let assembling: Assembled | null = null;
+
 const CONFIG_KEYS = optionKeys<LanguageModelConfig>({ vocabSize: true, cell: true, embedDim: true, hiddenSize: true, numLayers: true, dropout: true });
 const MODEL_OPTION_KEYS = optionKeys<{ generator?: Generator }>({ generator: true });
 const GENERATE_KEYS = [...SAMPLING_KEYS, ...optionKeys<Omit<GenerateOptions, keyof SamplingOptions>>({ length: true, seed: true, generator: true, onToken: true })];
@@ -68,9 +77,10 @@ const ASYNC_GENERATE_KEYS = [...GENERATE_KEYS, ...optionKeys<Omit<AsyncGenerateO
 
 export class LanguageModel extends Module {
   readonly config: Readonly<LanguageModelConfig>;
-  readonly embed: Embedding;
+  /** The embedding, the recurrent stack and the head: float32 modules, or quantized ones (`quantize`). */
+  readonly embed: Embedding | QuantizedEmbedding;
   readonly rnn: LSTM | GRU;
-  readonly head: Linear;
+  readonly head: Linear | QuantizedLinear;
 
   private generator_: Generator;
 
@@ -87,6 +97,14 @@ export class LanguageModel extends Module {
     const c: LanguageModelConfig = { ...DEFAULT_MODEL_CONFIG, ...config };
     checkConfig(c);
     this.config = Object.freeze(c);
+    // A quantized model's modules are given to it (LanguageModel.assemble), not built here.
+    if (assembling !== null) {
+      this.embed = this.addModule('embed', assembling.embed);
+      this.rnn = this.addModule('rnn', assembling.rnn);
+      this.head = this.addModule('head', assembling.head);
+      this.training = false;
+      return;
+    }
     // Registration order fixes the parameter names: embed.weight, rnn.weight_ih_l0, ..., head.weight, head.bias.
     try {
       this.embed = this.addModule('embed', new Embedding(c.vocabSize, c.embedDim));
@@ -96,6 +114,65 @@ export class LanguageModel extends Module {
     } catch (e) {
       this.dispose(); // the submodules built so far (out of memory in a later one, say)
       throw e;
+    }
+  }
+
+  /** How a quantized model's weights are stored (`quantize`), or null for a float32 model. */
+  get quantization(): QuantDtype | null {
+    return this.rnn.quant?.dtype ?? null;
+  }
+
+  /** Weights in the model: the parameters of a float32 model, the quantized values and biases of a quantized one. */
+  get weightCount(): number {
+    if (this.quantization === null) return this.parameters().reduce((a, p) => a + p.size, 0);
+    const e = this.embed as QuantizedEmbedding;
+    const h = this.head as QuantizedLinear;
+    const layers = this.rnn.quant!.layers;
+    const m = (x: QuantizedMatrix | null): number => (x === null ? 0 : x.rows * x.cols);
+    return m(e.weight) + m(h.weight) + (h.bias?.size ?? 0) +
+      layers.reduce((a, w) => a + m(w.wIh) + m(w.wHh) + m(w.wHr) + (w.bIh?.size ?? 0) + (w.bHh?.size ?? 0), 0);
+  }
+
+  /** Train mode is refused for a quantized model (inference-only). */
+  override train(mode = true): this {
+    if (mode && this.quantization !== null) {
+      throw new ValueError(`LanguageModel: this model is quantized (${this.quantization}), inference-only; train the float32 model, then quantize it`);
+    }
+    return super.train(mode);
+  }
+
+  /**
+   * An inference-only copy of `source` with its weight matrices quantized to `dtype` (biases stay
+   * float32): what `quantize(model, { dtype })` returns. It generates, scores and saves as any
+   * model does; it has no parameters and refuses train mode and inputs that require grad.
+   */
+  static quantizedFrom(source: LanguageModel, dtype: QuantDtype): LanguageModel {
+    source.assertAlive('quantize');
+    if (source.quantization !== null) throw new ValueError(`quantize: this LanguageModel is quantized already (${source.quantization})`);
+    const src = { embed: source.embed as Embedding, head: source.head as Linear };
+    const parts: Module[] = [];
+    try {
+      const embed = new QuantizedEmbedding(QuantizedMatrix.fromTensor(src.embed.weight, dtype, 'embed.weight'), src.embed.paddingIdx);
+      parts.push(embed);
+      const rnn = RNNBase.quantizedFrom(source.rnn, dtype) as LSTM | GRU;
+      parts.push(rnn);
+      const headWeight = QuantizedMatrix.fromTensor(src.head.weight, dtype, 'head.weight');
+      const head = new QuantizedLinear(headWeight, src.head.bias === null ? null : untracked(() => tensor(src.head.bias!.toArray(), [src.head.bias!.size])));
+      parts.push(head);
+      return LanguageModel.assemble(source.config, { embed, rnn, head }, source.generator);
+    } catch (e) {
+      parts.forEach((p) => p.dispose());
+      throw e;
+    }
+  }
+
+  /** @internal A model of `config` made of the modules given (a quantized one: `quantizedFrom`, the checkpoint reader). */
+  static assemble(config: LanguageModelConfig, modules: Assembled, generator: Generator = defaultGenerator): LanguageModel {
+    assembling = modules;
+    try {
+      return new LanguageModel(config, { generator });
+    } finally {
+      assembling = null;
     }
   }
 
@@ -191,7 +268,9 @@ export class LanguageModel extends Module {
   stepper(options: StepperOptions = {}): Stepper {
     const decode = new DecodeStep(() => {
       this.assertAlive('stepper');
-      return this.rnn.decodeStack(this.embed.weight, { weight: this.head.weight, bias: this.head.bias });
+      const table = this.embed instanceof Embedding ? f32Matrix(this.embed.weight) : matrixRef(this.embed.weight);
+      const head = this.head instanceof Linear ? f32Matrix(this.head.weight) : matrixRef(this.head.weight);
+      return this.rnn.decodeStack(table, { weight: head, bias: this.head.bias });
     }, 'LanguageModel');
     return new Stepper((x, state) => {
       const wasTraining = this.training;

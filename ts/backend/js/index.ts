@@ -7,7 +7,7 @@
  * float32 there; the optimizer steps agree bit for bit).
  *
  * Files mirror crate/: gemm, elementwise (+ reductions), activation, softmax, embedding, norm, optim,
- * layout, rnn/, decode.
+ * layout, rnn/, quant, decode.
  */
 import type { Backend } from '../backend';
 import type { Kernels } from '../kernels';
@@ -24,6 +24,7 @@ import { broadcastKernels } from './broadcast';
 import { selectionKernels } from './selection';
 import { rnnKernels } from './rnn/index';
 import { decodeKernels } from './decode';
+import { quantKernels } from './quant';
 
 /** The kernels over `heap`: plain functions (no `this`), safe to detach from the object. */
 export function jsKernels(heap: JsHeap): Kernels {
@@ -42,6 +43,7 @@ export function jsKernels(heap: JsHeap): Kernels {
     ...normKernels(heap),
     ...optimKernels(heap),
     ...rnnKernels(heap),
+    ...quantKernels(heap),
   };
   return { ...k, ...decodeKernels(heap, k) };
 }

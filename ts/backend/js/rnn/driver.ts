@@ -89,6 +89,26 @@ export interface WeightPtrs {
   wHr: number;
 }
 
+/**
+ * `c (M,N) [+]= a (M,K) @ W^T` for one of a layer's matrices (w_ih, w_hh, w_hr): rows of a at
+ * stride lda from aOff, of c at ldc from cOff; beta 0 overwrites, 1 adds. Forward uses these, so
+ * that weights stored another way (quantized, js/quant.ts) run through the same loop.
+ */
+export type Product = (m: number, a: Float32Array, aOff: number, lda: number, beta: number, c: Float32Array, cOff: number, ldc: number) => void;
+
+export interface Products {
+  ih: Product;
+  hh: Product;
+  hr: Product | null;
+}
+
+/** The products of f32 weights at `w` (n rows of k each): sgemm with W transposed. */
+function f32Products(heap: JsHeap, w: WeightPtrs, i: number, G: number, p: number, H: number): Products {
+  const of = (ptr: number, n: number, k: number): Product => (m, a, aOff, lda, beta, c, cOff, ldc) =>
+    sgemm(false, true, m, n, k, 1, a, aOff, lda, heap.f32, ptr >>> 2, k, beta, c, cOff, ldc);
+  return { ih: of(w.wIh, G, i), hh: of(w.wHh, G, p), hr: w.wHr !== 0 ? of(w.wHr, p, H) : null };
+}
+
 /** Heap pointers of the gradients backward accumulates into (0 = not wanted). */
 export interface GradPtrs {
   dx: number;
@@ -115,11 +135,12 @@ export function cacheLen(cell: Cell, t: number, b: number, h: number, p: number,
 export function forward(
   cell: Cell, heap: JsHeap, t: number, b: number, i: number, H: number, p: number, x: number, w: WeightPtrs,
   h0: number, c0: number, lengths: number, reverse: number, y: number, ldy: number, hN: number, cN: number,
-  cache: number,
+  cache: number, products?: Products,
 ): void {
   const f = heap.f32;
   const seq = new Seq(heap.i32, t, b, lengths, reverse !== 0);
   const G = cell.gates * H, ldg = cell.gateLd * H, C = cell.hasC ? H : 0;
+  const mul = products ?? f32Products(heap, w, i, G, p, H);
   const hasProj = w.wHr !== 0;
   const hasCache = cache !== 0;
   const gatesInCache = hasCache && cell.cachesGates;
@@ -162,10 +183,10 @@ export function forward(
     const cPrev = cBase + prev * b * C, cNext = cBase + next * b * C;
     // gates = x_t @ w_ih^T + bias (+ h_prev @ w_hh^T when any row is active)
     if (bias !== null) fillRows(gA, gOff, b, ldg, bias);
-    sgemm(false, true, b, G, i, 1, f, (x >>> 2) + tt * b * i, i, f, w.wIh >>> 2, i, bias !== null ? 1 : 0, gA, gOff, ldg);
+    mul.ih(b, f, (x >>> 2) + tt * b * i, i, bias !== null ? 1 : 0, gA, gOff, ldg);
     if (seq.anyActive(tt)) {
-      if (cell.hiddenApart) sgemm(false, true, b, G, p, 1, hA, hPrev, p, f, w.wHh >>> 2, p, 0, hg, 0, G);
-      else sgemm(false, true, b, G, p, 1, hA, hPrev, p, f, w.wHh >>> 2, p, 1, gA, gOff, ldg);
+      if (cell.hiddenApart) mul.hh(b, hA, hPrev, p, 0, hg, 0, G);
+      else mul.hh(b, hA, hPrev, p, 1, gA, gOff, ldg);
     }
     // The cell's output goes to its own r rows with a projection, else straight into h_next.
     const outOff = hasProj ? rBase + (hasCache ? tt * b * H : 0) : hNext;
@@ -185,7 +206,7 @@ export function forward(
       cell.forwardRow(row);
     }
     // h = r @ w_hr^T, (B,H) x (H,P)
-    if (hasProj) sgemm(false, true, b, p, H, 1, rA, outOff, H, f, w.wHr >>> 2, H, 0, hA, hNext, p);
+    if (hasProj) mul.hr!(b, rA, outOff, H, 0, hA, hNext, p);
     carryMasked(hA, hPrev, hNext, p, seq, tt);
     carryMasked(cA, cPrev, cNext, C, seq, tt);
     writeY(f, y, ldy, hA, hNext, p, seq, tt);

@@ -4,6 +4,7 @@
  * boundaries.
  */
 import type { JsHeap } from '../heap';
+import type { Products } from './driver';
 import { type BackwardRow, type Cell, type ForwardRow, backward, cacheLen, forward } from './driver';
 
 /** The Elman cell of hidden size H (`relu` != 0: relu, else tanh): the gate row is the pre-activation. */
@@ -35,10 +36,10 @@ export function rnnCacheLen(t: number, b: number, h: number): number {
 export function rnnForward(
   heap: JsHeap, t: number, b: number, i: number, H: number, relu: number, x: number, wIh: number, wHh: number,
   bIh: number, bHh: number, h0: number, lengths: number, reverse: number, y: number, ldy: number, hN: number,
-  cache: number,
+  cache: number, products?: Products,
 ): void {
   forward(elmanCell(H, relu), heap, t, b, i, H, H, x, { wIh, wHh, bIh, bHh, wHr: 0 }, h0, 0, lengths, reverse, y,
-    ldy, hN, 0, cache);
+    ldy, hN, 0, cache, products);
 }
 
 /**

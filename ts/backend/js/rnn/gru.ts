@@ -9,6 +9,7 @@
  * Cache (gruCacheLen floats): gates (T,B,4H) rows [r z n hn] (0 on masked rows) | h (T+1,B,H).
  */
 import type { JsHeap } from '../heap';
+import type { Products } from './driver';
 import { sigmoid } from '../activation';
 import { type BackwardRow, type Cell, type ForwardRow, backward, cacheLen, forward } from './driver';
 
@@ -62,12 +63,12 @@ export function gruCacheLen(t: number, b: number, h: number): number {
 /** One layer-direction over the whole sequence; as `lstmForward` without c and projection. */
 export function gruForward(
   heap: JsHeap, t: number, b: number, i: number, H: number, x: number, wIh: number, wHh: number, bIh: number,
-  bHh: number, h0: number, lengths: number, reverse: number, y: number, ldy: number, hN: number, cache: number,
+  bHh: number, h0: number, lengths: number, reverse: number, y: number, ldy: number, hN: number, cache: number, products?: Products,
 ): void {
   const bHn = new Float32Array(H);
   if (bHh !== 0) bHn.set(heap.f32.subarray((bHh >>> 2) + 2 * H, (bHh >>> 2) + 3 * H));
   forward(gruCell(H, bHn), heap, t, b, i, H, H, x, { wIh, wHh, bIh, bHh, wHr: 0 }, h0, 0, lengths, reverse, y, ldy,
-    hN, 0, cache);
+    hN, 0, cache, products);
 }
 
 /**

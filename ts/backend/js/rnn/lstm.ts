@@ -11,6 +11,7 @@
  * boundaries | h (T+1,B,P) boundaries | r (T,B,H), projection only (0 on masked rows).
  */
 import type { JsHeap } from '../heap';
+import type { Products } from './driver';
 import { sigmoid } from '../activation';
 import { type BackwardRow, type Cell, type ForwardRow, backward, cacheLen, forward } from './driver';
 
@@ -66,9 +67,9 @@ export function lstmCacheLen(t: number, b: number, h: number, p: number, hasProj
 export function lstmForward(
   heap: JsHeap, t: number, b: number, i: number, H: number, p: number, x: number, wIh: number, wHh: number,
   bIh: number, bHh: number, wHr: number, h0: number, c0: number, lengths: number, reverse: number,
-  y: number, ldy: number, hN: number, cN: number, cache: number,
+  y: number, ldy: number, hN: number, cN: number, cache: number, products?: Products,
 ): void {
-  forward(lstmCell(H), heap, t, b, i, H, p, x, { wIh, wHh, bIh, bHh, wHr }, h0, c0, lengths, reverse, y, ldy, hN, cN, cache);
+  forward(lstmCell(H), heap, t, b, i, H, p, x, { wIh, wHh, bIh, bHh, wHr }, h0, c0, lengths, reverse, y, ldy, hN, cN, cache, products);
 }
 
 /**

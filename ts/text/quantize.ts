@@ -1,0 +1,77 @@
+/**
+ * `quantize(module, { dtype })`: an inference-only copy of a model with its weight matrices stored
+ * as int8 (symmetric per row, per gate row for recurrent weights, float32 scales) or float16
+ * (weight-only). Biases stay float32. What it takes: a `LanguageModel`, `nn.Linear`,
+ * `nn.Embedding`, `nn.LSTM`/`GRU`/`RNN`, and `nn.Sequential`/`nn.ModuleList` of those; anything
+ * else with parameters is a ValueError naming it (a silent float32 part would not be what was
+ * asked). The source is not changed; the copy is the caller's to dispose.
+ *
+ * The copy computes as the float32 model does up to the weights' rounding: it generates, scores,
+ * steps (fused) and saves (`encodeCheckpoint`) like any model, and refuses what only training
+ * needs: train mode, inputs that require grad, an optimizer (it has no parameters).
+ */
+import { ValueError } from '../errors';
+import { checkOptions, optionKeys } from '../options';
+import { Module } from '../nn/module';
+import { Embedding, Linear } from '../nn/linear';
+import { RNNBase } from '../nn/rnn';
+import { ModuleList, Sequential } from '../nn/containers';
+import { Dropout, Identity } from '../nn/dropout';
+import { QuantizedEmbedding, QuantizedLinear, QuantizedMatrix, QuantizedModule, checkQuantDtype, type QuantDtype } from '../nn/quantized';
+import { untracked } from '../memory';
+import { tensor } from '../creation';
+import { LanguageModel } from './language-model';
+
+export interface QuantizeOptions {
+  /** 'int8' (about 4x smaller, fastest) or 'float16' (2x smaller, closest to float32). */
+  dtype: QuantDtype;
+}
+
+const QUANTIZE_KEYS = optionKeys<QuantizeOptions>({ dtype: true });
+
+export function quantize(module: LanguageModel, options: QuantizeOptions): LanguageModel;
+export function quantize(module: Linear, options: QuantizeOptions): QuantizedLinear;
+export function quantize(module: Embedding, options: QuantizeOptions): QuantizedEmbedding;
+export function quantize<R extends RNNBase>(module: R, options: QuantizeOptions): R;
+export function quantize(module: Module, options: QuantizeOptions): Module;
+export function quantize(module: Module, options: QuantizeOptions): Module {
+  checkOptions('quantize', options, QUANTIZE_KEYS);
+  if (options === null || options === undefined) throw new ValueError("quantize: give the dtype: quantize(model, { dtype: 'int8' }) or { dtype: 'float16' }");
+  const dtype = checkQuantDtype('quantize', options.dtype);
+  if (!(module instanceof Module)) throw new ValueError(`quantize: expected a Module (a LanguageModel, nn.Linear, nn.Embedding, nn.LSTM/GRU/RNN), got ${describe(module)}`);
+  return quantizeModule(module, dtype, 'module');
+}
+
+function quantizeModule(m: Module, dtype: QuantDtype, path: string): Module {
+  if (m instanceof LanguageModel) return LanguageModel.quantizedFrom(m, dtype);
+  if (m instanceof QuantizedModule || (m instanceof RNNBase && m.quant !== null)) throw new ValueError(`quantize: ${path} (${m.constructor.name}) is quantized already`);
+  if (m instanceof RNNBase) return RNNBase.quantizedFrom(m, dtype);
+  if (m instanceof Linear) {
+    const w = QuantizedMatrix.fromTensor(m.weight, dtype, `${path}.weight`);
+    return new QuantizedLinear(w, m.bias === null ? null : untracked(() => tensor(m.bias!.toArray(), [m.bias!.size])));
+  }
+  if (m instanceof Embedding) return new QuantizedEmbedding(QuantizedMatrix.fromTensor(m.weight, dtype, `${path}.weight`), m.paddingIdx);
+  if (m instanceof Sequential || m instanceof ModuleList) {
+    const parts: Module[] = [];
+    try {
+      m.namedChildren().forEach(([name, child]) => parts.push(quantizeModule(child, dtype, `${path}.${name}`)));
+      return m instanceof Sequential ? new Sequential(...parts) : new ModuleList(parts);
+    } catch (e) {
+      parts.forEach((p) => p.dispose());
+      throw e;
+    }
+  }
+  // Nothing to quantize, but the copy needs its own (disposing the copy must leave the source whole).
+  if (m instanceof Dropout) return new Dropout(m.p);
+  if (m instanceof Identity) return new Identity();
+  throw new ValueError(
+    `quantize: ${path} is a ${m.constructor.name}, which quantize does not know; it quantizes LanguageModel, nn.Linear, nn.Embedding, ` +
+      'nn.LSTM/GRU/RNN and nn.Sequential/ModuleList of them (quantize the parts of your own module one by one)',
+  );
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
