@@ -10,6 +10,7 @@ import { trainCommand, TRAIN } from './train';
 import { generateCommand, GENERATE } from './generate';
 import { evalCommand, EVAL } from './eval';
 import { predictCommand, PREDICT } from './predict';
+import { quantizeCommand, QUANTIZE } from './quantize';
 // Bundled into dist/cli.js at build time (only this field), so it is right wherever the file runs.
 import { version } from '../../package.json';
 
@@ -20,6 +21,8 @@ Commands:
   generate --checkpoint <f>   stream text from a trained model
   eval --checkpoint <f> [file]  loss and perplexity on a text
   predict --checkpoint <f>    the likeliest next tokens after --prime, with probabilities
+  quantize --checkpoint <f> --dtype int8|float16 --out <f>
+                              the model with smaller weights, for generation and evaluation
 
 Run 'lstm-wasm <command> --help' for a command's options, 'lstm-wasm --version' (or 'version')
 for the version. Through npx, put flags after the command: npx lstm-wasm train --help.
@@ -31,6 +34,7 @@ const COMMANDS: Record<string, { spec: Command<FlagTable>; run: (argv: string[])
   generate: { spec: GENERATE, run: generateCommand },
   eval: { spec: EVAL, run: evalCommand },
   predict: { spec: PREDICT, run: predictCommand },
+  quantize: { spec: QUANTIZE, run: quantizeCommand },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -14,6 +14,7 @@ import { checkScoreArgs, scoreLanes, scoredLayout, type ScoreResult } from '../t
 import { laneRanges } from './lanes';
 import { ReplicaPool, allReplies } from './pool';
 import type { ReplicaSetup } from './replica';
+import { quantizedWeightsOf } from '../text/checkpoint';
 
 type SampleOptions = Omit<GenerateOptions, 'generator' | 'onToken'>;
 const SAMPLE_KEYS = optionKeys<SampleOptions>({ length: true, temperature: true, topK: true, topP: true, seed: true, suppress: true });
@@ -39,9 +40,10 @@ export class ParallelInference {
     }
     if (!Number.isInteger(threads) || threads < 1) throw new ValueError(`ParallelInference: threads must be an integer >= 1, got ${threads}`);
     // Reads the weights before any worker starts: a disposed model throws its DisposedError here, with nothing to clean up.
+    const quantized = model.quantization !== null;
     this.setup = {
-      config: { ...model.config }, training: false, params: model.parameters().map((p) => p.toArray() as Float32Array),
-      optimizer: null, clip: 0, valIds: null,
+      config: { ...model.config }, training: false, params: quantized ? [] : model.parameters().map((p) => p.toArray() as Float32Array),
+      optimizer: null, clip: 0, valIds: null, quantized: quantized ? quantizedWeightsOf(model) : null,
     };
   }
 

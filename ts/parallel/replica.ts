@@ -14,6 +14,7 @@ import { Adam } from '../optim/adam';
 import { ValueError } from '../errors';
 import { LanguageModel, type GenerateOptions, type LanguageModelConfig, type RecurrentState } from '../text/language-model';
 import { scoreLanes } from '../text/evaluate';
+import { quantizedModelFrom, type quantizedWeightsOf } from '../text/checkpoint';
 import type { Handler } from '../workers/serve';
 import { applyGradients, flatSize, readGradients, shardGradients, writeGradients } from './shard';
 
@@ -29,6 +30,8 @@ export interface ReplicaSetup {
   clip: number;
   /** The validation tokens, for `score` (null without validation data). */
   valIds: Int32Array | null;
+  /** A quantized model's weights (then `params` is empty and there is no optimizer); null for float32. */
+  quantized?: ReturnType<typeof quantizedWeightsOf> | null;
 }
 
 export interface ShardArgs {
@@ -124,6 +127,10 @@ export function replicaHandlers(): Record<string, Handler> {
 
 function setUp(args: ReplicaSetup): Replica {
   const generator = new Generator(0);
+  if (args.quantized) {
+    const q = args.quantized;
+    return { model: quantizedModelFrom(args.config, q.dtype, q.matrices, q.biases), optimizer: null, generator, clip: 0, valIds: args.valIds };
+  }
   const model = new LanguageModel(args.config, { generator });
   try {
     const names = model.namedParameters().map(([name]) => name);

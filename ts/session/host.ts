@@ -128,7 +128,7 @@ class SessionHost {
     return {
       settings: { ...o.settings },
       vocabSize: o.tokenizer.size,
-      parameterCount: o.model.parameters().reduce((a, p) => a + p.size, 0),
+      parameterCount: o.model.weightCount,
       step: t?.trainer.step ?? o.checkpointStep,
       canTrain: t !== null,
       trainTokens: t?.data.split.train.length ?? 0,
@@ -233,7 +233,7 @@ class SessionHost {
       }
       return null;
     } finally {
-      model.dispose();
+      if (model !== o.model) model.dispose();
       this.generations.delete(id);
     }
   }
@@ -325,6 +325,8 @@ function checkpointSettings(ck: DecodedCheckpoint): TrainingSettings {
  * was, so taking a snapshot changes nothing a later step or checkpoint depends on.
  */
 function snapshot(model: LanguageModel): LanguageModel {
+  // A quantized model never trains: it is its own snapshot (its owner must not dispose it, see generate).
+  if (model.quantization !== null) return model;
   const rng = defaultGenerator.getState();
   try {
     const copy = new LanguageModel(model.config, { generator: new Generator(0) });

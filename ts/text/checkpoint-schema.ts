@@ -103,9 +103,16 @@ export function parseCheckpointJson(text: string): CheckpointMeta {
 /** The checkpoint JSON, every field checked; `extra` keeps unknown keys (free-form) but checks the CLI's. */
 export function checkCheckpointMeta(json: unknown): CheckpointMeta {
   const m = object(json, 'checkpoint');
-  if (m.version !== 1) fail('checkpoint.version', '1', m.version);
+  if (m.version !== 1 && m.version !== 2) fail('checkpoint.version', '1 or 2 (2: a quantized model)', m.version);
   const model = checkModelConfig(m.model, 'checkpoint.model');
   checkTokenizer(m.tokenizer, 'checkpoint.tokenizer', model.vocabSize);
+  // Version 2 is a quantized model: its dtype, and no training state.
+  if (m.version === 2) {
+    oneOf(m.quantization, 'checkpoint.quantization', ['int8', 'float16'] as const);
+    if (m.trainer !== null) fail('checkpoint.trainer', 'null in a quantized checkpoint (quantized models do not train)', m.trainer);
+  } else if (m.quantization !== undefined) {
+    fail('checkpoint.quantization', 'absent in a version 1 checkpoint', m.quantization);
+  }
   if (m.trainer !== null) {
     if (typeof m.trainer !== 'object' || Array.isArray(m.trainer)) fail('checkpoint.trainer', 'an object or null', m.trainer);
     checkTrainerState(m.trainer, 'checkpoint.trainer');

@@ -11,6 +11,10 @@
  *             crc32                CRC-32 of the checkpoint JSON and every tensor's bytes in name
  *                                  order, so a flipped byte anywhere is detected, not loaded.
  *
+ * A quantized model (`quantize`) is a version-2 checkpoint with `quantization` ("int8" or
+ * "float16") in its JSON, no trainer, and its weight matrices stored as I8 (with the row scales as
+ * `model.<name>.scale`, F32) or F16; biases stay F32. Any safetensors reader reads it.
+ *
  * Pure: bytes in, bytes out. Writing files (atomically) is the caller's business (see the CLI).
  *
  * Decoding trusts nothing in the file, CRC included: the header, the JSON (checkpoint-schema.ts)
@@ -19,9 +23,13 @@
  * allocation larger than the file.
  */
 import { Tensor } from '../tensor';
-import { tidy } from '../memory';
+import { tidy, untracked } from '../memory';
 import { tensor } from '../creation';
-import { saveSafetensors, parseSafetensors, entryBytes, entryData, type ParsedSafetensors } from '../io/safetensors';
+import {
+  saveSafetensors, encodeSafetensors, littleEndianBytes, parseSafetensors, entryBytes, entryData, type ParsedSafetensors, type RawEntry,
+} from '../io/safetensors';
+import { QuantizedEmbedding, QuantizedLinear, QuantizedMatrix, type QuantDtype } from '../nn/quantized';
+import { RNNBase, type LSTM, type GRU, type QuantizedLayer } from '../nn/rnn';
 import { showName } from '../io/json-guard';
 import { FormatError, ShapeError, ValueError } from '../errors';
 import { LanguageModel, type LanguageModelConfig } from './language-model';
@@ -34,6 +42,8 @@ import {
 
 export const CHECKPOINT_FORMAT = 'lstm-wasm/lm-checkpoint';
 export const CHECKPOINT_VERSION = 1;
+/** The version of quantized checkpoints (readers before it refuse them by version, clearly). */
+export const QUANTIZED_CHECKPOINT_VERSION = 2;
 
 export interface CheckpointMeta {
   version: number;
@@ -45,6 +55,17 @@ export interface CheckpointMeta {
    * text's fingerprint (`data`) here; those two keys are checked on decoding when present.
    */
   extra: Record<string, unknown>;
+  /** How a quantized model's weights are stored (version 2); absent for float32. */
+  quantization?: QuantDtype;
+}
+
+/** A quantized weight matrix as a checkpoint stores it. */
+export interface RawQuantized {
+  shape: [number, number];
+  /** int8 values, or float16 little-endian. */
+  bytes: Uint8Array;
+  /** int8: the row scales. */
+  scales: Float32Array | null;
 }
 
 export interface RawTensor {
@@ -59,12 +80,18 @@ export interface DecodedCheckpoint {
   params: Record<string, RawTensor>;
   /** Optimizer buffers and carried state, when the checkpoint has a trainer. */
   trainer: TrainerTensors | null;
+  /** A quantized model's weight matrices by name (`params` then holds its biases only); null for float32. */
+  quantized: { dtype: QuantDtype; matrices: Record<string, RawQuantized> } | null;
 }
 
 /** Serializes a model, its tokenizer and (optionally) the trainer's full state. */
 export function encodeCheckpoint(
   model: LanguageModel, tokenizer: Tokenizer, trainer: LMTrainer | null = null, extra: Record<string, unknown> = {},
 ): Uint8Array {
+  if (model.quantization !== null) {
+    if (trainer !== null) throw new ValueError(`encodeCheckpoint: a quantized model (${model.quantization}) has no training state; save it without a trainer`);
+    return encodeQuantized(model, tokenizer, extra);
+  }
   const exported = trainer?.exportState() ?? null;
   const meta: CheckpointMeta = {
     version: CHECKPOINT_VERSION,
@@ -84,6 +111,26 @@ export function encodeCheckpoint(
     const crc = checksum(json, Object.keys(dict).sort().map((k) => dict[k].toArray() as Float32Array));
     return saveSafetensors(dict, { format: CHECKPOINT_FORMAT, checkpoint: json, crc32: crc });
   });
+}
+
+/** A quantized model's checkpoint (version 2): matrices as I8 (+ scales) or F16, biases F32. */
+function encodeQuantized(model: LanguageModel, tokenizer: Tokenizer, extra: Record<string, unknown>): Uint8Array {
+  const dtype = model.quantization!;
+  const meta: CheckpointMeta = {
+    version: QUANTIZED_CHECKPOINT_VERSION, model: { ...model.config }, tokenizer: tokenizer.toJSON(), trainer: null, extra, quantization: dtype,
+  };
+  const entries = Object.create(null) as Record<string, RawEntry>;
+  for (const [name, w] of model.quantizedWeights()) {
+    if (w instanceof QuantizedMatrix) {
+      entries[`model.${name}`] = { dtype: dtype === 'int8' ? 'I8' : 'F16', shape: [w.rows, w.cols], bytes: w.bytes() };
+      if (w.scales !== null) entries[`model.${name}.scale`] = { dtype: 'F32', shape: [w.rows], bytes: littleEndianBytes(w.scales.toArray() as Float32Array).slice() };
+    } else {
+      entries[`model.${name}`] = { dtype: 'F32', shape: w.shape, bytes: littleEndianBytes(w.toArray() as Float32Array).slice() };
+    }
+  }
+  const json = JSON.stringify(meta);
+  const crc = checksum(json, Object.keys(entries).sort().map((k) => entries[k].bytes));
+  return encodeSafetensors(entries, { format: CHECKPOINT_FORMAT, checkpoint: json, crc32: crc });
 }
 
 /**
@@ -111,8 +158,9 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint {
   if (crc !== md.crc32) throw new FormatError(`checkpoint is corrupt: checksum ${crc} does not match the stored ${showName(md.crc32)}`);
   const meta = parseCheckpointJson(md.checkpoint);
   const tokenizer = tokenizerFromJSON(meta.tokenizer);
+  if (meta.quantization !== undefined) return decodeQuantized(file, meta, tokenizer);
   for (const e of file.entries) {
-    if (e.dtype !== 'float32') throw new FormatError(`checkpoint: tensor '${showName(e.name)}' is I32, expected F32`);
+    if (e.dtype !== 'float32') throw new FormatError(`checkpoint: tensor '${showName(e.name)}' is ${SAFETENSORS_NAMES[e.dtype]}, expected F32`);
   }
   const shapes = new Map(file.entries.map((e) => [e.name, e.shape]));
   // The parameters first: for a config edited to hurt, the tensors it lacks say the most.
@@ -131,7 +179,50 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint {
     const state = meta.trainer.hasState ? Array.from({ length: meta.model.cell === 'lstm' ? 2 : 1 }, (_, k) => raw(`state.${k}`)) : null;
     trainer = { optimizer, state };
   }
-  return { meta, tokenizer, params, trainer };
+  return { meta, tokenizer, params, trainer, quantized: null };
+}
+
+const SAFETENSORS_NAMES = { float32: 'F32', int32: 'I32', int8: 'I8', float16: 'F16' } as const;
+
+/**
+ * A quantized checkpoint's tensors, checked against its config before anything is read: each
+ * weight matrix I8 (with its F32 `.scale` of one value per row) or F16 as `quantization` says,
+ * each bias F32, nothing else (no trainer: version 2 checkpoints hold models only).
+ */
+function decodeQuantized(file: ParsedSafetensors, meta: CheckpointMeta, tokenizer: Tokenizer): DecodedCheckpoint {
+  const dtype = meta.quantization!;
+  const want = dtype === 'int8' ? 'int8' : 'float16';
+  const expected: [string, number[]][] = [];
+  const kinds = new Map<string, 'float32' | 'int8' | 'float16'>();
+  for (const [name, shape] of languageModelShapes(meta.model)) {
+    const matrix = shape.length === 2;
+    expected.push([`model.${name}`, shape]);
+    kinds.set(`model.${name}`, matrix ? want : 'float32');
+    if (matrix && dtype === 'int8') {
+      expected.push([`model.${name}.scale`, [shape[0]]]);
+      kinds.set(`model.${name}.scale`, 'float32');
+    }
+  }
+  checkTensorSet(expected, new Map(file.entries.map((e) => [e.name, e.shape])), 'checkpoint weights do not match its model config');
+  for (const e of file.entries) {
+    const kind = kinds.get(e.name)!;
+    if (e.dtype !== kind) throw new FormatError(`checkpoint: tensor '${showName(e.name)}' is ${SAFETENSORS_NAMES[e.dtype]}, expected ${SAFETENSORS_NAMES[kind]} (a ${dtype} checkpoint)`);
+  }
+  const byName = new Map(file.entries.map((e) => [e.name, e]));
+  const params = Object.create(null) as Record<string, RawTensor>;
+  const matrices = Object.create(null) as Record<string, RawQuantized>;
+  for (const [name, shape] of languageModelShapes(meta.model)) {
+    const e = byName.get(`model.${name}`)!;
+    if (shape.length === 2) {
+      const scale = byName.get(`model.${name}.scale`);
+      matrices[name] = {
+        shape: [shape[0], shape[1]], bytes: entryBytes(file, e).slice(), scales: scale === undefined ? null : (entryData(file, scale) as Float32Array),
+      };
+    } else {
+      params[name] = { shape: shape.slice(), data: entryData(file, e) as Float32Array };
+    }
+  }
+  return { meta, tokenizer, params, trainer: null, quantized: { dtype, matrices } };
 }
 
 /**
@@ -141,6 +232,7 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint {
  */
 export function modelFromCheckpoint(ck: DecodedCheckpoint): LanguageModel {
   const config = checkModelConfig(ck.meta.model, 'checkpoint.model');
+  if (ck.quantized !== null) return quantizedModelFrom(config, ck.quantized.dtype, ck.quantized.matrices, ck.params);
   const shapes = new Map<string, readonly number[]>();
   for (const name of Object.keys(ck.params)) {
     const t = ck.params[name];
@@ -159,6 +251,66 @@ export function modelFromCheckpoint(ck: DecodedCheckpoint): LanguageModel {
     throw e;
   }
   return model;
+}
+
+/**
+ * A quantized LanguageModel from a checkpoint's matrices and biases (checked by `decodeQuantized`;
+ * their values are checked here as they are taken: int8 in [-127, 127], finite scales and halves,
+ * a FormatError naming the tensor otherwise).
+ */
+export function quantizedModelFrom(
+  config: LanguageModelConfig, dtype: QuantDtype, matrices: Record<string, RawQuantized>, biases: Record<string, RawTensor>,
+): LanguageModel {
+  const made: { dispose(): void }[] = [];
+  const matrix = (name: string): QuantizedMatrix => {
+    const m = matrices[name];
+    if (m === undefined) throw new FormatError(`checkpoint weights do not match its model config: missing tensor 'model.${name}'`);
+    try {
+      const q = QuantizedMatrix.fromBytes(dtype, m.shape[0], m.shape[1], m.bytes, m.scales, `checkpoint: model.${name}`);
+      made.push(q);
+      return q;
+    } catch (e) {
+      if (e instanceof ValueError || e instanceof ShapeError) throw new FormatError(e.message);
+      throw e;
+    }
+  };
+  const bias = (name: string): Tensor => {
+    const b = biases[name];
+    const t = untracked(() => tensor(b.data, b.shape));
+    made.push(t);
+    return t;
+  };
+  try {
+    const embed = new QuantizedEmbedding(matrix('embed.weight'), null);
+    const layers: QuantizedLayer[] = [];
+    for (let l = 0; l < config.numLayers; l++) {
+      layers.push({
+        wIh: matrix(`rnn.weight_ih_l${l}`), wHh: matrix(`rnn.weight_hh_l${l}`), bIh: bias(`rnn.bias_ih_l${l}`), bHh: bias(`rnn.bias_hh_l${l}`), wHr: null,
+      });
+    }
+    const head = new QuantizedLinear(matrix('head.weight'), bias('head.bias'));
+    // From here the modules own what was made.
+    made.length = 0;
+    made.push(embed, head);
+    const rnn = RNNBase.assembleQuantized(config.cell === 'lstm' ? 'LSTM' : 'GRU', config.embedDim, config.hiddenSize,
+      { numLayers: config.numLayers, dropout: config.numLayers > 1 ? config.dropout : 0 }, dtype, layers) as LSTM | GRU;
+    made.length = 0;
+    return LanguageModel.assemble(config, { embed, rnn, head });
+  } catch (e) {
+    made.forEach((m) => m.dispose());
+    throw e;
+  }
+}
+
+/** A quantized model's weights as `quantizedModelFrom` takes them (to rebuild it elsewhere: a replica worker). */
+export function quantizedWeightsOf(model: LanguageModel): { dtype: QuantDtype; matrices: Record<string, RawQuantized>; biases: Record<string, RawTensor> } {
+  const matrices = Object.create(null) as Record<string, RawQuantized>;
+  const biases = Object.create(null) as Record<string, RawTensor>;
+  for (const [name, w] of model.quantizedWeights()) {
+    if (w instanceof QuantizedMatrix) matrices[name] = { shape: [w.rows, w.cols], bytes: w.bytes(), scales: (w.scales?.toArray() as Float32Array | undefined) ?? null };
+    else biases[name] = { shape: w.shape.slice(), data: w.toArray() as Float32Array };
+  }
+  return { dtype: model.quantization!, matrices, biases };
 }
 
 /**

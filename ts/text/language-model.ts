@@ -133,6 +133,25 @@ export class LanguageModel extends Module {
       layers.reduce((a, w) => a + m(w.wIh) + m(w.wHh) + m(w.wHr) + (w.bIh?.size ?? 0) + (w.bHh?.size ?? 0), 0);
   }
 
+  /**
+   * A quantized model's weights by their PyTorch names, in parameter order: its matrices (quantized)
+   * and biases (float32 tensors, the model's own: read, never dispose). What its checkpoint holds.
+   */
+  quantizedWeights(): [string, QuantizedMatrix | Tensor][] {
+    this.assertAlive('quantizedWeights');
+    if (this.quantization === null) throw new ValueError('LanguageModel.quantizedWeights: this model is float32 (its weights are parameters(): use namedParameters())');
+    const out: [string, QuantizedMatrix | Tensor][] = [['embed.weight', (this.embed as QuantizedEmbedding).weight]];
+    this.rnn.quant!.layers.forEach((w, l) => {
+      out.push([`rnn.weight_ih_l${l}`, w.wIh], [`rnn.weight_hh_l${l}`, w.wHh]);
+      if (w.bIh !== null) out.push([`rnn.bias_ih_l${l}`, w.bIh]);
+      if (w.bHh !== null) out.push([`rnn.bias_hh_l${l}`, w.bHh]);
+    });
+    const head = this.head as QuantizedLinear;
+    out.push(['head.weight', head.weight]);
+    if (head.bias !== null) out.push(['head.bias', head.bias]);
+    return out;
+  }
+
   /** Train mode is refused for a quantized model (inference-only). */
   override train(mode = true): this {
     if (mode && this.quantization !== null) {

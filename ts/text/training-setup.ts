@@ -230,6 +230,9 @@ export function checkpointExtra(s: TrainingSettings, record: TextRecord): Record
  */
 export function settingsFromCheckpoint(ck: DecodedCheckpoint): TrainingSettings {
   const stored = ck.meta.extra?.settings as Record<string, unknown> | undefined;
+  if (ck.meta.quantization !== undefined) {
+    throw new FormatError(`the checkpoint is a quantized model (${ck.meta.quantization}), for inference only: generate, predict and evaluate with it, and train from the float32 checkpoint it was made from`);
+  }
   if (ck.meta.trainer === null || stored === undefined) throw new FormatError('the checkpoint has no training state to resume (it holds weights only)');
   const out = { ...DEFAULT_TRAINING_SETTINGS } as Record<keyof TrainingSettings, unknown>;
   for (const k of SETTING_NAMES) if (stored[CHECKPOINT_KEYS[k]] !== undefined) out[k] = stored[CHECKPOINT_KEYS[k]];
