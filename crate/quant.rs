@@ -96,9 +96,9 @@ pub fn quantize_i8(q: &mut [i8], scales: &mut [f32], w: &[f32], rows: usize, col
         let max = row.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
         let scale = max / Q8;
         scales[r] = scale;
-        let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+        // Divided, not multiplied by 1/scale: that reciprocal overflows for rows below ~3.7e-37.
         for (o, &v) in q[r * cols..(r + 1) * cols].iter_mut().zip(row) {
-            *o = (v * inv).round().clamp(-Q8, Q8) as i8;
+            *o = if scale > 0.0 { (v / scale).round().clamp(-Q8, Q8) as i8 } else { 0 };
         }
     }
 }

@@ -12,7 +12,9 @@ export const REFERENCE = 'lstm-wasm-wasm';
 const WORKLOADS = [
   ['W1', 'W1 train-charlm', 'tok/s'],
   ['W2', 'W2 infer-stream', 'tok/s'],
+  ['W2-modules', 'W2 infer-stream through the modules, one op per module and step', 'tok/s', { optional: true }],
   ['W2-int8', 'W2-int8 infer-stream, int8 LSTM weights', 'tok/s', { optional: true, refFallback: 'W2' }],
+  ['W2-f16', 'W2-f16 infer-stream, float16 weights', 'tok/s', { optional: true, refFallback: 'W2' }],
   ['W3', 'W3 forward-batch', 'tok/s'],
   ...SGEMM_SHAPES.map((s) => [`sgemm:${sgemmName(s)}`, `SGEMM ${sgemmName(s)}`, 'GFLOP/s']),
 ];

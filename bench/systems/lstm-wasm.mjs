@@ -7,8 +7,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 import { W1, W2, W3, W3_FLOPS, SGEMM_SHAPES, sgemmName, parseArgs, plan, measure, rate, argmax, Report } from '../lib/common.mjs';
-import { w1Model, w2Model, w3Weights, w1Batch, w3Input, writeReference } from '../lib/workloads.mjs';
-import { checkTrain, checkStream, checkForward, checkSgemm, sgemmOperands } from '../lib/checks.mjs';
+import { w1Model, w2Model, w3Weights, w1Batch, w3Input, writeReference, readReference } from '../lib/workloads.mjs';
+import { checkTrain, checkStream, checkStreamInt8, checkForward, checkSgemm, sgemmOperands } from '../lib/checks.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = parseArgs();
@@ -89,7 +89,46 @@ await report.workload('W1', async () => {
   return { unit: 'tokens/s', ...rate(ms, T * B), warmup: P.W1.warmup, validation, losses: values.map((v) => +v.toFixed(5)) };
 });
 
-await report.workload('W2', async () => {
+/**
+ * W2 as users generate: a LanguageModel with the W2 weights and its stepper (the fused decoding
+ * step, one kernel call per token), greedy, reading the logits where they are (`stepView`). The
+ * model is the W2 model: `embed`, `rnn` (the LSTM) and `head` are the charModel's modules' weights.
+ */
+function w2LanguageModel() {
+  const w = w2Model();
+  const model = new lw.LanguageModel({ vocabSize: W2.V, cell: 'lstm', embedDim: W2.E, hiddenSize: W2.H, numLayers: W2.L, dropout: 0 });
+  const dict = {};
+  for (const [part, weights] of [['embed', w.embed], ['rnn', w.lstm], ['head', w.head]]) {
+    for (const [k, v] of Object.entries(weights)) dict[`${part}.${k}`] = { shape: v.shape, data: v.data };
+  }
+  model.loadStateDict(dict);
+  return model.eval();
+}
+
+/** `W2.steps` greedy tokens from a LanguageModel's stepper; `teacher` feeds those ids instead (untimed checks). */
+function stepperGenerate(model, { teacher = null, onLogits = null } = {}) {
+  const s = model.stepper();
+  let token = W2.first;
+  const ids = [];
+  try {
+    for (let i = 0; i < W2.steps; i++) {
+      const logits = s.stepView(token);
+      if (i === 0) ids.logits0 = Float32Array.from(logits);
+      onLogits?.(i, logits);
+      token = argmax(logits);
+      ids.push(token);
+      if (teacher !== null) token = teacher[i];
+    }
+  } finally {
+    s.dispose();
+  }
+  return ids;
+}
+
+// W2 through the modules one step at a time (nn.Embedding, nn.LSTM.forward, nn.Linear), as a user
+// of the module API writes a decoding loop: a dozen tensors a step. Kept beside the fused W2 to
+// show what the fused step saves; it writes the reference the peers validate against.
+await report.workload('W2-modules', async () => {
   const m = charModel(W2, w2Model());
   m.lstm.eval();
   let logits0 = null;
@@ -124,6 +163,47 @@ await report.workload('W2', async () => {
   m.dispose();
   return { unit: 'tokens/s', ...rate(ms, W2.steps), warmup: P.W2.warmup, validation };
 });
+
+// W2: the fused decoding step (LanguageModel.stepper), float32: the same logits as the modules'
+// path, bit for bit, so it is validated against the reference like any system.
+await report.workload('W2', async () => {
+  const model = w2LanguageModel();
+  const { ms, values } = await measure(() => stepperGenerate(model), P.W2);
+  model.dispose();
+  return { unit: 'tokens/s', ...rate(ms, W2.steps), warmup: P.W2.warmup, validation: checkStream(values[0], values[0].logits0, args.shared) };
+});
+
+/** W2 with the model quantized (`quantize`): timed like W2, validated as onnxruntime's int8 is (checks.mjs). */
+async function quantizedW2(dtype) {
+  if (typeof lw.quantize !== 'function') return { status: 'unavailable', reason: 'this build has no quantize()' };
+  const f32 = w2LanguageModel();
+  const q = lw.quantize(f32, { dtype });
+  const { ms, values } = await measure(() => stepperGenerate(q), P['W2-int8']);
+  const ids = values[0];
+  const repeatable = values.every((v) => v.join() === ids.join());
+  const ref = readReference(args.shared, 'W2-ref');
+  const teacher = ref?.ids ?? stepperGenerate(f32);
+  const f32Logits = [];
+  stepperGenerate(f32, { teacher, onLogits: (i, l) => f32Logits.push(Float32Array.from(l)) });
+  const forced = { agree: 0, steps: W2.steps, maxDiff: 0, finite: true };
+  stepperGenerate(q, {
+    teacher,
+    onLogits: (i, l) => {
+      if (argmax(l) === teacher[i]) forced.agree++;
+      for (let j = 0; j < l.length; j++) forced.maxDiff = Math.max(forced.maxDiff, Math.abs(l[j] - f32Logits[i][j]));
+      forced.finite &&= l.every(Number.isFinite);
+    },
+  });
+  q.dispose();
+  f32.dispose();
+  return {
+    unit: 'tokens/s', ...rate(ms, W2.steps), warmup: P['W2-int8'].warmup,
+    validation: checkStreamInt8({ ids, repeatable, logits0: ids.logits0, f32logits0: f32Logits[0], forced }, args.shared),
+  };
+}
+
+await report.workload('W2-int8', () => quantizedW2('int8'));
+await report.workload('W2-f16', () => quantizedW2('float16'));
 
 await report.workload('W3', async () => {
   const { I, H, T, B } = W3;

@@ -26,5 +26,6 @@ await import('../nn/rnn-fixtures.test');
 await import('../nn/e2e-charlm.test');
 await import('../nn/tutorials.test');
 await import('../nn/decode-step.test');
+await import('../nn/quantize.test');
 await import('../nn/layer-norm.test');
 await import('../nn/optim-groups.test');

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { jsBackend } from '../../ts/backend/js/index';
 import { wasmBackend } from '../../ts/backend/wasm';
 import type { Backend } from '../../ts/backend/backend';
-import type { Kernels } from '../../ts/backend/kernels';
+import { DECODE_PLAN, QUANT_DTYPES, type Kernels } from '../../ts/backend/kernels';
 import { randomF32, seededUniform } from '../core/helpers';
 
 const wasmBytes = readFileSync(fileURLToPath(new URL('../../dist/lstm_wasm.wasm', import.meta.url)));
@@ -26,7 +26,7 @@ interface Result {
 }
 
 /** Copies `bufs` into `be`'s heap, runs `call`, reads back every buffer, frees everything. */
-function runOn(be: Backend, bufs: Bufs, call: (k: Kernels, p: Ptrs) => number | void): Result {
+function runOn(be: Backend, bufs: Bufs, call: (k: Kernels, p: Ptrs, be: Backend) => number | void): Result {
   const p: Ptrs = {};
   for (const [name, data] of Object.entries(bufs)) {
     if (data === null) {
@@ -37,7 +37,7 @@ function runOn(be: Backend, bufs: Bufs, call: (k: Kernels, p: Ptrs) => number | 
     (data instanceof Int32Array ? be.i32() : be.f32()).set(data, ptr >>> 2);
     p[name] = ptr;
   }
-  const ret = call(be.k, p);
+  const ret = call(be.k, p, be);
   const outs: Result['outs'] = {};
   for (const [name, data] of Object.entries(bufs)) {
     if (data === null) continue;
@@ -67,7 +67,7 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * Runs the case on both backends and compares: `tol` 0 demands bit-identical results, otherwise
  * the relative difference of each buffer is at most `tol`.
  */
-function agree(what: string, bufs: Bufs, call: (k: Kernels, p: Ptrs) => number | void, tol = 1e-5): Result {
+function agree(what: string, bufs: Bufs, call: (k: Kernels, p: Ptrs, be: Backend) => number | void, tol = 1e-5): Result {
   const a = runOn(js, bufs, call);
   const b = runOn(wasm, bufs, call);
   if (typeof b.ret === 'number') {
@@ -419,6 +419,421 @@ describe('recurrent layers: forward, inference, backward', () => {
       });
     }
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// quantized weights (crate/quant.rs, crate/decode.rs; the JS twins ts/backend/js/quant.ts, decode.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** int8 values as the kernels store them: bytes in an Int32Array of ceil(n / 4) words. */
+function packI8(q: ArrayLike<number>): Int32Array {
+  const out = new Int32Array(Math.max(1, Math.ceil(q.length / 4)));
+  new Int8Array(out.buffer).set(q);
+  return out;
+}
+const unpackI8 = (words: Int32Array, n: number): Int8Array => new Int8Array(words.buffer, words.byteOffset, n).slice();
+const i8Words = (n: number) => new Int32Array(Math.max(1, Math.ceil(n / 4)));
+/** The float32 bits of values (or of a buffer read back), to compare bit for bit. */
+const bitsOf = (v: ArrayLike<number>): Int32Array => new Int32Array(Float32Array.from(v).buffer);
+
+/** `w` (rows, cols) quantized by the JS twin (held to the crate bit for bit below): what both backends then read. */
+function quantizeJs(w: Float32Array, rows: number, cols: number): { q: Int32Array; s: Float32Array; deq: Float32Array } {
+  const r = runOn(js, { q: i8Words(rows * cols), s: new Float32Array(rows), w }, (k, p) => k.lw_quantize_i8(p.q, p.s, p.w, rows, cols));
+  const q = r.outs.q as Int32Array, s = r.outs.s as Float32Array;
+  // Dequantized here, not by the kernel: q * scale of its row, one float32 rounding.
+  const qb = unpackI8(q, rows * cols);
+  const deq = Float32Array.from(qb, (v, i) => Math.fround(v * s[Math.floor(i / cols)]));
+  return { q, s, deq };
+}
+
+/** The exact value of float16 bits `h` (from the format's definition). */
+function halfValue(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  if (e === 0x1f) return m !== 0 ? NaN : sign * Infinity;
+  return sign * (e === 0 ? m * 2 ** -24 : (1024 + m) * 2 ** (e - 25));
+}
+
+/** Rust's f32::round (and the twin's): halves away from zero. */
+const roundAway = (v: number) => Math.sign(v) * Math.round(Math.abs(v));
+
+/**
+ * The float16 value nearest to the float32 `v` (ties to even; past 65520 infinity), computed in
+ * float64 from the definition, independently of both conversions: the quantum of v's binade (or
+ * of the subnormals, 2^-24), v in quanta rounded half to even, times the quantum.
+ */
+function nearestHalf(v: number): number {
+  if (Number.isNaN(v)) return NaN;
+  const a = Math.abs(v);
+  if (a === Infinity) return v;
+  let e = a === 0 ? -14 : Math.floor(Math.log2(a));
+  if (2 ** e > a) e--; // log2 rounding at binade edges
+  else if (2 ** (e + 1) <= a) e++;
+  const quantum = 2 ** (Math.max(e, -14) - 10);
+  const units = a / quantum; // exact: a float32 over a power of two
+  const f = Math.floor(units);
+  const rounded = units - f > 0.5 || (units - f === 0.5 && f % 2 === 1) ? f + 1 : f;
+  const r = rounded * quantum;
+  return (v < 0 || Object.is(v, -0) ? -1 : 1) * (r >= 65520 ? Infinity : r);
+}
+
+describe('quantized weights', () => {
+  const KINDS = { lstm: 0, lstm_proj: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
+
+  it('lw_quantize_i8: bit for bit; scale = max|row| / 127, q = round(w / scale) within half a step; a zero row, one huge value, ties', () => {
+    for (const cols of [1, 7, 65]) {
+      const rows = 6;
+      const w = rnd(rows * cols, -3, 3);
+      w.fill(0, cols, 2 * cols); // row 1: zeros (scale 0, q 0)
+      w[2 * cols + (cols >> 1)] = 3e38; // row 2: one huge value, next to which the rest is 0
+      for (let c = 0; c < cols; c++) w[3 * cols + c] = c === 0 ? -127 : ((c % 9) - 4) + 0.5; // row 3: scale 1, halves
+      for (let c = 0; c < cols; c++) w[4 * cols + c] = -Math.abs(w[4 * cols + c]) - 1e-3; // row 4: all negative
+      for (let c = 0; c < cols; c++) w[5 * cols + c] *= 1e-3; // row 5: small values
+      const r = agree(`quantize cols=${cols}`, { q: i8Words(rows * cols).fill(0x5a5a5a5a), s: rnd(rows), w }, (k, p) =>
+        k.lw_quantize_i8(p.q, p.s, p.w, rows, cols), 0);
+      const q = unpackI8(r.outs.q as Int32Array, rows * cols), s = r.outs.s as Float32Array;
+      for (let row = 0; row < rows; row++) {
+        const vals = w.subarray(row * cols, (row + 1) * cols);
+        const max = vals.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        expect(s[row], `cols ${cols} row ${row}: scale`).toBe(Math.fround(max / 127));
+        for (let c = 0; c < cols; c++) {
+          const qv = q[row * cols + c];
+          expect(Math.abs(qv), `row ${row} col ${c}`).toBeLessThanOrEqual(127);
+          const err = Math.abs(Math.fround(qv * s[row]) - vals[c]);
+          expect(err, `cols ${cols} row ${row} col ${c}: ${vals[c]} -> ${qv} * ${s[row]}`).toBeLessThanOrEqual((s[row] / 2) * (1 + 1e-6));
+        }
+      }
+      expect(Array.from(q.subarray(cols, 2 * cols)).every((v) => v === 0), 'zero row').toBe(true);
+      expect(s[1]).toBe(0);
+      expect(q[2 * cols + (cols >> 1)], 'the huge value').toBe(127);
+      expect(Array.from(q.subarray(2 * cols, 3 * cols)).filter((v) => v !== 0), 'the rest of its row').toEqual([127]);
+      expect(s[3]).toBe(1);
+      for (let c = 0; c < cols; c++) expect(q[3 * cols + c], `tie ${w[3 * cols + c]}`).toBe(roundAway(w[3 * cols + c]));
+      expect(Math.min(...q.subarray(4 * cols, 5 * cols)), 'the largest magnitude of a negative row').toBe(-127);
+    }
+  });
+
+  // Fixed bug, kept as a regression test (crate/quant.rs quantize_i8, and its twin lw_quantize_i8 in ts/backend/js/quant.ts): q is
+  // computed as w * (1 / scale) in float32, and for a row whose largest magnitude is below
+  // 127 / f32::MAX (about 3.7e-37) 1 / scale overflows to infinity, so every non-zero value of the
+  // row becomes +-127 (5e-39 in a row of max 1e-38 dequantizes to 1e-38), against the documented
+  // q = round(w / scale) and its half-step bound. Harmless in practice (such a row is zero for
+  // any model), but quantize() accepts it without a word.
+  it('lw_quantize_i8: a row of tiny values (max|row| < 3.7e-37) is still within half a step', () => {
+    const w = Float32Array.of(1e-38, 5e-39, 0, -2e-39);
+    for (const be of [js, wasm]) {
+      const r = runOn(be, { q: i8Words(4), s: new Float32Array(1), w }, (k, p) => k.lw_quantize_i8(p.q, p.s, p.w, 1, 4));
+      const q = unpackI8(r.outs.q as Int32Array, 4), s = (r.outs.s as Float32Array)[0];
+      for (let c = 0; c < 4; c++) {
+        expect(Math.abs(Math.fround(q[c] * s) - w[c]), `${be.name}: ${w[c]} -> ${q[c]} * ${s}`).toBeLessThanOrEqual((s / 2) * (1 + 1e-6));
+      }
+    }
+  });
+
+  it('lw_dequantize_i8: q * scale of its row, bit for bit (zero and huge scales, -127..127)', () => {
+    for (const cols of [1, 7, 65]) {
+      const rows = 5;
+      const q = Int8Array.from(ints(rows * cols, -127, 128));
+      q[0] = -127;
+      if (q.length > 1) q[q.length - 1] = 127;
+      const s = rnd(rows, 0, 0.1);
+      s[1] = 0;
+      s[2] = 2e36;
+      const r = agree(`dequantize cols=${cols}`, { w: new Int32Array(rows * cols).fill(7), q: packI8(q), s }, (k, p) =>
+        k.lw_dequantize_i8(p.w, p.q, p.s, rows, cols), 0);
+      expect(Array.from(r.outs.w)).toEqual(Array.from(bitsOf(Array.from(q, (v, i) => Math.fround(v * s[Math.floor(i / cols)])))));
+    }
+  });
+
+  it('lw_to_f16 then lw_from_f16: bit for bit, nearest even (ties, subnormals, +-0, 65504, overflow to infinity), every half exact', () => {
+    // [value, its float16 bits], worked out by hand.
+    const known: [number, number][] = [
+      [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000],
+      [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [-(1 + 2 ** -11), 0xbc00], // ties to even, down and up
+      [65504, 0x7bff], [-65504, 0xfbff], [65519, 0x7bff], [65519.99609375, 0x7bff], // the largest half, and below the midpoint
+      [65520, 0x7c00], [-65520, 0xfc00], [65536, 0x7c00], [1e6, 0x7c00], [3.4e38, 0x7c00], // round to infinity
+      [Infinity, 0x7c00], [-Infinity, 0xfc00], [NaN, 0x7e00],
+      [2 ** -24, 0x0001], [-(2 ** -24), 0x8001], [2 ** -25, 0x0000], [-(2 ** -25), 0x8000], // the smallest subnormal; its half ties to 0
+      [3 * 2 ** -25, 0x0002], [5 * 2 ** -25, 0x0002], [7 * 2 ** -25, 0x0004], // subnormal ties to even
+      [2 ** -25 + 2 ** -40, 0x0001], [2 ** -26, 0x0000], [1e-40, 0x0000], [-1e-40, 0x8000], // float32 subnormals underflow
+      [2 ** -14, 0x0400], [2 ** -14 - 2 ** -24, 0x03ff], [2 ** -14 - 2 ** -25, 0x0400], // subnormal/normal edge
+      [6.1e-5, 0x03ff], [0.1, 0x2e66], [-3.140625, 0xc248],
+    ];
+    // Random values over every binade of float16 and past it, and exact ties between neighbouring halves.
+    const u = seededUniform(seed++);
+    const values: number[] = known.map(([v]) => v);
+    for (let e = -27; e <= 17; e++) for (let j = 0; j < 40; j++) values.push((u() < 0.5 ? -1 : 1) * (1 + u()) * 2 ** e);
+    for (let j = 0; j < 400; j++) {
+      const h = Math.floor(u() * 0x7bff);
+      const lo = halfValue(h), hi = halfValue(h + 1);
+      values.push((lo + hi) / 2);
+    }
+    const w = Float32Array.from(values);
+    const n = w.length;
+    const halves = agree('to_f16', { out: new Int32Array(Math.ceil(n / 2)).fill(-1), w }, (k, p) => k.lw_to_f16(p.out, p.w, n), 0).outs.out as Int32Array;
+    const h16 = new Uint16Array(halves.buffer, 0, n);
+    known.forEach(([v, bits], i) => expect(h16[i], `${v} -> 0x${bits.toString(16)}`).toBe(bits));
+    const back = agree('from_f16', { out: new Int32Array(n), h: halves }, (k, p) => k.lw_from_f16(p.out, p.h, n), 0).outs.out as Int32Array;
+    const got = new Float32Array(back.buffer);
+    for (let i = 0; i < n; i++) {
+      if (Number.isNaN(w[i])) {
+        expect(Number.isNaN(got[i])).toBe(true);
+        continue;
+      }
+      // The independent nearest-even reference, sign of zero included.
+      expect(Object.is(got[i], nearestHalf(w[i])), `${w[i]}: ${got[i]} vs ${nearestHalf(w[i])}`).toBe(true);
+    }
+
+    // Every finite half widens exactly and comes back as itself.
+    const all = Uint16Array.from({ length: 0x10000 }, (_, h) => h).filter((h) => (h & 0x7c00) !== 0x7c00);
+    const m = all.length;
+    const widened = agree('from_f16, every finite half', { out: new Int32Array(m), h: new Int32Array(all.buffer.slice(0)) }, (k, p) =>
+      k.lw_from_f16(p.out, p.h, m), 0).outs.out as Int32Array;
+    const wf = new Float32Array(widened.buffer);
+    for (let j = 0; j < m; j++) if (!Object.is(wf[j], halfValue(all[j]))) expect(wf[j], `half 0x${all[j].toString(16)}`).toBe(halfValue(all[j]));
+    const again = agree('to_f16, every finite half', { out: new Int32Array(m / 2), w: wf }, (k, p) => k.lw_to_f16(p.out, p.w, m), 0).outs.out as Int32Array;
+    expect(Array.from(new Uint16Array(again.buffer, 0, m)).findIndex((h, j) => h !== all[j]), 'first half not kept').toBe(-1);
+  });
+
+  it('lw_from_f16: infinities widen to infinities and every NaN half to a NaN', () => {
+    const special = Uint16Array.from({ length: 0x10000 }, (_, h) => h).filter((h) => (h & 0x7c00) === 0x7c00);
+    const n = special.length;
+    for (const be of [js, wasm]) {
+      const r = runOn(be, { out: new Float32Array(n), h: new Int32Array(special.buffer.slice(0)) }, (k, p) => k.lw_from_f16(p.out, p.h, n));
+      const out = r.outs.out as Float32Array;
+      special.forEach((h, j) => {
+        const want = (h & 0x3ff) === 0 ? (h & 0x8000 ? -Infinity : Infinity) : NaN;
+        expect(Object.is(out[j], want), `${be.name}: half 0x${h.toString(16)} -> ${out[j]}`).toBe(true);
+      });
+    }
+  });
+
+  for (const k of [1, 15, 17, 65, 1100]) {
+    it(`lw_qmatmul K=${k}: int8 and float32 weights, M 1/2/5, N 1/7/65, beta 0 and 1`, () => {
+      for (const m of [1, 2, 5]) {
+        for (const n of [1, 7, 65]) {
+          const w = rnd(n * k), x = rnd(m * k, -2, 2);
+          const { q, s } = quantizeJs(w, n, k);
+          for (const beta of [0, 1]) {
+            // beta 0 must not read y: NaN there must not leak.
+            const y = beta === 0 ? new Float32Array(m * n).fill(NaN) : rnd(m * n);
+            const what = `M=${m} N=${n} K=${k} beta=${beta}`;
+            // Below 16 columns the crate sums in its integer tail alone, exactly as the twin: bit for bit.
+            const r = agree(`int8 ${what}`, { y, x, q, s }, (kk, p) => kk.lw_qmatmul(1, p.y, p.x, p.q, p.s, m, n, k, beta), k < 16 ? 0 : 1e-5);
+            expect(r.ret).toBe(0);
+            expect(Array.from(r.outs.y).some(Number.isNaN), `int8 ${what}: NaN`).toBe(false);
+            const f = agree(`float32 ${what}`, { y, x, w }, (kk, p) => kk.lw_qmatmul(0, p.y, p.x, p.w, 0, m, n, k, beta), 1e-5);
+            expect(Array.from(f.outs.y).some(Number.isNaN), `float32 ${what}: NaN`).toBe(false);
+          }
+        }
+      }
+    });
+  }
+
+  it('lw_qmatmul int8 against float64 sums over the dequantized weights: within s_x/2 * sum|w| (the activations\' rounding)', () => {
+    const [m, n, k] = [4, 9, 1100]; // K past one block of 1024 columns
+    const x = rnd(m * k, -2, 2);
+    for (let c = 0; c < k; c++) x[k + c] *= 50; // rows of x with other scales
+    x.fill(0, 3 * k, 4 * k); // a zero row of x: s_x = 0
+    const w = rnd(n * k);
+    w.fill(0, 2 * k, 3 * k); // a zero row of W: scale 0
+    const { q, s, deq } = quantizeJs(w, n, k);
+    for (const beta of [0, 1]) {
+      const y0 = rnd(m * n);
+      for (const be of [js, wasm]) {
+        const y = runOn(be, { y: y0, x, q, s }, (kk, p) => kk.lw_qmatmul(1, p.y, p.x, p.q, p.s, m, n, k, beta)).outs.y as Float32Array;
+        for (let i = 0; i < m; i++) {
+          let xmax = 0;
+          for (let c = 0; c < k; c++) xmax = Math.max(xmax, Math.abs(x[i * k + c]));
+          const sx = Math.fround(xmax / 32767);
+          for (let r = 0; r < n; r++) {
+            let ref = beta * y0[i * n + r], absW = 0, absXW = 0;
+            for (let c = 0; c < k; c++) {
+              ref += x[i * k + c] * deq[r * k + c];
+              absW += Math.abs(deq[r * k + c]);
+              absXW += Math.abs(x[i * k + c] * deq[r * k + c]);
+            }
+            // |x - x_q| <= s_x / 2 per element; the rest is float32 rounding of the block sums and scales.
+            const bound = (sx / 2) * absW + 2e-6 * absXW + 2 ** -23 * Math.abs(beta * y0[i * n + r]);
+            const d = Math.abs(y[i * n + r] - ref);
+            expect(d, `${be.name} beta ${beta} (${i}, ${r}): ${y[i * n + r]} vs ${ref}, bound ${bound}`).toBeLessThanOrEqual(bound);
+            if (i === 3 || r === 2) expect(y[i * n + r], 'a zero row gives beta * y').toBe(beta === 0 ? 0 : y0[i * n + r]);
+          }
+        }
+      }
+    }
+  });
+
+  it('lw_qembedding: int8 rows widened (q * scale), float32 rows copied, bit for bit', () => {
+    const [v, rows] = [11, 20];
+    for (const c of [1, 7, 65]) {
+      const table = rnd(v * c, -2, 2);
+      const { q, s, deq } = quantizeJs(table, v, c);
+      const ids = ints(rows, 0, v);
+      ids[3] = ids[5] = ids[9] = 2;
+      ids[0] = v - 1;
+      const a = agree(`int8 C=${c}`, { out: rnd(rows * c), q, s, ids }, (k, p) => k.lw_qembedding(1, p.out, p.q, p.s, p.ids, rows, v, c), 0);
+      const b = agree(`float32 C=${c}`, { out: rnd(rows * c), table, ids }, (k, p) => k.lw_qembedding(0, p.out, p.table, 0, p.ids, rows, v, c), 0);
+      const want = (src: Float32Array) => bitsOf(Array.from(ids).flatMap((id) => Array.from(src.subarray(id * c, (id + 1) * c))));
+      expect(Array.from(bitsOf(a.outs.out))).toEqual(Array.from(want(deq)));
+      expect(Array.from(bitsOf(b.outs.out))).toEqual(Array.from(want(table)));
+    }
+  });
+
+  for (const kind of Object.keys(KINDS) as Kind[]) {
+    for (const [t, b, i, h] of [[1, 1, 1, 1], [5, 3, 4, 7], [9, 4, 6, 5]]) {
+      it(`lw_qrnn_forward ${kind} T=${t} B=${b} I=${i} H=${h}: int8 and float32, both directions, lengths, initial states, no bias`, () => {
+        const p = kind === 'lstm_proj' ? Math.max(1, h - 2) : h;
+        const isLstm = kind.startsWith('lstm');
+        const g = (isLstm ? 4 : kind === 'gru' ? 3 : 1) * h;
+        const code = KINDS[kind];
+        const ldy = 2 * p;
+        const wIh = rnd(g * i, -0.5, 0.5), wHh = rnd(g * p, -0.5, 0.5), wHr = kind === 'lstm_proj' ? rnd(p * h, -0.5, 0.5) : null;
+        const qIh = quantizeJs(wIh, g, i), qHh = quantizeJs(wHh, g, p), qHr = wHr && quantizeJs(wHr, p, h);
+        for (const reverse of [0, 1]) {
+          for (const [lengths, bias, init] of [[false, true, false], [true, true, true], [true, false, true], [false, false, false]]) {
+            const what = `reverse ${reverse} lengths ${lengths} bias ${bias} init ${init}`;
+            const common: Bufs = {
+              x: rnd(t * b * i), bIh: bias ? rnd(g, -0.5, 0.5) : null, bHh: bias ? rnd(g, -0.5, 0.5) : null,
+              h0: init ? rnd(b * p) : null, c0: init && isLstm ? rnd(b * h) : null,
+              lengths: lengths ? Int32Array.from({ length: b }, (_, k) => (k === 0 ? t : 1 + ((k * 5) % t))) : null,
+              y: new Float32Array(t * b * ldy).fill(9), hN: rnd(b * p), cN: isLstm ? rnd(b * h) : null,
+            };
+            const yOff = reverse * p * 4;
+            const int8: Bufs = { ...common, wIh: qIh.q, sIh: qIh.s, wHh: qHh.q, sHh: qHh.s, wHr: qHr?.q ?? null, sHr: qHr?.s ?? null };
+            const f32: Bufs = { ...common, wIh, sIh: null, wHh, sHh: null, wHr, sHr: null };
+            const deq: Bufs = { ...common, wIh: qIh.deq, wHh: qHh.deq, wHr: qHr?.deq ?? null };
+            const qcall = (dtype: number) => (k: Kernels, q: Ptrs) => k.lw_qrnn_forward(code, dtype, t, b, i, h, p, q.x, q.wIh, q.sIh, q.wHh, q.sHh,
+              q.bIh, q.bHh, q.wHr, q.sHr, q.h0, q.c0, q.lengths, reverse, q.y + yOff, ldy, q.hN, q.cN);
+            // The float32 layer kernels, without a cache (inference).
+            const fcall = (k: Kernels, q: Ptrs) => {
+              if (isLstm) return k.lw_lstm_forward(t, b, i, h, p, q.x, q.wIh, q.wHh, q.bIh, q.bHh, q.wHr, q.h0, q.c0, q.lengths, reverse, q.y + yOff, ldy, q.hN, q.cN, 0);
+              if (kind === 'gru') return k.lw_gru_forward(t, b, i, h, q.x, q.wIh, q.wHh, q.bIh, q.bHh, q.h0, q.lengths, reverse, q.y + yOff, ldy, q.hN, 0);
+              return k.lw_rnn_forward(t, b, i, h, code === 3 ? 1 : 0, q.x, q.wIh, q.wHh, q.bIh, q.bHh, q.h0, q.lengths, reverse, q.y + yOff, ldy, q.hN, 0);
+            };
+            const ri = agree(`int8 ${what}`, int8, qcall(1), 2e-5);
+            expect(ri.ret, what).toBe(0);
+            agree(`float32 ${what}`, f32, qcall(0), 2e-5);
+            for (const be of [js, wasm]) {
+              // dtype 0 is the float32 kernel, bit for bit (a float16 model's numbers are a float32 model's).
+              const a = runOn(be, f32, qcall(0)), c = runOn(be, f32, fcall);
+              for (const name of ['y', 'hN', 'cN']) {
+                if (c.outs[name]) expect(Array.from(bitsOf(a.outs[name])), `${be.name} ${what}: float32 ${name} bit for bit`).toEqual(Array.from(bitsOf(c.outs[name])));
+              }
+              // int8 against the float32 kernel on the dequantized weights: only the activations'
+              // int16 rounding differs (2^-16 of max|x| per element), far below 1e-3.
+              const qi = runOn(be, int8, qcall(1)), d = runOn(be, deq, fcall);
+              for (const name of ['y', 'hN', 'cN']) {
+                if (d.outs[name]) expect(relDiff(qi.outs[name], d.outs[name]), `${be.name} ${what}: int8 ${name} vs dequantized float32`).toBeLessThanOrEqual(1e-3);
+              }
+            }
+          }
+        }
+      });
+    }
+  }
+
+  describe('lw_decode_step with a plan written per DECODE_PLAN', () => {
+    const [V_IN, V, I, H] = [11, 13, 5, 7];
+    const planKinds: [Kind, number][] = [['lstm', 0], ['lstm_proj', 0], ['gru', 1], ['rnn_tanh', 2], ['rnn_relu', 3]];
+    for (const [kind, code] of planKinds) {
+      for (const layers of [1, 2]) {
+        it(`${kind}, ${layers} layer(s): float32 and int8 stacks, ids through embedding and head, floats without; batch 1 and 3`, () => {
+          const P = kind === 'lstm_proj' ? 4 : H;
+          const isLstm = kind.startsWith('lstm');
+          const G = (isLstm ? 4 : kind === 'gru' ? 3 : 1) * H;
+          for (const embedded of [true, false]) {
+            // Matrices as float32, their int8 storage, and the float32 values that storage stands for.
+            const mats: Record<string, { rows: number; cols: number; w: Float32Array; q: Int32Array; s: Float32Array; deq: Float32Array }> = {};
+            const mat = (name: string, rows: number, cols: number) => {
+              const w = rnd(rows * cols, -0.6, 0.6);
+              mats[name] = { rows, cols, w, ...quantizeJs(w, rows, cols) };
+            };
+            if (embedded) {
+              mat('table', V_IN, I);
+              mat('head', V, P);
+            }
+            for (let l = 0; l < layers; l++) {
+              mat(`wIh${l}`, G, l === 0 ? I : P);
+              mat(`wHh${l}`, G, P);
+              if (kind === 'lstm_proj') mat(`wHr${l}`, P, H);
+            }
+            const biases: Bufs = {};
+            for (let l = 0; l < layers; l++) {
+              biases[`bIh${l}`] = embedded ? rnd(G, -0.5, 0.5) : null;
+              biases[`bHh${l}`] = embedded ? rnd(G, -0.5, 0.5) : null;
+            }
+            if (embedded) biases.headB = rnd(V);
+            for (const B of [1, 3]) {
+              const input = embedded ? ints(B, 0, V_IN) : rnd(B * I, -1.5, 1.5);
+              const outLen = B * (embedded ? V : P);
+              for (const fromZeros of [true, false]) {
+                const state: Bufs = {
+                  hIn: fromZeros ? null : rnd(layers * B * P), cIn: fromZeros || !isLstm ? null : rnd(layers * B * H),
+                  hOut: new Float32Array(layers * B * P).fill(9), cOut: isLstm ? new Float32Array(layers * B * H).fill(9) : null,
+                  out: new Float32Array(outLen).fill(9),
+                };
+                // The plan holds each backend's own addresses: written inside the call, in a block of its own.
+                const run = (dtype: 0 | 1) => {
+                  return (k: Kernels, p: Ptrs, be: Backend) => {
+                    const D = DECODE_PLAN;
+                    const words = D.header + D.layerWords * layers;
+                    const plan = be.alloc(4 * words);
+                    try {
+                      const w = be.i32().subarray(plan >>> 2, (plan >>> 2) + words);
+                      w[D.kind] = code;
+                      w[D.layers] = layers;
+                      w[D.batch] = B;
+                      w[D.input] = I;
+                      w[D.hidden] = H;
+                      w[D.proj] = P;
+                      w[D.table] = embedded ? p.table : 0;
+                      w[D.tableRows] = embedded ? V_IN : 0;
+                      w[D.headWeight] = embedded ? p.head : 0;
+                      w[D.headBias] = embedded ? p.headB : 0;
+                      w[D.vocab] = embedded ? V : 0;
+                      w[D.dtype] = dtype === 1 ? QUANT_DTYPES.int8 : QUANT_DTYPES.float32;
+                      w[D.tableScales] = embedded ? p.tableS : 0;
+                      w[D.headScales] = embedded ? p.headS : 0;
+                      for (let l = 0; l < layers; l++) {
+                        const at = D.header + l * D.layerWords;
+                        [p[`wIh${l}`], p[`wHh${l}`], p[`bIh${l}`], p[`bHh${l}`], p[`wHr${l}`] ?? 0, p[`wIh${l}S`], p[`wHh${l}S`], p[`wHr${l}S`] ?? 0]
+                          .forEach((v, j) => { w[at + j] = v; });
+                      }
+                      return k.lw_decode_step(plan, p.input, p.hIn, p.cIn, p.hOut, p.cOut, p.out);
+                    } finally {
+                      be.free(plan, 4 * words);
+                    }
+                  };
+                };
+                const bufsOf = (dtype: 0 | 1, values: 'w' | 'deq'): Bufs => {
+                  const bufs: Bufs = { input, ...state, ...biases };
+                  for (const [name, m] of Object.entries(mats)) {
+                    bufs[name] = dtype === 1 ? m.q : m[values];
+                    bufs[`${name}S`] = dtype === 1 ? m.s : null;
+                  }
+                  return bufs;
+                };
+                const what = `embedded ${embedded} B ${B} zeros ${fromZeros}`;
+                const f = agree(`float32 ${what}`, bufsOf(0, 'w'), run(0), 2e-5);
+                expect(f.ret, what).toBe(0);
+                const q = agree(`int8 ${what}`, bufsOf(1, 'w'), run(1), 2e-5);
+                expect(q.ret, what).toBe(0);
+                for (const r of [f, q]) expect(Array.from(r.outs.out).includes(9), `${what}: out written`).toBe(false);
+                // int8 against the float32 stack of the dequantized weights (only the activations' rounding differs).
+                for (const be of [js, wasm]) {
+                  const d = runOn(be, bufsOf(0, 'deq'), run(0));
+                  const qi = be === js ? q : runOn(be, bufsOf(1, 'w'), run(1));
+                  for (const name of ['out', 'hOut', 'cOut']) {
+                    if (d.outs[name]) expect(relDiff(qi.outs[name], d.outs[name]), `${be.name} ${what}: int8 ${name} vs dequantized`).toBeLessThanOrEqual(1e-3);
+                  }
+                }
+              }
+            }
+          }
+        });
+      }
+    }
+  });
 });
 
 describe('broadcast binary ops, comparisons, where, unary math', () => {

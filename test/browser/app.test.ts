@@ -130,6 +130,15 @@ async function download(page: Page, dir: string, name: string): Promise<Uint8Arr
   return new Uint8Array(readFileSync(path));
 }
 
+/** Clicks Download int8 and returns the file's bytes. */
+async function downloadInt8(page: Page, dir: string, name: string): Promise<Uint8Array> {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click('#download-int8')]);
+  expect(file.suggestedFilename()).toMatch(/-int8\.safetensors$/);
+  const path = join(dir, name);
+  await file.saveAs(path);
+  return new Uint8Array(readFileSync(path));
+}
+
 /** The model's parameters of a checkpoint, by name. */
 function params(bytes: Uint8Array): Record<string, Float32Array> {
   const ck = decodeCheckpoint(bytes);
@@ -460,6 +469,28 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     expect(continued.model!.settings.hiddenSize).toBe(32);
     expect(continued.stored!.step).toBe(continued.model!.step);
     expect(continued.model!.step).toBeGreaterThan(6);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('offers the quantized download: an int8 checkpoint about a quarter of the size, which the CLI evaluates close to float32', async () => {
+    await waitIdle(page);
+    const full = await download(page, tmp, 'for-int8.safetensors');
+    const small = await downloadInt8(page, tmp, 'small-int8.safetensors');
+    const ck = decodeCheckpoint(small);
+    expect(ck.quantized?.dtype).toBe('int8');
+    expect(ck.meta.trainer).toBeNull();
+    // Weights against weights (both files also hold the vocabulary and settings; the float32 one Adam's moments too).
+    const weightBytes = Object.values(params(full)).reduce((a, p) => a + 4 * p.length, 0);
+    const quantizedBytes = Object.values(ck.quantized!.matrices).reduce((a, m) => a + m.bytes.length + 4 * (m.scales?.length ?? 0), 0) +
+      Object.values(ck.params).reduce((a, p) => a + 4 * p.data.length, 0);
+    expect(quantizedBytes).toBeLessThan(0.32 * weightBytes);
+    expect(small.length).toBeLessThan(full.length);
+    const loss = async (file: string): Promise<number> => {
+      const out = await node([cli, 'eval', '--checkpoint', join(tmp, file), '--max-tokens', '20000'], 90_000);
+      return Number(/loss (\d+\.\d+)/.exec(out)![1]);
+    };
+    const [lf, lq] = [await loss('for-int8.safetensors'), await loss('small-int8.safetensors')];
+    expect(Math.abs(lq - lf), `int8 ${lq} vs float32 ${lf}`).toBeLessThan(0.02);
     expect(pageErrors).toEqual([]);
   }, 120_000);
 });

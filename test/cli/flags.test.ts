@@ -6,6 +6,7 @@ import { TRAIN } from '../../ts/cli/train';
 import { GENERATE } from '../../ts/cli/generate';
 import { EVAL } from '../../ts/cli/eval';
 import { PREDICT } from '../../ts/cli/predict';
+import { QUANTIZE } from '../../ts/cli/quantize';
 
 const DEMO = command({
   name: 'demo',
@@ -53,8 +54,8 @@ describe('flag tables', () => {
     expect(help).toMatch(/\n {25}checkpoint to write/); // a wrapped line continues under the text column
   });
 
-  it('document every flag of train, generate, eval and predict, within 100 columns', () => {
-    for (const cmd of [TRAIN, GENERATE, EVAL, PREDICT]) {
+  it('document every flag of train, generate, eval, predict and quantize, within 100 columns', () => {
+    for (const cmd of [TRAIN, GENERATE, EVAL, PREDICT, QUANTIZE]) {
       const help = helpText(cmd);
       for (const name of Object.keys(cmd.flags)) expect(help, cmd.name).toContain(`  --${name} `);
       for (const line of help.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);

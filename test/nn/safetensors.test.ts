@@ -269,10 +269,10 @@ describe('corrupt input is a FormatError that allocates nothing', () => {
     expectFormatError(buildFile({ w: 5 }), /entry 'w' is not an object/);
   });
 
-  for (const dtype of ['F16', 'BF16', 'F64', 'I64', 'U8']) {
+  for (const dtype of ['BF16', 'F64', 'I64', 'U8', 'F8_E4M3']) {
     it(`unknown dtype ${dtype} names the tensor and the dtype`, () => {
       const f = buildFile({ ok: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, bad: { dtype, shape: [2], data_offsets: [4, 8] } }, new Uint8Array(8));
-      expectFormatError(f, new RegExp(`tensor 'bad' has dtype "${dtype}"; supported: F32, I32`));
+      expectFormatError(f, new RegExp(`tensor 'bad' has dtype "${dtype}"; supported: F32, I32, I8, F16`));
     });
   }
 
@@ -297,8 +297,8 @@ describe('corrupt input is a FormatError that allocates nothing', () => {
   it('a failure in the last entry allocates none of the earlier valid ones', () => {
     const header: Record<string, unknown> = {};
     for (let i = 0; i < 5; i++) header[`t${i}`] = { dtype: 'F32', shape: [2], data_offsets: [8 * i, 8 * i + 8] };
-    header.z = { dtype: 'F16', shape: [2], data_offsets: [40, 44] };
-    expectFormatError(buildFile(header, new Uint8Array(48)), /tensor 'z' has dtype "F16"/);
+    header.z = { dtype: 'BF16', shape: [2], data_offsets: [40, 44] };
+    expectFormatError(buildFile(header, new Uint8Array(48)), /tensor 'z' has dtype "BF16"/);
   });
 
   // The spec (huggingface/safetensors README): `__metadata__` is a string-to-string map, and "the

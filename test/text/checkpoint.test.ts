@@ -228,7 +228,7 @@ describe('hostile checkpoints', () => {
       [(m) => void (m.extra.data.fingerprint = 5), /checkpoint\.extra\.data\.fingerprint must be a string, got 5/],
       [(m) => void (m.extra.data.sources = 'a.txt'), /checkpoint\.extra\.data\.sources must be an array, got a string/],
       [(m) => void (m.extra = []), /checkpoint\.extra must be an object, got an array/],
-      [(m) => void (m.version = '1'), /checkpoint\.version must be 1, got a string "1"/],
+      [(m) => void (m.version = '1'), /checkpoint\.version must be 1 or 2 \(2: a quantized model\), got a string "1"/],
       [() => [], /checkpoint must be an object, got an array/],
       [(m) => void (m.model.cell = 'rnn'), /checkpoint\.model\.cell must be one of "lstm", "gru"/],
       [(m) => void (m.model.dropout = 2), /checkpoint\.model\.dropout must be a number in \[0, 1\), got 2/],

@@ -1,12 +1,17 @@
 /**
  * Seeded fuzz of the two readers of untrusted files (issue 9): `loadSafetensors`, and a checkpoint
  * through everything `lstm-wasm train --resume` does with one (decodeCheckpoint, modelFromCheckpoint,
- * a trainer restored from it, one training step).
+ * a trainer restored from it, one training step); quantized (int8 and float16) checkpoints through
+ * what generate, predict and eval do with one (decodeCheckpoint, modelFromCheckpoint, scoring and
+ * sampling with the model).
  *
  * Mutations: byte flips, truncations, extensions, a changed header length; header JSON edits
  * (dtypes, shapes, offsets, names such as `__proto__`, repeated keys, deep nesting, huge numbers);
  * and, for checkpoints, edits of the checkpoint JSON and of the tensors that are re-signed (the
- * CRC recomputed), so that validation and not the checksum has to catch them.
+ * CRC recomputed), so that validation and not the checksum has to catch them; for quantized ones
+ * also edits of the stored values (int8 -128, hostile scales, float16 Inf/NaN halves), of the
+ * dtypes (I8 / F16 / F32 swapped, sizes kept consistent), the `.scale` tensors, and the
+ * `version` / `quantization` / `trainer` fields.
  *
  * Each case must load correctly or throw an LstmWasmError, within MAX_CASE_MS, leaving
  * `memory().liveTensors` and `tensorBytes` as they were. CI runs CASES cases (a few seconds);
@@ -17,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   init, manualSeed, memory, CharTokenizer, LanguageModel, LMBatcher, LMTrainer, LstmWasmError, encodeCheckpoint, decodeCheckpoint,
-  modelFromCheckpoint, restoreTrainer, loadSafetensors, saveSafetensors, tensor,
+  modelFromCheckpoint, restoreTrainer, loadSafetensors, saveSafetensors, tensor, quantize, sampleText, scoreTokens, FormatError,
 } from 'lstm-wasm';
 import { fixturesDir } from '../nn/fixture-helpers';
 import { seededUniform } from '../core/helpers';
@@ -204,6 +209,92 @@ function tensorEdit(r: Rand, b: Uint8Array): Uint8Array {
 }
 
 // ---------------------------------------------------------------------------------------------
+// re-signed edits aimed at quantized checkpoints (version 2)
+// ---------------------------------------------------------------------------------------------
+
+const ELEMENT_BYTES: Record<string, number> = { I8: 1, F16: 2, F32: 4, I32: 4 };
+
+/** `bytes` resized to `n` bytes, keeping what fits (the rest zero). */
+function resized(bytes: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  out.set(bytes.subarray(0, Math.min(n, bytes.length)));
+  return out;
+}
+
+/** Edits the stored values, dtypes, shapes or the `.scale` tensors of a quantized checkpoint, data sizes kept consistent (the safetensors layer accepts it). */
+function quantTensorEdit(r: Rand, b: Uint8Array): Uint8Array {
+  const { tensors, metadata } = storedTensors(b);
+  const of = (dtype: string): StoredTensor[] => tensors.filter((t) => t.dtype === dtype && t.bytes.length > 0);
+  const scales = tensors.filter((t) => t.name.endsWith('.scale'));
+  const kind = int(r, 8);
+  if (kind === 0 && of('I8').length > 0) {
+    // int8 values: -128 (refused) or any other byte (in range).
+    const t = pick(r, of('I8'));
+    for (let k = 1 + int(r, 3); k > 0; k--) t.bytes[int(r, t.bytes.length)] = pick(r, [0x80, 0x7f, 0x81, 0, int(r, 256)]);
+  } else if (kind === 1 && scales.length > 0) {
+    const t = pick(r, scales);
+    const v = pick(r, [NaN, -1, -0, 0, Infinity, -Infinity, 1e38, 3.4e38, 1e-45, -1e-45, 1e9]);
+    new DataView(t.bytes.buffer, t.bytes.byteOffset).setFloat32(4 * int(r, t.bytes.length / 4), v, true);
+  } else if (kind === 2 && of('F16').length > 0) {
+    const t = pick(r, of('F16'));
+    const bits = pick(r, [0x7c00, 0xfc00, 0x7e00, 0x7c01, 0xffff, 0x7bff, 0xfbff, 0x0001, 0x8000, 0x3c00, int(r, 65536)]);
+    new DataView(t.bytes.buffer, t.bytes.byteOffset).setUint16(2 * int(r, t.bytes.length / 2), bits, true);
+  } else if (kind === 3) {
+    // Another dtype, with the bytes its size needs.
+    const t = pick(r, tensors);
+    const dtype = pick(r, ['I8', 'F16', 'F32', 'I32'].filter((d) => d !== t.dtype));
+    t.bytes = resized(t.bytes, (t.bytes.length / (ELEMENT_BYTES[t.dtype] ?? 4)) * ELEMENT_BYTES[dtype]);
+    t.dtype = dtype;
+  } else if (kind === 4 && scales.length > 0) {
+    // A scale dropped, or moved to another tensor's name.
+    const i = tensors.indexOf(pick(r, scales));
+    if (r() < 0.5) tensors.splice(i, 1);
+    else tensors[i] = { ...tensors[i], name: `${pick(r, tensors).name}.scale` };
+  } else if (kind === 5) {
+    // Another shape, the bytes resized to match.
+    const t = pick(r, tensors);
+    const shape = t.shape.slice();
+    if (shape.length > 0 && r() < 0.7) shape[int(r, shape.length)] += pick(r, [1, -1, 7]);
+    else if (r() < 0.5) shape.push(1);
+    else shape.pop();
+    if (shape.some((d) => d < 0)) shape.fill(0);
+    t.shape = shape;
+    t.bytes = resized(t.bytes, shape.reduce((a, c) => a * c, 1) * (ELEMENT_BYTES[t.dtype] ?? 4));
+  } else if (kind === 6) {
+    // One more tensor, named like the real ones.
+    const base = pick(r, tensors);
+    const name = pick(r, [`${base.name}.scale`, `${base.name}.zero_point`, `${base.name}`, 'model.x.scale', 'optim.0.0', 'state.0', '__proto__']);
+    const dtype = pick(r, ['I8', 'F16', 'F32']);
+    const shape = pick(r, [[1], base.shape.slice(), [base.shape[0] ?? 1]]);
+    tensors.push({ name, dtype, shape, bytes: new Uint8Array(shape.reduce((a, c) => a * c, 1) * ELEMENT_BYTES[dtype]) });
+  } else {
+    // Two tensors' names swapped (a scale for a weight, a bias for a matrix).
+    const a = pick(r, tensors);
+    const c = pick(r, tensors);
+    [a.name, c.name] = [c.name, a.name];
+  }
+  return signed(tensors, metadata, metadata.checkpoint);
+}
+
+/** Edits the fields that make a checkpoint quantized: version, quantization, trainer (re-signed). */
+function quantJsonEdit(r: Rand, b: Uint8Array): Uint8Array {
+  const { tensors, metadata } = storedTensors(b);
+  const meta = JSON.parse(metadata.checkpoint) as Record<string, unknown>;
+  for (let k = 1 + int(r, 2); k > 0; k--) {
+    const field = pick(r, ['version', 'quantization', 'trainer']);
+    const pool: unknown[] = {
+      version: [1, 2, 3, 0, '2', null, undefined, 2.5],
+      quantization: ['int8', 'float16', 'int4', 'float32', 'INT8', '', null, undefined, 8, ['int8']],
+      trainer: [null, undefined, {}, [], 0, { step: 1 }],
+    }[field]!;
+    const v = pick(r, pool);
+    if (v === undefined) delete meta[field];
+    else meta[field] = v;
+  }
+  return signed(tensors, metadata, JSON.stringify(meta));
+}
+
+// ---------------------------------------------------------------------------------------------
 // the harness
 // ---------------------------------------------------------------------------------------------
 
@@ -275,6 +366,17 @@ describe('fuzz (seeded)', () => {
         Object.values(dict).forEach((t) => t.dispose());
         return bytes;
       })(),
+      // I8 (with F32 scales) and F16 entries: quantized checkpoints, read as plain safetensors.
+      ...(['int8', 'float16'] as const).map((dtype) => {
+        manualSeed(3);
+        const tok = CharTokenizer.fromText('abc de\n');
+        const model = new LanguageModel({ vocabSize: tok.size, cell: 'lstm', embedDim: 3, hiddenSize: 4, numLayers: 1 });
+        const q = quantize(model, { dtype });
+        const bytes = encodeCheckpoint(q, tok);
+        q.dispose();
+        model.dispose();
+        return bytes;
+      }),
     ];
     const r = seededUniform(SEED);
     const stats = newStats();
@@ -282,6 +384,7 @@ describe('fuzz (seeded)', () => {
       const tensors = loadSafetensors(bytes);
       for (const name of Object.keys(tensors)) {
         expect(tensors[name].size).toBe(tensors[name].shape.reduce((a, b) => a * b, 1));
+        expect(['float32', 'int32']).toContain(tensors[name].dtype);
         tensors[name].dispose();
       }
     };
@@ -344,5 +447,66 @@ describe('fuzz (seeded)', () => {
       runCase(stats, `checkpoint #${i} ${kind}`, mutate(r, base), load);
     }
     report('checkpoint', stats);
+  });
+
+  it(`quantized checkpoints (int8, float16): ${Math.round(CASES * 0.5)} mutated files (most re-signed) give a model or a FormatError, fast, leaking nothing`, async () => {
+    const tok = CharTokenizer.fromText(TEXT);
+    const bases: Uint8Array[] = [];
+    for (const [cell, numLayers] of [['lstm', 2], ['gru', 1]] as const) {
+      manualSeed(2);
+      const model = new LanguageModel({ vocabSize: tok.size, cell, embedDim: 4, hiddenSize: 6, numLayers, dropout: 0.1 });
+      const t = new LMTrainer(model, new LMBatcher(tok.encode(TEXT), 3, 8), null);
+      await t.run({ steps: 3 });
+      t.dispose();
+      const extra = {
+        settings: { level: 'char', model: cell, embed: 4, hidden: 6, layers: numLayers, dropout: 0.1, seq: 8, batch: 3, lr: 0.003, clip: 1, 'val-split': 0.05, seed: 1 },
+        data: { sources: ['a.txt'], fingerprint: '0123abcd', chars: TEXT.length },
+      };
+      for (const dtype of ['int8', 'float16'] as const) {
+        const q = quantize(model, { dtype });
+        bases.push(encodeCheckpoint(q, tok, null, extra));
+        q.dispose();
+      }
+      model.dispose();
+    }
+    // What generate, predict and eval do with a checkpoint: decode, build the model, score and sample with it.
+    // A refusal must be a FormatError (the file's fault); another typed error is a finding too.
+    const load = (bytes: Uint8Array): void => {
+      let ck: ReturnType<typeof decodeCheckpoint>;
+      let model: LanguageModel;
+      try {
+        ck = decodeCheckpoint(bytes);
+        model = modelFromCheckpoint(ck);
+      } catch (e) {
+        if (e instanceof LstmWasmError && !(e instanceof FormatError)) throw new Error(`not a FormatError: ${e.name}: ${e.message}`);
+        throw e;
+      }
+      // An accepted model must work: nothing below may throw at all.
+      try {
+        expect(model.quantization).toBe(ck.meta.quantization ?? null);
+        const ids = ck.tokenizer.encode(TEXT.slice(0, 40));
+        if (ids.length >= 2) scoreTokens(model, ids, 2, 4);
+        sampleText(model, ck.tokenizer, 'Bl', { length: 4, seed: 1 });
+      } catch (e) {
+        throw new Error(`an accepted file gave a model that fails: ${(e as Error).name}: ${(e as Error).message}`);
+      } finally {
+        model.dispose();
+      }
+    };
+    const r = seededUniform(SEED ^ 0x0badcafe);
+    const stats = newStats();
+    const kinds: [string, (r: Rand, b: Uint8Array) => Uint8Array][] = [
+      ...Object.entries(BYTE_MUTATIONS), ['jsonEdit', jsonEdit], ['jsonEdit', jsonEdit], ['jsonEdit', jsonEdit], ['quantJsonEdit', quantJsonEdit],
+      ['quantJsonEdit', quantJsonEdit], ['tensorEdit', tensorEdit], ['tensorEdit', tensorEdit], ['quantTensorEdit', quantTensorEdit],
+      ['quantTensorEdit', quantTensorEdit], ['quantTensorEdit', quantTensorEdit], ['quantTensorEdit', quantTensorEdit], ['quantTensorEdit', quantTensorEdit],
+    ];
+    for (const base of bases) runCase(stats, 'unmutated base', base, load);
+    expect(stats.loaded, 'the unmutated bases load').toBe(bases.length);
+    for (let i = 0; i < Math.round(CASES * 0.5); i++) {
+      const [kind, mutate] = pick(r, kinds);
+      const base = pick(r, bases);
+      runCase(stats, `quantized #${i} ${kind}`, mutate(r, base), load);
+    }
+    report('quantized checkpoint', stats);
   });
 });

@@ -3,7 +3,7 @@ import { encodeCheckpoint, modelFromCheckpoint } from '../text/checkpoint';
 import { quantize } from '../text/quantize';
 import { choice, command, parseFlags, text } from './flags';
 import { CliError, UsageError } from './errors';
-import { checkWritablePath, readCheckpoint, writeFileAtomic } from './files';
+import { checkWritablePath, readCheckpoint, sameFileAs, writeFileAtomic } from './files';
 
 export const QUANTIZE = command({
   name: 'quantize',
@@ -27,7 +27,8 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
   if (f.checkpoint === undefined) throw new UsageError(`quantize needs --checkpoint <file> ${hint}`);
   if (f.dtype === undefined) throw new UsageError(`quantize needs --dtype int8 or --dtype float16 ${hint}`);
   if (f.out === undefined) throw new UsageError(`quantize needs --out <file> ${hint}`);
-  if (f.out === f.checkpoint) throw new UsageError(`--out ${f.out} is the input checkpoint; write the quantized model to another file`);
+  // Compared as files, not spellings: ./f and f (or a link to it) are the same checkpoint.
+  if (sameFileAs(f.out, [f.checkpoint]) !== undefined) throw new UsageError(`--out ${f.out} is the input checkpoint; write the quantized model to another file`);
   checkWritablePath(f.out, '--out');
   const ck = readCheckpoint(f.checkpoint);
   if (ck.quantized !== null) throw new CliError(`checkpoint ${f.checkpoint}: is quantized already (${ck.quantized.dtype}); quantize the float32 checkpoint it was made from`);

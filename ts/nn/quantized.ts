@@ -195,7 +195,7 @@ export abstract class QuantizedModule extends Module {
   /** The quantized matrices this module owns (freed by `dispose`). */
   protected abstract matrices(): QuantizedMatrix[];
 
-  /** Train mode is refused (quantized modules are inference-only); `train(false)` is `eval()`. */
+  /** Train mode is refused (quantized modules are inference-only); `train(false)` (what `.eval()` calls) is fine. */
   override train(mode = true): this {
     if (mode) throw new ValueError(`${this.constructor.name}: quantized modules are inference-only; train the float32 model, then quantize it`);
     return super.train(false);

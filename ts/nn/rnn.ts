@@ -338,7 +338,7 @@ export abstract class RNNBase extends Module {
    * quantized to `dtype` (biases stay float32): no parameters, no train mode, refusing inputs that
    * require grad. What `quantize` makes of a recurrent layer.
    */
-  static quantizedFrom(source: RNNBase, dtype: QuantDtype): RNNBase {
+  static quantizedFrom(source: RNNBase, dtype: QuantDtype, path = ''): RNNBase {
     source.assertAlive('quantize');
     if (source.quant !== null) throw new ValueError(`quantize: this ${source.constructor.name} is quantized already (${source.quant.dtype})`);
     const Class = source.constructor;
@@ -351,10 +351,13 @@ export abstract class RNNBase extends Module {
     const layers: QuantizedLayer[] = [];
     try {
       source.weights.forEach((w) => {
-        const q = (t: Tensor): QuantizedMatrix => QuantizedMatrix.fromTensor(t, dtype, names[params.indexOf(t)]);
+        const q = (t: Tensor): QuantizedMatrix => QuantizedMatrix.fromTensor(t, dtype, `${path}${names[params.indexOf(t)]}`);
         const bias = (t: Tensor | null): Tensor | null => (t === null ? null : untracked(() => tensor(t.toArray(), t.shape)));
-        const layer: QuantizedLayer = { wIh: q(w.wIh), wHh: q(w.wHh), bIh: null, bHh: null, wHr: null };
+        // Filled one matrix at a time, listed first: a refusal of a later one frees the earlier.
+        const layer = { wIh: null, wHh: null, bIh: null, bHh: null, wHr: null } as unknown as QuantizedLayer;
         layers.push(layer);
+        layer.wIh = q(w.wIh);
+        layer.wHh = q(w.wHh);
         layer.wHr = w.wHr === null ? null : q(w.wHr);
         layer.bIh = bias(w.bIh);
         layer.bHh = bias(w.bHh);
@@ -421,7 +424,7 @@ export abstract class RNNBase extends Module {
     };
   }
 
-  /** Quantized: train mode is refused (inference-only); `train(false)` is `eval()`. */
+  /** Quantized: train mode is refused (inference-only); `train(false)` (what `.eval()` calls) is fine. */
   override train(mode = true): this {
     if (mode && this.quant !== null) throw new ValueError(`${this.constructor.name}: this module is quantized (${this.quant.dtype}), inference-only; train the float32 model, then quantize it`);
     return super.train(mode);
@@ -510,7 +513,7 @@ export interface QuantizedLayer {
 
 function disposeLayers(layers: QuantizedLayer[]): void {
   for (const w of layers) {
-    for (const m of [w.wIh, w.wHh, w.wHr]) if (m !== null && !m.isDisposed) m.dispose();
+    for (const m of [w.wIh, w.wHh, w.wHr]) if (m !== null && m !== undefined && !m.isDisposed) m.dispose();
     for (const b of [w.bIh, w.bHh]) if (b !== null && !b.isDisposed) b.dispose();
   }
 }

@@ -19,6 +19,7 @@ import { checkRunLimits, type RunResult, type TrainProgress } from '../text/trai
 import type { ScoreResult } from '../text/evaluate';
 import type { SamplingOptions } from '../text/sampling';
 import { checkGenerateOptions } from '../text/language-model';
+import { checkQuantDtype, type QuantDtype } from '../nn/quantized';
 import { checkTrainingSettings, checkTrainingText, type TrainingSettings } from '../text/training-setup';
 import { WorkerConnection, startWorker, type LstmWorker } from '../workers/connection';
 import { Stream } from './stream';
@@ -81,6 +82,11 @@ export interface SessionGenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
 }
 
+export interface SessionCheckpointOptions {
+  /** The model quantized to 'int8' or 'float16' instead of the float32 training checkpoint. */
+  dtype?: QuantDtype;
+}
+
 export interface SessionEvaluateOptions {
   /** Parallel lanes (default: the session's batchSize). */
   batchSize?: number;
@@ -97,6 +103,7 @@ const DEFAULT_START_TIMEOUT_MS = 30_000;
 const RUN_KEYS = optionKeys<SessionRunOptions>({ steps: true, epochs: true, timeMs: true, evalEvery: true, evalEveryMs: true, signal: true, onProgress: true });
 const GENERATE_KEYS = optionKeys<SessionGenerateOptions>({ length: true, seed: true, signal: true, temperature: true, topK: true, topP: true, suppress: true });
 const EVALUATE_KEYS = optionKeys<SessionEvaluateOptions>({ batchSize: true, seqLen: true, maxTokens: true });
+const CHECKPOINT_KEYS = optionKeys<SessionCheckpointOptions>({ dtype: true });
 
 /**
  * Starts a worker (or takes the one given) and opens a session in it; rejects with the worker's
@@ -279,10 +286,15 @@ export class TrainingSession {
   /**
    * The model, tokenizer and full training state as checkpoint bytes (the format of `lstm-wasm
    * train`'s files, which `lstm-wasm train --resume` and `generate --checkpoint` read), taken
-   * between two steps. The buffer is transferred from the worker, not copied.
+   * between two steps. The buffer is transferred from the worker, not copied. With `dtype`, the
+   * model quantized (`quantize`): a smaller file for generation and evaluation, with no training
+   * state (a session opened from it cannot train).
    */
-  async checkpoint(): Promise<Uint8Array> {
-    return this.request('checkpoint', null);
+  async checkpoint(options: SessionCheckpointOptions = {}): Promise<Uint8Array> {
+    checkOptions('TrainingSession.checkpoint', options, CHECKPOINT_KEYS);
+    const dtype = options?.dtype;
+    if (dtype !== undefined) checkQuantDtype('TrainingSession.checkpoint', dtype);
+    return this.request('checkpoint', dtype === undefined ? null : { dtype });
   }
 
   /**

@@ -16,9 +16,11 @@ import type { Tokenizer } from '../text/tokenizer';
 import type { LMTrainer, RunResult } from '../text/trainer';
 import { scoreTokens, type ScoreResult } from '../text/evaluate';
 import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
+import { quantize } from '../text/quantize';
+import type { QuantDtype } from '../nn/quantized';
 import {
   checkTrainingSettings, checkTrainingText, checkpointExtra, createTraining, decodeTrainingText, prepareTrainingData, resumeTraining,
-  settingsFromCheckpoint, withCheckpointModel, defaultThreads, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingData, type TrainingSettings,
+  settingsFromCheckpoint, storedSettings, withCheckpointModel, defaultThreads, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingData, type TrainingSettings,
 } from '../text/training-setup';
 import type { Handler, HandlerContext } from '../workers/serve';
 import { ALREADY_OPEN, READ_AHEAD, type EvaluateArgs, type GenerateArgs, type Method, type Methods, type OpenArgs, type RunArgs, type SessionInfo } from './protocol';
@@ -78,7 +80,7 @@ class SessionHost {
       case 'pause': return this.pause(opened);
       case 'resume': return this.resume();
       case 'stop': return this.stop();
-      case 'checkpoint': return this.checkpoint(opened);
+      case 'checkpoint': return this.checkpoint(opened, (args as Methods['checkpoint'][0])?.dtype ?? null);
       case 'generate': return this.generate(opened, context, args as Methods['generate'][0]);
       case 'read': return this.generations.get((args as Methods['read'][0]).target)?.read((args as Methods['read'][0]).read) ?? null;
       case 'cancel': return this.generations.get((args as Methods['cancel'][0]).target)?.cancel() ?? null;
@@ -205,10 +207,19 @@ class SessionHost {
   }
 
   /** The checkpoint of a whole step: during a run (data-parallel steps wait for replicas), taken at the next step boundary. */
-  private async checkpoint(o: Opened): Promise<Uint8Array> {
+  private async checkpoint(o: Opened, dtype: QuantDtype | null): Promise<Uint8Array> {
+    if (dtype !== null) {
+      const own = o.model.quantization;
+      if (own !== null && own !== dtype) throw new ValueError(`TrainingSession.checkpoint: this session's model is ${own}; it cannot be saved as ${dtype} (quantize the float32 model)`);
+      if (own === null) return this.whenWhole(() => quantizedCheckpoint(o, dtype));
+    }
     if (o.training === null) return o.bytes!.slice();
     const { trainer, data } = o.training;
-    const encode = (): Uint8Array => encodeCheckpoint(o.model, o.tokenizer, trainer, checkpointExtra(o.settings, data.record));
+    return this.whenWhole(() => encodeCheckpoint(o.model, o.tokenizer, trainer, checkpointExtra(o.settings, data.record)));
+  }
+
+  /** `encode()` of a whole step: now between runs or at a gate, else at the run's next step boundary. */
+  private whenWhole(encode: () => Uint8Array): Promise<Uint8Array> | Uint8Array {
     if (this.run === null || this.atGate) return encode();
     return new Promise((resolve, reject) => {
       this.betweenSteps.push(() => {
@@ -292,6 +303,17 @@ class Generation {
   }
 }
 
+/** The session's model quantized to `dtype` as checkpoint bytes (the model's settings and text record kept in `extra`). */
+function quantizedCheckpoint(o: Opened, dtype: QuantDtype): Uint8Array {
+  const q = quantize(o.model, { dtype });
+  try {
+    const extra = o.training !== null ? checkpointExtra(o.settings, o.training.data.record) : (decodeCheckpoint(o.bytes!).meta.extra ?? {});
+    return encodeCheckpoint(q, o.tokenizer, null, extra);
+  } finally {
+    q.dispose();
+  }
+}
+
 /** The threads asked for, or the default; more than the batch's lanes is a ValueError. */
 function threadsFor(threads: number | null, s: TrainingSettings): number {
   if (threads === null) return defaultThreads(s.batchSize);
@@ -311,6 +333,8 @@ function checkGivenSettings(given: Partial<TrainingSettings>): Partial<TrainingS
 
 /** A weights-only (or foreign) checkpoint's settings: its model's, the defaults for the rest. */
 function checkpointSettings(ck: DecodedCheckpoint): TrainingSettings {
+  // A quantized checkpoint keeps its run's settings though it cannot resume.
+  if (ck.meta.quantization !== undefined) return storedSettings(ck);
   try {
     return settingsFromCheckpoint(ck);
   } catch (e) {

@@ -11,6 +11,7 @@ import type { RunResult } from '../text/trainer';
 import type { ScoreResult } from '../text/evaluate';
 import type { SamplingOptions } from '../text/sampling';
 import type { TrainingSettings } from '../text/training-setup';
+import type { QuantDtype } from '../nn/quantized';
 
 /** How many pieces a generation may run ahead of the loop reading them (the reader reports what it read every half of this). */
 export const READ_AHEAD = 64;
@@ -74,7 +75,8 @@ export interface Methods {
   pause: [null, { step: number }];
   resume: [null, null];
   stop: [null, null];
-  checkpoint: [null, Uint8Array];
+  /** With a dtype: the model quantized, no training state. */
+  checkpoint: [{ dtype: QuantDtype } | null, Uint8Array];
   generate: [{ prime: string; options: GenerateArgs; readAhead: number }, null];
   /** The reader of generation `target` has read `read` pieces. */
   read: [{ target: number; read: number }, null];

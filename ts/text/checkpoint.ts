@@ -184,6 +184,20 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint {
 
 const SAFETENSORS_NAMES = { float32: 'F32', int32: 'I32', int8: 'I8', float16: 'F16' } as const;
 
+/** Values a quantized matrix may not hold: int8 -128 (symmetric weights are in [-127, 127]), scales not finite or negative, float16 infinities and NaN. */
+function checkQuantizedValues(dtype: QuantDtype, m: RawQuantized, name: string): void {
+  if (dtype === 'int8') {
+    const at = m.bytes.indexOf(0x80);
+    if (at >= 0) throw new FormatError(`checkpoint: ${name}: int8 value -128 at ${at}; symmetric int8 weights are in [-127, 127]`);
+    const bad = m.scales!.findIndex((v) => !(Number.isFinite(v) && v >= 0));
+    if (bad >= 0) throw new FormatError(`checkpoint: ${name}: scale ${bad} is ${m.scales![bad]}; scales must be finite and >= 0`);
+  } else {
+    for (let i = 1; i < m.bytes.length; i += 2) {
+      if ((m.bytes[i] & 0x7c) === 0x7c) throw new FormatError(`checkpoint: ${name}: float16 value ${(i - 1) / 2} is infinite or NaN`);
+    }
+  }
+}
+
 /**
  * A quantized checkpoint's tensors, checked against its config before anything is read: each
  * weight matrix I8 (with its F32 `.scale` of one value per row) or F16 as `quantization` says,
@@ -206,7 +220,7 @@ function decodeQuantized(file: ParsedSafetensors, meta: CheckpointMeta, tokenize
   checkTensorSet(expected, new Map(file.entries.map((e) => [e.name, e.shape])), 'checkpoint weights do not match its model config');
   for (const e of file.entries) {
     const kind = kinds.get(e.name)!;
-    if (e.dtype !== kind) throw new FormatError(`checkpoint: tensor '${showName(e.name)}' is ${SAFETENSORS_NAMES[e.dtype]}, expected ${SAFETENSORS_NAMES[kind]} (a ${dtype} checkpoint)`);
+    if (e.dtype !== kind) throw new FormatError(`checkpoint: tensor '${showName(e.name)}' is ${SAFETENSORS_NAMES[e.dtype]}, expected ${SAFETENSORS_NAMES[kind]} (${dtype === 'int8' ? 'an' : 'a'} ${dtype} checkpoint)`);
   }
   const byName = new Map(file.entries.map((e) => [e.name, e]));
   const params = Object.create(null) as Record<string, RawTensor>;
@@ -215,9 +229,11 @@ function decodeQuantized(file: ParsedSafetensors, meta: CheckpointMeta, tokenize
     const e = byName.get(`model.${name}`)!;
     if (shape.length === 2) {
       const scale = byName.get(`model.${name}.scale`);
-      matrices[name] = {
+      const m: RawQuantized = {
         shape: [shape[0], shape[1]], bytes: entryBytes(file, e).slice(), scales: scale === undefined ? null : (entryData(file, scale) as Float32Array),
       };
+      checkQuantizedValues(dtype, m, `model.${name}`);
+      matrices[name] = m;
     } else {
       params[name] = { shape: shape.slice(), data: entryData(file, e) as Float32Array };
     }

@@ -8,7 +8,7 @@
  */
 import { Tensor } from '../tensor';
 import { macrotask } from '../event-loop';
-import { tidy, untracked } from '../memory';
+import { runOp, tidy, untracked } from '../memory';
 import { tensor } from '../creation';
 import { noGrad } from '../autograd';
 import { Generator, defaultGenerator } from '../random';
@@ -173,7 +173,7 @@ export class LanguageModel extends Module {
     try {
       const embed = new QuantizedEmbedding(QuantizedMatrix.fromTensor(src.embed.weight, dtype, 'embed.weight'), src.embed.paddingIdx);
       parts.push(embed);
-      const rnn = RNNBase.quantizedFrom(source.rnn, dtype) as LSTM | GRU;
+      const rnn = RNNBase.quantizedFrom(source.rnn, dtype, 'rnn.') as LSTM | GRU;
       parts.push(rnn);
       const headWeight = QuantizedMatrix.fromTensor(src.head.weight, dtype, 'head.weight');
       const head = new QuantizedLinear(headWeight, src.head.bias === null ? null : untracked(() => tensor(src.head.bias!.toArray(), [src.head.bias!.size])));
@@ -226,20 +226,24 @@ export class LanguageModel extends Module {
     }
     // Before the embedding allocates: a disposed state would otherwise fail inside the RNN.
     state?.forEach((s, i) => assertTensor('LanguageModel.forward', `state[${i}]`, s));
-    const x = this.embed.forward(ids);
-    let out: Tensor;
-    let next: RecurrentState;
-    if (this.rnn instanceof LSTM) {
-      const [o, [h, c]] = this.rnn.forward(x, state ? [state[0], state[1]] : null);
-      out = o;
-      next = [h, c];
-    } else {
-      const [o, h] = this.rnn.forward(x, state ? state[0] : null);
-      out = o;
-      next = [h];
-    }
-    if (this.training && this.config.dropout > 0) out = dropout(out, this.config.dropout, true, this.generator_);
-    return { logits: this.head.forward(out), state: next };
+    // One unit: a state the recurrent layer refuses (its shape, or grad into a quantized model)
+    // frees the embedding's output made before it.
+    return runOp('LanguageModel.forward', () => {
+      const x = this.embed.forward(ids);
+      let out: Tensor;
+      let next: RecurrentState;
+      if (this.rnn instanceof LSTM) {
+        const [o, [h, c]] = this.rnn.forward(x, state ? [state[0], state[1]] : null);
+        out = o;
+        next = [h, c];
+      } else {
+        const [o, h] = this.rnn.forward(x, state ? state[0] : null);
+        out = o;
+        next = [h];
+      }
+      if (this.training && this.config.dropout > 0) out = dropout(out, this.config.dropout, true, this.generator_);
+      return { logits: this.head.forward(out), state: next };
+    });
   }
 
   /**

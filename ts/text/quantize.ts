@@ -2,9 +2,10 @@
  * `quantize(module, { dtype })`: an inference-only copy of a model with its weight matrices stored
  * as int8 (symmetric per row, per gate row for recurrent weights, float32 scales) or float16
  * (weight-only). Biases stay float32. What it takes: a `LanguageModel`, `nn.Linear`,
- * `nn.Embedding`, `nn.LSTM`/`GRU`/`RNN`, and `nn.Sequential`/`nn.ModuleList` of those; anything
- * else with parameters is a ValueError naming it (a silent float32 part would not be what was
- * asked). The source is not changed; the copy is the caller's to dispose.
+ * `nn.Embedding`, `nn.LSTM`/`GRU`/`RNN`, and `nn.Sequential`/`nn.ModuleList` of those (with
+ * `nn.Dropout`/`nn.Identity` inside); anything else is a ValueError naming it (a silent float32
+ * part would not be what was asked). The source is not changed; the copy, in eval mode, is the
+ * caller's to dispose.
  *
  * The copy computes as the float32 model does up to the weights' rounding: it generates, scores,
  * steps (fused) and saves (`encodeCheckpoint`) like any model, and refuses what only training
@@ -45,7 +46,7 @@ export function quantize(module: Module, options: QuantizeOptions): Module {
 function quantizeModule(m: Module, dtype: QuantDtype, path: string): Module {
   if (m instanceof LanguageModel) return LanguageModel.quantizedFrom(m, dtype);
   if (m instanceof QuantizedModule || (m instanceof RNNBase && m.quant !== null)) throw new ValueError(`quantize: ${path} (${m.constructor.name}) is quantized already`);
-  if (m instanceof RNNBase) return RNNBase.quantizedFrom(m, dtype);
+  if (m instanceof RNNBase) return RNNBase.quantizedFrom(m, dtype, `${path}.`);
   if (m instanceof Linear) {
     const w = QuantizedMatrix.fromTensor(m.weight, dtype, `${path}.weight`);
     return new QuantizedLinear(w, m.bias === null ? null : untracked(() => tensor(m.bias!.toArray(), [m.bias!.size])));
@@ -55,7 +56,8 @@ function quantizeModule(m: Module, dtype: QuantDtype, path: string): Module {
     const parts: Module[] = [];
     try {
       m.namedChildren().forEach(([name, child]) => parts.push(quantizeModule(child, dtype, `${path}.${name}`)));
-      return m instanceof Sequential ? new Sequential(...parts) : new ModuleList(parts);
+      // Inference-only, so in eval mode all through (its Dropout copies included).
+      return (m instanceof Sequential ? new Sequential(...parts) : new ModuleList(parts)).eval();
     } catch (e) {
       parts.forEach((p) => p.dispose());
       throw e;

@@ -229,11 +229,20 @@ export function checkpointExtra(s: TrainingSettings, record: TextRecord): Record
  * training state is a FormatError: it holds weights only.
  */
 export function settingsFromCheckpoint(ck: DecodedCheckpoint): TrainingSettings {
-  const stored = ck.meta.extra?.settings as Record<string, unknown> | undefined;
   if (ck.meta.quantization !== undefined) {
     throw new FormatError(`the checkpoint is a quantized model (${ck.meta.quantization}), for inference only: generate, predict and evaluate with it, and train from the float32 checkpoint it was made from`);
   }
-  if (ck.meta.trainer === null || stored === undefined) throw new FormatError('the checkpoint has no training state to resume (it holds weights only)');
+  if (ck.meta.trainer === null || ck.meta.extra?.settings === undefined) throw new FormatError('the checkpoint has no training state to resume (it holds weights only)');
+  return storedSettings(ck);
+}
+
+/**
+ * The settings a checkpoint records (`extra.settings`, the CLI's flags; the defaults for what it
+ * lacks), with its own model shape: what a quantized checkpoint, which cannot resume, still says
+ * of its run (the lanes and window its evaluation uses by default).
+ */
+export function storedSettings(ck: DecodedCheckpoint): TrainingSettings {
+  const stored = (ck.meta.extra?.settings ?? {}) as Record<string, unknown>;
   const out = { ...DEFAULT_TRAINING_SETTINGS } as Record<keyof TrainingSettings, unknown>;
   for (const k of SETTING_NAMES) if (stored[CHECKPOINT_KEYS[k]] !== undefined) out[k] = stored[CHECKPOINT_KEYS[k]];
   return withCheckpointModel(ck, out as unknown as TrainingSettings);

@@ -28,7 +28,7 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   message: $('message'), textLabel: $('text-label'), textFiles: $('text-files'), useCorpus: $('use-corpus'), drop: $('drop'),
   settings: $('settings'), train: $('train'), pause: $('pause'), stop: $('stop'), newModel: $('new-model'),
-  checkpointLabel: $('checkpoint-label'), download: $('download'), upload: $('upload'),
+  checkpointLabel: $('checkpoint-label'), download: $('download'), downloadInt8: $('download-int8'), upload: $('upload'),
   stats: $('stats'), samples: $('samples'), generateForm: $('generate-form'), generate: $('generate-button'), output: $('output'),
 };
 const chart = new LossChart($('chart'));
@@ -85,6 +85,7 @@ function setPhase(phase) {
   ui.pause.textContent = phase === 'paused' ? 'Resume' : 'Pause';
   ui.stop.disabled = !running;
   ui.download.disabled = session === null || phase === 'opening';
+  ui.downloadInt8.disabled = session === null || phase === 'opening';
   ui.upload.disabled = busy;
   ui.generate.disabled = session === null || phase === 'opening';
 }
@@ -315,16 +316,17 @@ async function uploadCheckpoint(file) {
   }
 }
 
-async function download() {
+/** Downloads the checkpoint: the float32 training checkpoint, or with `dtype` the model quantized (smaller, generation only). */
+async function download(dtype) {
   const s = session;
   if (s === null) return;
   try {
-    const bytes = await s.checkpoint();
+    const bytes = await s.checkpoint(dtype ? { dtype } : {});
     const { cell, hiddenSize } = s.info.settings;
     const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
     const a = document.createElement('a');
     a.href = url;
-    a.download = `lstm-wasm-${cell}${hiddenSize}-step${s.step}.safetensors`;
+    a.download = `lstm-wasm-${cell}${hiddenSize}-step${s.step}${dtype ? `-${dtype}` : ''}.safetensors`;
     a.click();
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
   } catch (e) {
@@ -358,6 +360,7 @@ ui.stop.addEventListener('click', async () => {
 });
 ui.generate.addEventListener('click', () => generate());
 ui.download.addEventListener('click', () => download());
+ui.downloadInt8.addEventListener('click', () => download('int8'));
 ui.upload.addEventListener('change', () => {
   const [file] = ui.upload.files;
   ui.upload.value = '';

@@ -68,8 +68,9 @@ export function quantKernels(heap: JsHeap): QuantKernels {
         for (let c = 0; c < cols; c++) max = Math.max(max, Math.abs(f[(w >>> 2) + r * cols + c]));
         const scale = fround(max / Q8);
         f[(scales >>> 2) + r] = scale;
-        const inv = scale > 0 ? fround(1 / scale) : 0;
-        for (let c = 0; c < cols; c++) out[r * cols + c] = Math.min(Q8, Math.max(-Q8, roundHalfAway(fround(f[(w >>> 2) + r * cols + c] * inv))));
+        for (let c = 0; c < cols; c++) {
+          out[r * cols + c] = scale > 0 ? Math.min(Q8, Math.max(-Q8, roundHalfAway(fround(f[(w >>> 2) + r * cols + c] / scale)))) : 0;
+        }
       }
     },
     lw_dequantize_i8(w, q, scales, rows, cols) {
