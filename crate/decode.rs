@@ -29,38 +29,9 @@ use std::cell::RefCell;
 use crate::gemm::sgemm;
 use crate::ops::{elementwise, embedding};
 use crate::quant::{self, Matrix, Prepared};
+pub use crate::rnn::Kind;
 use crate::rnn::{elman, gru, lstm, Dims, LayerWeights, Seq};
 use crate::scratch::{self, OutOfMemory};
-
-/// The recurrent kind of every layer of the stack.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Kind {
-    Lstm,
-    Gru,
-    RnnTanh,
-    RnnRelu,
-}
-
-impl Kind {
-    pub fn from_code(code: u32) -> Option<Kind> {
-        match code {
-            0 => Some(Kind::Lstm),
-            1 => Some(Kind::Gru),
-            2 => Some(Kind::RnnTanh),
-            3 => Some(Kind::RnnRelu),
-            _ => None,
-        }
-    }
-
-    /// Gate rows of w_ih / w_hh in units of H.
-    pub fn gates(self) -> usize {
-        match self {
-            Kind::Lstm => 4,
-            Kind::Gru => 3,
-            Kind::RnnTanh | Kind::RnnRelu => 1,
-        }
-    }
-}
 
 /// How a stack's matrices are stored (every one alike; biases are f32). A float16 model computes
 /// as f32 (its weights widened when loaded: crate/quant.rs says why).

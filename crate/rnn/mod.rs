@@ -49,6 +49,37 @@ mod tests;
 use crate::quant::Matrix;
 use crate::simd::F32x4;
 
+/// Which recurrent cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Lstm,
+    Gru,
+    RnnTanh,
+    RnnRelu,
+}
+
+impl Kind {
+    /// Gate width G in units of H.
+    pub fn gates(self) -> usize {
+        match self {
+            Kind::Lstm => 4,
+            Kind::Gru => 3,
+            Kind::RnnTanh | Kind::RnnRelu => 1,
+        }
+    }
+
+    /// The ABI's code of a kind (0 LSTM, 1 GRU, 2 RNN tanh, 3 RNN relu).
+    pub fn from_code(code: u32) -> Option<Kind> {
+        match code {
+            0 => Some(Kind::Lstm),
+            1 => Some(Kind::Gru),
+            2 => Some(Kind::RnnTanh),
+            3 => Some(Kind::RnnRelu),
+            _ => None,
+        }
+    }
+}
+
 /// Sizes of one layer-direction. `p` is the LSTM projection size, `h` everywhere else.
 #[derive(Clone, Copy, Debug)]
 pub struct Dims {

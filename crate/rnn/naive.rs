@@ -2,25 +2,7 @@
 //! loops, everything in f64, masks by lengths exactly as the fast kernels document. The fast
 //! kernels are tested against these, and these against finite differences.
 
-/// Which recurrent cell.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Kind {
-    Lstm,
-    Gru,
-    RnnTanh,
-    RnnRelu,
-}
-
-impl Kind {
-    /// Gate width G in units of H.
-    pub fn gates(self) -> usize {
-        match self {
-            Kind::Lstm => 4,
-            Kind::Gru => 3,
-            Kind::RnnTanh | Kind::RnnRelu => 1,
-        }
-    }
-}
+pub use super::Kind;
 
 /// One layer-direction in f64. Shapes as the fast kernels: x (T,B,I), w_ih (G,I), w_hh (G,P),
 /// biases (G), w_hr (P,H) (LSTM projection), h0 (B,P), c0 (B,H) (LSTM), lengths (B).
