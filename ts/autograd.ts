@@ -11,7 +11,7 @@ import { adoptIntoScope, keep, noteBackward, runOp, untracked } from './memory';
 import { ones } from './creation';
 import { DisposedError, LstmWasmError, ShapeError, ValueError, formatShape } from './errors';
 import { backend } from './backend/backend';
-import { assertFloat, assertTensor } from './ops/util';
+import { assertFloat, assertTensor } from './checks';
 import { checkOptions, optionKeys } from './options';
 
 /**

@@ -14,7 +14,7 @@
 import { Tensor } from '../tensor';
 import { tensor } from '../creation';
 import { FormatError, ValueError, formatShape } from '../errors';
-import { assertTensor } from '../ops/util';
+import { assertTensor } from '../checks';
 import { describeValue, repeatedKey, scanJson, showName, showValue } from './json-guard';
 import { f16ToF32 } from '../float16';
 

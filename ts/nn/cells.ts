@@ -8,7 +8,7 @@ import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
 import { GATES, recurrentInit, type RecurrentMode, type RecurrentConfig, type RecurrentWeights } from '../ops/recurrent';
 import { runRecurrent } from './rnn';
 import { reshape } from '../ops/index';
-import { assertTensor } from '../ops/util';
+import { assertTensor } from '../checks';
 import { Module } from './module';
 import { checkSize, checkFlag } from './linear';
 import { checkOptions, optionKeys } from '../options';

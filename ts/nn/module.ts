@@ -19,7 +19,7 @@
 import { Tensor } from '../tensor';
 import { keep, untracked } from '../memory';
 import { DTypeError, DisposedError, ShapeError, ValueError, formatShape } from '../errors';
-import { assertTensor } from '../ops/util';
+import { assertTensor } from '../checks';
 
 /** Modules whose train() is running: a cycle through fields must not recurse forever. */
 const switching = new Set<Module>();

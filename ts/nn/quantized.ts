@@ -23,7 +23,7 @@ import { checkKernelStatus } from '../backend/limits';
 import { needsGrad } from '../autograd';
 import { checkIds } from '../ops/embedding';
 import { DTypeError, DisposedError, ShapeError, ValueError, formatShape } from '../errors';
-import { assertTensor } from '../ops/util';
+import { assertTensor } from '../checks';
 import { Module } from './module';
 
 /** How quantized weights are stored. */

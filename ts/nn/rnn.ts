@@ -12,7 +12,7 @@ import {
   type QuantizedRecurrentWeights,
 } from '../ops/recurrent';
 import { swapLeadingDims, reshape } from '../ops/index';
-import { assertTensor } from '../ops/util';
+import { assertTensor } from '../checks';
 import { Stepper, type StepperOptions } from './stepper';
 import { DecodeStep, type DecodeStack, type DecodeLayer, type DecodeMatrix } from './decode-step';
 import { QuantizedMatrix, refuseGrad, type QuantDtype } from './quantized';

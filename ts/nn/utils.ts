@@ -2,7 +2,7 @@
 import { Tensor } from '../tensor';
 import { backend } from '../backend/backend';
 import { DTypeError, ValueError } from '../errors';
-import { assertTensor } from '../ops/util';
+import { assertTensor } from '../checks';
 import { checkOptions, optionKeys } from '../options';
 import { Module } from './module';
 

@@ -8,6 +8,7 @@ import { Tensor } from '../tensor';
 import { runOp, untracked } from '../memory';
 import { tensor } from '../creation';
 import { backend } from '../backend/backend';
+import { DECODE_PLAN, type Kernels } from '../backend/kernels';
 import { MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, checkKernelStatus, formatBytes } from '../backend/limits';
 import { OutOfMemoryError } from '../errors';
 import { assertTensor } from './util';
@@ -51,17 +52,64 @@ export interface RecurrentConfig {
 const NONE = 0;
 const ptrOf = (t: Tensor | null): number => (t === null ? NONE : t.ptr);
 
+/** One layer-direction's forward, as pointers (0: absent); c0/cN/wHr are the LSTM's only. */
+interface ForwardCall {
+  T: number; B: number; I: number; H: number; P: number;
+  x: number; wIh: number; wHh: number; bIh: number; bHh: number; wHr: number;
+  h0: number; c0: number; lengths: number; reverse: number; y: number; ldy: number; hN: number; cN: number; cache: number;
+}
+
+/** One layer-direction's backward (accumulating into each gradient given), as pointers. */
+interface BackwardCall {
+  T: number; B: number; I: number; H: number; P: number;
+  x: number; wIh: number; wHh: number; bHh: number; wHr: number; lengths: number; reverse: number; cache: number;
+  dy: number; ldy: number; dhN: number; dcN: number; dx: number; dwIh: number; dwHh: number; dbIh: number; dbHh: number; dwHr: number;
+  dh0: number; dc0: number;
+}
+
+/** The kind codes of `lw_qrnn_forward` and the decode plan (`DECODE_PLAN.kinds`). */
+const KIND_CODES: Record<RecurrentMode, number> = DECODE_PLAN.kinds;
+
+/** Each kind's kernels behind one signature: the op never branches on the kind. */
+interface KindKernels {
+  cacheLen(k: Kernels, T: number, B: number, H: number, P: number, hasProj: boolean): number;
+  forward(k: Kernels, a: ForwardCall): number;
+  backward(k: Kernels, a: BackwardCall): number;
+}
+
+const rnnKernels = (relu: number): KindKernels => ({
+  cacheLen: (k, T, B, H) => k.lw_rnn_cache_len(T, B, H),
+  forward: (k, a) => k.lw_rnn_forward(a.T, a.B, a.I, a.H, relu, a.x, a.wIh, a.wHh, a.bIh, a.bHh, a.h0, a.lengths, a.reverse, a.y, a.ldy, a.hN, a.cache),
+  backward: (k, a) => k.lw_rnn_backward(a.T, a.B, a.I, a.H, relu, a.x, a.wIh, a.wHh, a.lengths, a.reverse, a.cache, a.dy, a.ldy, a.dhN,
+    a.dx, a.dwIh, a.dwHh, a.dbIh, a.dbHh, a.dh0),
+});
+
+const KIND_KERNELS: Record<RecurrentMode, KindKernels> = {
+  LSTM: {
+    cacheLen: (k, T, B, H, P, hasProj) => k.lw_lstm_cache_len(T, B, H, P, hasProj ? 1 : 0),
+    forward: (k, a) => k.lw_lstm_forward(a.T, a.B, a.I, a.H, a.P, a.x, a.wIh, a.wHh, a.bIh, a.bHh, a.wHr, a.h0, a.c0, a.lengths, a.reverse,
+      a.y, a.ldy, a.hN, a.cN, a.cache),
+    backward: (k, a) => k.lw_lstm_backward(a.T, a.B, a.I, a.H, a.P, a.x, a.wIh, a.wHh, a.wHr, a.lengths, a.reverse, a.cache, a.dy, a.ldy,
+      a.dhN, a.dcN, a.dx, a.dwIh, a.dwHh, a.dbIh, a.dbHh, a.dwHr, a.dh0, a.dc0),
+  },
+  GRU: {
+    cacheLen: (k, T, B, H) => k.lw_gru_cache_len(T, B, H),
+    forward: (k, a) => k.lw_gru_forward(a.T, a.B, a.I, a.H, a.x, a.wIh, a.wHh, a.bIh, a.bHh, a.h0, a.lengths, a.reverse, a.y, a.ldy, a.hN, a.cache),
+    backward: (k, a) => k.lw_gru_backward(a.T, a.B, a.I, a.H, a.x, a.wIh, a.wHh, a.bHh, a.lengths, a.reverse, a.cache, a.dy, a.ldy, a.dhN,
+      a.dx, a.dwIh, a.dwHh, a.dbIh, a.dbHh, a.dh0),
+  },
+  RNN_TANH: rnnKernels(0),
+  RNN_RELU: rnnKernels(1),
+};
+
 /**
  * Floats of the cache one layer-direction keeps for backward, checked before anything is
  * allocated: a cache one tensor cannot hold is an `OutOfMemoryError` naming the sizes.
  */
 function cacheLength(cfg: RecurrentConfig, T: number, B: number, hasProj: boolean): number {
-  const k = backend().k;
   const H = cfg.hiddenSize;
   // The crate returns 2^32 - 1 for a length past the address space.
-  const len = (cfg.mode === 'LSTM'
-    ? k.lw_lstm_cache_len(T, B, H, cfg.outSize, hasProj ? 1 : 0)
-    : cfg.mode === 'GRU' ? k.lw_gru_cache_len(T, B, H) : k.lw_rnn_cache_len(T, B, H)) >>> 0;
+  const len = KIND_KERNELS[cfg.mode].cacheLen(backend().k, T, B, H, cfg.outSize, hasProj) >>> 0;
   if (len > MAX_TENSOR_ELEMENTS) {
     const bytes = len === 2 ** 32 - 1 ? 'more than 16 GiB' : formatBytes(len * 4);
     throw new OutOfMemoryError(
@@ -109,7 +157,7 @@ export function quantizedRecurrentStack(
     const k = be.k;
     const [T, B] = x.shape;
     const { numLayers: L, directions: D, hiddenSize: H, outSize: P, mode } = cfg;
-    const kind = mode === 'LSTM' ? 0 : mode === 'GRU' ? 1 : mode === 'RNN_TANH' ? 2 : 3;
+    const kind = KIND_CODES[mode];
     const output = new Tensor([T, B, D * P]);
     const hN = new Tensor([L * D, B, P]);
     const cN = mode === 'LSTM' ? new Tensor([L * D, B, H]) : null;
@@ -164,7 +212,6 @@ function recurrentStackForward(
   const { numLayers: L, directions: D, hiddenSize: H, outSize: P, mode } = cfg;
   const checked = (status: number, op: string = mode): void => checkKernelStatus(op, status, be.heapBytes());
   const isLstm = mode === 'LSTM';
-  const relu = mode === 'RNN_RELU' ? 1 : 0;
   const params: Tensor[] = [];
   for (const w of weights) for (const t of [w.wIh, w.wHh, w.bIh, w.bHh, w.wHr]) if (t !== null) params.push(t);
   const inputs = [x, ...(h0 ? [h0] : []), ...(c0 ? [c0] : []), ...params];
@@ -205,18 +252,11 @@ function recurrentStackForward(
       const yPtr = out.ptr + 4 * d * P;
       const h0Ptr = h0 === null ? NONE : h0.ptr + 4 * ld * B * P;
       const hNPtr = hN.ptr + 4 * ld * B * P;
-      if (isLstm) {
-        const c0Ptr = c0 === null ? NONE : c0.ptr + 4 * ld * B * H;
-        const cNPtr = (cN as Tensor).ptr + 4 * ld * B * H;
-        checked(k.lw_lstm_forward(T, B, inSize, H, P, layerIn.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bIh), ptrOf(w.bHh),
-          ptrOf(w.wHr), h0Ptr, c0Ptr, ptrOf(lengths), d, yPtr, D * P, hNPtr, cNPtr, ptrOf(cache)));
-      } else if (mode === 'GRU') {
-        checked(k.lw_gru_forward(T, B, inSize, H, layerIn.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bIh), ptrOf(w.bHh),
-          h0Ptr, ptrOf(lengths), d, yPtr, D * P, hNPtr, ptrOf(cache)));
-      } else {
-        checked(k.lw_rnn_forward(T, B, inSize, H, relu, layerIn.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bIh), ptrOf(w.bHh),
-          h0Ptr, ptrOf(lengths), d, yPtr, D * P, hNPtr, ptrOf(cache)));
-      }
+      checked(KIND_KERNELS[mode].forward(k, {
+        T, B, I: inSize, H, P, x: layerIn.ptr, wIh: w.wIh.ptr, wHh: w.wHh.ptr, bIh: ptrOf(w.bIh), bHh: ptrOf(w.bHh), wHr: ptrOf(w.wHr),
+        h0: h0Ptr, c0: c0 === null ? NONE : c0.ptr + 4 * ld * B * H, lengths: ptrOf(lengths), reverse: d, y: yPtr, ldy: D * P,
+        hN: hNPtr, cN: cN === null ? NONE : cN.ptr + 4 * ld * B * H, cache: ptrOf(cache),
+      }));
     }
     layerInputs.push(layerIn);
     if (last) break;
@@ -256,17 +296,11 @@ function recurrentStackForward(
         const dyDir = at(dy, d * P);
         const dhNPtr = at(dhN, ld * B * P);
         const dh0Ptr = at(dh0, ld * B * P);
-        if (isLstm) {
-          checked(k.lw_lstm_backward(T, B, inSize, H, P, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.wHr), ptrOf(lengths), d,
-            ptrOf(caches[ld]), dyDir, D * P, dhNPtr, at(dcN, ld * B * H), ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh),
-            dw(w.bHh), dw(w.wHr), dh0Ptr, at(dc0, ld * B * H)), `${mode} backward`);
-        } else if (mode === 'GRU') {
-          checked(k.lw_gru_backward(T, B, inSize, H, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(w.bHh), ptrOf(lengths), d,
-            ptrOf(caches[ld]), dyDir, D * P, dhNPtr, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr), `${mode} backward`);
-        } else {
-          checked(k.lw_rnn_backward(T, B, inSize, H, relu, input.ptr, w.wIh.ptr, w.wHh.ptr, ptrOf(lengths), d,
-            ptrOf(caches[ld]), dyDir, D * P, dhNPtr, ptrOf(dIn), dw(w.wIh), dw(w.wHh), dw(w.bIh), dw(w.bHh), dh0Ptr), `${mode} backward`);
-        }
+        checked(KIND_KERNELS[mode].backward(k, {
+          T, B, I: inSize, H, P, x: input.ptr, wIh: w.wIh.ptr, wHh: w.wHh.ptr, bHh: ptrOf(w.bHh), wHr: ptrOf(w.wHr), lengths: ptrOf(lengths),
+          reverse: d, cache: ptrOf(caches[ld]), dy: dyDir, ldy: D * P, dhN: dhNPtr, dcN: at(dcN, ld * B * H), dx: ptrOf(dIn),
+          dwIh: dw(w.wIh), dwHh: dw(w.wHh), dbIh: dw(w.bIh), dbHh: dw(w.bHh), dwHr: dw(w.wHr), dh0: dh0Ptr, dc0: at(dc0, ld * B * H),
+        }), `${mode} backward`);
       }
       if (dyOwned) (dy as Tensor).dispose();
       if (l > 0 && dIn !== null) {

@@ -4,25 +4,9 @@
  * before a failed check would leak when the call is outside `tidy`.
  */
 import { Tensor } from '../tensor';
-import { DTypeError, DisposedError, ShapeError, IndexError, formatShape } from '../errors';
-
-/** `t` is a live (not disposed) Tensor. */
-export function assertTensor(op: string, name: string, t: unknown): asserts t is Tensor {
-  if (!(t instanceof Tensor)) {
-    throw new DTypeError(`${op}: ${name} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
-  }
-  if (t.isDisposed) throw new DisposedError(`${op}: ${name} (tensor #${t.id} ${formatShape(t.shape)}) was disposed`);
-}
-
-export function assertFloat(op: string, name: string, t: Tensor): void {
-  assertTensor(op, name, t);
-  if (t.dtype !== 'float32') throw new DTypeError(`${op}: ${name} must be float32, got ${t.dtype} (convert with .float())`);
-}
-
-export function assertInt(op: string, name: string, t: Tensor): void {
-  assertTensor(op, name, t);
-  if (t.dtype !== 'int32') throw new DTypeError(`${op}: ${name} must be int32, got ${t.dtype}`);
-}
+import { ShapeError, IndexError, formatShape } from '../errors';
+// The checks of a tensor argument live below ops and autograd alike (checks.ts); ops import them from here.
+export { assertTensor, assertFloat, assertInt } from '../checks';
 
 export function assertSameShape(op: string, a: Tensor, b: Tensor, aName = 'a', bName = 'b'): void {
   if (!sameShape(a.shape, b.shape)) {

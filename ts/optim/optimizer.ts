@@ -12,7 +12,7 @@
 import { Tensor } from '../tensor';
 import { untracked } from '../memory';
 import { DisposedError, ValueError, DTypeError, ShapeError, formatShape } from '../errors';
-import { assertTensor } from '../ops/util';
+import { assertTensor } from '../checks';
 import { checkOptions } from '../options';
 
 export interface ParamState {

@@ -19,7 +19,7 @@ import { DecodeStep } from '../nn/decode-step';
 import { LSTM, GRU, RNNBase, f32Matrix, matrixRef } from '../nn/rnn';
 import { QuantizedEmbedding, QuantizedLinear, QuantizedMatrix, type QuantDtype } from '../nn/quantized';
 import { dropout } from '../ops/index';
-import { assertTensor } from '../ops/util';
+import { assertTensor } from '../checks';
 import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
 import { sampleFromLogits, checkSamplingOptions, SAMPLING_KEYS, type SamplingOptions } from './sampling';
 import { checkOptions, checkSignal, optionKeys } from '../options';
