@@ -74,3 +74,22 @@ export function formatShape(shape: readonly number[]): string {
 export class WorkerError extends LstmWasmError {
   override name = 'WorkerError';
 }
+
+/** What an argument is, as an error message says what it got: null, its class (`Float32Array`, `Object`), or its type. */
+export function describeKind(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
+
+/** `describeKind`, but a string quoted (its first 20 characters) and a number as written: where the value says more than its type. */
+export function describeArg(v: unknown): string {
+  if (typeof v === 'string') return `the string '${v.length > 20 ? `${v.slice(0, 20)}...` : v}'`;
+  if (typeof v === 'number') return String(v);
+  return describeKind(v);
+}
+
+/** An option's value as its range error shows it: a string quoted, anything else as written. */
+export function quoteValue(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : String(v);
+}

@@ -15,7 +15,7 @@ import { backend } from '../backend/backend';
 import { DECODE_PLAN, QUANT_DTYPES } from '../backend/kernels';
 import { checkKernelStatus } from '../backend/limits';
 import { checkIds } from '../ops/embedding';
-import { IndexError, ValueError } from '../errors';
+import { ValueError } from '../errors';
 
 /** A matrix as the plan takes it: float32 values, or quantized storage (int8 with row scales, float16). */
 export interface DecodeMatrix {
@@ -78,23 +78,15 @@ export class DecodeStep {
     const s = this.stack();
     const B = this.batchOf(s, input);
     if (B === null) return null;
-    const { numStates, widths } = shapesOf(s);
-    if (state !== null && (state.length !== numStates || state.some((t, i) => t.ndim !== 3 || t.shape[0] !== s.layers.length || t.shape[1] !== B || t.shape[2] !== widths[i] || t.dtype !== 'float32'))) {
-      return null; // the module path says what is wrong with it
-    }
+    if (state !== null && !fitsState(state, s, B)) return null; // the module path says what is wrong with it
     const buf = this.buffersFor(s, B);
-    let inputPtr: number;
-    if (input instanceof Tensor) {
-      if (s.table !== null) checkIds(`${this.name}.step`, input, s.table.rows);
-      inputPtr = input.ptr;
-    } else {
-      writeIds(buf.ids, input, s.table!.rows, this.name);
-      inputPtr = buf.ids.ptr;
-    }
+    const ids = input instanceof Tensor ? input : buf.ids;
+    if (!(input instanceof Tensor)) writeIds(buf.ids, input);
+    if (s.table !== null) checkIds(`${this.name}.step`, ids, s.table.rows);
     writePlan(buf.plan, s, B);
     const be = backend();
-    const [hIn, cIn] = state === null ? [0, 0] : [state[0].ptr, numStates > 1 ? state[1].ptr : 0];
-    const status = be.k.lw_decode_step(buf.plan.ptr, inputPtr, hIn, cIn, buf.spare[0].ptr, numStates > 1 ? buf.spare[1].ptr : 0, buf.out.ptr);
+    const c = (t: Tensor[] | null): number => (t !== null && t.length > 1 ? t[1].ptr : 0);
+    const status = be.k.lw_decode_step(buf.plan.ptr, ids.ptr, state?.[0].ptr ?? 0, c(state), buf.spare[0].ptr, c(buf.spare), buf.out.ptr);
     checkKernelStatus(`${this.name}.step`, status, be.heapBytes());
     const next = state ?? freshState(s, B);
     next.forEach((t, i) => be.k.lw_copy(t.ptr, buf.spare[i].ptr, t.size));
@@ -126,7 +118,7 @@ export class DecodeStep {
     const words = DECODE_PLAN.header + DECODE_PLAN.layerWords * s.layers.length;
     const outLen = B * (s.head !== null ? s.head.weight.rows : s.outSize);
     const b = this.buffers;
-    if (b !== null && b.B === B && b.plan.size === words && b.out.size === outLen && sameShapes(b.spare, s, B)) return b;
+    if (b !== null && b.B === B && b.plan.size === words && b.out.size === outLen && fitsState(b.spare, s, B)) return b;
     this.dispose();
     this.buffers = untracked(() => ({
       B,
@@ -139,18 +131,20 @@ export class DecodeStep {
   }
 }
 
-/** How many state tensors ([h, c] for an LSTM, [h] otherwise) and their widths. */
-function shapesOf(s: DecodeStack): { numStates: number; widths: number[] } {
-  return s.kind === 'LSTM' ? { numStates: 2, widths: [s.outSize, s.hiddenSize] } : { numStates: 1, widths: [s.hiddenSize] };
+/** The widths of the state tensors: [h, c] for an LSTM (h is the projection's width), [h] otherwise. */
+function stateWidths(s: DecodeStack): number[] {
+  return s.kind === 'LSTM' ? [s.outSize, s.hiddenSize] : [s.hiddenSize];
 }
 
 function freshState(s: DecodeStack, B: number): Tensor[] {
-  return untracked(() => shapesOf(s).widths.map((w) => new Tensor([s.layers.length, B, w])));
+  return untracked(() => stateWidths(s).map((w) => new Tensor([s.layers.length, B, w])));
 }
 
-function sameShapes(state: Tensor[], s: DecodeStack, B: number): boolean {
-  const { numStates, widths } = shapesOf(s);
-  return state.length === numStates && state.every((t, i) => t.shape[0] === s.layers.length && t.shape[1] === B && t.shape[2] === widths[i]);
+/** Whether `state` is the stack's state for B lanes: (L, B, width) float32 tensors, as many as it has. */
+function fitsState(state: Tensor[], s: DecodeStack, B: number): boolean {
+  const widths = stateWidths(s);
+  return state.length === widths.length &&
+    state.every((t, i) => t.dtype === 'float32' && t.ndim === 3 && t.shape[0] === s.layers.length && t.shape[1] === B && t.shape[2] === widths[i]);
 }
 
 /** The plan's words (crate/decode.rs): the header, then each layer's parameter addresses. */
@@ -185,14 +179,13 @@ function writePlan(plan: Tensor, s: DecodeStack, B: number): void {
   });
 }
 
-/** Token ids into the ids buffer, each an integer in [0, count). */
-function writeIds(ids: Tensor, input: number | ArrayLike<number>, count: number, name: string): void {
+/** Token ids into the ids buffer, each an integer (their range is `checkIds`'s). */
+function writeIds(ids: Tensor, input: number | ArrayLike<number>): void {
   const out = ids.heapView() as Int32Array;
   const n = typeof input === 'number' ? 1 : input.length;
   for (let i = 0; i < n; i++) {
     const id = typeof input === 'number' ? input : input[i];
     if (!Number.isInteger(id)) throw new ValueError(`Stepper.step: token id ${i} must be an integer, got ${id}`);
-    if (id < 0 || id >= count) throw new IndexError(`${name}.step: token id ${id} at position ${i} is out of range for ${count} embeddings`);
     out[i] = id;
   }
 }

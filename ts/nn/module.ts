@@ -18,7 +18,7 @@
  */
 import { Tensor } from '../tensor';
 import { keep, untracked } from '../memory';
-import { DTypeError, DisposedError, ShapeError, ValueError, formatShape } from '../errors';
+import { DTypeError, DisposedError, ShapeError, ValueError, describeKind, formatShape } from '../errors';
 import { assertTensor } from '../checks';
 
 /** Modules whose train() is running: a cycle through fields must not recurse forever. */
@@ -81,7 +81,7 @@ export abstract class Module {
   /** Registers a child module under `name` (its parameters become `name.*`); returns it. */
   addModule<M extends Module>(name: string, m: M): M {
     this.assertAlive('addModule');
-    if (!(m instanceof Module)) throw new ValueError(`${this.constructor.name}.addModule: '${name}' must be a Module, got ${describe(m)}`);
+    if (!(m instanceof Module)) throw new ValueError(`${this.constructor.name}.addModule: '${name}' must be a Module, got ${describeKind(m)}`);
     if ((m as Module) === this) throw new ValueError(`${this.constructor.name}.addModule: a module cannot be its own child ('${name}')`);
     if (this.children.some(([n]) => n === name)) throw new ValueError(`${this.constructor.name}.addModule: a child named '${name}' is already registered`);
     this.children.push([name, m]);
@@ -265,10 +265,4 @@ export abstract class Module {
   protected assertAlive(what: string): void {
     if (this.disposed) throw new DisposedError(`${this.constructor.name}.${what}: the module was disposed`);
   }
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
 }

@@ -72,14 +72,7 @@ export class QuantizedMatrix {
         return new QuantizedMatrix(dtype, rows, cols, data, scales);
       }
       // Rounded to float16 and widened back: the float32 values a float16 file holds.
-      const halves = new Tensor([Math.max(1, Math.ceil((rows * cols) / 2))], 'int32');
-      const data = new Tensor([rows, cols]);
-      try {
-        k.lw_to_f16(halves.ptr, w.ptr, rows * cols);
-        k.lw_from_f16(data.ptr, halves.ptr, rows * cols);
-      } finally {
-        halves.dispose();
-      }
+      const data = widenHalves(rows, cols, (halves) => k.lw_to_f16(halves, w.ptr, rows * cols));
       return new QuantizedMatrix(dtype, rows, cols, data, null);
     });
   }
@@ -90,21 +83,8 @@ export class QuantizedMatrix {
    * finite non-negative scales, finite halves.
    */
   static fromBytes(dtype: QuantDtype, rows: number, cols: number, bytes: Uint8Array, scales: Float32Array | null, what: string): QuantizedMatrix {
+    checkQuantizedValues(dtype, rows, cols, bytes, scales, what);
     const n = rows * cols;
-    const size = dtype === 'int8' ? 1 : 2;
-    if (bytes.length !== n * size) throw new ShapeError(`${what}: ${bytes.length} bytes for a (${rows}, ${cols}) ${dtype} matrix, expected ${n * size}`);
-    if (dtype === 'int8') {
-      if (scales === null || scales.length !== rows) throw new ShapeError(`${what}: int8 needs ${rows} row scales, got ${scales?.length ?? 0}`);
-      const bad = scales.findIndex((v) => !(Number.isFinite(v) && v >= 0));
-      if (bad >= 0) throw new ValueError(`${what}: scale ${bad} is ${scales[bad]}; scales must be finite and >= 0`);
-      const at = bytes.indexOf(0x80);
-      if (at >= 0) throw new ValueError(`${what}: int8 value -128 at ${at}; symmetric int8 weights are in [-127, 127]`);
-    } else {
-      for (let i = 0; i < n; i++) {
-        if ((bytes[2 * i + 1] & 0x7c) === 0x7c) throw new ValueError(`${what}: float16 value ${i} is infinite or NaN`);
-      }
-    }
-    const k = backend().k;
     return untracked(() => {
       if (dtype === 'int8') {
         const data = new Tensor([int8Words(n)], 'int32');
@@ -113,14 +93,7 @@ export class QuantizedMatrix {
         s.f32().set(scales!);
         return new QuantizedMatrix(dtype, rows, cols, data, s);
       }
-      const halves = new Tensor([Math.max(1, Math.ceil(n / 2))], 'int32');
-      const data = new Tensor([rows, cols]);
-      try {
-        new Uint8Array(backend().f32().buffer, halves.ptr, 2 * n).set(bytes);
-        k.lw_from_f16(data.ptr, halves.ptr, n);
-      } finally {
-        halves.dispose();
-      }
+      const data = widenHalves(rows, cols, (halves) => new Uint8Array(backend().f32().buffer, halves, 2 * n).set(bytes));
       return new QuantizedMatrix(dtype, rows, cols, data, null);
     });
   }
@@ -147,9 +120,14 @@ export class QuantizedMatrix {
     return out;
   }
 
-  /** The kernels' dtype code: int8, or float32 (what float16 computes as). */
+  /** What the kernels compute on: int8, or float32 (float16 is widened when made). */
+  get computed(): keyof typeof QUANT_DTYPES {
+    return this.dtype === 'int8' ? 'int8' : 'float32';
+  }
+
+  /** The kernels' code of `computed`. */
   get code(): number {
-    return this.dtype === 'int8' ? QUANT_DTYPES.int8 : QUANT_DTYPES.float32;
+    return QUANT_DTYPES[this.computed];
   }
 
   /** Bytes of a file's copy (int8 or float16 values, int8's scales). */
@@ -169,6 +147,42 @@ export class QuantizedMatrix {
 
 function int8Words(n: number): number {
   return Math.max(1, Math.ceil(n / 4));
+}
+
+/** A (rows, cols) float32 tensor of the float16 values `fill` writes at the address it is given (scratch, freed here). */
+function widenHalves(rows: number, cols: number, fill: (halves: number) => void): Tensor {
+  const n = rows * cols;
+  const halves = new Tensor([Math.max(1, Math.ceil(n / 2))], 'int32');
+  try {
+    fill(halves.ptr);
+    const data = new Tensor([rows, cols]);
+    backend().k.lw_from_f16(data.ptr, halves.ptr, n);
+    return data;
+  } finally {
+    halves.dispose();
+  }
+}
+
+/**
+ * Stored quantized values checked before anything trusts them (what a file holds): `bytes` rows*cols
+ * int8 or float16 (little-endian) values, int8 in [-127, 127] with `scales` one finite value >= 0
+ * per row, float16 finite. A ShapeError or ValueError naming `what`.
+ */
+export function checkQuantizedValues(dtype: QuantDtype, rows: number, cols: number, bytes: Uint8Array, scales: Float32Array | null, what: string): void {
+  const n = rows * cols;
+  const size = dtype === 'int8' ? 1 : 2;
+  if (bytes.length !== n * size) throw new ShapeError(`${what}: ${bytes.length} bytes for a (${rows}, ${cols}) ${dtype} matrix, expected ${n * size}`);
+  if (dtype === 'int8') {
+    if (scales === null || scales.length !== rows) throw new ShapeError(`${what}: int8 needs ${rows} row scales, got ${scales?.length ?? 0}`);
+    const bad = scales.findIndex((v) => !(Number.isFinite(v) && v >= 0));
+    if (bad >= 0) throw new ValueError(`${what}: scale ${bad} is ${scales[bad]}; scales must be finite and >= 0`);
+    const at = bytes.indexOf(0x80);
+    if (at >= 0) throw new ValueError(`${what}: int8 value -128 at ${at}; symmetric int8 weights are in [-127, 127]`);
+  } else {
+    for (let i = 0; i < n; i++) {
+      if ((bytes[2 * i + 1] & 0x7c) === 0x7c) throw new ValueError(`${what}: float16 value ${i} is infinite or NaN`);
+    }
+  }
 }
 
 /** A ValueError when `dtype` is not a quantized dtype. */

@@ -16,7 +16,6 @@ import { assertTensor } from '../checks';
 import { Stepper, type StepperOptions } from './stepper';
 import { DecodeStep, type DecodeStack, type DecodeLayer, type DecodeMatrix } from './decode-step';
 import { QuantizedMatrix, refuseGrad, type QuantDtype } from './quantized';
-import { QUANT_DTYPES } from '../backend/kernels';
 import { Module } from './module';
 import { Generator, defaultGenerator } from '../random';
 import { checkSize, checkFlag } from './linear';
@@ -113,7 +112,11 @@ export function runRecurrent(
   cfg: RecurrentConfig, weights: readonly RecurrentWeights[], x: Tensor, h: Tensor | null, c: Tensor | null,
   lengths: Int32Array | null, temps: Tensor[],
 ): RecurrentRun {
-  const out = recurrentStack(cfg, x, h, c, lengths, weights);
+  return asRun(recurrentStack(cfg, x, h, c, lengths, weights), temps);
+}
+
+/** The outputs of a recurrent op as a run: its temporaries freed now unless a graph recorded them (and then kept with it). */
+function asRun(out: RecurrentOutputs, temps: Tensor[]): RecurrentRun {
   const recorded = out.output.requiresGrad;
   if (!recorded) for (const t of temps) t.dispose();
   return {
@@ -329,7 +332,7 @@ export abstract class RNNBase extends Module {
       ? this.quant.layers.map((w) => ({ wIh: matrixRef(w.wIh), wHh: matrixRef(w.wHh), bIh: w.bIh, bHh: w.bHh, wHr: w.wHr === null ? null : matrixRef(w.wHr) }))
       : this.weights.map((w) => ({ wIh: f32Matrix(w.wIh), wHh: f32Matrix(w.wHh), bIh: w.bIh, bHh: w.bHh, wHr: w.wHr === null ? null : f32Matrix(w.wHr) }));
     return {
-      kind: this.mode, dtype: this.quant?.dtype === 'int8' ? 'int8' : 'float32', layers, inputSize: this.inputSize, hiddenSize: this.hiddenSize, outSize: this.outSize, table, head,
+      kind: this.mode, dtype: this.quant?.layers[0].wIh.computed ?? 'float32', layers, inputSize: this.inputSize, hiddenSize: this.hiddenSize, outSize: this.outSize, table, head,
     };
   }
 
@@ -393,24 +396,25 @@ export abstract class RNNBase extends Module {
     const G = GATES[mode] * hiddenSize;
     const P = copy.outSize;
     const D = copy.directions;
+    const name = copy.constructor.name;
     const expect = (m: QuantizedMatrix | null, rows: number, cols: number, what: string): void => {
       if (m === null || m.rows !== rows || m.cols !== cols || m.dtype !== dtype) {
-        disposeLayers(layers);
-        copy.dispose();
-        throw new ShapeError(`${copy.constructor.name}: quantized ${what} is ${m === null ? 'missing' : `(${m.rows}, ${m.cols}) ${m.dtype}`}, expected (${rows}, ${cols}) ${dtype}`);
+        throw new ShapeError(`${name}: quantized ${what} is ${m === null ? 'missing' : `(${m.rows}, ${m.cols}) ${m.dtype}`}, expected (${rows}, ${cols}) ${dtype}`);
       }
     };
-    if (layers.length !== copy.numLayers * D) {
+    try {
+      if (layers.length !== copy.numLayers * D) throw new ShapeError(`${name}: ${layers.length} quantized layer-directions, expected ${copy.numLayers * D}`);
+      layers.forEach((w, ld) => {
+        const l = Math.floor(ld / D);
+        expect(w.wIh, G, l === 0 ? inputSize : P * D, `weights[${ld}].wIh`);
+        expect(w.wHh, G, P, `weights[${ld}].wHh`);
+        if (copy.projSize > 0) expect(w.wHr, P, hiddenSize, `weights[${ld}].wHr`);
+      });
+    } catch (e) {
       disposeLayers(layers);
       copy.dispose();
-      throw new ShapeError(`${copy.constructor.name}: ${layers.length} quantized layer-directions, expected ${copy.numLayers * D}`);
+      throw e;
     }
-    layers.forEach((w, ld) => {
-      const l = Math.floor(ld / D);
-      expect(w.wIh, G, l === 0 ? inputSize : P * D, `weights[${ld}].wIh`);
-      expect(w.wHh, G, P, `weights[${ld}].wHh`);
-      if (copy.projSize > 0) expect(w.wHr, P, hiddenSize, `weights[${ld}].wHr`);
-    });
     copy.quant = { dtype, layers };
     copy.training = false;
     return copy;
@@ -528,26 +532,14 @@ export function matrixRef(m: QuantizedMatrix): DecodeMatrix {
   return { data: m.data, scales: m.scales, rows: m.rows };
 }
 
-/** `runRecurrent` for a quantized module: inference only, so its temporaries go at once. */
+/** `runRecurrent` for a quantized module (inference only: nothing is recorded). */
 function runQuantized(
   cfg: RecurrentConfig, quant: { dtype: QuantDtype; layers: QuantizedLayer[] }, x: Tensor, h: Tensor | null, c: Tensor | null,
   lengths: Int32Array | null, temps: Tensor[],
 ): RecurrentRun {
-  const code = quant.dtype === 'int8' ? QUANT_DTYPES.int8 : QUANT_DTYPES.float32;
   const weights: QuantizedRecurrentWeights[] = quant.layers.map((w) => ({
-    dtype: code, wIh: w.wIh.data, sIh: w.wIh.scales, wHh: w.wHh.data, sHh: w.wHh.scales, bIh: w.bIh, bHh: w.bHh,
+    dtype: w.wIh.code, wIh: w.wIh.data, sIh: w.wIh.scales, wHh: w.wHh.data, sHh: w.wHh.scales, bIh: w.bIh, bHh: w.bHh,
     wHr: w.wHr?.data ?? null, sHr: w.wHr?.scales ?? null,
   }));
-  const out = quantizedRecurrentStack(cfg, x, h, c, lengths, weights);
-  for (const t of temps) t.dispose();
-  return {
-    ...out,
-    replace(old: Tensor, replacement: Tensor): Tensor {
-      old.dispose();
-      return replacement;
-    },
-    discard(unused: Tensor): void {
-      unused.dispose();
-    },
-  };
+  return asRun(quantizedRecurrentStack(cfg, x, h, c, lengths, weights), temps);
 }

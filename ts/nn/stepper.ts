@@ -78,8 +78,9 @@ export class Stepper {
    * kept for the next step.
    */
   step(input: Tensor | number | ArrayLike<number>): Float32Array {
-    const view = this.stepView(input);
-    return this.decode !== null ? view.slice() : view;
+    this.assertAlive('step');
+    // The module path's values are a copy already.
+    return this.stepFused(input)?.slice() ?? this.stepModules(input);
   }
 
   /**
@@ -89,15 +90,18 @@ export class Stepper {
    */
   stepView(input: Tensor | number | ArrayLike<number>): Float32Array {
     this.assertAlive('step');
+    return this.stepFused(input) ?? this.stepModules(input);
+  }
+
+  /** The fused step's output (a view of its buffer), or null where the modules must run this input. */
+  private stepFused(input: Tensor | number | ArrayLike<number>): Float32Array | null {
     const fused = this.decode?.step(input, this.state_) ?? null;
-    if (fused !== null) {
-      if (fused.next !== this.state_) this.setState(fused.next);
-      // As the module path shapes it: (B, W) for a (B, I) input, else (1, B, W).
-      const B = fused.next[0].shape[1];
-      this.outputShape = input instanceof Tensor && input.ndim === 2 && input.dtype === 'float32' ? [B, fused.out.length / B] : [1, B, fused.out.length / B];
-      return fused.out;
-    }
-    return this.stepModules(input);
+    if (fused === null) return null;
+    if (fused.next !== this.state_) this.setState(fused.next);
+    // As the module path shapes it: (B, W) for a (B, I) input, else (1, B, W).
+    const B = fused.next[0].shape[1];
+    this.outputShape = input instanceof Tensor && input.ndim === 2 && input.dtype === 'float32' ? [B, fused.out.length / B] : [1, B, fused.out.length / B];
+    return fused.out;
   }
 
   private stepModules(input: Tensor | number | ArrayLike<number>): Float32Array {

@@ -6,7 +6,7 @@
  * - `sampleTexts`: several samples at once, one per thread at a time; each is the text
  *   `sampleText` gives for the same prime and options (seeded: the same text).
  */
-import { DisposedError, ValueError } from '../errors';
+import { DisposedError, ValueError, describeArg, describeKind } from '../errors';
 import { checkOptions, optionKeys } from '../options';
 import { LanguageModel, checkGenerateOptions, primeIds, specialIds, type GenerateOptions } from '../text/language-model';
 import type { Tokenizer } from '../text/tokenizer';
@@ -22,8 +22,8 @@ const SAMPLE_KEYS = optionKeys<SampleOptions>({ length: true, temperature: true,
 export class ParallelInference {
   /** The replica workers started so far (none until a call needs them; at most `threads - 1`). */
   private pool: ReplicaPool | null = null;
-  /** What every replica is set up with: the model's weights as they were when this was made. */
-  private readonly setup: Omit<ReplicaSetup, 'backend'>;
+  /** What every replica is set up with: the model's weights as they were when this was made (null with one thread: no replica). */
+  private readonly setup: Omit<ReplicaSetup, 'backend'> | null;
   /** Starting replicas, one growth at a time. */
   private growing: Promise<ReplicaPool | null> = Promise.resolve(null);
   private disposed = false;
@@ -34,15 +34,14 @@ export class ParallelInference {
    * threads, n samples n threads). Score with `score`, sample with `sampleTexts`, then `dispose`.
    */
   constructor(private readonly model: LanguageModel, readonly threads: number) {
-    if (!(model instanceof LanguageModel)) {
-      const got = model === null ? 'null' : typeof model === 'object' ? ((model as object).constructor?.name ?? 'object') : typeof model;
-      throw new ValueError(`ParallelInference: model must be a LanguageModel, got ${got}`);
-    }
+    if (!(model instanceof LanguageModel)) throw new ValueError(`ParallelInference: model must be a LanguageModel, got ${describeKind(model)}`);
     if (!Number.isInteger(threads) || threads < 1) throw new ValueError(`ParallelInference: threads must be an integer >= 1, got ${threads}`);
-    // Reads the weights before any worker starts: a disposed model throws its DisposedError here, with nothing to clean up.
+    // Before any worker starts: a disposed model throws its DisposedError here, with nothing to clean up.
+    const params = model.parameters();
     const quantized = model.quantization !== null;
-    this.setup = {
-      config: { ...model.config }, training: false, params: quantized ? [] : model.parameters().map((p) => p.toArray() as Float32Array),
+    // The weights are copied only for replicas to take (a float32 W2 model is 13 MB).
+    this.setup = threads === 1 ? null : {
+      config: { ...model.config }, training: false, params: quantized ? [] : params.map((p) => p.toArray() as Float32Array),
       optimizer: null, clip: 0, valIds: null, quantized: quantized ? quantizedWeightsOf(model) : null,
     };
   }
@@ -65,14 +64,14 @@ export class ParallelInference {
    */
   async sampleTexts(tokenizer: Tokenizer, requests: { prime: string; options?: SampleOptions }[]): Promise<string[]> {
     this.assertAlive('sampleTexts');
-    if (!isTokenizer(tokenizer)) throw new ValueError(`ParallelInference.sampleTexts: tokenizer must be a Tokenizer, got ${describe(tokenizer)}`);
-    if (!Array.isArray(requests)) throw new ValueError(`ParallelInference.sampleTexts: requests must be an array of { prime, options }, got ${describe(requests)}`);
+    if (!isTokenizer(tokenizer)) throw new ValueError(`ParallelInference.sampleTexts: tokenizer must be a Tokenizer, got ${describeArg(tokenizer)}`);
+    if (!Array.isArray(requests)) throw new ValueError(`ParallelInference.sampleTexts: requests must be an array of { prime, options }, got ${describeArg(requests)}`);
     const args = requests.map((request, i) => {
       const where = `ParallelInference.sampleTexts: requests[${i}]`;
-      if (request === null || typeof request !== 'object') throw new ValueError(`${where} must be an object { prime, options }, got ${describe(request)}`);
+      if (request === null || typeof request !== 'object') throw new ValueError(`${where} must be an object { prime, options }, got ${describeArg(request)}`);
       checkOptions(where, request, REQUEST_KEYS);
       const { prime, options = {} } = request;
-      if (typeof prime !== 'string') throw new ValueError(`${where}.prime must be a string, got ${describe(prime)}`);
+      if (typeof prime !== 'string') throw new ValueError(`${where}.prime must be a string, got ${describeArg(prime)}`);
       checkOptions(`${where}.options`, options, SAMPLE_KEYS);
       checkGenerateOptions(`${where}.options`, options ?? {});
       return { prime: primeIds(tokenizer, prime), options: { suppress: specialIds(tokenizer), ...options } };
@@ -108,7 +107,7 @@ export class ParallelInference {
     this.growing = this.growing.catch(() => null).then(async () => {
       this.assertAlive('a call');
       const pool = this.pool;
-      if (n <= (pool?.size ?? 0)) return pool;
+      if (n <= (pool?.size ?? 0) || this.setup === null) return pool;
       const grown = pool ?? (this.pool = new ReplicaPool(0, 0));
       try {
         await grown.grow(n, this.setup);
@@ -135,13 +134,6 @@ function isTokenizer(t: unknown): t is Tokenizer {
 }
 
 const REQUEST_KEYS = optionKeys<{ prime: string; options?: SampleOptions }>({ prime: true, options: true });
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v === 'string' ? `the string '${v.length > 20 ? `${v.slice(0, 20)}...` : v}'` : typeof v;
-}
 
 /**
  * `scoreTokens` of `model` on `ids` with the layout's lanes split in contiguous ranges: this

@@ -13,7 +13,7 @@
  * Errors thrown in the worker arrive as the same classes (ValueError, FormatError, ...). A worker
  * that dies rejects every pending call, and every later one, with a WorkerError.
  */
-import { DisposedError, ValueError } from '../errors';
+import { DisposedError, ValueError, describeArg } from '../errors';
 import { checkCallback, checkOptions, checkSignal, optionKeys } from '../options';
 import { checkRunLimits, type RunResult, type TrainProgress } from '../text/trainer';
 import type { ScoreResult } from '../text/evaluate';
@@ -133,20 +133,20 @@ function openArgs(options: TrainingSessionOptions): OpenArgs {
   checkOptions(where, options, SESSION_KEYS);
   if (options === null || typeof options !== 'object') throw new ValueError(`${where}: give an options object like { text, settings }`);
   const { text, checkpoint, settings = {}, source, threads, startTimeoutMs } = options;
-  if (settings === null || typeof settings !== 'object') throw new ValueError(`${where}: settings must be an object like { hiddenSize: 256 }, got ${describe(settings)}`);
+  if (settings === null || typeof settings !== 'object') throw new ValueError(`${where}: settings must be an object like { hiddenSize: 256 }, got ${describeArg(settings)}`);
   checkTrainingSettings(settings, `${where}: settings`);
   if (text !== undefined && typeof text !== 'string' && !isBytes(text)) {
-    throw new ValueError(`${where}: text must be a string, a Uint8Array or an ArrayBuffer of UTF-8, got ${describe(text)}`);
+    throw new ValueError(`${where}: text must be a string, a Uint8Array or an ArrayBuffer of UTF-8, got ${describeArg(text)}`);
   }
   if (typeof text === 'string') checkTrainingText(text);
-  if (checkpoint !== undefined && !isBytes(checkpoint)) throw new ValueError(`${where}: checkpoint must be a Uint8Array or an ArrayBuffer, got ${describe(checkpoint)}`);
+  if (checkpoint !== undefined && !isBytes(checkpoint)) throw new ValueError(`${where}: checkpoint must be a Uint8Array or an ArrayBuffer, got ${describeArg(checkpoint)}`);
   if (text === undefined && checkpoint === undefined) throw new ValueError(`${where}: give a text to train on, a checkpoint, or both (to resume training)`);
-  if (source !== undefined && typeof source !== 'string') throw new ValueError(`${where}: source must be a string, got ${describe(source)}`);
+  if (source !== undefined && typeof source !== 'string') throw new ValueError(`${where}: source must be a string, got ${describeArg(source)}`);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
-    throw new ValueError(`${where}: threads must be an integer >= 1 (at most the batch size), got ${describe(threads)}`);
+    throw new ValueError(`${where}: threads must be an integer >= 1 (at most the batch size), got ${describeArg(threads)}`);
   }
   if (startTimeoutMs !== undefined && !(typeof startTimeoutMs === 'number' && startTimeoutMs > 0)) {
-    throw new ValueError(`${where}: startTimeoutMs must be a positive number of ms, got ${describe(startTimeoutMs)}`);
+    throw new ValueError(`${where}: startTimeoutMs must be a positive number of ms, got ${describeArg(startTimeoutMs)}`);
   }
   return {
     text: text === undefined ? null : typeof text === 'string' ? text : ownBytes(text),
@@ -313,7 +313,7 @@ export class TrainingSession {
   /** generate's stream; `ticket` says which request it is, for the cancel of an abandoned one (it must not reference the stream). */
   private async *streamGeneration(prime: string, options: SessionGenerateOptions, ticket: Ticket): AsyncGenerator<string, void, undefined> {
     checkOptions('TrainingSession.generate', options, GENERATE_KEYS);
-    if (typeof prime !== 'string') throw new ValueError(`TrainingSession.generate: prime must be a string, got ${describe(prime)}`);
+    if (typeof prime !== 'string') throw new ValueError(`TrainingSession.generate: prime must be a string, got ${describeArg(prime)}`);
     const { signal, ...rest } = options ?? {};
     checkSignal('TrainingSession.generate', signal);
     checkGenerateOptions('TrainingSession.generate', rest);
@@ -350,7 +350,7 @@ export class TrainingSession {
   /** Loss (nats per token), tokens scored and the lanes used, of the model on `text`. */
   async evaluate(text: string | Uint8Array, options: SessionEvaluateOptions = {}): Promise<ScoreResult> {
     checkOptions('TrainingSession.evaluate', options, EVALUATE_KEYS);
-    if (typeof text !== 'string' && !(text instanceof Uint8Array)) throw new ValueError(`TrainingSession.evaluate: text must be a string or UTF-8 bytes, got ${describe(text)}`);
+    if (typeof text !== 'string' && !(text instanceof Uint8Array)) throw new ValueError(`TrainingSession.evaluate: text must be a string or UTF-8 bytes, got ${describeArg(text)}`);
     checkEvaluateOptions('TrainingSession.evaluate', options ?? {});
     return this.request('evaluate', { text: typeof text === 'string' ? text : ownBytes(text), ...(options ?? {}) });
   }
@@ -379,14 +379,6 @@ export class TrainingSession {
   }
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  if (typeof v === 'string') return `the string '${v.length > 20 ? `${v.slice(0, 20)}...` : v}'`;
-  if (typeof v === 'number') return String(v);
-  return typeof v;
-}
-
 /** Which request a generate stream is (null before it is sent), and whether it has ended. */
 interface Ticket {
   id: number | null;
@@ -408,6 +400,6 @@ const abandoned = typeof FinalizationRegistry === 'function'
 function checkEvaluateOptions(where: string, o: SessionEvaluateOptions): void {
   for (const [k, min] of [['batchSize', 1], ['seqLen', 1], ['maxTokens', 2]] as const) {
     const v = o[k];
-    if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw new ValueError(`${where}: ${k} must be an integer >= ${min}, got ${describe(v)}`);
+    if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw new ValueError(`${where}: ${k} must be an integer >= ${min}, got ${describeArg(v)}`);
   }
 }

@@ -28,7 +28,7 @@ import { tensor } from '../creation';
 import {
   saveSafetensors, encodeSafetensors, littleEndianBytes, parseSafetensors, entryBytes, entryData, type ParsedSafetensors, type RawEntry,
 } from '../io/safetensors';
-import { QuantizedEmbedding, QuantizedLinear, QuantizedMatrix, type QuantDtype } from '../nn/quantized';
+import { QuantizedEmbedding, QuantizedLinear, QuantizedMatrix, checkQuantizedValues, type QuantDtype } from '../nn/quantized';
 import { RNNBase, type LSTM, type GRU, type QuantizedLayer } from '../nn/rnn';
 import { showName } from '../io/json-guard';
 import { FormatError, ShapeError, ValueError } from '../errors';
@@ -184,19 +184,6 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint {
 
 const SAFETENSORS_NAMES = { float32: 'F32', int32: 'I32', int8: 'I8', float16: 'F16' } as const;
 
-/** Values a quantized matrix may not hold: int8 -128 (symmetric weights are in [-127, 127]), scales not finite or negative, float16 infinities and NaN. */
-function checkQuantizedValues(dtype: QuantDtype, m: RawQuantized, name: string): void {
-  if (dtype === 'int8') {
-    const at = m.bytes.indexOf(0x80);
-    if (at >= 0) throw new FormatError(`checkpoint: ${name}: int8 value -128 at ${at}; symmetric int8 weights are in [-127, 127]`);
-    const bad = m.scales!.findIndex((v) => !(Number.isFinite(v) && v >= 0));
-    if (bad >= 0) throw new FormatError(`checkpoint: ${name}: scale ${bad} is ${m.scales![bad]}; scales must be finite and >= 0`);
-  } else {
-    for (let i = 1; i < m.bytes.length; i += 2) {
-      if ((m.bytes[i] & 0x7c) === 0x7c) throw new FormatError(`checkpoint: ${name}: float16 value ${(i - 1) / 2} is infinite or NaN`);
-    }
-  }
-}
 
 /**
  * A quantized checkpoint's tensors, checked against its config before anything is read: each
@@ -232,7 +219,12 @@ function decodeQuantized(file: ParsedSafetensors, meta: CheckpointMeta, tokenize
       const m: RawQuantized = {
         shape: [shape[0], shape[1]], bytes: entryBytes(file, e).slice(), scales: scale === undefined ? null : (entryData(file, scale) as Float32Array),
       };
-      checkQuantizedValues(dtype, m, `model.${name}`);
+      try {
+        checkQuantizedValues(dtype, shape[0], shape[1], m.bytes, m.scales, `checkpoint: model.${name}`);
+      } catch (e) {
+        if (e instanceof ValueError || e instanceof ShapeError) throw new FormatError(e.message);
+        throw e;
+      }
       matrices[name] = m;
     } else {
       params[name] = { shape: shape.slice(), data: entryData(file, e) as Float32Array };

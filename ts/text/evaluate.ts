@@ -7,7 +7,7 @@ import { tidy } from '../memory';
 import { tensor } from '../creation';
 import { noGrad } from '../autograd';
 import { crossEntropy } from '../ops/index';
-import { ValueError } from '../errors';
+import { ValueError, describeKind, quoteValue } from '../errors';
 import type { LanguageModel, RecurrentState } from './language-model';
 
 export interface ScoreResult {
@@ -59,12 +59,11 @@ export function scoreTokens(model: LanguageModel, ids: Int32Array, batchSize: nu
  */
 export function checkScoreArgs(where: string, ids: unknown, batchSize: unknown, seqLen: unknown, maxWindows: unknown): void {
   if (!(ids instanceof Int32Array)) {
-    const got = ids === null ? 'null' : typeof ids === 'object' ? ((ids as object).constructor?.name ?? 'object') : typeof ids;
-    throw new ValueError(`${where}: ids must be an Int32Array of token ids (tokenizer.encode(text)), got ${got}`);
+    throw new ValueError(`${where}: ids must be an Int32Array of token ids (tokenizer.encode(text)), got ${describeKind(ids)}`);
   }
   if (ids.length < 2) throw new ValueError(`${where}: ids has ${ids.length} token(s), need at least 2`);
   for (const [name, v, min] of [['batchSize', batchSize, 1], ['seqLen', seqLen, 1], ['maxWindows', maxWindows, 0]] as const) {
-    if (!(Number.isInteger(v) && (v as number) >= min)) throw new ValueError(`${where}: ${name} must be an integer >= ${min}, got ${typeof v === 'string' ? `'${v}'` : String(v)}`);
+    if (!(Number.isInteger(v) && (v as number) >= min)) throw new ValueError(`${where}: ${name} must be an integer >= ${min}, got ${quoteValue(v)}`);
   }
 }
 

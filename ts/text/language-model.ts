@@ -20,7 +20,7 @@ import { LSTM, GRU, RNNBase, f32Matrix, matrixRef } from '../nn/rnn';
 import { QuantizedEmbedding, QuantizedLinear, QuantizedMatrix, type QuantDtype } from '../nn/quantized';
 import { dropout } from '../ops/index';
 import { assertTensor } from '../checks';
-import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
+import { DTypeError, ShapeError, ValueError, formatShape, quoteValue } from '../errors';
 import { sampleFromLogits, checkSamplingOptions, SAMPLING_KEYS, type SamplingOptions } from './sampling';
 import { checkOptions, checkSignal, optionKeys } from '../options';
 import type { Tokenizer } from './tokenizer';
@@ -125,12 +125,7 @@ export class LanguageModel extends Module {
   /** Weights in the model: the parameters of a float32 model, the quantized values and biases of a quantized one. */
   get weightCount(): number {
     if (this.quantization === null) return this.parameters().reduce((a, p) => a + p.size, 0);
-    const e = this.embed as QuantizedEmbedding;
-    const h = this.head as QuantizedLinear;
-    const layers = this.rnn.quant!.layers;
-    const m = (x: QuantizedMatrix | null): number => (x === null ? 0 : x.rows * x.cols);
-    return m(e.weight) + m(h.weight) + (h.bias?.size ?? 0) +
-      layers.reduce((a, w) => a + m(w.wIh) + m(w.wHh) + m(w.wHr) + (w.bIh?.size ?? 0) + (w.bHh?.size ?? 0), 0);
+    return this.quantizedWeights().reduce((a, [, w]) => a + (w instanceof QuantizedMatrix ? w.rows * w.cols : w.size), 0);
   }
 
   /**
@@ -332,7 +327,7 @@ export class LanguageModel extends Module {
 export function checkGenerateOptions(name: string, o: Omit<GenerateOptions, 'generator' | 'onToken'>): void {
   if (o.length !== undefined && !(Number.isInteger(o.length) && o.length >= 0)) throw new ValueError(`${name}: length must be an integer >= 0, got ${o.length}`);
   if (o.seed !== undefined && !(typeof o.seed === 'number' && Number.isFinite(o.seed))) {
-    throw new ValueError(`${name}: seed must be a finite number, got ${typeof o.seed === 'string' ? `'${o.seed}'` : String(o.seed)}`);
+    throw new ValueError(`${name}: seed must be a finite number, got ${quoteValue(o.seed)}`);
   }
   checkSamplingOptions(name, o);
 }

@@ -11,7 +11,7 @@
  * steps (fused) and saves (`encodeCheckpoint`) like any model, and refuses what only training
  * needs: train mode, inputs that require grad, an optimizer (it has no parameters).
  */
-import { ValueError } from '../errors';
+import { ValueError, describeKind } from '../errors';
 import { checkOptions, optionKeys } from '../options';
 import { Module } from '../nn/module';
 import { Embedding, Linear } from '../nn/linear';
@@ -39,7 +39,7 @@ export function quantize(module: Module, options: QuantizeOptions): Module {
   checkOptions('quantize', options, QUANTIZE_KEYS);
   if (options === null || options === undefined) throw new ValueError("quantize: give the dtype: quantize(model, { dtype: 'int8' }) or { dtype: 'float16' }");
   const dtype = checkQuantDtype('quantize', options.dtype);
-  if (!(module instanceof Module)) throw new ValueError(`quantize: expected a Module (a LanguageModel, nn.Linear, nn.Embedding, nn.LSTM/GRU/RNN), got ${describe(module)}`);
+  if (!(module instanceof Module)) throw new ValueError(`quantize: expected a Module (a LanguageModel, nn.Linear, nn.Embedding, nn.LSTM/GRU/RNN), got ${describeKind(module)}`);
   return quantizeModule(module, dtype, 'module');
 }
 
@@ -70,10 +70,4 @@ function quantizeModule(m: Module, dtype: QuantDtype, path: string): Module {
     `quantize: ${path} is a ${m.constructor.name}, which quantize does not know; it quantizes LanguageModel, nn.Linear, nn.Embedding, ` +
       'nn.LSTM/GRU/RNN and nn.Sequential/ModuleList of them (quantize the parts of your own module one by one)',
   );
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
 }

@@ -21,7 +21,7 @@ import { Generator } from '../random';
 import { Adam } from '../optim/adam';
 import { clipGradNorm } from '../nn/utils';
 import { crossEntropy } from '../ops/index';
-import { DisposedError, ValueError } from '../errors';
+import { DisposedError, ValueError, quoteValue } from '../errors';
 import { checkCallback, checkOptions, checkSignal, optionKeys } from '../options';
 import { LMBatcher, type LMBatch } from './batcher';
 import type { LanguageModel, RecurrentState } from './language-model';
@@ -140,18 +140,15 @@ const SMOOTH = 50;
 export function checkRunLimits(where: string, o: Pick<RunOptions, 'steps' | 'epochs' | 'timeMs' | 'evalEvery' | 'evalEveryMs'>): void {
   const { steps, epochs, timeMs, evalEvery, evalEveryMs } = o;
   for (const [k, v] of [['steps', steps], ['epochs', epochs], ['timeMs', timeMs]] as const) {
-    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new ValueError(`${where}: ${k} must be a positive number, got ${show(v)}`);
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new ValueError(`${where}: ${k} must be a positive number, got ${quoteValue(v)}`);
   }
   if (steps === undefined && epochs === undefined && timeMs === undefined) throw new ValueError(`${where}: give at least one of steps, epochs, timeMs`);
-  if (evalEvery !== undefined && !(Number.isInteger(evalEvery) && evalEvery >= 0)) throw new ValueError(`${where}: evalEvery must be an integer >= 0 (0: only at the end), got ${show(evalEvery)}`);
+  if (evalEvery !== undefined && !(Number.isInteger(evalEvery) && evalEvery >= 0)) throw new ValueError(`${where}: evalEvery must be an integer >= 0 (0: only at the end), got ${quoteValue(evalEvery)}`);
   if (evalEveryMs !== undefined && !(typeof evalEveryMs === 'number' && evalEveryMs > 0)) {
-    throw new ValueError(`${where}: evalEveryMs must be a positive number of ms (Infinity: never by time), got ${show(evalEveryMs)}`);
+    throw new ValueError(`${where}: evalEveryMs must be a positive number of ms (Infinity: never by time), got ${quoteValue(evalEveryMs)}`);
   }
 }
 
-function show(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : String(v);
-}
 
 export class LMTrainer {
   readonly model: LanguageModel;
@@ -175,9 +172,8 @@ export class LMTrainer {
   private pool: ReplicaPool | null = null;
   /** True while a data-parallel step waits for its replicas: the state is half-way, not exportable. */
   private stepping = false;
-  /** True while run() goes (a second run, or a trainStep of the caller's, is refused); inRun: run's own trainStep. */
+  /** True while run() goes (a second run, or a trainStep of the caller's, is refused). */
   private running = false;
-  private inRun = false;
   /** False until the replicas have this trainer's model and optimizer state (set up again at every run). */
   private poolInSync = false;
   /** The dropout streams of replicas 1..threads-1 (replica 0, this thread, draws from `generator`). */
@@ -222,8 +218,13 @@ export class LMTrainer {
   /** One optimizer step on the next window; returns its loss. Single-threaded trainers only (see `threads`). */
   trainStep(): number {
     this.assertAlive('trainStep');
-    if (this.running && !this.inRun) throw new ValueError('LMTrainer.trainStep: a run() of this trainer is going; a step of its own would interleave with it');
+    if (this.running) throw new ValueError('LMTrainer.trainStep: a run() of this trainer is going; a step of its own would interleave with it');
     if (this.threads > 1) throw new ValueError(`LMTrainer.trainStep: a trainer with threads ${this.threads} steps asynchronously; train with run()`);
+    return this.localStep();
+  }
+
+  /** One step on this thread (the body of trainStep, and run()'s step with one thread). */
+  private localStep(): number {
     const batch = this.nextBatch();
     const V = this.model.config.vocabSize;
     const T = this.train.seqLen;
@@ -325,7 +326,7 @@ export class LMTrainer {
         break;
       }
       const t0 = performance.now();
-      loss = this.threads > 1 ? await this.parallelStep() : this.runOwnStep();
+      loss = this.threads > 1 ? await this.parallelStep() : this.localStep();
       const ms = performance.now() - t0;
       // Average over recent steps; the first step (warm-up, memory growth) is not representative.
       stepMsAvg = done === 0 ? ms : done < 10 ? (stepMsAvg * done + ms) / (done + 1) : 0.9 * stepMsAvg + 0.1 * ms;
@@ -349,16 +350,6 @@ export class LMTrainer {
     this.runElapsedMs = startElapsed + now();
     const ran = this.step - firstStep;
     return { steps: ran, stoppedBy, elapsedMs: now(), tokens: ran * this.train.tokensPerBatch, finalLoss: loss, valLoss };
-  }
-
-  /** trainStep, as run() takes it. */
-  private runOwnStep(): number {
-    this.inRun = true;
-    try {
-      return this.trainStep();
-    } finally {
-      this.inRun = false;
-    }
   }
 
   /**

@@ -10,7 +10,7 @@
  * WorkerError at once. Messages that are not lstm-wasm's (a custom worker's own `postMessage`)
  * are ignored, never thrown on.
  */
-import { ValueError, WorkerError } from '../errors';
+import { ValueError, WorkerError, describeKind } from '../errors';
 import { isNode, nodeWorkerThreads, type NodeWorker, type NodeWorkerThreads } from './node';
 import { HELLO, deserializeError, type WorkerMessage } from './protocol';
 
@@ -273,18 +273,19 @@ interface Channel {
   detach(): void;
 }
 
+/** What a Node worker must have for a connection to use it. */
+const NODE_WORKER_METHODS = ['on', 'off', 'postMessage', 'terminate', 'ref', 'unref'] as const;
+
 /** Which kind of worker `worker` is; a ValueError for anything else (checked before any listener is added). */
 function kindOf(worker: unknown): 'node' | 'browser' {
-  const w = worker as Partial<Record<'threadId' | 'on' | 'off' | 'postMessage' | 'terminate' | 'ref' | 'unref', unknown>> | null;
-  const fns = (...names: ('on' | 'off' | 'postMessage' | 'terminate' | 'ref' | 'unref')[]): boolean => names.every((n) => typeof w![n] === 'function');
+  const w = worker as Partial<Record<'threadId' | (typeof NODE_WORKER_METHODS)[number], unknown>> | null;
   if (w !== null && typeof w === 'object' && typeof w.threadId === 'number') {
-    if (fns('on', 'off', 'postMessage', 'terminate', 'ref', 'unref')) return 'node';
-    const missing = (['on', 'off', 'postMessage', 'terminate', 'ref', 'unref'] as const).filter((n) => typeof w[n] !== 'function');
+    const missing = NODE_WORKER_METHODS.filter((n) => typeof w[n] !== 'function');
+    if (missing.length === 0) return 'node';
     throw new ValueError(`lstm-wasm: worker must be a Worker or a Node worker_threads Worker, got an object with a threadId but no ${missing.join(', ')} method`);
   }
   if (typeof Worker === 'function' && worker instanceof Worker) return 'browser';
-  const got = worker === null ? 'null' : typeof worker === 'object' ? ((worker as object).constructor?.name ?? 'object') : typeof worker;
-  throw new ValueError(`lstm-wasm: worker must be a Worker or a Node worker_threads Worker, got ${got}`);
+  throw new ValueError(`lstm-wasm: worker must be a Worker or a Node worker_threads Worker, got ${describeKind(worker)}`);
 }
 
 /** Calls the death handler once, unless the worker was terminated on purpose first. */
