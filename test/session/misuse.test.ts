@@ -292,13 +292,14 @@ describe('generate() flow control', () => {
     const worker = packageWorker();
     const { chunks, replies } = wire(worker);
     const session = await openSession({ text: corpusText(), settings: SMALL, worker });
-    await (async () => {
-      const dropped = session.generate('And ', { length: 1_000_000, seed: 3 });
-      await dropped.next();
-    })();
+    // Held until the control below: a collection the engine runs by itself meanwhile must not end it early.
+    let dropped: AsyncGenerator<string> | null = session.generate('And ', { length: 1_000_000, seed: 3 });
+    await dropped.next();
     await sleep(300);
     const id = [...chunks.keys()][0];
     expect(replies.has(id)).toBe(false);
+    expect(dropped).not.toBeNull();
+    dropped = null;
     for (let i = 0; i < 100 && !replies.has(id); i++) {
       gc();
       await sleep(20);
