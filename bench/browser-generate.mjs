@@ -8,12 +8,11 @@
 //
 //   node bench/browser-generate.mjs --checkpoint checkpoints/lm.safetensors [--baseline ../old/dist] [--length 2000]
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { cpus } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { runPage } from './lib/browser-page.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: flags } = parseArgs({
@@ -64,41 +63,20 @@ try {
 }
 `;
 
-const TYPES = { '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json' };
-const server = createServer(async (req, res) => {
-  const path = new URL(req.url, 'http://x').pathname;
-  const fixed = { '/': [PAGE, '.html'], '/bench.js': [SCRIPT, '.js'], '/checkpoint': [CHECKPOINT, '.bin'] }[path];
-  if (fixed) return res.writeHead(200, { 'content-type': TYPES[fixed[1]] ?? 'application/octet-stream' }).end(fixed[0]);
-  const dir = path.startsWith('/dist/') ? join(root, 'dist') : path.startsWith('/base/') && baselineDir !== null ? baselineDir : null;
-  if (dir === null || path.includes('..')) return res.writeHead(404).end();
-  try {
-    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(await readFile(join(dir, path.replace(/^\/(dist|base)\//, ''))));
-  } catch {
-    res.writeHead(404).end();
-  }
+const { result, browserVersion } = await runPage({
+  fixed: { '/': [PAGE, '.html'], '/bench.js': [SCRIPT, '.js'], '/checkpoint': [CHECKPOINT, '.bin'] },
+  dirs: { '/dist/': join(root, 'dist'), ...(baselineDir !== null ? { '/base/': baselineDir } : {}) },
 });
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-const browser = await chromium.launch({ executablePath: process.env.LSTM_WASM_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
-try {
-  const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
-  await page.waitForFunction(() => 'result' in window, null, { timeout: 600_000 });
-  const result = await page.evaluate(() => window.result);
-  if (result.error) throw new Error(result.error);
-  const best = (list) => (list.length > 0 ? Math.max(...list) : null);
-  const report = {
-    date: new Date().toISOString(),
-    machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Chromium ${browser.version()}`,
-    command: `node bench/browser-generate.mjs --checkpoint ${flags.checkpoint}${baselineDir ? ` --baseline ${flags.baseline}` : ''} --length ${LENGTH}`,
-    workload: `session.generate('And ', { length: ${LENGTH}, seed: 1, temperature: 0.8 }) in a Web Worker, after 300 tokens of warm-up; alternated 3 times, best of each`,
-    checkpointBytes: CHECKPOINT.length,
-    int8Bytes: result.int8Bytes,
-    charsPerSec: { baseline: best(result.runs.baseline), float32: best(result.runs.float32), int8: best(result.runs.int8) },
-    runs: result.runs,
-  };
-  console.log(JSON.stringify(report, null, 2));
-  if (flags.out) await writeFile(flags.out, JSON.stringify(report, null, 2) + '\n');
-} finally {
-  await browser.close();
-  server.close();
-}
+const best = (list) => (list.length > 0 ? Math.max(...list) : null);
+const report = {
+  date: new Date().toISOString(),
+  machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Chromium ${browserVersion}`,
+  command: `node bench/browser-generate.mjs --checkpoint ${flags.checkpoint}${baselineDir ? ` --baseline ${flags.baseline}` : ''} --length ${LENGTH}`,
+  workload: `session.generate('And ', { length: ${LENGTH}, seed: 1, temperature: 0.8 }) in a Web Worker, after 300 tokens of warm-up; alternated 3 times, best of each`,
+  checkpointBytes: CHECKPOINT.length,
+  int8Bytes: result.int8Bytes,
+  charsPerSec: { baseline: best(result.runs.baseline), float32: best(result.runs.float32), int8: best(result.runs.int8) },
+  runs: result.runs,
+};
+console.log(JSON.stringify(report, null, 2));
+if (flags.out) await writeFile(flags.out, JSON.stringify(report, null, 2) + '\n');

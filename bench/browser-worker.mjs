@@ -8,12 +8,11 @@
 // long) and the main thread's longest task (Long Tasks API, tasks over 50 ms only) during each
 // run. No assertion: a measurement, run by hand (Debian chromium, 2 cores).
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { cpus } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
+import { runPage } from './lib/browser-page.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const STEPS = Number(process.argv[2] ?? 40);
@@ -78,41 +77,22 @@ try {
 
 // As `npm run demo` serves the app: cross-origin isolated, so 2 threads share memory.
 const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
-const TYPES = { '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json' };
-const server = createServer(async (req, res) => {
-  const path = new URL(req.url, 'http://x').pathname;
-  const fixed = { '/': [PAGE, '.html'], '/bench.js': [SCRIPT, '.js'], '/text': [TEXT, '.txt'] }[path];
-  if (fixed) return res.writeHead(200, { ...ISOLATED, 'content-type': TYPES[fixed[1]] ?? 'text/plain; charset=utf-8' }).end(fixed[0]);
-  if (!path.startsWith('/dist/') || path.includes('..')) return res.writeHead(404).end();
-  try {
-    res.writeHead(200, { ...ISOLATED, 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(await readFile(join(root, path)));
-  } catch {
-    res.writeHead(404).end();
-  }
+const { result, browserVersion } = await runPage({
+  fixed: { '/': [PAGE, '.html'], '/bench.js': [SCRIPT, '.js'], '/text': [TEXT, '.txt'] },
+  dirs: { '/dist/': join(root, 'dist') },
+  headers: ISOLATED,
 });
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-const browser = await chromium.launch({ executablePath: process.env.LSTM_WASM_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
-try {
-  const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
-  await page.waitForFunction(() => 'result' in window, null, { timeout: 600_000 });
-  const result = await page.evaluate(() => window.result);
-  if (result.error) throw new Error(result.error);
-  const report = {
-    date: new Date().toISOString(),
-    machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Chromium ${browser.version()}`,
-    command: `npm run bench:browser -- ${STEPS}`,
-    workload: `char LSTM embed 32, hidden 128, batch 32, seq 64, ${STEPS} steps after ${WARMUP} warm-up steps, first 1 MB of the bundled corpus; the three ways alternated twice, tokens/s the best run of each, longest task the worst`,
-    crossOriginIsolated: result.isolated,
-    worker: result.worker,
-    worker2Threads: result.worker2,
-    mainThread: result.main,
-    workerOverMainThread: result.worker.tokensPerSec / result.main.tokensPerSec,
-    worker2ThreadsOverMainThread: result.worker2.tokensPerSec / result.main.tokensPerSec,
-  };
-  console.log(JSON.stringify(report, null, 2));
-  await writeFile(join(root, 'bench/results/browser-worker.json'), JSON.stringify(report, null, 2) + '\n');
-} finally {
-  await browser.close();
-  server.close();
-}
+const report = {
+  date: new Date().toISOString(),
+  machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Chromium ${browserVersion}`,
+  command: `npm run bench:browser -- ${STEPS}`,
+  workload: `char LSTM embed 32, hidden 128, batch 32, seq 64, ${STEPS} steps after ${WARMUP} warm-up steps, first 1 MB of the bundled corpus; the three ways alternated twice, tokens/s the best run of each, longest task the worst`,
+  crossOriginIsolated: result.isolated,
+  worker: result.worker,
+  worker2Threads: result.worker2,
+  mainThread: result.main,
+  workerOverMainThread: result.worker.tokensPerSec / result.main.tokensPerSec,
+  worker2ThreadsOverMainThread: result.worker2.tokensPerSec / result.main.tokensPerSec,
+};
+console.log(JSON.stringify(report, null, 2));
+await writeFile(join(root, 'bench/results/browser-worker.json'), JSON.stringify(report, null, 2) + '\n');
