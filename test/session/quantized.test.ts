@@ -181,3 +181,34 @@ describe('ParallelInference of a quantized model', () => {
     });
   }
 });
+
+describe('TrainingSession.checkpoint({ dtype })', () => {
+  it('gives the model quantized, with the session\'s settings and text record; bad arguments are typed errors on this side', async () => {
+    const session = await openSession({ text: corpusText(), checkpoint: float32 });
+    for (const dtype of DTYPES) {
+      const bytes = await session.checkpoint({ dtype });
+      const got = decodeCheckpoint(bytes);
+      expect(got.quantized?.dtype).toBe(dtype);
+      expect(got.meta.trainer).toBeNull();
+      expect(got.meta.extra).toEqual(ck.meta.extra);
+      // The same model as quantize() of the float32 weights here, bit for bit.
+      expectSameBytes(bytes, files[dtype], `${dtype} checkpoint`);
+    }
+    for (const [options, message] of [
+      [{ dtype: 'int4' }, /TrainingSession\.checkpoint: dtype must be 'int8' or 'float16', got 'int4'/],
+      [{ dtype: 'qint8' }, /torch\.qint8 is 'int8' here/],
+      [{ dtpye: 'int8' }, /unknown option 'dtpye' \(did you mean dtype\?\)/],
+    ] as const) {
+      const e = await rejectionOf(session.checkpoint(options as never));
+      expect(e).toBeInstanceOf(ValueError);
+      expect(e.message).toMatch(message);
+      expect(e.stack).not.toContain(WORKER_MARK);
+    }
+    // A session of a quantized model gives its own dtype back, and refuses another.
+    const q = await openSession({ checkpoint: files.int8 });
+    expectSameBytes(await q.checkpoint({ dtype: 'int8' }), files.int8, 'its own int8 checkpoint');
+    const e = await rejectionOf(q.checkpoint({ dtype: 'float16' }));
+    expect(e).toBeInstanceOf(ValueError);
+    expect(e.message).toMatch(/this session's model is int8; it cannot be saved as float16/);
+  });
+});
