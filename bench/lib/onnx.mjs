@@ -125,6 +125,14 @@ function model({ nodes, initializers, inputs, outputs, name, opsets = [['', 14]]
 
 // ---- the benchmark graphs -------------------------------------------------------------------
 
+/** ONNX LSTM's bias B (8H) = [Wb, Rb] of layer `l`, gate blocks reordered i,f,g,o -> i,o,f,c. */
+function lstmBias(w, l, H) {
+  const b = new Float32Array(8 * H);
+  b.set(gatesToOnnx(w[`bias_ih_l${l}`].data, H, 1), 0);
+  b.set(gatesToOnnx(w[`bias_hh_l${l}`].data, H, 1), 4 * H);
+  return b;
+}
+
 /**
  * ONNX LSTM inputs for PyTorch-layout weights of layer `l`: W (1, 4H, in), R (1, 4H, H) with gate
  * blocks reordered i,f,g,o -> i,o,f,c, and B (1, 8H) = [Wb, Rb] reordered the same way.
@@ -132,13 +140,10 @@ function model({ nodes, initializers, inputs, outputs, name, opsets = [['', 14]]
 function lstmInitializers(w, l, prefix) {
   const [G, I] = w[`weight_ih_l${l}`].shape;
   const H = G / 4;
-  const b = new Float32Array(2 * G);
-  b.set(gatesToOnnx(w[`bias_ih_l${l}`].data, H, 1), 0);
-  b.set(gatesToOnnx(w[`bias_hh_l${l}`].data, H, 1), G);
   return [
     [`${prefix}W`, [1, G, I], gatesToOnnx(w[`weight_ih_l${l}`].data, H, I)],
     [`${prefix}R`, [1, G, H], gatesToOnnx(w[`weight_hh_l${l}`].data, H, H)],
-    [`${prefix}B`, [1, 2 * G], b],
+    [`${prefix}B`, [1, 2 * G], lstmBias(w, l, H)],
   ];
 }
 
@@ -183,15 +188,12 @@ function transposeTyped(data, rows, cols) {
 function lstmInt8Initializers(w, l, prefix) {
   const [G, I] = w[`weight_ih_l${l}`].shape;
   const H = G / 4;
-  const b = new Float32Array(2 * G);
-  b.set(gatesToOnnx(w[`bias_ih_l${l}`].data, H, 1), 0);
-  b.set(gatesToOnnx(w[`bias_hh_l${l}`].data, H, 1), G);
   const qw = quantizeRowsInt8(gatesToOnnx(w[`weight_ih_l${l}`].data, H, I), G, I);
   const qr = quantizeRowsInt8(gatesToOnnx(w[`weight_hh_l${l}`].data, H, H), G, H);
   return [
     [`${prefix}W`, [1, I, G], transposeTyped(qw.q, G, I)],
     [`${prefix}R`, [1, H, G], transposeTyped(qr.q, G, H)],
-    [`${prefix}B`, [1, 2 * G], b],
+    [`${prefix}B`, [1, 2 * G], lstmBias(w, l, H)],
     [`${prefix}W_scale`, [1, G], qw.scale],
     [`${prefix}W_zero_point`, [1, G], new Int8Array(G)],
     [`${prefix}R_scale`, [1, G], qr.scale],
