@@ -27,7 +27,7 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, init } from 'lstm-wasm';
-import { CHROMIUM, CHROMIUM_ARGS, CONTENT_TYPES } from '../support/chromium';
+import { CHROMIUM, CHROMIUM_ARGS, CONTENT_TYPES, collectProblems } from '../support/chromium';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -170,7 +170,7 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
   let browser: Browser | undefined;
   let page: Page;
   let tmp: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
   /** Generated with seed 11 from the trained model, before any reload. */
   let reference = '';
   let trainedStep = 0;
@@ -193,11 +193,7 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
     await context.addInitScript(PROBE);
     page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(`console.error: ${m.text()}`);
-    });
-    page.on('requestfailed', (r) => pageErrors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    pageErrors = collectProblems(page, { failedRequests: true });
     const { port } = server.address() as AddressInfo;
     await page.goto(`http://127.0.0.1:${port}/`);
   });

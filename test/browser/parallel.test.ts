@@ -11,7 +11,7 @@ import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, CONTENT_TYPES } from '../support/chromium';
+import { CHROMIUM, CHROMIUM_ARGS, CONTENT_TYPES, collectProblems } from '../support/chromium';
 
 const distDir = fileURLToPath(new URL('../../dist/', import.meta.url));
 const TEXT = 'It was the best of times, it was the worst of times, it was the age of wisdom. '.repeat(40);
@@ -99,11 +99,7 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('data-parallel trainin
   ] as const)('trains on 2 threads %s, bit-identical to Node', async (_, headers, isolated) => {
     const server = await serve(headers);
     const page = await browser!.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
+    const problems = collectProblems(page);
     try {
       await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
       await page.waitForFunction(() => 'result' in window, null, { timeout: 60_000 });

@@ -11,7 +11,7 @@ import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, CONTENT_TYPES } from '../support/chromium';
+import { CHROMIUM, CHROMIUM_ARGS, CONTENT_TYPES, collectProblems } from '../support/chromium';
 
 const distDir = fileURLToPath(new URL('../../dist/', import.meta.url));
 
@@ -188,12 +188,7 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser smoke (Chromi
 
   it('runs forward and backward from /dist/index.js with gradients matching plain JS', async () => {
     const page = await browser!.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(`console.error: ${m.text()}`);
-    });
-    page.on('requestfailed', (r) => pageErrors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    const pageErrors = collectProblems(page, { failedRequests: true });
 
     const { port } = server!.address() as AddressInfo;
     await page.goto(`http://127.0.0.1:${port}/`);
@@ -217,12 +212,8 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser smoke (Chromi
     ["CSP script-src 'self' 'wasm-unsafe-eval'", "script-src 'self' 'wasm-unsafe-eval'"],
   ])('a plain module page trains in the worker from /dist/worker.js (%s)', async (_, csp) => {
     const page = await browser!.newPage();
-    const problems: string[] = [];
+    const problems = collectProblems(page);
     const requests: string[] = [];
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
-    });
     page.on('request', (r) => requests.push(new URL(r.url()).pathname));
     const { port } = server!.address() as AddressInfo;
     await page.goto(`http://127.0.0.1:${port}/session.html${csp !== null ? `?csp=${encodeURIComponent(csp)}` : ''}`);

@@ -28,7 +28,7 @@ import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDynamicCode, findDynamicCode } from './dynamic-code';
-import { CHROMIUM, CHROMIUM_ARGS, CONTENT_TYPES } from '../support/chromium';
+import { CHROMIUM, CHROMIUM_ARGS, CONTENT_TYPES, collectProblems } from '../support/chromium';
 import { matmulTanhReference } from '../support/matmul-tanh';
 
 const run = promisify(execFile);
@@ -314,12 +314,7 @@ describe('bundled with no configuration', () => {
     async function load(bundler: Bundler, headers: OutgoingHttpHeaders = {}) {
       const served = await serve(join(projects[bundler], 'dist'), headers);
       const page = await browser!.newPage();
-      const problems: string[] = [];
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-      page.on('console', (m) => {
-        if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
-      });
-      page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+      const problems = collectProblems(page, { consoleWarnings: true, failedRequests: true });
       page.on('response', (r) => {
         if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
       });

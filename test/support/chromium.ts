@@ -1,4 +1,5 @@
-/** How the browser tests start Debian's Chromium and serve files to it. */
+/** How the browser tests start Debian's Chromium, serve files to it and watch its pages. */
+import type { Page } from 'playwright-core';
 
 /** Debian's Chromium; `LSTM_WASM_CHROMIUM` points elsewhere. Never a downloaded browser. */
 export const CHROMIUM = process.env.LSTM_WASM_CHROMIUM ?? '/usr/bin/chromium';
@@ -25,3 +26,18 @@ export const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
 };
+
+/**
+ * Starts collecting what `page` reports as broken: uncaught errors and console errors, plus
+ * console warnings with `consoleWarnings` and failed requests with `failedRequests`. The browser
+ * tests assert the returned list (filled as the page runs) stays empty.
+ */
+export function collectProblems(page: Page, { consoleWarnings = false, failedRequests = false } = {}): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || (consoleWarnings && m.type() === 'warning')) problems.push(`console.${m.type()}: ${m.text()}`);
+  });
+  if (failedRequests) page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  return problems;
+}
