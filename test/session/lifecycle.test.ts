@@ -1,43 +1,11 @@
 // The worker's life: one that dies (terminated from outside, or a script that fails or exits)
 // rejects every pending and later call with a WorkerError; dispose() rejects pending calls with a
 // DisposedError and ends the thread; checkpoint bytes arrive as whole buffers of their own.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DisposedError, WorkerError, createTrainingSession, type TrainingSession } from '../../dist/index.js';
-import { DIST_WORKER, SMALL, corpusText, disposeAll, generated, openSession, quiet, rejectionOf, stepReached, within, expectSameBytes } from './session-kit';
+import { SMALL, corpusText, exitOf, generated, openSession, quiet, rejectionOf, stepReached, testWorkers, within, expectSameBytes } from './session-kit';
 
-let dir: string;
-/** Workers a test started itself, terminated after it whatever happened. */
-const workers: Worker[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'lstm-wasm-session-workers-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(async () => {
-  await disposeAll();
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
-});
-
-/** A worker_threads Worker running the package's worker entry, and a promise of its exit code. */
-function packageWorker(): { worker: Worker; exited: Promise<number> } {
-  const worker = new Worker(pathToFileURL(DIST_WORKER));
-  workers.push(worker);
-  return { worker, exited: new Promise((resolve) => worker.once('exit', resolve)) };
-}
-
-/** A worker from a script of our own, written to the tmp dir. */
-function scriptWorker(name: string, source: string): Worker {
-  const file = join(dir, name);
-  writeFileSync(file, source);
-  const worker = new Worker(pathToFileURL(file));
-  workers.push(worker);
-  return worker;
-}
+const { packageWorker, scriptWorker } = testWorkers('lstm-wasm-session-workers-');
 
 /** Starts an endless run and a long generation that has streamed at least one piece; both still pending. */
 async function busy(session: TrainingSession): Promise<{ run: Promise<unknown>; generation: Promise<number> }> {
@@ -65,7 +33,8 @@ function expectWorkerError(e: Error): void {
 
 describe('a TrainingSession whose worker dies', () => {
   it('rejects every pending call, and every later one, with a WorkerError', async () => {
-    const { worker, exited } = packageWorker();
+    const worker = packageWorker();
+    const exited = exitOf(worker);
     const session = await openSession({ text: corpusText(), settings: SMALL, worker });
     const { run, generation } = await busy(session);
     const progressEnded = (async () => {
@@ -111,7 +80,8 @@ describe('a TrainingSession whose worker dies', () => {
 
 describe('TrainingSession.dispose', () => {
   it('rejects pending calls with a DisposedError, ends the worker thread, and can be called twice', async () => {
-    const { worker, exited } = packageWorker();
+    const worker = packageWorker();
+    const exited = exitOf(worker);
     const session = await openSession({ text: corpusText(), settings: SMALL, worker });
     const { run, generation } = await busy(session);
     const disposed = session.dispose();

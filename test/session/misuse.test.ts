@@ -3,44 +3,15 @@
 // string, shared buffers changed after the call, options out of range, a reader that stalls or
 // drops its stream. Each was silently wrong or stuck before (issue 18); each is now a typed error
 // that changes nothing, or works. The worker-level cases run a real worker_threads Worker.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { FormatError, ValueError, WorkerError, createTrainingSession, type TrainingSession } from '../../dist/index.js';
-import { DIST_WORKER, SMALL, corpusText, disposeAll, generated, openSession, rejectionOf, sleep, within, expectSameTraining } from './session-kit';
+import { DIST_WORKER, SMALL, corpusText, generated, openSession, rejectionOf, sleep, testWorkers, within, expectSameTraining } from './session-kit';
 
-let dir: string;
-const workers: Worker[] = [];
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'lstm-wasm-session-misuse-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(async () => {
-  await disposeAll();
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
-});
-
-/** A worker_threads Worker running the package's worker entry. */
-function packageWorker(): Worker {
-  const worker = new Worker(pathToFileURL(DIST_WORKER));
-  workers.push(worker);
-  return worker;
-}
-
-/** A worker from a script of our own. */
-function scriptWorker(name: string, source: string): Worker {
-  const file = join(dir, name);
-  writeFileSync(file, source);
-  const worker = new Worker(pathToFileURL(file));
-  workers.push(worker);
-  return worker;
-}
+const { packageWorker, scriptWorker } = testWorkers('lstm-wasm-session-misuse-');
 
 /** The messages a worker posts, as it posts them (a test's own listener beside the session's). */
 function wire(worker: Worker): { chunks: Map<number, number>; replies: Set<number> } {

@@ -2,10 +2,13 @@
  * Helpers for the TrainingSession tests. They import the BUILT package (dist/index.js), because a
  * session starts dist/worker.js beside it; a missing build fails with a message saying so.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { createTrainingSession, decodeCheckpoint, type TrainingSession, type TrainingSessionOptions } from '../../dist/index.js';
 import { CLI, runCli, type CliRun } from '../support/cli';
 
@@ -46,6 +49,42 @@ export async function disposeAll(): Promise<void> {
   const all = [...open];
   open.clear();
   await Promise.all(all.map((s) => s.dispose()));
+}
+
+/**
+ * Workers a test file starts itself: the package's worker entry, or a script of the test's own
+ * written to a scratch folder (named from `prefix`). Call once at the top of the file: it registers
+ * the hooks that dispose the sessions and terminate the workers after each test, and remove the
+ * folder after the file.
+ */
+export function testWorkers(prefix: string): { packageWorker(): Worker; scriptWorker(name: string, source: string): Worker } {
+  let dir = '';
+  const workers: Worker[] = [];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    await disposeAll();
+    await Promise.all(workers.splice(0).map((w) => w.terminate()));
+  });
+  const started = (worker: Worker): Worker => {
+    workers.push(worker);
+    return worker;
+  };
+  return {
+    packageWorker: () => started(new Worker(pathToFileURL(DIST_WORKER))),
+    scriptWorker(name, source) {
+      const file = join(dir, name);
+      writeFileSync(file, source);
+      return started(new Worker(pathToFileURL(file)));
+    },
+  };
+}
+
+/** A promise of `worker`'s exit code. */
+export function exitOf(worker: Worker): Promise<number> {
+  return new Promise((resolve) => worker.once('exit', resolve));
 }
 
 /** The rejection of `p`, or a failure if it resolves or takes longer than `ms`. */
