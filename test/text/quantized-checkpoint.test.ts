@@ -7,6 +7,7 @@ import {
   init, manualSeed, memory, noGrad, tidy, tensor, CharTokenizer, LanguageModel, LMBatcher, LMTrainer, encodeCheckpoint, decodeCheckpoint,
   modelFromCheckpoint, quantize, readSafetensors, sampleText, scoreTokens, FormatError, ValueError, CHECKPOINT_FORMAT,
 } from 'lstm-wasm';
+import { expectFormatRefusal } from '../support/refusal';
 import { checkpointJson, crc32, editCheckpoint, storedTensors, buildSafetensors, type StoredTensor } from './checkpoint-kit';
 
 beforeAll(async () => {
@@ -74,21 +75,7 @@ const f32Bytes = (values: number[]): Uint8Array => new Uint8Array(Float32Array.f
  * FormatError matching `message`, quickly, leaving no tensor behind.
  */
 function expectRefused(bytes: Uint8Array, message: RegExp, maxMs = 1000): void {
-  const live = memory().liveTensors;
-  const liveBytes = memory().tensorBytes;
-  const t0 = performance.now();
-  let caught: unknown = null;
-  try {
-    modelFromCheckpoint(decodeCheckpoint(bytes)).dispose();
-  } catch (e) {
-    caught = e;
-  }
-  const ms = performance.now() - t0;
-  expect(caught, `should throw a FormatError matching ${message}`).toBeInstanceOf(FormatError);
-  expect((caught as Error).message).toMatch(message);
-  expect(ms, 'time to refuse (ms)').toBeLessThan(maxMs);
-  expect(memory().liveTensors, `live tensors after refusing (${message})`).toBe(live);
-  expect(memory().tensorBytes).toBe(liveBytes);
+  expectFormatRefusal(() => modelFromCheckpoint(decodeCheckpoint(bytes)).dispose(), message, maxMs);
 }
 
 describe('quantized checkpoints: round trip', () => {
