@@ -51,11 +51,8 @@ function runNode(args: string[], timeoutMs = 30_000): Promise<NodeRun> {
 
 const cli = (args: string[], onStdout?: CliOptions['onStdout']): Promise<CliRun> => runCli(args, { cwd: dir, onStdout, killAfterMs: 45_000 });
 
-/** A session on 2 threads training 2 steps, as ES module code importing the built package by file URL; prints one RESULT line. */
-const SESSION_CODE = `
-import { readFileSync } from 'node:fs';
-import { createTrainingSession } from ${JSON.stringify(pathToFileURL(DIST_INDEX).href)};
-const text = readFileSync(${JSON.stringify(TEXT)}, 'utf8');
+/** Given `createTrainingSession` and `text`: a session on 2 threads trains 2 steps and prints one RESULT line. */
+const TRAIN_AND_REPORT = `
 const session = await createTrainingSession({ text, settings: { hiddenSize: 16, embedDim: 8, batchSize: 4, seqLen: 16 }, threads: 2 });
 try {
   const run = await session.train({ steps: 2, evalEvery: 0 });
@@ -64,6 +61,13 @@ try {
   await session.dispose();
 }
 `;
+
+/** TRAIN_AND_REPORT as ES module code importing the built package by file URL. */
+const SESSION_CODE = `
+import { readFileSync } from 'node:fs';
+import { createTrainingSession } from ${JSON.stringify(pathToFileURL(DIST_INDEX).href)};
+const text = readFileSync(${JSON.stringify(TEXT)}, 'utf8');
+${TRAIN_AND_REPORT}`;
 const SCRIPT = join(dir, 'session.mjs');
 writeFileSync(SCRIPT, SESSION_CODE);
 
@@ -71,13 +75,7 @@ writeFileSync(SCRIPT, SESSION_CODE);
 const SESSION_CJS = `(async () => {
   const { createTrainingSession } = require(${JSON.stringify(DIST_INDEX.replace(/\.js$/, '.cjs'))});
   const text = require('node:fs').readFileSync(${JSON.stringify(TEXT)}, 'utf8');
-  const session = await createTrainingSession({ text, settings: { hiddenSize: 16, embedDim: 8, batchSize: 4, seqLen: 16 }, threads: 2 });
-  try {
-    const run = await session.train({ steps: 2, evalEvery: 0 });
-    console.log('RESULT ' + JSON.stringify({ steps: run.steps, step: session.step, threads: session.info.threads, gc: typeof globalThis.gc, execArgv: process.execArgv }));
-  } finally {
-    await session.dispose();
-  }
+  ${TRAIN_AND_REPORT}
 })(), 'started'`;
 
 interface SessionResult {
