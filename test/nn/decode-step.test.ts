@@ -7,17 +7,10 @@
 // runs this file again on the JS backend (its twin of the kernel).
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as lw from 'lstm-wasm';
+import { expectSameBits } from '../support/bits';
 
 const { nn, tensor, tidy, memory } = lw;
 type Tensor = lw.Tensor;
-
-function expectSameBits(a: Float32Array, b: Float32Array, what: string): void {
-  expect(a.length, `${what}: length`).toBe(b.length);
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  const i = x.findIndex((v, k) => v !== y[k]);
-  expect(i, `${what}: first differing element ${i} (${a[i]} vs ${b[i]})`).toBe(-1);
-}
 
 /** A stepper over `forward` run op by op: what the module path computes. */
 function moduleStepper(forward: (x: Tensor, state: Tensor[] | null) => { output: Tensor; state: Tensor[] }): lw.nn.Stepper {

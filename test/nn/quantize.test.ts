@@ -14,6 +14,7 @@
 // test/backend/js-suites.test.ts runs this file again on the JS backend.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as lw from 'lstm-wasm';
+import { expectSameBits } from '../support/bits';
 import { expectFailure } from '../core/helpers';
 
 const { nn, optim, quantize, tensor, tidy, memory, noGrad } = lw;
@@ -26,14 +27,6 @@ beforeAll(() => lw.init());
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
-
-function expectSameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
-  expect(a.length, `${what}: length`).toBe(b.length);
-  const x = new Uint32Array(Float32Array.from(a).buffer);
-  const y = new Uint32Array(Float32Array.from(b).buffer);
-  const i = x.findIndex((v, k) => v !== y[k]);
-  expect(i, `${what}: first differing element ${i} (${a[i]} vs ${b[i]})`).toBe(-1);
-}
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);

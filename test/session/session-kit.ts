@@ -11,6 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { createTrainingSession, decodeCheckpoint, type TrainingSession, type TrainingSessionOptions } from '../../dist/index.js';
 import { CLI, runCli, type CliRun } from '../support/cli';
+import { expectSameBits } from '../support/bits';
 
 export const DIST_INDEX = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 export const DIST_WORKER = fileURLToPath(new URL('../../dist/worker.js', import.meta.url));
@@ -164,15 +165,6 @@ export function trainingState(bytes: Uint8Array): {
 export function quiet<T>(p: Promise<T>): Promise<T> {
   p.catch(() => undefined);
   return p;
-}
-
-/** Float32Arrays equal bit for bit (so -0 vs 0 or one NaN payload would fail too). */
-function expectSameBits(a: Float32Array, b: Float32Array, what: string): void {
-  expect(a.length, `${what}: length`).toBe(b.length);
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  const i = x.findIndex((v, k) => v !== y[k]);
-  expect(i, `${what}: first differing element ${i} (${a[i]} vs ${b[i]})`).toBe(-1);
 }
 
 /** Two checkpoints hold the same training state: step, every parameter, Adam's m and v, the carried state. */
