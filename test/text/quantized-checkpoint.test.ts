@@ -67,6 +67,13 @@ function find(tensors: StoredTensor[], name: string): StoredTensor {
   return t;
 }
 
+/** An edit that stores tensor `name` as `dtype`, its bytes replaced by `bytes(old bytes)`. */
+const retype = (name: string, dtype: string, bytes: (old: Uint8Array) => Uint8Array) => (tensors: StoredTensor[]): void => {
+  const t = find(tensors, name);
+  t.dtype = dtype;
+  t.bytes = bytes(t.bytes);
+};
+
 /** Float32 values as little-endian bytes. */
 const f32Bytes = (values: number[]): Uint8Array => new Uint8Array(Float32Array.from(values).buffer);
 
@@ -313,26 +320,14 @@ describe('quantized checkpoints: strict reading', () => {
         new RegExp(`^checkpoint: model\\.head\\.weight: scale ${V - 1} is Infinity; scales must be finite and >= 0$`)],
       ['a -Infinity scale', (ts) => void find(ts, 'model.head.weight.scale').bytes.set(f32Bytes([-Infinity]), 0),
         /model\.head\.weight: scale 0 is -Infinity/],
-      ['a weight stored F32 in an int8 file', (ts) => {
-        const t = find(ts, 'model.embed.weight');
-        t.dtype = 'F32';
-        t.bytes = new Uint8Array(t.bytes.length * 4);
-      }, /^checkpoint: tensor 'model\.embed\.weight' is F32, expected I8 \(an? int8 checkpoint\)$/],
-      ['a weight stored F16 in an int8 file', (ts) => {
-        const t = find(ts, 'model.head.weight');
-        t.dtype = 'F16';
-        t.bytes = new Uint8Array(t.bytes.length * 2);
-      }, /tensor 'model\.head\.weight' is F16, expected I8/],
-      ['a scale stored F16', (ts) => {
-        const t = find(ts, 'model.head.weight.scale');
-        t.dtype = 'F16';
-        t.bytes = t.bytes.slice(0, 2 * V);
-      }, /tensor 'model\.head\.weight\.scale' is F16, expected F32/],
-      ['a bias stored I8', (ts) => {
-        const t = find(ts, 'model.head.bias');
-        t.dtype = 'I8';
-        t.bytes = new Uint8Array(V);
-      }, /tensor 'model\.head\.bias' is I8, expected F32/],
+      ['a weight stored F32 in an int8 file', retype('model.embed.weight', 'F32', (b) => new Uint8Array(b.length * 4)),
+        /^checkpoint: tensor 'model\.embed\.weight' is F32, expected I8 \(an? int8 checkpoint\)$/],
+      ['a weight stored F16 in an int8 file', retype('model.head.weight', 'F16', (b) => new Uint8Array(b.length * 2)),
+        /tensor 'model\.head\.weight' is F16, expected I8/],
+      ['a scale stored F16', retype('model.head.weight.scale', 'F16', (b) => b.slice(0, 2 * V)),
+        /tensor 'model\.head\.weight\.scale' is F16, expected F32/],
+      ['a bias stored I8', retype('model.head.bias', 'I8', () => new Uint8Array(V)),
+        /tensor 'model\.head\.bias' is I8, expected F32/],
       ['an extra tensor beside a weight', (ts) => void ts.push({ name: 'model.rnn.weight_hh_l0.zero_point', dtype: 'F32', shape: [1], bytes: new Uint8Array(4) }),
         /^checkpoint weights do not match its model config: unexpected tensor 'model\.rnn\.weight_hh_l0\.zero_point'$/],
       ['an optimizer buffer', (ts) => void ts.push({ name: 'optim.0.0', dtype: 'F32', shape: [1], bytes: new Uint8Array(4) }),
@@ -358,27 +353,16 @@ describe('quantized checkpoints: strict reading', () => {
     const { float16, V } = await files();
     const half = (bits: number) => (ts: StoredTensor[]) => new DataView(find(ts, 'model.head.weight').bytes.buffer).setUint16(8, bits, true);
     const cases: [string, (ts: StoredTensor[]) => void, RegExp][] = [
-      ['an I8 entry where F16 is expected', (ts) => {
-        const t = find(ts, 'model.embed.weight');
-        t.dtype = 'I8';
-        t.bytes = t.bytes.slice(0, t.bytes.length / 2);
-      }, /^checkpoint: tensor 'model\.embed\.weight' is I8, expected F16 \(a float16 checkpoint\)$/],
+      ['an I8 entry where F16 is expected', retype('model.embed.weight', 'I8', (b) => b.slice(0, b.length / 2)),
+        /^checkpoint: tensor 'model\.embed\.weight' is I8, expected F16 \(a float16 checkpoint\)$/],
       ['an I8 entry with its scale', (ts) => {
-        const t = find(ts, 'model.head.weight');
-        t.dtype = 'I8';
-        t.bytes = t.bytes.slice(0, t.bytes.length / 2);
+        retype('model.head.weight', 'I8', (b) => b.slice(0, b.length / 2))(ts);
         ts.push({ name: 'model.head.weight.scale', dtype: 'F32', shape: [V], bytes: new Uint8Array(4 * V) });
       }, /unexpected tensor 'model\.head\.weight\.scale'/],
-      ['a weight stored F32', (ts) => {
-        const t = find(ts, 'model.rnn.weight_hh_l0');
-        t.dtype = 'F32';
-        t.bytes = new Uint8Array(t.bytes.length * 2);
-      }, /tensor 'model\.rnn\.weight_hh_l0' is F32, expected F16/],
-      ['a bias stored F16', (ts) => {
-        const t = find(ts, 'model.head.bias');
-        t.dtype = 'F16';
-        t.bytes = t.bytes.slice(0, 2 * V);
-      }, /tensor 'model\.head\.bias' is F16, expected F32/],
+      ['a weight stored F32', retype('model.rnn.weight_hh_l0', 'F32', (b) => new Uint8Array(b.length * 2)),
+        /tensor 'model\.rnn\.weight_hh_l0' is F32, expected F16/],
+      ['a bias stored F16', retype('model.head.bias', 'F16', (b) => b.slice(0, 2 * V)),
+        /tensor 'model\.head\.bias' is F16, expected F32/],
       ['+Inf (0x7c00)', half(0x7c00), /^checkpoint: model\.head\.weight: float16 value 4 is infinite or NaN$/],
       ['-Inf (0xfc00)', half(0xfc00), /model\.head\.weight: float16 value 4 is infinite or NaN/],
       ['a quiet NaN (0x7e00)', half(0x7e00), /model\.head\.weight: float16 value 4 is infinite or NaN/],
