@@ -5,7 +5,7 @@
 // running so Node never exited; each is now a typed error that starts nothing, or works.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as lw from '../../dist/index.js';
-import { fullCorpus } from '../session/session-kit';
+import { expectError, fullCorpus, rejectionOf, thrownBy } from '../session/session-kit';
 
 const TEXT = fullCorpus().slice(0, 60_000);
 
@@ -47,38 +47,15 @@ function setup(threads = 1, batch = 4): { tok: lw.Tokenizer; model: Model; train
   return { tok, model, trainer, val };
 }
 
-function errorOf(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
-
-function expectError(e: Error, Class: new (m: string) => Error, message: RegExp): void {
-  expect(e, `${e.name}: ${e.message}`).toBeInstanceOf(Class);
-  expect(e.message).toMatch(message);
-}
-
 describe('LMTrainer: one run at a time', () => {
   for (const threads of [1, 2]) {
     it(`threads ${threads}: a second run() while one goes is a ValueError; the first takes every step it reports`, async () => {
       const { trainer, model } = setup(threads);
       const first = trainer.run({ steps: 6, evalEvery: 0 });
       expectError(await rejectionOf(trainer.run({ steps: 6, evalEvery: 0 })), lw.ValueError, /LMTrainer\.run: a run of this trainer is already going/);
-      if (threads === 1) expectError(errorOf(() => trainer.trainStep()), lw.ValueError, /a run\(\) of this trainer is going/);
+      if (threads === 1) expectError(thrownBy(() => trainer.trainStep()), lw.ValueError, /a run\(\) of this trainer is going/);
       const state = trainer.exportState();
-      expectError(errorOf(() => trainer.importState(state.json, state.tensors)), lw.ValueError, /importState: a run\(\) of this trainer is going/);
+      expectError(thrownBy(() => trainer.importState(state.json, state.tensors)), lw.ValueError, /importState: a run\(\) of this trainer is going/);
       expect(await first).toMatchObject({ steps: 6 });
       expect(trainer.step).toBe(6);
       // The same six steps as a trainer that ran alone.
@@ -110,9 +87,9 @@ describe('ParallelInference: arguments, disposal, threads', () => {
     const before = workersStarted;
     const gone = new lw.LanguageModel({ ...model.config }, { generator: new lw.Generator(1) });
     gone.dispose();
-    expect(errorOf(() => new lw.ParallelInference(gone, 2))).toBeInstanceOf(lw.DisposedError);
-    expectError(errorOf(() => new lw.ParallelInference({} as never, 2)), lw.ValueError, /model must be a LanguageModel, got Object/);
-    expectError(errorOf(() => new lw.ParallelInference(model, 0)), lw.ValueError, /threads must be an integer >= 1/);
+    expect(thrownBy(() => new lw.ParallelInference(gone, 2))).toBeInstanceOf(lw.DisposedError);
+    expectError(thrownBy(() => new lw.ParallelInference({} as never, 2)), lw.ValueError, /model must be a LanguageModel, got Object/);
+    expectError(thrownBy(() => new lw.ParallelInference(model, 0)), lw.ValueError, /threads must be an integer >= 1/);
     expect(workersStarted).toBe(before);
   });
 
@@ -137,7 +114,7 @@ describe('ParallelInference: arguments, disposal, threads', () => {
     ] as const) {
       expectError(await rejectionOf(inf.score(...(args as unknown as Parameters<typeof inf.score>))), lw.ValueError, message);
       // scoreTokens itself says the same.
-      if (args[0] !== null && args[0] instanceof Int32Array) expectError(errorOf(() => lw.scoreTokens(model, ...(args as unknown as [Int32Array, number, number]))), lw.ValueError, message);
+      if (args[0] !== null && args[0] instanceof Int32Array) expectError(thrownBy(() => lw.scoreTokens(model, ...(args as unknown as [Int32Array, number, number]))), lw.ValueError, message);
     }
   });
 

@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   FormatError, LstmWasmError, ValueError, checkTrainingSettings, createTrainingSession, decodeCheckpoint, decodeTrainingText, init,
 } from '../../dist/index.js';
-import { SMALL, corpusText, disposeAll, generated, openSession, quiet, rejectionOf, stepReached, within, expectSameBytes } from './session-kit';
+import { SMALL, corpusText, disposeAll, generated, openSession, quiet, rejectionOf, stepReached, thrownBy, within, expectSameBytes } from './session-kit';
 
 beforeAll(() => init());
 afterEach(disposeAll);
@@ -28,16 +28,6 @@ function expectLocal(e: Error, Class: new (m: string) => Error, message: string 
   if (typeof message === 'string') expect(e.message).toBe(message);
   else expect(e.message).toMatch(message);
   expect(e.stack).not.toContain(WORKER_MARK);
-}
-
-/** The error `f` throws in this thread. */
-function thrownBy(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
 }
 
 /** A small session's checkpoint after a few steps. */

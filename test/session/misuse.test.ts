@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FormatError, ValueError, WorkerError, createTrainingSession, type TrainingSession } from '../../dist/index.js';
-import { DIST_WORKER, SMALL, corpusText, generated, openSession, rejectionOf, sleep, testWorkers, within, expectSameTraining } from './session-kit';
+import { DIST_WORKER, SMALL, corpusText, expectError, generated, openSession, rejectionOf, sleep, testWorkers, within, expectSameTraining } from './session-kit';
 
 const { packageWorker, scriptWorker } = testWorkers('lstm-wasm-session-misuse-');
 
@@ -23,11 +23,6 @@ function wire(worker: Worker): { chunks: Map<number, number>; replies: Set<numbe
     else if ('ok' in m) replies.add(m.id);
   });
   return { chunks, replies };
-}
-
-function expectError(e: Error, Class: new (m: string) => Error, message: RegExp): void {
-  expect(e, `${e.name}: ${e.message}`).toBeInstanceOf(Class);
-  expect(e.message).toMatch(message);
 }
 
 describe('one worker, one session', () => {

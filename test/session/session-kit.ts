@@ -88,6 +88,22 @@ export function exitOf(worker: Worker): Promise<number> {
   return new Promise((resolve) => worker.once('exit', resolve));
 }
 
+/** `e` is a `Class` whose message matches `message` (the failure names the error it got). */
+export function expectError(e: Error, Class: new (m: string) => Error, message: RegExp): void {
+  expect(e, `${e.name}: ${e.message}`).toBeInstanceOf(Class);
+  expect(e.message).toMatch(message);
+}
+
+/** The error `f` throws in this thread. */
+export function thrownBy(f: () => unknown): Error {
+  try {
+    f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a throw');
+}
+
 /** The rejection of `p`, or a failure if it resolves or takes longer than `ms`. */
 export async function rejectionOf(p: Promise<unknown>, ms = 10_000): Promise<Error> {
   let timer: ReturnType<typeof setTimeout> | undefined;
