@@ -19,7 +19,7 @@ export default defineConfig([
   {
     // The training worker (createTrainingSession starts it from beside index.js / index.cjs):
     // ESM, self-contained, for Web Workers and Node worker_threads alike.
-    entry: { worker: 'ts/workers/entry.ts' },
+    entry: { worker: 'ts/worker.ts' },
     format: ['esm'],
     target: 'es2022',
     platform: 'neutral',

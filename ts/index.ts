@@ -24,6 +24,8 @@ export {
   unsqueeze, squeeze, flatten, expand, repeat, select, narrow, cat, stack,
 } from './ops/index';
 export * from './text/index';
+export * from './lm/index';
+export * from './training/index';
 export {
   createTrainingSession, TrainingSession, type TrainingSessionOptions, type SessionRunOptions, type SessionGenerateOptions,
   type SessionEvaluateOptions, type SessionInfo, type SessionWorker,

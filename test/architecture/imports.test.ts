@@ -81,3 +81,47 @@ describe('the import graph of ts/', () => {
     expect(fromTensor.map((f) => relative(root, f)).filter((f) => f.startsWith('ops/'))).toEqual([]);
   });
 });
+
+/** A file's floor: its folder under ts/ (`nn`, `text`, ...), or the file itself for the top-level ones (`tensor.ts`). */
+function floorOf(file: string): string {
+  const rel = relative(root, file);
+  return rel.includes('/') ? rel.slice(0, rel.indexOf('/')) : rel;
+}
+
+/**
+ * The application's floors, lowest first (ARCHITECTURE.md): each imports only from floors below
+ * it, and from the library's lower floors (tensor, ops, nn, ...).
+ */
+const APPLICATION_FLOORS = ['workers', 'text', 'lm', 'parallel', 'training', 'session', 'cli'];
+/** The entry points, beside each other on top: they import anything and nothing imports them. */
+const ENTRY_POINTS = ['index.ts', 'worker.ts'];
+
+describe('the floors of ts/ (folders, and the top-level files)', () => {
+  const files = sourceFiles(root);
+  const floorGraph = new Map<string, Set<string>>();
+  for (const f of files) {
+    const from = floorOf(f);
+    if (!floorGraph.has(from)) floorGraph.set(from, new Set());
+    for (const to of valueImports(f)) if (floorOf(to) !== from) floorGraph.get(from)!.add(floorOf(to));
+  }
+  const edges = (floor: string): string[] => [...(floorGraph.get(floor) ?? [])].sort();
+
+  it('have no cycle between them', () => {
+    const graph = new Map([...floorGraph].map(([k, v]) => [join(root, k), [...v].map((t) => join(root, t))]));
+    expect(cycles(graph).map((c) => c.join(' -> '))).toEqual([]);
+  });
+
+  it.each(APPLICATION_FLOORS.map((floor, i) => [floor, APPLICATION_FLOORS.slice(i + 1)] as const))(
+    '%s imports no floor above it',
+    (floor, above) => {
+      expect(floorGraph.has(floor)).toBe(true);
+      expect(edges(floor).filter((to) => above.includes(to) || ENTRY_POINTS.includes(to))).toEqual([]);
+    },
+  );
+
+  it('the library floors below the application import none of it', () => {
+    const lower = [...floorGraph.keys()].filter((f) => !APPLICATION_FLOORS.includes(f) && !ENTRY_POINTS.includes(f));
+    expect(lower.length).toBeGreaterThan(10);
+    for (const floor of lower) expect([floor, edges(floor).filter((to) => APPLICATION_FLOORS.includes(to) || ENTRY_POINTS.includes(to))]).toEqual([floor, []]);
+  });
+});

@@ -493,7 +493,7 @@ describe('quantize(nn modules)', () => {
     }
   });
 
-  // Fixed bug, kept as a regression test (ts/text/quantize.ts quantizeModule): a container's copy is a new Sequential/ModuleList and
+  // Fixed bug, kept as a regression test (ts/lm/quantize.ts quantizeModule): a container's copy is a new Sequential/ModuleList and
   // its Dropout a new Dropout, both in training mode (a Module's default), whatever the source's
   // mode; nothing puts the inference-only copy in eval mode. So quantize(seq) of an eval-mode
   // Sequential with a Dropout drops half its activations at random on every forward: two calls on
@@ -697,7 +697,7 @@ describe('quantize: refusals', () => {
     for (const m of [lin, lstm, gru, model]) m.dispose();
   });
 
-  // Fixed bug, kept as a regression test (ts/text/language-model.ts LanguageModel.forward): the embedding runs before the recurrent
+  // Fixed bug, kept as a regression test (ts/lm/language-model.ts LanguageModel.forward): the embedding runs before the recurrent
   // layer's checks, so when the layer refuses (here: a quantized model given a state that requires
   // grad; the same for a float32 model given a state of the wrong shape) the embedding's output
   // (T, B, E) stays allocated outside a tidy: one tensor leaked per refused call. Expected: nothing

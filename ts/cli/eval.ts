@@ -1,8 +1,8 @@
 /** `lstm-wasm eval`: loss and perplexity of a checkpoint on a text. */
 import { trainValSplit } from '../text/batcher';
-import { modelFromCheckpoint } from '../text/checkpoint';
+import { modelFromCheckpoint } from '../training/checkpoint';
 import { ParallelInference } from '../parallel/inference';
-import { availableCores, defaultThreads } from '../text/training-setup';
+import { availableCores, defaultThreads } from '../training/setup';
 import { command, int, parseFlags, text } from './flags';
 import { noteThreadsAboveCores } from './args';
 import { CliError, UsageError } from './errors';

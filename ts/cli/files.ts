@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { decodeCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
-import { BUNDLED_CORPUS_LABEL, decodeTrainingText } from '../text/training-setup';
+import { decodeCheckpoint, type DecodedCheckpoint } from '../training/checkpoint';
+import { BUNDLED_CORPUS_LABEL, decodeTrainingText } from '../training/setup';
 import { CliError } from './errors';
 
 /** The bundled corpus, relative to dist/cli.js (and to ts/cli/ when run from source). */

@@ -1,6 +1,6 @@
 /** `lstm-wasm generate`: stream text from a checkpoint to stdout. */
-import { generateText, primeIds } from '../text/language-model';
-import { modelFromCheckpoint } from '../text/checkpoint';
+import { generateText, primeIds } from '../lm/language-model';
+import { modelFromCheckpoint } from '../training/checkpoint';
 import type { Tokenizer } from '../text/tokenizer';
 import { command, int, num, parseFlags, text } from './flags';
 import { UsageError } from './errors';

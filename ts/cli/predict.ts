@@ -1,6 +1,6 @@
 /** `lstm-wasm predict`: the k likeliest next tokens after a text, with their probabilities. */
-import { feedPrime, primeIds } from '../text/language-model';
-import { modelFromCheckpoint } from '../text/checkpoint';
+import { feedPrime, primeIds } from '../lm/language-model';
+import { modelFromCheckpoint } from '../training/checkpoint';
 import type { Tokenizer } from '../text/tokenizer';
 import { command, int, parseFlags, text } from './flags';
 import { UsageError } from './errors';

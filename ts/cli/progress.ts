@@ -1,5 +1,5 @@
 /** Training progress on the terminal: a live bar on a TTY, plain log lines otherwise. */
-import type { TrainProgress } from '../text/trainer';
+import type { TrainProgress } from '../training/trainer';
 
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '?';

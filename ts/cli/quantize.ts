@@ -1,6 +1,6 @@
 /** `lstm-wasm quantize`: a checkpoint's model with int8 or float16 weights, for inference. */
-import { encodeCheckpoint, modelFromCheckpoint } from '../text/checkpoint';
-import { quantize } from '../text/quantize';
+import { encodeCheckpoint, modelFromCheckpoint } from '../training/checkpoint';
+import { quantize } from '../lm/quantize';
 import { choice, command, parseFlags, text } from './flags';
 import { CliError, UsageError } from './errors';
 import { checkWritablePath, readCheckpoint, sameFileAs, writeFileAtomic } from './files';

@@ -4,9 +4,9 @@
  * continues real text.
  */
 import { Generator } from '../random';
-import { sampleText, type LanguageModel } from '../text/language-model';
+import { sampleText, type LanguageModel } from '../lm/language-model';
 import type { Tokenizer } from '../text/tokenizer';
-import type { LMTrainer } from '../text/trainer';
+import type { LMTrainer } from '../training/trainer';
 import { mark, type Mark } from './progress';
 
 const TEMPERATURE = 0.8;

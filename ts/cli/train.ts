@@ -1,13 +1,13 @@
 /** `lstm-wasm train [file...]`: train a language model, with live progress, samples and checkpoints. */
-import type { LanguageModel } from '../text/language-model';
-import type { LMTrainer, RunResult, TrainProgress } from '../text/trainer';
-import type { ScoreResult } from '../text/evaluate';
+import type { LanguageModel } from '../lm/language-model';
+import type { LMTrainer, RunResult, TrainProgress } from '../training/trainer';
+import type { ScoreResult } from '../lm/evaluate';
 import { ParallelInference } from '../parallel/inference';
-import { encodeCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
+import { encodeCheckpoint, type DecodedCheckpoint } from '../training/checkpoint';
 import {
   CHECKPOINT_KEYS, DEFAULT_TRAINING_SETTINGS as D, SETTING_NAMES, checkpointExtra, createTraining, prepareTrainingData, resumeTraining,
   settingsFromCheckpoint, defaultThreads, availableCores, type TrainingData, type TrainingSettings,
-} from '../text/training-setup';
+} from '../training/setup';
 import { FormatError, ValueError } from '../errors';
 import { sharedMemoryAvailable } from '../parallel/pool';
 import { noteThreadsAboveCores, parseDuration, type Every } from './args';

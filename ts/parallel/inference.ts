@@ -8,13 +8,13 @@
  */
 import { DisposedError, ValueError, describeArg, describeKind } from '../errors';
 import { checkOptions, optionKeys } from '../options';
-import { LanguageModel, checkGenerateOptions, primeIds, specialIds, type GenerateOptions } from '../text/language-model';
+import { LanguageModel, checkGenerateOptions, primeIds, specialIds, type GenerateOptions } from '../lm/language-model';
 import type { Tokenizer } from '../text/tokenizer';
-import { checkScoreArgs, scoreLanes, scoredLayout, type ScoreResult } from '../text/evaluate';
+import { checkScoreArgs, scoreLanes, scoredLayout, type ScoreResult } from '../lm/evaluate';
 import { laneRanges } from './lanes';
 import { ReplicaPool, allReplies } from './pool';
 import type { ReplicaSetup } from './replica';
-import { quantizedWeightsOf } from '../text/checkpoint';
+import { quantizedWeightsOf } from '../lm/quantize';
 
 type SampleOptions = Omit<GenerateOptions, 'generator' | 'onToken'>;
 const SAMPLE_KEYS = optionKeys<SampleOptions>({ length: true, temperature: true, topK: true, topP: true, seed: true, suppress: true });

@@ -12,9 +12,9 @@ import { tensor } from '../creation';
 import { untracked } from '../memory';
 import { Adam } from '../optim/adam';
 import { ValueError } from '../errors';
-import { LanguageModel, type GenerateOptions, type LanguageModelConfig, type RecurrentState } from '../text/language-model';
-import { scoreLanes } from '../text/evaluate';
-import { quantizedModelFrom, type quantizedWeightsOf } from '../text/checkpoint';
+import { LanguageModel, type GenerateOptions, type LanguageModelConfig, type RecurrentState } from '../lm/language-model';
+import { scoreLanes } from '../lm/evaluate';
+import { quantizedModelFrom, type quantizedWeightsOf } from '../lm/quantize';
 import type { Handler } from '../workers/serve';
 import { applyGradients, flatSize, readGradients, shardGradients, writeGradients } from './shard';
 

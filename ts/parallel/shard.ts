@@ -16,7 +16,7 @@ import { crossEntropy } from '../ops/index';
 import { clipGradNorm } from '../nn/utils';
 import { ValueError } from '../errors';
 import type { Adam } from '../optim/adam';
-import type { LanguageModel, RecurrentState } from '../text/language-model';
+import type { LanguageModel, RecurrentState } from '../lm/language-model';
 
 /**
  * Fills the parameters' gradients with this shard's (x, y are (T, Bs) time-major) and returns its

@@ -15,12 +15,12 @@
  */
 import { DisposedError, ValueError, describeArg } from '../errors';
 import { checkCallback, checkOptions, checkSignal, optionKeys } from '../options';
-import { checkRunLimits, type RunResult, type TrainProgress } from '../text/trainer';
-import type { ScoreResult } from '../text/evaluate';
-import type { SamplingOptions } from '../text/sampling';
-import { checkGenerateOptions } from '../text/language-model';
+import { checkRunLimits, type RunResult, type TrainProgress } from '../training/trainer';
+import type { ScoreResult } from '../lm/evaluate';
+import type { SamplingOptions } from '../lm/sampling';
+import { checkGenerateOptions } from '../lm/language-model';
 import { checkQuantDtype, type QuantDtype } from '../nn/quantized';
-import { checkTrainingSettings, checkTrainingText, type TrainingSettings } from '../text/training-setup';
+import { checkTrainingSettings, checkTrainingText, type TrainingSettings } from '../training/setup';
 import { WorkerConnection, startWorker, type LstmWorker } from '../workers/connection';
 import { Stream } from './stream';
 import { ALREADY_OPEN, READ_AHEAD, type Method, type Methods, type OpenArgs, type SessionInfo } from './protocol';

@@ -11,17 +11,17 @@ import { init } from '../init';
 import { tidy } from '../memory';
 import { Generator, defaultGenerator } from '../random';
 import { FormatError, ValueError } from '../errors';
-import { LanguageModel, generateText } from '../text/language-model';
+import { LanguageModel, generateText } from '../lm/language-model';
 import type { Tokenizer } from '../text/tokenizer';
-import type { LMTrainer, RunResult } from '../text/trainer';
-import { scoreTokens, type ScoreResult } from '../text/evaluate';
-import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint, type DecodedCheckpoint } from '../text/checkpoint';
-import { quantize } from '../text/quantize';
+import type { LMTrainer, RunResult } from '../training/trainer';
+import { scoreTokens, type ScoreResult } from '../lm/evaluate';
+import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint, type DecodedCheckpoint } from '../training/checkpoint';
+import { quantize } from '../lm/quantize';
 import type { QuantDtype } from '../nn/quantized';
 import {
   checkTrainingSettings, checkTrainingText, checkpointExtra, createTraining, decodeTrainingText, prepareTrainingData, resumeTraining,
   settingsFromCheckpoint, storedSettings, withCheckpointModel, defaultThreads, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingData, type TrainingSettings,
-} from '../text/training-setup';
+} from '../training/setup';
 import type { Handler, HandlerContext } from '../workers/serve';
 import { ALREADY_OPEN, READ_AHEAD, type EvaluateArgs, type GenerateArgs, type Method, type Methods, type OpenArgs, type RunArgs, type SessionInfo } from './protocol';
 

@@ -7,10 +7,10 @@
  * Byte buffers the worker returns (checkpoints) are transferred, never copied; what the caller
  * sends is structured-cloned (one copy of the bytes, so the caller's buffers stay usable).
  */
-import type { RunResult } from '../text/trainer';
-import type { ScoreResult } from '../text/evaluate';
-import type { SamplingOptions } from '../text/sampling';
-import type { TrainingSettings } from '../text/training-setup';
+import type { RunResult } from '../training/trainer';
+import type { ScoreResult } from '../lm/evaluate';
+import type { SamplingOptions } from '../lm/sampling';
+import type { TrainingSettings } from '../training/setup';
 import type { QuantDtype } from '../nn/quantized';
 
 /** How many pieces a generation may run ahead of the loop reading them (the reader reports what it read every half of this). */

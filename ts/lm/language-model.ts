@@ -23,7 +23,7 @@ import { assertTensor } from '../checks';
 import { DTypeError, ShapeError, ValueError, formatShape, quoteValue } from '../errors';
 import { sampleFromLogits, checkSamplingOptions, SAMPLING_KEYS, type SamplingOptions } from './sampling';
 import { checkOptions, checkSignal, optionKeys } from '../options';
-import type { Tokenizer } from './tokenizer';
+import type { Tokenizer } from '../text/tokenizer';
 
 export type CellType = 'lstm' | 'gru';
 

@@ -11,17 +11,18 @@
  * steps (fused) and saves (`encodeCheckpoint`) like any model, and refuses what only training
  * needs: train mode, inputs that require grad, an optimizer (it has no parameters).
  */
-import { ValueError, describeKind } from '../errors';
+import { FormatError, ShapeError, ValueError, describeKind } from '../errors';
 import { checkOptions, optionKeys } from '../options';
 import { Module } from '../nn/module';
 import { Embedding, Linear } from '../nn/linear';
-import { RNNBase } from '../nn/rnn';
+import { RNNBase, type LSTM, type GRU, type QuantizedLayer } from '../nn/rnn';
 import { ModuleList, Sequential } from '../nn/containers';
 import { Dropout, Identity } from '../nn/dropout';
 import { QuantizedEmbedding, QuantizedLinear, QuantizedMatrix, QuantizedModule, checkQuantDtype, type QuantDtype } from '../nn/quantized';
 import { untracked } from '../memory';
+import type { Tensor } from '../tensor';
 import { tensor } from '../creation';
-import { LanguageModel } from './language-model';
+import { LanguageModel, type LanguageModelConfig } from './language-model';
 
 export interface QuantizeOptions {
   /** 'int8' (about 4x smaller, fastest) or 'float16' (2x smaller, closest to float32). */
@@ -70,4 +71,78 @@ function quantizeModule(m: Module, dtype: QuantDtype, path: string): Module {
     `quantize: ${path} is a ${m.constructor.name}, which quantize does not know; it quantizes LanguageModel, nn.Linear, nn.Embedding, ` +
       'nn.LSTM/GRU/RNN and nn.Sequential/ModuleList of them (quantize the parts of your own module one by one)',
   );
+}
+
+/** A quantized weight matrix as a checkpoint stores it. */
+export interface RawQuantized {
+  shape: [number, number];
+  /** int8 values, or float16 little-endian. */
+  bytes: Uint8Array;
+  /** int8: the row scales. */
+  scales: Float32Array | null;
+}
+
+export interface RawTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/**
+ * A quantized LanguageModel from a checkpoint's matrices and biases (checked by `decodeQuantized`;
+ * their values are checked here as they are taken: int8 in [-127, 127], finite scales and halves,
+ * a FormatError naming the tensor otherwise).
+ */
+export function quantizedModelFrom(
+  config: LanguageModelConfig, dtype: QuantDtype, matrices: Record<string, RawQuantized>, biases: Record<string, RawTensor>,
+): LanguageModel {
+  const made: { dispose(): void }[] = [];
+  const matrix = (name: string): QuantizedMatrix => {
+    const m = matrices[name];
+    if (m === undefined) throw new FormatError(`checkpoint weights do not match its model config: missing tensor 'model.${name}'`);
+    try {
+      const q = QuantizedMatrix.fromBytes(dtype, m.shape[0], m.shape[1], m.bytes, m.scales, `checkpoint: model.${name}`);
+      made.push(q);
+      return q;
+    } catch (e) {
+      if (e instanceof ValueError || e instanceof ShapeError) throw new FormatError(e.message);
+      throw e;
+    }
+  };
+  const bias = (name: string): Tensor => {
+    const b = biases[name];
+    const t = untracked(() => tensor(b.data, b.shape));
+    made.push(t);
+    return t;
+  };
+  try {
+    const embed = new QuantizedEmbedding(matrix('embed.weight'), null);
+    const layers: QuantizedLayer[] = [];
+    for (let l = 0; l < config.numLayers; l++) {
+      layers.push({
+        wIh: matrix(`rnn.weight_ih_l${l}`), wHh: matrix(`rnn.weight_hh_l${l}`), bIh: bias(`rnn.bias_ih_l${l}`), bHh: bias(`rnn.bias_hh_l${l}`), wHr: null,
+      });
+    }
+    const head = new QuantizedLinear(matrix('head.weight'), bias('head.bias'));
+    // From here the modules own what was made.
+    made.length = 0;
+    made.push(embed, head);
+    const rnn = RNNBase.assembleQuantized(config.cell === 'lstm' ? 'LSTM' : 'GRU', config.embedDim, config.hiddenSize,
+      { numLayers: config.numLayers, dropout: config.numLayers > 1 ? config.dropout : 0 }, dtype, layers) as LSTM | GRU;
+    made.length = 0;
+    return LanguageModel.assemble(config, { embed, rnn, head });
+  } catch (e) {
+    made.forEach((m) => m.dispose());
+    throw e;
+  }
+}
+
+/** A quantized model's weights as `quantizedModelFrom` takes them (to rebuild it elsewhere: a replica worker). */
+export function quantizedWeightsOf(model: LanguageModel): { dtype: QuantDtype; matrices: Record<string, RawQuantized>; biases: Record<string, RawTensor> } {
+  const matrices = Object.create(null) as Record<string, RawQuantized>;
+  const biases = Object.create(null) as Record<string, RawTensor>;
+  for (const [name, w] of model.quantizedWeights()) {
+    if (w instanceof QuantizedMatrix) matrices[name] = { shape: [w.rows, w.cols], bytes: w.bytes(), scales: (w.scales?.toArray() as Float32Array | undefined) ?? null };
+    else biases[name] = { shape: w.shape.slice(), data: w.toArray() as Float32Array };
+  }
+  return { dtype: model.quantization!, matrices, biases };
 }

@@ -5,10 +5,10 @@
  * It imports nothing of Node's statically, so bundlers take it as it is; in Node,
  * `process.getBuiltinModule` (Node 20.16+) finds worker_threads at run time.
  */
-import { sessionHandlers } from '../session/host';
-import { replicaHandlers } from '../parallel/replica';
-import { nodeWorkerThreads } from './node';
-import { serve, type WorkerEndpoint } from './serve';
+import { sessionHandlers } from './session/host';
+import { replicaHandlers } from './parallel/replica';
+import { nodeWorkerThreads } from './workers/node';
+import { serve, type WorkerEndpoint } from './workers/serve';
 
 function endpoint(): WorkerEndpoint {
   const threads = nodeWorkerThreads();

@@ -7,7 +7,7 @@
  */
 import { FormatError, formatShape } from '../errors';
 import { describeValue, scanJson, showName } from '../io/json-guard';
-import type { LanguageModelConfig } from './language-model';
+import type { LanguageModelConfig } from '../lm/language-model';
 import type { CheckpointMeta } from './checkpoint';
 import type { TrainerStateJSON } from './trainer-state';
 

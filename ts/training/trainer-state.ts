@@ -13,8 +13,8 @@ import { untracked } from '../memory';
 import { tensor } from '../creation';
 import { ValueError } from '../errors';
 import type { Generator } from '../random';
-import type { BatcherPosition } from './batcher';
-import type { RecurrentState } from './language-model';
+import type { BatcherPosition } from '../text/batcher';
+import type { RecurrentState } from '../lm/language-model';
 import type { LMTrainer, ValPoint } from './trainer';
 
 /** The JSON-able part of a trainer's state; tensors go alongside (`TrainerTensors`). */

@@ -10,9 +10,9 @@
 import { Generator, manualSeed } from '../random';
 import { FormatError, ValueError } from '../errors';
 import { checkOptions } from '../options';
-import { LanguageModel, type CellType, type LanguageModelConfig } from './language-model';
-import { buildTokenizer, type Tokenizer, type TokenizerLevel } from './tokenizer';
-import { LMBatcher, trainValSplit } from './batcher';
+import { LanguageModel, type CellType, type LanguageModelConfig } from '../lm/language-model';
+import { buildTokenizer, type Tokenizer, type TokenizerLevel } from '../text/tokenizer';
+import { LMBatcher, trainValSplit } from '../text/batcher';
 import { LMTrainer } from './trainer';
 import { modelFromCheckpoint, restoreTrainer, type DecodedCheckpoint } from './checkpoint';
 

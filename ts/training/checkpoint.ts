@@ -23,17 +23,17 @@
  * allocation larger than the file.
  */
 import { Tensor } from '../tensor';
-import { tidy, untracked } from '../memory';
+import { tidy } from '../memory';
 import { tensor } from '../creation';
 import {
   saveSafetensors, encodeSafetensors, littleEndianBytes, parseSafetensors, entryBytes, entryData, type ParsedSafetensors, type RawEntry,
 } from '../io/safetensors';
-import { QuantizedEmbedding, QuantizedLinear, QuantizedMatrix, checkQuantizedValues, type QuantDtype } from '../nn/quantized';
-import { RNNBase, type LSTM, type GRU, type QuantizedLayer } from '../nn/rnn';
+import { QuantizedMatrix, checkQuantizedValues, type QuantDtype } from '../nn/quantized';
 import { showName } from '../io/json-guard';
 import { FormatError, ShapeError, ValueError } from '../errors';
-import { LanguageModel, type LanguageModelConfig } from './language-model';
-import { tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from './tokenizer';
+import { LanguageModel, type LanguageModelConfig } from '../lm/language-model';
+import { quantizedModelFrom, type RawQuantized, type RawTensor } from '../lm/quantize';
+import { tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '../text/tokenizer';
 import type { LMTrainer } from './trainer';
 import type { TrainerStateJSON, TrainerTensors } from './trainer-state';
 import {
@@ -57,20 +57,6 @@ export interface CheckpointMeta {
   extra: Record<string, unknown>;
   /** How a quantized model's weights are stored (version 2); absent for float32. */
   quantization?: QuantDtype;
-}
-
-/** A quantized weight matrix as a checkpoint stores it. */
-export interface RawQuantized {
-  shape: [number, number];
-  /** int8 values, or float16 little-endian. */
-  bytes: Uint8Array;
-  /** int8: the row scales. */
-  scales: Float32Array | null;
-}
-
-export interface RawTensor {
-  shape: number[];
-  data: Float32Array;
 }
 
 export interface DecodedCheckpoint {
@@ -259,66 +245,6 @@ export function modelFromCheckpoint(ck: DecodedCheckpoint): LanguageModel {
     throw e;
   }
   return model;
-}
-
-/**
- * A quantized LanguageModel from a checkpoint's matrices and biases (checked by `decodeQuantized`;
- * their values are checked here as they are taken: int8 in [-127, 127], finite scales and halves,
- * a FormatError naming the tensor otherwise).
- */
-export function quantizedModelFrom(
-  config: LanguageModelConfig, dtype: QuantDtype, matrices: Record<string, RawQuantized>, biases: Record<string, RawTensor>,
-): LanguageModel {
-  const made: { dispose(): void }[] = [];
-  const matrix = (name: string): QuantizedMatrix => {
-    const m = matrices[name];
-    if (m === undefined) throw new FormatError(`checkpoint weights do not match its model config: missing tensor 'model.${name}'`);
-    try {
-      const q = QuantizedMatrix.fromBytes(dtype, m.shape[0], m.shape[1], m.bytes, m.scales, `checkpoint: model.${name}`);
-      made.push(q);
-      return q;
-    } catch (e) {
-      if (e instanceof ValueError || e instanceof ShapeError) throw new FormatError(e.message);
-      throw e;
-    }
-  };
-  const bias = (name: string): Tensor => {
-    const b = biases[name];
-    const t = untracked(() => tensor(b.data, b.shape));
-    made.push(t);
-    return t;
-  };
-  try {
-    const embed = new QuantizedEmbedding(matrix('embed.weight'), null);
-    const layers: QuantizedLayer[] = [];
-    for (let l = 0; l < config.numLayers; l++) {
-      layers.push({
-        wIh: matrix(`rnn.weight_ih_l${l}`), wHh: matrix(`rnn.weight_hh_l${l}`), bIh: bias(`rnn.bias_ih_l${l}`), bHh: bias(`rnn.bias_hh_l${l}`), wHr: null,
-      });
-    }
-    const head = new QuantizedLinear(matrix('head.weight'), bias('head.bias'));
-    // From here the modules own what was made.
-    made.length = 0;
-    made.push(embed, head);
-    const rnn = RNNBase.assembleQuantized(config.cell === 'lstm' ? 'LSTM' : 'GRU', config.embedDim, config.hiddenSize,
-      { numLayers: config.numLayers, dropout: config.numLayers > 1 ? config.dropout : 0 }, dtype, layers) as LSTM | GRU;
-    made.length = 0;
-    return LanguageModel.assemble(config, { embed, rnn, head });
-  } catch (e) {
-    made.forEach((m) => m.dispose());
-    throw e;
-  }
-}
-
-/** A quantized model's weights as `quantizedModelFrom` takes them (to rebuild it elsewhere: a replica worker). */
-export function quantizedWeightsOf(model: LanguageModel): { dtype: QuantDtype; matrices: Record<string, RawQuantized>; biases: Record<string, RawTensor> } {
-  const matrices = Object.create(null) as Record<string, RawQuantized>;
-  const biases = Object.create(null) as Record<string, RawTensor>;
-  for (const [name, w] of model.quantizedWeights()) {
-    if (w instanceof QuantizedMatrix) matrices[name] = { shape: [w.rows, w.cols], bytes: w.bytes(), scales: (w.scales?.toArray() as Float32Array | undefined) ?? null };
-    else biases[name] = { shape: w.shape.slice(), data: w.toArray() as Float32Array };
-  }
-  return { dtype: model.quantization!, matrices, biases };
 }
 
 /**
