@@ -53,6 +53,30 @@ export class ValueError extends LstmWasmError {
 }
 
 /**
+ * A training setting does not fit: out of its range, or too large for the text. `settings` names
+ * the settings at fault as data (`['batchSize', 'seqLen']`), so a caller that spells them its own
+ * way says it its way: the CLI by flag, with `messageNaming((s) => flagOf(s))`.
+ */
+export class SettingError extends ValueError {
+  override name = 'SettingError';
+  /** The settings at fault, by their names (`hiddenSize`); empty when the error crossed from a worker. */
+  readonly settings: readonly string[];
+  private readonly say: ((names: string[]) => string) | null;
+
+  /** The message, or how to say it given the settings' names (`([b, s]) => `... a smaller ${b}/${s}``). */
+  constructor(message: string | ((names: string[]) => string), settings: readonly string[] = []) {
+    super(typeof message === 'string' ? message : message([...settings]));
+    this.settings = settings;
+    this.say = typeof message === 'string' ? null : message;
+  }
+
+  /** The message with each setting named by `nameOf` (the CLI: `--batch`); the message as it is when it cannot. */
+  messageNaming(nameOf: (setting: string) => string): string {
+    return this.say === null ? this.message : this.say(this.settings.map(nameOf));
+  }
+}
+
+/**
  * Memory cannot hold what was asked: a tensor, a kernel's workspace or the sum of live tensors
  * would pass the 4 GiB WebAssembly address space (or a single block would pass 2 GiB), or the
  * engine refused to grow memory. Raised before any kernel runs; nothing is allocated or changed,

@@ -15,7 +15,7 @@ export { Module } from './nn/module';
 export { saveSafetensors, loadSafetensors, readSafetensors, type SafetensorsFile } from './io/safetensors';
 export {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, WasmLoadError, FormatError, ValueError,
-  OutOfMemoryError, WorkerError,
+  SettingError, OutOfMemoryError, WorkerError,
 } from './errors';
 export {
   add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt,

@@ -135,7 +135,7 @@ describe('data-parallel LMTrainer (threads)', () => {
     const { trainer, model } = await setup(2);
     await trainer.run({ steps: 3, evalEvery: 0 });
     const before = { step: trainer.step, params: params(model), position: trainer.train.position };
-    const pool = (trainer as unknown as { pool: { connections: { worker: { terminate(): Promise<number> } }[] } | null }).pool;
+    const pool = (trainer as unknown as { steps: { pool: { connections: { worker: { terminate(): Promise<number> } }[] } | null } }).steps.pool;
     expect(pool, 'the trainer keeps its replica workers between runs').not.toBeNull();
     const run = trainer.run({ steps: 1000, evalEvery: 0 });
     // Kill the replica as a crash would: its thread ends without the pool asking.

@@ -2,7 +2,7 @@
 // worker's stack, marked), and leave the session usable; bad options are refused on this side.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FormatError, LstmWasmError, ValueError, checkTrainingSettings, createTrainingSession, decodeCheckpoint, decodeTrainingText, init,
+  FormatError, LstmWasmError, SettingError, ValueError, checkTrainingSettings, createTrainingSession, decodeCheckpoint, decodeTrainingText, init,
 } from '../../dist/index.js';
 import { SMALL, corpusText, disposeAll, generated, openSession, quiet, rejectionOf, stepReached, thrownBy, within, expectSameBytes } from './session-kit';
 
@@ -53,10 +53,11 @@ describe('TrainingSession errors', () => {
     const e = await rejectionOf(createTrainingSession({ text: corpusText(), settings }));
     expectLocal(e, ValueError, local.message);
     expect(e.message).toMatch(/'hidden_size'.*hiddenSize/);
-    expectLocal(
-      await rejectionOf(createTrainingSession({ text: corpusText(), settings: { hiddenSize: 0 } })),
-      ValueError, 'createTrainingSession: settings: hiddenSize must be an integer in [1, 8192], got 0',
-    );
+    const range = await rejectionOf(createTrainingSession({ text: corpusText(), settings: { hiddenSize: 0 } }));
+    // A setting out of range is a SettingError (a ValueError) carrying the setting's name as data.
+    expectLocal(range, SettingError, 'createTrainingSession: settings: hiddenSize must be an integer in [1, 8192], got 0');
+    expect(range).toBeInstanceOf(ValueError);
+    expect((range as SettingError).settings).toEqual(['hiddenSize']);
   });
 
   it('corrupt checkpoint bytes are a FormatError with the message decodeCheckpoint gives', async () => {
@@ -94,7 +95,8 @@ describe('TrainingSession errors', () => {
 
   it('a text too short for one window is a ValueError saying what to change', async () => {
     const e = await rejectionOf(createTrainingSession({ text: 'In the beginning', settings: SMALL }));
-    expectFromWorker(e, ValueError, /use a longer text or a smaller batchSize\/seqLen$/);
+    expectFromWorker(e, SettingError, /use a longer text or a smaller batchSize\/seqLen$/);
+    expect(e).toBeInstanceOf(ValueError);
   });
 
   it('a session from a checkpoint without text cannot train (ValueError); it generates, evaluates and checkpoints', async () => {

@@ -212,6 +212,9 @@ describe('hostile checkpoints', () => {
       [(m) => void (m.extra.data = null), /^checkpoint: checkpoint\.extra\.data must be an object, got null$/],
       [(m) => void (m.extra.settings.seed = 'x'), /checkpoint\.extra\.settings\.seed must be an integer in \[0, 4294967295\], got a string "x"/],
       [(m) => void (m.extra.settings.batch = 0), /checkpoint\.extra\.settings\.batch must be an integer in \[1, 100000\], got 0/],
+      // Settings under their own names (written since they kept them) are checked by the same table.
+      [(m) => void (m.extra.settings.hiddenSize = 0), /checkpoint\.extra\.settings\.hiddenSize must be an integer in \[1, 8192\], got 0/],
+      [(m) => void (m.extra.settings.cell = 'rnn'), /checkpoint\.extra\.settings\.cell must be one of "lstm", "gru", got a string "rnn"/],
       [(m) => void (m.extra.settings.lr = '1'), /checkpoint\.extra\.settings\.lr must be a number/],
       [(m) => void (m.extra.settings.level = 'bytes'), /checkpoint\.extra\.settings\.level must be one of "char", "word", got a string "bytes"/],
       [(m) => void (m.extra.data.fingerprint = 5), /checkpoint\.extra\.data\.fingerprint must be a string, got 5/],

@@ -420,8 +420,8 @@ describe('fuzz (seeded)', () => {
       const model = modelFromCheckpoint(ck);
       try {
         if (ck.trainer === null) return;
-        const settings = ck.meta.extra.settings as { batch?: number; seq?: number } | undefined;
-        const t = new LMTrainer(model, new LMBatcher(ids, 3, settings?.seq ?? 8), null);
+        const settings = ck.meta.extra.settings as { seqLen?: number; seq?: number } | undefined;
+        const t = new LMTrainer(model, new LMBatcher(ids, 3, settings?.seqLen ?? settings?.seq ?? 8), null);
         try {
           restoreTrainer(t, ck);
           t.trainStep();

@@ -2,7 +2,8 @@
 import { trainValSplit } from '../text/batcher';
 import { modelFromCheckpoint } from '../training/checkpoint';
 import { ParallelInference } from '../parallel/inference';
-import { availableCores, defaultThreads } from '../training/setup';
+import { availableCores, defaultThreads, storedSettings } from '../training/setup';
+import { DEFAULT_TRAINING_SETTINGS } from '../training/settings';
 import { command, int, parseFlags, text } from './flags';
 import { noteThreadsAboveCores } from './args';
 import { CliError, UsageError } from './errors';
@@ -33,9 +34,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const file = positionals[0];
   const text = file !== undefined ? readTextFile(file) : null;
   const ck = readCheckpoint(f.checkpoint);
-  const settings = ck.meta.extra?.settings as { 'val-split'?: number; batch?: number; seq?: number } | undefined;
-  const batch = f.batch ?? settings?.batch ?? 32;
-  const seq = f.seq ?? settings?.seq ?? 64;
+  const stored = storedSettings(ck);
+  const batch = f.batch ?? stored.batchSize;
+  const seq = f.seq ?? stored.seqLen;
   const tokenizer = ck.tokenizer;
   let ids: Int32Array;
   let label: string;
@@ -43,8 +44,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
     ids = tokenizer.encode(text);
     label = file!;
   } else {
-    const valSplit = settings?.['val-split'] ?? 0.05;
-    ids = trainValSplit(tokenizer.encode(readCorpus()), valSplit > 0 ? valSplit : 0.05).val;
+    const valSplit = stored.valSplit > 0 ? stored.valSplit : DEFAULT_TRAINING_SETTINGS.valSplit;
+    ids = trainValSplit(tokenizer.encode(readCorpus()), valSplit).val;
     label = `${CORPUS_LABEL}, validation tail`;
   }
   if (f['max-tokens'] !== undefined && ids.length > f['max-tokens']) ids = ids.subarray(0, f['max-tokens']);

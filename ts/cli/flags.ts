@@ -8,6 +8,7 @@
  *
  * A flag with a `default` is always set; one without is `undefined` unless given.
  */
+import type { Setting } from '../training/settings';
 import { parse, readChoice, readDuration, readEvery, readInt, readNum, type Every, type Options } from './args';
 
 export interface Flag<T, HasDefault extends boolean = boolean> {
@@ -73,6 +74,24 @@ export function every<D extends Every | undefined = undefined>(o: Described & { 
 /** Any text (a path, a prime). */
 export function text<D extends string | undefined = undefined>(o: Described & { default?: D }): WithDefault<string, D> {
   return flag<string, D>(o, '<text>', (raw) => raw);
+}
+
+type SettingValue<S> = S extends Setting<infer T> ? T : never;
+
+/** The flags of a table of settings (training/settings.ts), each named by its `flag`. */
+export type SettingFlags<S extends Record<string, Setting<unknown>>> = { [K in keyof S as S[K]['flag']]: Flag<SettingValue<S[K]>, true> };
+
+/** A flag for each setting, with the setting's default, range and help, under `section` in --help. */
+export function settingFlags<S extends Record<string, Setting<unknown>>>(settings: S, section: string): SettingFlags<S> {
+  const out: Record<string, Flag<unknown, true>> = {};
+  for (const s of Object.values(settings)) {
+    const r = s.range;
+    const o = { section, help: s.help, arg: s.arg, default: s.default as never };
+    out[s.flag] = r.kind === 'choice' ? choice(r.choices, o)
+      : r.kind === 'int' ? int({ ...o, min: r.min, max: r.max })
+      : num({ ...o, min: r.min, max: r.max, minExclusive: r.minOpen, maxExclusive: r.maxOpen });
+  }
+  return out as SettingFlags<S>;
 }
 
 export interface Command<F extends FlagTable> {

@@ -1,17 +1,15 @@
 /** `lstm-wasm train [file...]`: train a language model, with live progress, samples and checkpoints. */
 import type { LanguageModel } from '../lm/language-model';
 import type { LMTrainer, RunResult, TrainProgress } from '../training/trainer';
-import type { ScoreResult } from '../lm/evaluate';
-import { ParallelInference } from '../parallel/inference';
 import { encodeCheckpoint, type DecodedCheckpoint } from '../training/checkpoint';
 import {
-  CHECKPOINT_KEYS, DEFAULT_TRAINING_SETTINGS as D, SETTING_NAMES, checkpointExtra, createTraining, prepareTrainingData, resumeTraining,
-  settingsFromCheckpoint, defaultThreads, availableCores, type TrainingData, type TrainingSettings,
+  checkpointExtra, createTraining, prepareTrainingData, resumeTraining, settingsFromCheckpoint, defaultThreads, availableCores, type TrainingData,
 } from '../training/setup';
-import { FormatError, ValueError } from '../errors';
+import { SETTINGS, SETTING_NAMES, type TrainingSettings } from '../training/settings';
+import { FormatError, SettingError, ValueError } from '../errors';
 import { sharedMemoryAvailable } from '../parallel/pool';
 import { noteThreadsAboveCores, parseDuration, type Every } from './args';
-import { choice, command, duration, every, int, num, parseFlags, text } from './flags';
+import { command, duration, every, int, num, parseFlags, settingFlags, text } from './flags';
 import { CliError, UsageError } from './errors';
 import { CORPUS_LABEL, checkWritablePath, readCheckpoint, readCorpus, readTextFile, sameFileAs, writeFileAtomic } from './files';
 import { ProgressView, due, formatDuration, formatRate, logLine, mark } from './progress';
@@ -36,19 +34,7 @@ from a [prime] of held-out text), and at the end a summary with a plot of the lo
 cleanly and saves a checkpoint.`,
   positionals: true,
   flags: {
-    level: choice(['char', 'word'] as const, { section: MODEL, help: 'tokens: characters or words', default: D.level }),
-    model: choice(['lstm', 'gru'] as const, { section: MODEL, help: 'recurrent cell', default: D.cell }),
-    embed: int({ section: MODEL, help: 'embedding size', default: D.embedDim, max: 4096 }),
-    hidden: int({ section: MODEL, help: 'hidden size; 256-512 for longer runs', default: D.hiddenSize, max: 8192 }),
-    layers: int({ section: MODEL, help: 'stacked recurrent layers', default: D.numLayers, max: 16 }),
-    dropout: num({ section: MODEL, arg: '<p>', help: 'dropout between layers and before the output, 0..0.9', default: D.dropout, min: 0, max: 0.9 }),
-    'max-vocab': int({ section: MODEL, help: 'word level: keep the n most frequent words', default: D.maxVocab, min: 5, max: 1_000_000 }),
-    seq: int({ section: MODEL, help: 'window length T for truncated BPTT', default: D.seqLen, max: 100_000 }),
-    batch: int({ section: MODEL, help: 'parallel lanes B', default: D.batchSize, max: 100_000 }),
-    lr: num({ section: MODEL, help: 'Adam learning rate', default: D.lr, min: 0, max: 10, minExclusive: true }),
-    clip: num({ section: MODEL, help: 'max gradient norm, 0 = off', default: D.clip, min: 0 }),
-    'val-split': num({ section: MODEL, arg: '<f>', help: 'fraction of the text held out for validation', default: D.valSplit, min: 0, max: 0.5, maxExclusive: true }),
-    seed: int({ section: MODEL, help: 'seed for initialization, dropout and samples', default: D.seed, min: 0, max: 2 ** 32 - 1 }),
+    ...settingFlags(SETTINGS, MODEL),
     steps: int({ section: HOW_LONG, help: 'optimizer steps in this run' }),
     epochs: num({ section: HOW_LONG, help: 'passes over the training text in this run', min: 0, minExclusive: true }),
     time: duration({ section: HOW_LONG, help: 'wall time for this run: 90s, 4m, 1h' }),
@@ -73,7 +59,7 @@ cleanly and saves a checkpoint.`,
 
 /** The run the command line asks for, checked before anything is read or written. */
 interface Plan {
-  /** What the run is defined by (the flags named by CHECKPOINT_KEYS): saved in the checkpoint, checked on resume. */
+  /** What the run is defined by (the settings' flags): saved in the checkpoint, checked on resume. */
   settings: TrainingSettings;
   files: string[];
   /** The checkpoint to continue from (null for a new model). */
@@ -119,7 +105,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
 function planRun(argv: string[]): Plan {
   const { values: f, given, positionals: files } = parseFlags(TRAIN, argv);
   const resumed = f.resume !== undefined ? { path: f.resume, checkpoint: readCheckpoint(f.resume) } : null;
-  const flagValue = (k: keyof TrainingSettings): unknown => (f as Record<string, unknown>)[CHECKPOINT_KEYS[k]];
+  const flagValue = (k: keyof TrainingSettings): unknown => (f as Record<string, unknown>)[SETTINGS[k].flag];
   const settings = Object.fromEntries(SETTING_NAMES.map((k) => [k, flagValue(k)])) as unknown as TrainingSettings;
   if (resumed !== null) {
     let base: TrainingSettings;
@@ -129,7 +115,7 @@ function planRun(argv: string[]): Plan {
       throw new CliError(`checkpoint ${resumed.path}: ${(e as Error).message.replace(/^the checkpoint /, '')}`);
     }
     for (const key of SETTING_NAMES) {
-      const flag = CHECKPOINT_KEYS[key];
+      const flag = SETTINGS[key].flag;
       if (!given.has(flag as keyof typeof f & string)) (settings as unknown as Record<string, unknown>)[key] = base[key];
       else if (settings[key] !== base[key]) {
         throw new CliError(`--${flag} ${settings[key]} does not match the checkpoint ${resumed.path} (trained with --${flag} ${base[key]}); drop the flag to resume with the checkpoint's settings`);
@@ -159,7 +145,8 @@ function readData(plan: Plan): TrainingData {
   try {
     return prepareTrainingData(text, settings, files.length > 0 ? files : [CORPUS_LABEL], resumed?.checkpoint.tokenizer ?? null);
   } catch (e) {
-    if (e instanceof ValueError) throw new CliError(e.message.replace('batchSize/seqLen', '--batch/--seq'));
+    if (e instanceof SettingError) throw new CliError(e.messageNaming((s) => `--${SETTINGS[s as keyof TrainingSettings].flag}`));
+    if (e instanceof ValueError) throw new CliError(e.message);
     throw e;
   }
 }
@@ -289,12 +276,8 @@ async function printSummary(plan: Plan, data: TrainingData, model: LanguageModel
   print(`  ${result.tokens.toLocaleString('en-US')} tokens, ${formatRate(tokPerSec)} tokens/s overall (${result.steps > 0 ? (result.elapsedMs / result.steps).toFixed(0) : '-'} ms/step incl. validation)`);
   const recent = trainer.losses.slice(-50);
   const trainLoss = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
-  // The same lanes as `lstm-wasm eval` with the checkpoint's --batch and --seq.
-  let full: ScoreResult | null = null;
-  if (data.val !== null) {
-    const scorer = new ParallelInference(model, plan.threads);
-    full = await scorer.score(data.split.val, s.batchSize, s.seqLen).finally(() => scorer.dispose());
-  }
+  // The same lanes as `lstm-wasm eval` with the checkpoint's --batch and --seq, on the trainer's threads (its replicas hold the model).
+  const full = await trainer.validate({ batchSize: s.batchSize, seqLen: s.seqLen, maxWindows: 0 });
   const unit = s.level === 'char' ? 'char' : 'word';
   print(
     `  train loss ${trainLoss.toFixed(3)} (last ${recent.length} steps)` +

@@ -40,9 +40,10 @@ export interface LanguageModelConfig {
 /** [h, c] for an LSTM, [h] for a GRU; each (numLayers, B, hiddenSize). */
 export type RecurrentState = Tensor[];
 
-export const DEFAULT_MODEL_CONFIG: Omit<LanguageModelConfig, 'vocabSize'> = {
-  cell: 'lstm', embedDim: 64, hiddenSize: 256, numLayers: 1, dropout: 0,
-};
+/** The model `new LanguageModel({ vocabSize })` builds: `lstm-wasm train`'s default (the training settings' defaults take theirs from here). */
+export const DEFAULT_MODEL_CONFIG: Readonly<Omit<LanguageModelConfig, 'vocabSize'>> = Object.freeze({
+  cell: 'lstm', embedDim: 32, hiddenSize: 128, numLayers: 1, dropout: 0,
+});
 
 export interface GenerateOptions extends SamplingOptions {
   /** Tokens to generate after the prime (default 200). */

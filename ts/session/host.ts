@@ -19,9 +19,10 @@ import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint, type DecodedCh
 import { quantize } from '../lm/quantize';
 import type { QuantDtype } from '../nn/quantized';
 import {
-  checkTrainingSettings, checkTrainingText, checkpointExtra, createTraining, decodeTrainingText, prepareTrainingData, resumeTraining,
-  settingsFromCheckpoint, storedSettings, withCheckpointModel, defaultThreads, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingData, type TrainingSettings,
+  checkTrainingText, checkpointExtra, createTraining, decodeTrainingText, prepareTrainingData, resumeTraining,
+  settingsFromCheckpoint, storedSettings, withCheckpointModel, defaultThreads, type TrainingData,
 } from '../training/setup';
+import { checkTrainingSettings, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingSettings } from '../training/settings';
 import type { Handler, HandlerContext } from '../workers/serve';
 import { ALREADY_OPEN, READ_AHEAD, type EvaluateArgs, type GenerateArgs, type Method, type Methods, type OpenArgs, type RunArgs, type SessionInfo } from './protocol';
 

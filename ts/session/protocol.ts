@@ -10,7 +10,7 @@
 import type { RunResult } from '../training/trainer';
 import type { ScoreResult } from '../lm/evaluate';
 import type { SamplingOptions } from '../lm/sampling';
-import type { TrainingSettings } from '../training/setup';
+import type { TrainingSettings } from '../training/settings';
 import type { QuantDtype } from '../nn/quantized';
 
 /** How many pieces a generation may run ahead of the loop reading them (the reader reports what it read every half of this). */

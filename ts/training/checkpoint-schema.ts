@@ -10,6 +10,7 @@ import { describeValue, scanJson, showName } from '../io/json-guard';
 import type { LanguageModelConfig } from '../lm/language-model';
 import type { CheckpointMeta } from './checkpoint';
 import type { TrainerStateJSON } from './trainer-state';
+import { SETTING_NAMES, describeSetting, fitsSetting, storedSetting } from './settings';
 
 // Upper bounds of a model config. The CLI's flags stop far lower (embed 4096, hidden 8192, layers
 // 16, vocabulary 1e6 words); these leave room for models built through the API while keeping every
@@ -188,26 +189,19 @@ export function checkTrainerState(v: unknown, path: string): TrainerStateJSON {
 }
 
 /**
- * `extra` is the writer's free-form object, but the two keys the CLI keeps there and reads back
- * on resume and eval are checked when present: `settings` (its flags, within the flags' own
- * ranges, since resumed values skip the flag parser) and `data` (the training text's fingerprint).
+ * `extra` is the writer's free-form object, but the two keys training keeps there and reads back
+ * on resume and eval are checked when present: `settings` (each within its range in the settings
+ * table, since resumed values skip every other check; under its name, or its flag in older files)
+ * and `data` (the training text's fingerprint).
  */
 function checkExtra(v: unknown, path: string): void {
   const extra = object(v, path);
   if (extra.settings !== undefined) {
     const s = object(extra.settings, `${path}.settings`);
-    const at = (k: string): string => `${path}.settings.${k}`;
-    const ints: [string, number, number][] = [
-      ['embed', 1, MAX_EMBED], ['hidden', 1, MAX_HIDDEN], ['layers', 1, MAX_LAYERS], ['max-vocab', 5, 1_000_000],
-      ['seq', 1, 100_000], ['batch', 1, 100_000], ['seed', 0, MAX_UINT32],
-    ];
-    if (s.level !== undefined) oneOf(s.level, at('level'), ['char', 'word'] as const);
-    if (s.model !== undefined) oneOf(s.model, at('model'), ['lstm', 'gru'] as const);
-    for (const [k, min, max] of ints) if (s[k] !== undefined) integer(s[k], at(k), min, max);
-    if (s.dropout !== undefined) number(s.dropout, at('dropout'), 0, 1, { maxOpen: true });
-    if (s.lr !== undefined) number(s.lr, at('lr'), 0, 10, { minOpen: true });
-    if (s.clip !== undefined) number(s.clip, at('clip'), 0, MAX_SAFE);
-    if (s['val-split'] !== undefined) number(s['val-split'], at('val-split'), 0, 0.5);
+    for (const k of SETTING_NAMES) {
+      const found = storedSetting(s, k);
+      if (found !== undefined && !fitsSetting(k, found.value)) fail(`${path}.settings.${found.key}`, describeSetting(k), found.value);
+    }
   }
   if (extra.data !== undefined) {
     const d = object(extra.data, `${path}.data`);

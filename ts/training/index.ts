@@ -5,7 +5,8 @@ export {
   encodeCheckpoint, decodeCheckpoint, modelFromCheckpoint, restoreTrainer, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
   type CheckpointMeta, type DecodedCheckpoint,
 } from './checkpoint';
+export { BUNDLED_CORPUS_LABEL, decodeTrainingText, fingerprint, type TextRecord } from './setup';
 export {
-  DEFAULT_TRAINING_SETTINGS, BUNDLED_CORPUS_LABEL, checkTrainingSettings, decodeTrainingText, fingerprint,
-  type TrainingSettings, type TextRecord,
-} from './setup';
+  SETTINGS, DEFAULT_TRAINING_SETTINGS, TRAINING_PRESETS, checkTrainingSettings,
+  type TrainingSettings, type TrainingPreset, type Setting, type SettingRange,
+} from './settings';

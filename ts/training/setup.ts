@@ -4,55 +4,18 @@
  * in a browser tab and one on the command line with the same settings are the same run: the same
  * tokenizer, split, batches, initialization and checkpoint (one resumes the other).
  *
- * A checkpoint keeps the settings in `extra.settings` under the CLI's flag names (`CHECKPOINT_KEYS`)
- * and the text's fingerprint in `extra.data`, so resuming on other text is refused.
+ * The settings themselves are one table (settings.ts). A checkpoint keeps them in `extra.settings`
+ * under their own names (older ones: under the CLI's flags) and the text's fingerprint in
+ * `extra.data`, so resuming on other text is refused.
  */
 import { Generator, manualSeed } from '../random';
-import { FormatError, ValueError } from '../errors';
-import { checkOptions } from '../options';
+import { FormatError, SettingError, ValueError } from '../errors';
 import { LanguageModel, type CellType, type LanguageModelConfig } from '../lm/language-model';
 import { buildTokenizer, type Tokenizer, type TokenizerLevel } from '../text/tokenizer';
 import { LMBatcher, trainValSplit } from '../text/batcher';
 import { LMTrainer } from './trainer';
+import { DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, storedSetting, storedSettingsOf, type TrainingSettings } from './settings';
 import { modelFromCheckpoint, restoreTrainer, type DecodedCheckpoint } from './checkpoint';
-
-export interface TrainingSettings {
-  /** Tokens: characters or words. */
-  level: TokenizerLevel;
-  /** Word level: keep the n most frequent words. */
-  maxVocab: number;
-  cell: CellType;
-  embedDim: number;
-  hiddenSize: number;
-  numLayers: number;
-  /** Dropout between layers and before the output, in [0, 0.9]. */
-  dropout: number;
-  /** Parallel lanes B. */
-  batchSize: number;
-  /** Window length T of truncated BPTT. */
-  seqLen: number;
-  /** Adam learning rate. */
-  lr: number;
-  /** Max gradient norm, 0 = off. */
-  clip: number;
-  /** Fraction of the text held out for validation, in [0, 0.5). */
-  valSplit: number;
-  /** Seed of initialization and dropout. */
-  seed: number;
-}
-
-export const DEFAULT_TRAINING_SETTINGS: Readonly<TrainingSettings> = Object.freeze({
-  level: 'char', maxVocab: 10000, cell: 'lstm', embedDim: 32, hiddenSize: 128, numLayers: 1, dropout: 0,
-  batchSize: 32, seqLen: 64, lr: 3e-3, clip: 1, valSplit: 0.05, seed: 1,
-});
-
-/** Each setting's name in a checkpoint's `extra.settings` (the CLI's flag names). */
-export const CHECKPOINT_KEYS: Readonly<Record<keyof TrainingSettings, string>> = Object.freeze({
-  level: 'level', maxVocab: 'max-vocab', cell: 'model', embedDim: 'embed', hiddenSize: 'hidden', numLayers: 'layers', dropout: 'dropout',
-  batchSize: 'batch', seqLen: 'seq', lr: 'lr', clip: 'clip', valSplit: 'val-split', seed: 'seed',
-});
-
-export const SETTING_NAMES = Object.keys(CHECKPOINT_KEYS) as (keyof TrainingSettings)[];
 
 /** What a checkpoint records of the training text, to refuse resuming on other text. */
 export interface TextRecord {
@@ -118,38 +81,6 @@ export function fingerprint(text: string): string {
 }
 
 /**
- * Settings checked against their ranges (the CLI's flag ranges): a ValueError naming the setting.
- * An unknown key is refused with the nearest known one (`hidden_size`: `hiddenSize`).
- */
-export function checkTrainingSettings(s: Partial<TrainingSettings>, who: string): TrainingSettings {
-  checkOptions(who, s, SETTING_NAMES);
-  const out = { ...DEFAULT_TRAINING_SETTINGS, ...dropUndefined(s) };
-  const int = (k: keyof TrainingSettings, min: number, max: number): void => {
-    const v = out[k] as number;
-    if (!Number.isInteger(v) || v < min || v > max) throw new ValueError(`${who}: ${k} must be an integer in [${min}, ${max}], got ${String(v)}`);
-  };
-  const real = (k: keyof TrainingSettings, min: number, max: number, open: { min?: boolean; max?: boolean } = {}): void => {
-    const v = out[k] as number;
-    const ok = typeof v === 'number' && (open.min ? v > min : v >= min) && (open.max ? v < max : v <= max);
-    if (!ok) throw new ValueError(`${who}: ${k} must be a number in ${open.min ? '(' : '['}${min}, ${max}${open.max ? ')' : ']'}, got ${String(v)}`);
-  };
-  if (out.level !== 'char' && out.level !== 'word') throw new ValueError(`${who}: level must be 'char' or 'word', got ${String(out.level)}`);
-  if (out.cell !== 'lstm' && out.cell !== 'gru') throw new ValueError(`${who}: cell must be 'lstm' or 'gru', got ${String(out.cell)}`);
-  int('maxVocab', 5, 1_000_000);
-  int('embedDim', 1, 4096);
-  int('hiddenSize', 1, 8192);
-  int('numLayers', 1, 16);
-  int('batchSize', 1, 100_000);
-  int('seqLen', 1, 100_000);
-  int('seed', 0, 2 ** 32 - 1);
-  real('dropout', 0, 0.9);
-  real('lr', 0, 10, { min: true });
-  real('clip', 0, Number.MAX_SAFE_INTEGER);
-  real('valSplit', 0, 0.5, { max: true });
-  return out;
-}
-
-/**
  * Tokenizes `text` (with `tokenizer`, or a new one built from it), holds out the validation tail
  * and cuts the batches. A text too short for one window is a ValueError saying so.
  */
@@ -165,7 +96,7 @@ export function prepareTrainingData(text: string, s: TrainingSettings, sources: 
     const val = split.val.length - 1 >= s.seqLen ? new LMBatcher(split.val, valBatch, s.seqLen, 'validation text') : null;
     return { record, tokenizer: tok, ids, split, train, val };
   } catch (e) {
-    if (e instanceof ValueError) throw new ValueError(`${e.message}: use a longer text or a smaller batchSize/seqLen`);
+    if (e instanceof ValueError) throw new SettingError(([batch, seq]) => `${e.message}: use a longer text or a smaller ${batch}/${seq}`, ['batchSize', 'seqLen']);
     throw e;
   }
 }
@@ -216,11 +147,9 @@ export function resumeTraining(s: TrainingSettings, data: TrainingData, ck: Deco
   }
 }
 
-/** What `encodeCheckpoint` keeps in `extra` for a run: its settings (under CHECKPOINT_KEYS) and text record. */
+/** What `encodeCheckpoint` keeps in `extra` for a run: its settings (under their names) and text record. */
 export function checkpointExtra(s: TrainingSettings, record: TextRecord): Record<string, unknown> {
-  const settings: Record<string, unknown> = {};
-  for (const k of SETTING_NAMES) settings[CHECKPOINT_KEYS[k]] = s[k];
-  return { settings, data: record };
+  return { settings: storedSettingsOf(s), data: record };
 }
 
 /**
@@ -237,14 +166,17 @@ export function settingsFromCheckpoint(ck: DecodedCheckpoint): TrainingSettings 
 }
 
 /**
- * The settings a checkpoint records (`extra.settings`, the CLI's flags; the defaults for what it
- * lacks), with its own model shape: what a quantized checkpoint, which cannot resume, still says
+ * The settings a checkpoint records (`extra.settings`, by name or, in older files, by flag; the
+ * defaults for what it lacks), with its own model shape: what a quantized checkpoint, which cannot resume, still says
  * of its run (the lanes and window its evaluation uses by default).
  */
 export function storedSettings(ck: DecodedCheckpoint): TrainingSettings {
   const stored = (ck.meta.extra?.settings ?? {}) as Record<string, unknown>;
   const out = { ...DEFAULT_TRAINING_SETTINGS } as Record<keyof TrainingSettings, unknown>;
-  for (const k of SETTING_NAMES) if (stored[CHECKPOINT_KEYS[k]] !== undefined) out[k] = stored[CHECKPOINT_KEYS[k]];
+  for (const k of SETTING_NAMES) {
+    const found = storedSetting(stored, k);
+    if (found !== undefined) out[k] = found.value;
+  }
   return withCheckpointModel(ck, out as unknown as TrainingSettings);
 }
 
@@ -271,10 +203,4 @@ export function availableCores(): number {
 
 function modelConfig(s: TrainingSettings, tokenizer: Tokenizer): LanguageModelConfig {
   return { vocabSize: tokenizer.size, cell: s.cell, embedDim: s.embedDim, hiddenSize: s.hiddenSize, numLayers: s.numLayers, dropout: s.dropout };
-}
-
-function dropUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

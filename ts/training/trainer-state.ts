@@ -52,7 +52,7 @@ export function encodeTrainerState(trainer: LMTrainer, carried: RecurrentState |
       step: trainer.step,
       position: trainer.train.position,
       rng: rngToJSON(trainer.generator),
-      replicaRng: trainer.replicaGenerators.map(rngToJSON),
+      replicaRng: trainer.replicaGeneratorStates.map(rngStateToJSON),
       optimizer: {
         type: 'adam', lr: optimizer.lr, betas: [...optimizer.betas], eps: optimizer.eps,
         steps: list.map((s) => (s === null ? null : s.step)),
@@ -158,7 +158,11 @@ export function decodeTrainerState(trainer: LMTrainer, json: TrainerStateJSON, t
 
 // JSON has no NaN: the generator's spare normal, when there is none, is written as null.
 function rngToJSON(g: Generator): (number | null)[] {
-  return g.getState().map((v) => (Number.isNaN(v) ? null : v));
+  return rngStateToJSON(g.getState());
+}
+
+function rngStateToJSON(state: number[]): (number | null)[] {
+  return state.map((v) => (Number.isNaN(v) ? null : v));
 }
 
 function rngFromJSON(r: (number | null)[]): number[] {

@@ -12,24 +12,21 @@
  * Restoring all of it (`exportState` / `importState`, serialized in trainer-state.ts) makes a
  * resumed run bit-identical to an uninterrupted one. Validation is `scoreTokens` (evaluate.ts) on
  * the validation lanes.
+ *
+ * How a step runs, on this thread or data-parallel across workers, is a `Steps` (parallel/steps.ts)
+ * chosen once from `threads`; the run loop here is the same for both.
  */
 import { Tensor } from '../tensor';
 import { macrotask } from '../event-loop';
-import { tidy, keep, untracked } from '../memory';
-import { tensor } from '../creation';
-import { Generator } from '../random';
+import { keep } from '../memory';
+import type { Generator } from '../random';
 import { Adam } from '../optim/adam';
-import { clipGradNorm } from '../nn/utils';
-import { crossEntropy } from '../ops/index';
 import { DisposedError, ValueError, quoteValue } from '../errors';
 import { checkCallback, checkOptions, checkSignal, optionKeys } from '../options';
 import { LMBatcher, type LMBatch } from '../text/batcher';
 import type { LanguageModel, RecurrentState } from '../lm/language-model';
-import { scoreTokens, scoredLayout } from '../lm/evaluate';
-import { ReplicaPool, allReplies } from '../parallel/pool';
-import { scoreAcross } from '../parallel/inference';
-import { laneRanges, putStateLanes, takeLanes, takeStateLanes } from '../parallel/lanes';
-import { addGradients, applyGradients, flatSize, readGradients, shardGradients } from '../parallel/shard';
+import { scoreTokens, scoredLayout, type ScoreResult } from '../lm/evaluate';
+import { LocalSteps, stepsFor, type StepResult, type Steps } from '../parallel/steps';
 import { decodeTrainerState, encodeTrainerState, type TrainerStateJSON, type TrainerTensors } from './trainer-state';
 
 export interface TrainerOptions {
@@ -168,16 +165,12 @@ export class LMTrainer {
   private state: RecurrentState | null = null;
   private disposed = false;
   private runElapsedMs = 0;
-  /** The replica workers (threads > 1), started by the first run. */
-  private pool: ReplicaPool | null = null;
-  /** True while a data-parallel step waits for its replicas: the state is half-way, not exportable. */
+  /** How steps and scores run: on this thread, or data-parallel (threads > 1). */
+  private readonly steps: Steps;
+  /** True while a step is under way (data-parallel: waiting for its replicas); the state is half-way, not exportable. */
   private stepping = false;
   /** True while run() goes (a second run, or a trainStep of the caller's, is refused). */
   private running = false;
-  /** False until the replicas have this trainer's model and optimizer state (set up again at every run). */
-  private poolInSync = false;
-  /** The dropout streams of replicas 1..threads-1 (replica 0, this thread, draws from `generator`). */
-  private replicaGenerators_: Generator[] = [];
 
   constructor(model: LanguageModel, train: LMBatcher, val: LMBatcher | null, options: TrainerOptions = {}) {
     checkOptions('LMTrainer', options, TRAINER_KEYS);
@@ -197,12 +190,12 @@ export class LMTrainer {
     }
     this.optimizer = new Adam(model.parameters(), { lr: options.lr ?? 2e-3 });
     if (options.generator !== undefined) model.generator = options.generator;
-    this.replicaGenerators_ = deriveGenerators(this.generator, this.threads - 1);
+    this.steps = stepsFor(model, this.optimizer, { clip: this.clip, threads: this.threads, seqLen: train.seqLen, batchSize: train.batchSize, valIds: val?.ids ?? null });
   }
 
-  /** The dropout streams of the replicas of data-parallel training (threads - 1 of them). */
-  get replicaGenerators(): readonly Generator[] {
-    return this.replicaGenerators_;
+  /** The states of the dropout streams of data-parallel training's replicas (threads - 1 of them). */
+  get replicaGeneratorStates(): number[][] {
+    return this.steps.replicaGeneratorStates();
   }
 
   /** The stream dropout masks come from: the model's (see `TrainerOptions.generator`). */
@@ -219,32 +212,37 @@ export class LMTrainer {
   trainStep(): number {
     this.assertAlive('trainStep');
     if (this.running) throw new ValueError('LMTrainer.trainStep: a run() of this trainer is going; a step of its own would interleave with it');
-    if (this.threads > 1) throw new ValueError(`LMTrainer.trainStep: a trainer with threads ${this.threads} steps asynchronously; train with run()`);
-    return this.localStep();
+    if (!(this.steps instanceof LocalSteps)) throw new ValueError(`LMTrainer.trainStep: a trainer with threads ${this.threads} steps asynchronously; train with run()`);
+    return this.stepDone(this.steps.step(this.nextBatch(), this.state));
   }
 
-  /** One step on this thread (the body of trainStep, and run()'s step with one thread). */
-  private localStep(): number {
-    const batch = this.nextBatch();
-    const V = this.model.config.vocabSize;
-    const T = this.train.seqLen;
-    const B = this.train.batchSize;
-    const params = this.optimizer.params;
-    const { loss, state } = tidy(() => {
-      const x = tensor(batch.x, [T, B]);
-      const y = tensor(batch.y, [T * B]);
-      const out = this.model.forward(x, this.state);
-      const l = crossEntropy(out.logits.reshape(T * B, V), y);
-      this.optimizer.zeroGrad();
-      l.backward();
-      if (this.clip > 0) clipGradNorm(params, this.clip);
-      this.optimizer.step();
-      return { loss: l.item(), state: out.state.map((s) => s.detach()) };
-    });
-    this.setState(state);
+  /**
+   * One step of run(), through the trainer's Steps, once they are ready. If it fails, the
+   * batcher's position and the generator are put back.
+   */
+  private async runStep(): Promise<number> {
+    const ready = this.steps.ready();
+    if (ready !== null) await ready;
+    const position = this.train.position;
+    const rng = this.generator.getState();
+    this.stepping = true;
+    try {
+      const answer = this.steps.step(this.nextBatch(), this.state);
+      return this.stepDone(answer instanceof Promise ? await answer : answer);
+    } catch (e) {
+      this.train.position = position;
+      this.generator.setState(rng);
+      throw e;
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private stepDone(result: StepResult): number {
+    this.setState(result.state);
     this.step++;
-    this.losses.push(loss);
-    return loss;
+    this.losses.push(result.loss);
+    return result.loss;
   }
 
   /**
@@ -257,6 +255,24 @@ export class LMTrainer {
     const val = this.val;
     if (val === null) return null;
     return scoreTokens(this.model, val.ids, val.batchSize, val.seqLen, maxWindows).loss;
+  }
+
+  /**
+   * The validation text scored on the trainer's threads (the replicas of a data-parallel trainer
+   * already hold the model and the text): `scoreTokens` of the validation text with `batchSize`
+   * lanes (default: the validation batcher's) of `seqLen` (default: the training window), at most
+   * `maxWindows` windows (default `evalWindows`; 0: every token). Null without validation data.
+   */
+  async validate(o: { batchSize?: number; seqLen?: number; maxWindows?: number } = {}): Promise<ScoreResult | null> {
+    this.assertAlive('validate');
+    const val = this.val;
+    if (val === null) return null;
+    if (this.stepping) throw new ValueError('LMTrainer.validate: a step is half-way; validate between steps (in onProgress, or after run())');
+    try {
+      return await this.steps.score(val.ids, { batchSize: o.batchSize ?? val.batchSize, seqLen: o.seqLen ?? val.seqLen, maxWindows: o.maxWindows ?? this.evalWindows });
+    } finally {
+      if (!this.running) this.steps.idle();
+    }
   }
 
   /** How many validation tokens `evaluate(maxWindows)` scores (0 without validation data). */
@@ -279,12 +295,12 @@ export class LMTrainer {
     if (this.running) throw new ValueError('LMTrainer.run: a run of this trainer is already going; await it (or stop it by its signal) first');
     this.running = true;
     // The caller may have changed the model or optimizer since the last run: the replicas are set up again.
-    this.poolInSync = false;
+    this.steps.invalidate();
     try {
       return await this.runSteps(options);
     } finally {
       this.running = false;
-      this.pool?.keepAlive(false);
+      this.steps.idle();
     }
   }
 
@@ -326,7 +342,7 @@ export class LMTrainer {
         break;
       }
       const t0 = performance.now();
-      loss = this.threads > 1 ? await this.parallelStep() : this.localStep();
+      loss = await this.runStep();
       const ms = performance.now() - t0;
       // Average over recent steps; the first step (warm-up, memory growth) is not representative.
       stepMsAvg = done === 0 ? ms : done < 10 ? (stepMsAvg * done + ms) / (done + 1) : 0.9 * stepMsAvg + 0.1 * ms;
@@ -339,7 +355,7 @@ export class LMTrainer {
       };
       await emit(false);
       if (evalDue && this.val !== null && !signal?.aborted) {
-        valLoss = this.threads > 1 ? await this.parallelEvaluate() : this.evaluate();
+        valLoss = (await this.steps.score(this.val.ids, { batchSize: this.val.batchSize, seqLen: this.val.seqLen, maxWindows: this.evalWindows })).loss;
         lastEvalAt = performance.now();
         this.runElapsedMs = startElapsed + now();
         this.valHistory.push({ step: this.step, valLoss: valLoss!, elapsedMs: this.elapsedMs });
@@ -350,129 +366,6 @@ export class LMTrainer {
     this.runElapsedMs = startElapsed + now();
     const ran = this.step - firstStep;
     return { steps: ran, stoppedBy, elapsedMs: now(), tokens: ran * this.train.tokensPerBatch, finalLoss: loss, valLoss };
-  }
-
-  /**
-   * One data-parallel step: this thread (replica 0) and each replica worker compute the gradients
-   * of their lanes, summed here in replica order; every replica, this one included, then clips
-   * and steps on that sum (shard.ts). If a replica fails, nothing of the step is kept: batcher
-   * position and generator are put back, and the error (a WorkerError if it died) is thrown.
-   */
-  private async parallelStep(): Promise<number> {
-    const pool = await this.readyPool();
-    const position = this.train.position;
-    const rng = this.generator.getState();
-    this.stepping = true;
-    try {
-      return await this.shardedStep(pool);
-    } catch (e) {
-      this.train.position = position;
-      this.generator.setState(rng);
-      await this.dropPool();
-      throw e;
-    } finally {
-      this.stepping = false;
-    }
-  }
-
-  private async shardedStep(pool: ReplicaPool): Promise<number> {
-    const batch = this.nextBatch();
-    const T = this.train.seqLen;
-    const B = this.train.batchSize;
-    const { numLayers: L, hiddenSize: H } = this.model.config;
-    const ranges = laneRanges(B, this.threads);
-    const carried = this.state?.map((s) => s.f32().slice()) ?? null;
-    const laneArgs = ([b0, b1]: [number, number]) => ({
-      x: takeLanes(batch.x, T, B, b0, b1), y: takeLanes(batch.y, T, B, b0, b1), T, Bs: b1 - b0, batchTargets: T * B,
-      state: carried?.map((s) => takeStateLanes(s, L, B, H, b0, b1)) ?? null,
-    });
-    const replies = allReplies(ranges.slice(1).map((range, i) => pool.shard(i + 1, { ...laneArgs(range), rng: this.replicaGenerators_[i].getState() })));
-    let own: { loss: number; state: RecurrentState };
-    try {
-      const mine = laneArgs(ranges[0]);
-      const state = mine.state === null ? null : untracked(() => mine.state!.map((s) => tensor(s, [L, mine.Bs, H])));
-      try {
-        own = shardGradients(this.model, this.optimizer, mine.x, mine.y, T, mine.Bs, T * B, state);
-      } finally {
-        state?.forEach((s) => s.dispose());
-      }
-    } catch (e) {
-      await replies.catch(() => undefined);
-      throw e;
-    }
-    try {
-      const shards = await replies;
-      const params = this.optimizer.params;
-      for (const r of shards) addGradients(params, r.grads);
-      pool.apply((out) => readGradients(params, out), flatSize(params));
-      applyGradients(this.optimizer, this.clip);
-      const next = own.state.map((s, k) => {
-        const full = new Float32Array(L * B * H);
-        putStateLanes(full, s.f32(), L, B, H, ranges[0][0], ranges[0][1]);
-        shards.forEach((r, i) => putStateLanes(full, r.state[k], L, B, H, ranges[i + 1][0], ranges[i + 1][1]));
-        return full;
-      });
-      this.setState(untracked(() => next.map((f) => tensor(f, [L, B, H]))));
-      shards.forEach((r, i) => this.replicaGenerators_[i].setState(r.rng));
-      const loss = shards.reduce((a, r) => a + r.loss, own.loss);
-      this.step++;
-      this.losses.push(loss);
-      return loss;
-    } finally {
-      own.state.forEach((s) => s.dispose());
-    }
-  }
-
-  /** `evaluate()`, its lanes split across this thread and the replicas. */
-  private async parallelEvaluate(): Promise<number | null> {
-    const val = this.val;
-    if (val === null) return null;
-    const pool = await this.readyPool();
-    try {
-      const o = { batchSize: val.batchSize, seqLen: val.seqLen, maxWindows: this.evalWindows, replicasHold: true };
-      return (await scoreAcross(this.model, pool, val.ids, o)).loss;
-    } catch (e) {
-      await this.dropPool();
-      throw e;
-    }
-  }
-
-  /** The replica workers, started if needed, holding this trainer's model and optimizer state. */
-  private async readyPool(): Promise<ReplicaPool> {
-    if (this.pool === null) {
-      this.pool = new ReplicaPool(this.threads - 1, flatSize(this.optimizer.params));
-      this.poolInSync = false;
-    }
-    const pool = this.pool;
-    // Before any await: an unreferenced worker's reply would not keep Node running until it arrives.
-    pool.keepAlive(true);
-    try {
-      if (!this.poolInSync) {
-        await pool.setup({
-          config: { ...this.model.config },
-          training: this.model.training,
-          params: this.optimizer.params.map((p) => p.toArray() as Float32Array),
-          optimizer: {
-            lr: this.optimizer.lr, betas: [...this.optimizer.betas], eps: this.optimizer.eps,
-            state: this.optimizer.stateList().map((s) => (s === null ? null : { step: s.step, buffers: s.buffers.map((b) => b.toArray() as Float32Array) })),
-          },
-          clip: this.clip,
-          valIds: this.val?.ids ?? null,
-        });
-        this.poolInSync = true;
-      }
-      return pool;
-    } catch (e) {
-      await this.dropPool();
-      throw e;
-    }
-  }
-
-  private async dropPool(): Promise<void> {
-    const pool = this.pool;
-    this.pool = null;
-    this.poolInSync = false;
-    await pool?.dispose();
   }
 
   private progress(
@@ -537,10 +430,8 @@ export class LMTrainer {
     this.optimizer.lr = restored.lr;
     this.generator.setState(restored.rng);
     // Replicas the checkpoint has streams for continue them; any others start from streams derived from the restored state.
-    const derived = deriveGenerators(this.generator, this.threads - 1);
-    this.replicaGenerators_ = derived.map((g, i) => (i < restored.replicaRng.length ? new Generator(0) : g));
-    restored.replicaRng.slice(0, this.threads - 1).forEach((r, i) => this.replicaGenerators_[i].setState(r));
-    this.poolInSync = false;
+    this.steps.setReplicaGenerators(this.generator, restored.replicaRng);
+    this.steps.invalidate();
     this.step = restored.step;
     // A loop, not push(...losses): a long history would overflow the stack.
     this.losses.length = 0;
@@ -554,7 +445,7 @@ export class LMTrainer {
 
   /** Releases the optimizer state and the carried state (not the model); the trainer is done. */
   dispose(): void {
-    void this.dropPool();
+    void this.steps.dispose();
     this.setState(null);
     this.optimizer.dispose();
     this.disposed = true;
@@ -590,13 +481,4 @@ export class LMTrainer {
     next?.forEach((s) => keep(s));
     this.state = next;
   }
-}
-
-/**
- * The dropout streams of `n` replicas, derived from `from`'s state: the same trainer state gives
- * the same streams, and each differs from every other.
- */
-function deriveGenerators(from: Generator, n: number): Generator[] {
-  const [a, b] = from.getState();
-  return Array.from({ length: n }, (_, i) => new Generator((Math.imul(a ^ Math.imul(i + 1, 0x9e3779b9), 0x85ebca6b) ^ b) >>> 0));
 }

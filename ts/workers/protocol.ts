@@ -12,7 +12,7 @@
  */
 import {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, WasmLoadError, FormatError, ValueError,
-  OutOfMemoryError, WorkerError,
+  SettingError, OutOfMemoryError, WorkerError,
 } from '../errors';
 
 /** The request every worker answers at once (with null): the caller learns the worker has started. */
@@ -45,7 +45,7 @@ type ErrorClass = new (message: string) => Error;
 
 const ERROR_CLASSES: Record<string, ErrorClass> = {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, WasmLoadError, FormatError, ValueError,
-  OutOfMemoryError, WorkerError, Error, TypeError, RangeError, SyntaxError, ReferenceError,
+  SettingError, OutOfMemoryError, WorkerError, Error, TypeError, RangeError, SyntaxError, ReferenceError,
   // Where there is WebAssembly (the JS backend runs without it).
   ...(typeof WebAssembly === 'object'
     ? { CompileError: WebAssembly.CompileError, RuntimeError: WebAssembly.RuntimeError, LinkError: WebAssembly.LinkError }

@@ -1,11 +1,9 @@
-// The model presets and the settings form. The small preset is `lstm-wasm train`'s defaults, so a
-// model trained here on the bundled corpus is the CLI's model (and `train --resume` continues it).
+// The settings form. Its presets are the package's (TRAINING_PRESETS): the small one is
+// `lstm-wasm train`'s defaults, so a model trained here on the bundled corpus is the CLI's model
+// (and `train --resume` continues it).
+import { TRAINING_PRESETS } from 'lstm-wasm';
 
-export const PRESETS = {
-  small: { cell: 'lstm', embedDim: 32, hiddenSize: 128, numLayers: 1, dropout: 0, seqLen: 64, batchSize: 32, lr: 3e-3 },
-  medium: { cell: 'lstm', embedDim: 64, hiddenSize: 256, numLayers: 1, dropout: 0, seqLen: 64, batchSize: 32, lr: 2e-3 },
-  large: { cell: 'lstm', embedDim: 64, hiddenSize: 512, numLayers: 2, dropout: 0.2, seqLen: 100, batchSize: 32, lr: 2e-3 },
-};
+export const PRESETS = TRAINING_PRESETS;
 
 /** The settings the form edits (the rest keep the package's defaults). */
 export const FORM_SETTINGS = Object.keys(PRESETS.small);
