@@ -1,4 +1,4 @@
-// The one results table (Markdown, so it pastes into the README as is): a row per workload and
+// The one results table (Markdown, so it pastes into docs/benchmarks.md as is): a row per workload and
 // system with the median, min-max, timed runs, lstm-wasm (WASM) / system, and the validation verdict.
 import { SGEMM_SHAPES, sgemmName } from './common.mjs';
 

@@ -1,4 +1,4 @@
-// Every lstm-wasm spelling in the README's "Coming from PyTorch" table runs as written there.
+// Every lstm-wasm spelling in the "Coming from PyTorch" table of docs/api.md runs as written there.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,10 +10,10 @@ beforeAll(async () => {
   await init();
 });
 
-describe("the README's Coming-from-PyTorch table", () => {
+describe("docs/api.md's Coming-from-PyTorch table", () => {
   it('lists rows that all run', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    expect(readme).toContain('### Coming from PyTorch');
+    const guide = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
+    expect(guide).toContain('## Coming from PyTorch');
     tidy(() => {
       expect(tensor([[1, 2]]).shape).toEqual([1, 2]);
       expect(zeros([2, 3]).shape).toEqual([2, 3]);
