@@ -104,6 +104,19 @@ export function manualSeed(seed: number): void {
   defaultGenerator.manualSeed(seed);
 }
 
+/**
+ * A `generator` option: the Generator given, or the global one when none is (undefined or null, as
+ * PyTorch's `generator=None`). Anything else is a ValueError naming `where` (`Linear`, `LSTM`), so a
+ * seed passed by mistake is not read as "none".
+ */
+export function generatorOption(where: string, generator: unknown): Generator {
+  if (generator === undefined || generator === null) return defaultGenerator;
+  if (generator instanceof Generator) return generator;
+  const kind = (generator as object).constructor?.name;
+  const got = Array.isArray(generator) ? 'an array' : typeof generator !== 'object' ? `${typeof generator} ${String(generator)}` : kind === undefined || kind === 'Object' ? 'an object' : `a ${kind}`;
+  throw new ValueError(`${where}: generator must be a Generator (new Generator(seed)), got ${got}`);
+}
+
 export interface RandomOptions extends TensorOptions {
   generator?: Generator;
 }
@@ -129,8 +142,7 @@ const RANDOM_KEYS = optionKeys<RandomOptions>({ requiresGrad: true, dtype: true,
 function checkRandomOptions(name: string, options: RandomOptions | undefined): RandomOptions {
   checkOptions(name, options, RANDOM_KEYS);
   if (options?.dtype !== undefined && options.dtype !== 'float32') throw new DTypeError(`${name}: samples are float32, got dtype '${String(options.dtype)}'`);
-  if (options?.generator !== undefined && !(options.generator instanceof Generator)) throw new ValueError(`${name}: generator must be a Generator`);
-  return options ?? {};
+  return { ...options, generator: generatorOption(name, options?.generator) };
 }
 
 /** Standard-normal samples in the given shape. */

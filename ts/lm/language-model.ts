@@ -11,7 +11,7 @@ import { macrotask } from '../event-loop';
 import { runOp, tidy, untracked } from '../memory';
 import { tensor } from '../creation';
 import { noGrad } from '../autograd';
-import { Generator, defaultGenerator } from '../random';
+import { Generator, defaultGenerator, generatorOption } from '../random';
 import { Module } from '../nn/module';
 import { Embedding, Linear } from '../nn/linear';
 import { Stepper, type StepperOptions } from '../nn/stepper';
@@ -86,15 +86,15 @@ export class LanguageModel extends Module {
   private generator_: Generator;
 
   /**
-   * `options.generator` is the stream dropout masks are drawn from (default: the global one); two
-   * models with generators of their own train without disturbing each other's randomness.
+   * `options.generator` is the stream the initial weights (embed, then rnn, then head) and then the
+   * dropout masks are drawn from (default: the global one); two models with generators of their own
+   * build and train without disturbing each other's randomness, or the global generator's.
    */
   constructor(config: Partial<LanguageModelConfig> & { vocabSize: number }, options: { generator?: Generator } = {}) {
     super();
     checkOptions('LanguageModel', config, CONFIG_KEYS);
     checkOptions('LanguageModel', options, MODEL_OPTION_KEYS);
-    this.generator_ = options?.generator ?? defaultGenerator;
-    if (!(this.generator_ instanceof Generator)) throw new ValueError('LanguageModel: options.generator must be a Generator');
+    this.generator_ = generatorOption('LanguageModel', options?.generator);
     const c: LanguageModelConfig = { ...DEFAULT_MODEL_CONFIG, ...config };
     checkConfig(c);
     this.config = Object.freeze(c);
@@ -108,10 +108,11 @@ export class LanguageModel extends Module {
     }
     // Registration order fixes the parameter names: embed.weight, rnn.weight_ih_l0, ..., head.weight, head.bias.
     try {
-      this.embed = this.addModule('embed', new Embedding(c.vocabSize, c.embedDim));
-      const rnnOptions = { numLayers: c.numLayers, dropout: c.numLayers > 1 ? c.dropout : 0, generator: this.generator_ };
+      const generator = this.generator_;
+      this.embed = this.addModule('embed', new Embedding(c.vocabSize, c.embedDim, { generator }));
+      const rnnOptions = { numLayers: c.numLayers, dropout: c.numLayers > 1 ? c.dropout : 0, generator };
       this.rnn = this.addModule('rnn', c.cell === 'lstm' ? new LSTM(c.embedDim, c.hiddenSize, rnnOptions) : new GRU(c.embedDim, c.hiddenSize, rnnOptions));
-      this.head = this.addModule('head', new Linear(c.hiddenSize, c.vocabSize));
+      this.head = this.addModule('head', new Linear(c.hiddenSize, c.vocabSize, { generator }));
     } catch (e) {
       this.dispose(); // the submodules built so far (out of memory in a later one, say)
       throw e;

@@ -12,21 +12,24 @@ import { assertTensor } from '../checks';
 import { Module } from './module';
 import { checkSize, checkFlag } from './linear';
 import { checkOptions, optionKeys } from '../options';
+import { generatorOption, type Generator } from '../random';
 
 export interface CellOptions {
   bias?: boolean;
+  /** Where the initial weights are drawn from (default: the global generator, seeded by `manualSeed`). */
+  generator?: Generator;
 }
 export interface RNNCellOptions extends CellOptions {
   nonlinearity?: 'tanh' | 'relu';
 }
-const CELL_KEYS = optionKeys<CellOptions>({ bias: true });
-const RNN_CELL_KEYS = optionKeys<RNNCellOptions>({ bias: true, nonlinearity: true });
+const CELL_KEYS = optionKeys<CellOptions>({ bias: true, generator: true });
+const RNN_CELL_KEYS = optionKeys<RNNCellOptions>({ bias: true, generator: true, nonlinearity: true });
 
-/** Checks a cell's options; returns its bias flag. */
-function cellBias(name: string, options: CellOptions | undefined, keys: readonly string[]): boolean {
+/** A cell's checked options: its bias flag and the generator its weights are drawn from. */
+function cellOptions(name: string, options: CellOptions | undefined, keys: readonly string[]): { bias: boolean; generator: Generator } {
   checkOptions(name, options, keys);
   checkFlag(name, 'bias', options?.bias);
-  return options?.bias ?? true;
+  return { bias: options?.bias ?? true, generator: generatorOption(name, options?.generator) };
 }
 
 abstract class CellBase extends Module {
@@ -36,7 +39,7 @@ abstract class CellBase extends Module {
   protected readonly mode: RecurrentMode;
   protected readonly w: RecurrentWeights;
 
-  protected constructor(mode: RecurrentMode, name: string, inputSize: number, hiddenSize: number, bias: boolean) {
+  protected constructor(mode: RecurrentMode, name: string, inputSize: number, hiddenSize: number, { bias, generator }: { bias: boolean; generator: Generator }) {
     super();
     checkSize(name, 'inputSize', inputSize);
     checkSize(name, 'hiddenSize', hiddenSize);
@@ -44,7 +47,7 @@ abstract class CellBase extends Module {
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
     this.bias = bias;
-    const init = recurrentInit(hiddenSize);
+    const init = recurrentInit(hiddenSize, generator);
     const G = GATES[mode] * hiddenSize;
     this.w = {
       wIh: this.addParameter('weight_ih', [G, inputSize], init),
@@ -106,7 +109,7 @@ abstract class CellBase extends Module {
 
 export class LSTMCell extends CellBase {
   constructor(inputSize: number, hiddenSize: number, options: CellOptions = {}) {
-    super('LSTM', 'LSTMCell', inputSize, hiddenSize, cellBias('LSTMCell', options, CELL_KEYS));
+    super('LSTM', 'LSTMCell', inputSize, hiddenSize, cellOptions('LSTMCell', options, CELL_KEYS));
   }
 
   /** Returns [h', c']; hx = [h, c] or omitted for zeros. */
@@ -119,7 +122,7 @@ export class LSTMCell extends CellBase {
 
 export class GRUCell extends CellBase {
   constructor(inputSize: number, hiddenSize: number, options: CellOptions = {}) {
-    super('GRU', 'GRUCell', inputSize, hiddenSize, cellBias('GRUCell', options, CELL_KEYS));
+    super('GRU', 'GRUCell', inputSize, hiddenSize, cellOptions('GRUCell', options, CELL_KEYS));
   }
 
   /** Returns h'. */
@@ -132,10 +135,10 @@ export class RNNCell extends CellBase {
   readonly nonlinearity: 'tanh' | 'relu';
 
   constructor(inputSize: number, hiddenSize: number, options: RNNCellOptions = {}) {
-    const bias = cellBias('RNNCell', options, RNN_CELL_KEYS);
+    const checked = cellOptions('RNNCell', options, RNN_CELL_KEYS);
     const nl = options?.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new ValueError(`RNNCell: nonlinearity must be 'tanh' or 'relu', got '${nl}'`);
-    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', 'RNNCell', inputSize, hiddenSize, bias);
+    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', 'RNNCell', inputSize, hiddenSize, checked);
     this.nonlinearity = nl;
   }
 

@@ -1,6 +1,6 @@
 /** nn.Linear and nn.Embedding. */
 import { Tensor } from '../tensor';
-import { uniform_, normal_ } from '../random';
+import { generatorOption, uniform_, normal_, type Generator } from '../random';
 import { embedding, linear } from '../ops/index';
 import { IndexError, ValueError } from '../errors';
 import { Module } from './module';
@@ -9,14 +9,18 @@ import { checkOptions, optionKeys } from '../options';
 export interface LinearOptions {
   /** Adds a learned bias (default true). */
   bias?: boolean;
+  /** Where the initial weights are drawn from (default: the global generator, seeded by `manualSeed`). */
+  generator?: Generator;
 }
-const LINEAR_KEYS = optionKeys<LinearOptions>({ bias: true });
+const LINEAR_KEYS = optionKeys<LinearOptions>({ bias: true, generator: true });
 
 export interface EmbeddingOptions {
   /** This row is zeroed and never updated by gradients (negative counts from the end). */
   paddingIdx?: number | null;
+  /** Where the initial weights are drawn from (default: the global generator, seeded by `manualSeed`). */
+  generator?: Generator;
 }
-const EMBEDDING_KEYS = optionKeys<EmbeddingOptions>({ paddingIdx: true });
+const EMBEDDING_KEYS = optionKeys<EmbeddingOptions>({ paddingIdx: true, generator: true });
 
 export class Linear extends Module {
   readonly inFeatures: number;
@@ -31,11 +35,12 @@ export class Linear extends Module {
     checkFlag('Linear', 'bias', options?.bias);
     checkSize('Linear', 'inFeatures', inFeatures);
     checkSize('Linear', 'outFeatures', outFeatures);
+    const generator = generatorOption('Linear', options?.generator);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     const bound = 1 / Math.sqrt(inFeatures);
-    this.weight = this.addParameter('weight', [outFeatures, inFeatures], (t) => uniform_(t, -bound, bound));
-    this.bias = options?.bias === false ? null : this.addParameter('bias', [outFeatures], (t) => uniform_(t, -bound, bound));
+    this.weight = this.addParameter('weight', [outFeatures, inFeatures], (t) => uniform_(t, -bound, bound, generator));
+    this.bias = options?.bias === false ? null : this.addParameter('bias', [outFeatures], (t) => uniform_(t, -bound, bound, generator));
   }
 
   /** x (..., inFeatures) → (..., outFeatures). */
@@ -57,6 +62,7 @@ export class Embedding extends Module {
     checkOptions('Embedding', options, EMBEDDING_KEYS);
     checkSize('Embedding', 'numEmbeddings', numEmbeddings);
     checkSize('Embedding', 'embeddingDim', embeddingDim);
+    const generator = generatorOption('Embedding', options?.generator);
     this.numEmbeddings = numEmbeddings;
     this.embeddingDim = embeddingDim;
     let pad = options?.paddingIdx ?? null;
@@ -68,7 +74,7 @@ export class Embedding extends Module {
     }
     this.paddingIdx = pad;
     this.weight = this.addParameter('weight', [numEmbeddings, embeddingDim], (t) => {
-      normal_(t);
+      normal_(t, 0, 1, generator);
       if (pad !== null) t.f32().fill(0, pad * embeddingDim, (pad + 1) * embeddingDim);
     });
   }

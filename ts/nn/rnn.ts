@@ -17,7 +17,7 @@ import { Stepper, type StepperOptions } from './stepper';
 import { DecodeStep, type DecodeStack, type DecodeLayer, type DecodeMatrix } from './decode-step';
 import { QuantizedMatrix, refuseGrad, type QuantDtype } from './quantized';
 import { Module } from './module';
-import { Generator, defaultGenerator } from '../random';
+import { Generator, generatorOption } from '../random';
 import { checkSize, checkFlag } from './linear';
 import { checkOptions, optionKeys } from '../options';
 
@@ -28,7 +28,10 @@ export interface RNNBaseOptions {
   /** Dropout on the outputs of every layer but the last, in training mode (PyTorch semantics). */
   dropout?: number;
   bidirectional?: boolean;
-  /** Where the dropout masks come from (default: the global generator, seeded by `manualSeed`). */
+  /**
+   * Where the initial weights and the dropout masks are drawn from (default: the global generator,
+   * seeded by `manualSeed`).
+   */
   generator?: Generator;
 }
 
@@ -148,7 +151,10 @@ export abstract class RNNBase extends Module {
    * makes), per layer-direction; null for a float32 module.
    */
   quant: { dtype: QuantDtype; layers: QuantizedLayer[] } | null = null;
-  /** The stream dropout masks are drawn from; replace it to give this module a stream of its own. */
+  /**
+   * The stream the initial weights were drawn from and dropout masks are drawn from; replace it to
+   * give this module a dropout stream of its own.
+   */
   generator: Generator;
 
   protected constructor(mode: RecurrentMode, name: string, inputSize: number, hiddenSize: number, options: LSTMOptions) {
@@ -165,15 +171,14 @@ export abstract class RNNBase extends Module {
     this.dropout = options.dropout ?? 0;
     this.bidirectional = options.bidirectional ?? false;
     this.projSize = options.projSize ?? 0;
-    this.generator = options.generator ?? defaultGenerator;
-    if (!(this.generator instanceof Generator)) throw new ValueError(`${name}: generator must be a Generator`);
+    this.generator = generatorOption(name, options.generator);
     checkSize(name, 'numLayers', this.numLayers);
     if (!(this.dropout >= 0 && this.dropout <= 1)) throw new ValueError(`${name}: dropout must be in [0, 1], got ${this.dropout}`);
     if (!Number.isInteger(this.projSize) || this.projSize < 0) throw new ValueError(`${name}: projSize must be a non-negative integer, got ${this.projSize}`);
     if (this.projSize >= hiddenSize) throw new ValueError(`${name}: projSize (${this.projSize}) must be smaller than hiddenSize (${hiddenSize})`);
 
     // PyTorch: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)), registered per layer then direction.
-    const init = recurrentInit(hiddenSize);
+    const init = recurrentInit(hiddenSize, this.generator);
     const G = GATES[mode] * hiddenSize;
     const P = this.outSize;
     const D = this.directions;

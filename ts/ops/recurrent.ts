@@ -21,11 +21,11 @@ export type RecurrentMode = 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU';
 /** Gates per mode: the weight rows are G*H with G gates (LSTM i,f,g,o; GRU r,z,n). */
 export const GATES: Record<RecurrentMode, number> = { LSTM: 4, GRU: 3, RNN_TANH: 1, RNN_RELU: 1 };
 
-/** PyTorch's init of every recurrent weight and bias: U(-1/sqrt(H), 1/sqrt(H)). */
-export function recurrentInit(hiddenSize: number): (t: Tensor) => void {
+/** PyTorch's init of every recurrent weight and bias: U(-1/sqrt(H), 1/sqrt(H)), drawn from `generator`. */
+export function recurrentInit(hiddenSize: number, generator: Generator): (t: Tensor) => void {
   const bound = 1 / Math.sqrt(hiddenSize);
   return (t) => {
-    uniform_(t, -bound, bound);
+    uniform_(t, -bound, bound, generator);
   };
 }
 

@@ -9,7 +9,7 @@
  */
 import { init } from '../init';
 import { tidy } from '../memory';
-import { Generator, defaultGenerator } from '../random';
+import { Generator } from '../random';
 import { FormatError, ValueError } from '../errors';
 import { LanguageModel, generateText } from '../lm/language-model';
 import type { Tokenizer } from '../text/tokenizer';
@@ -346,23 +346,18 @@ function checkpointSettings(ck: DecodedCheckpoint): TrainingSettings {
 
 /**
  * A copy of `model` with its current weights, for generation that must not see later training
- * steps. Building it draws an initialization from the global generator, which is put back as it
- * was, so taking a snapshot changes nothing a later step or checkpoint depends on.
+ * steps. Its initialization, loaded over at once, is drawn from a generator of its own, so taking a
+ * snapshot changes nothing a later step or checkpoint depends on.
  */
 function snapshot(model: LanguageModel): LanguageModel {
   // A quantized model never trains: it is its own snapshot (its owner must not dispose it, see generate).
   if (model.quantization !== null) return model;
-  const rng = defaultGenerator.getState();
+  const copy = new LanguageModel(model.config, { generator: new Generator(0) });
   try {
-    const copy = new LanguageModel(model.config, { generator: new Generator(0) });
-    try {
-      tidy(() => copy.loadStateDict(model.stateDict()));
-    } catch (e) {
-      copy.dispose();
-      throw e;
-    }
-    return copy;
-  } finally {
-    defaultGenerator.setState(rng);
+    tidy(() => copy.loadStateDict(model.stateDict()));
+  } catch (e) {
+    copy.dispose();
+    throw e;
   }
+  return copy;
 }

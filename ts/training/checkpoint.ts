@@ -32,6 +32,7 @@ import { QuantizedMatrix, checkQuantizedValues, type QuantDtype } from '../nn/qu
 import { showName } from '../io/json-guard';
 import { FormatError, ShapeError, ValueError } from '../errors';
 import { LanguageModel, type LanguageModelConfig } from '../lm/language-model';
+import { Generator, defaultGenerator } from '../random';
 import { quantizedModelFrom, type RawQuantized, type RawTensor } from '../lm/quantize';
 import { tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '../text/tokenizer';
 import type { LMTrainer } from './trainer';
@@ -237,7 +238,10 @@ export function modelFromCheckpoint(ck: DecodedCheckpoint): LanguageModel {
     shapes.set(name, t.shape);
   }
   checkTensorSet(languageModelShapes(config), shapes, 'checkpoint weights do not match its model config');
-  const model = new LanguageModel(config);
+  // The initialization is loaded over at once: drawn from a stream of its own, it leaves the global
+  // generator as it was. Dropout then draws from the global one, as for any model given no generator.
+  const model = new LanguageModel(config, { generator: new Generator(0) });
+  model.generator = defaultGenerator;
   try {
     model.loadStateDict(ck.params);
   } catch (e) {

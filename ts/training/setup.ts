@@ -8,7 +8,7 @@
  * under their own names (older ones: under the CLI's flags) and the text's fingerprint in
  * `extra.data`, so resuming on other text is refused.
  */
-import { Generator, manualSeed } from '../random';
+import { Generator } from '../random';
 import { FormatError, SettingError, ValueError } from '../errors';
 import { LanguageModel, type CellType, type LanguageModelConfig } from '../lm/language-model';
 import { buildTokenizer, type Tokenizer, type TokenizerLevel } from '../text/tokenizer';
@@ -102,13 +102,13 @@ export function prepareTrainingData(text: string, s: TrainingSettings, sources: 
 }
 
 /**
- * A new model and its trainer. Initialization draws from the global generator, seeded here (as
- * torch.manual_seed would); dropout from a stream of the run's own, which checkpoints carry.
+ * A new model and its trainer. Initialization and dropout each draw from a stream of the run's own,
+ * both seeded with `s.seed` (the initialization is what `manualSeed(s.seed)` then `new LanguageModel`
+ * gives); the dropout stream is the one checkpoints carry. The global generator is not touched.
  */
 export function createTraining(s: TrainingSettings, data: TrainingData, threads = 1): { model: LanguageModel; trainer: LMTrainer } {
-  manualSeed(s.seed);
-  const generator = new Generator(s.seed);
-  const model = new LanguageModel(modelConfig(s, data.tokenizer), { generator });
+  const model = new LanguageModel(modelConfig(s, data.tokenizer), { generator: new Generator(s.seed) });
+  const generator = new Generator(s.seed); // dropout: a fresh stream, not the one the initialization advanced
   try {
     return { model, trainer: new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator, threads }) };
   } catch (e) {
@@ -127,7 +127,6 @@ export function resumeTraining(s: TrainingSettings, data: TrainingData, ck: Deco
   if (was !== undefined && was.fingerprint !== data.record.fingerprint) {
     throw new FormatError(`the checkpoint was trained on other text (${was.sources.join(', ')}); resume on the same text`);
   }
-  manualSeed(s.seed); // as createTraining leaves the global generator (the model then loads over its initialization)
   const model = modelFromCheckpoint(ck);
   const c = model.config;
   const want = modelConfig(s, data.tokenizer);
