@@ -245,36 +245,6 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     return false;
   }
 
-  /** Per-parameter state in parameter order (null where no step happened yet), for checkpoints. */
-  stateList(): ({ step: number; buffers: Tensor[] } | null)[] {
-    this.assertUsable('stateList');
-    return this.params.map((p) => this.state.get(p) ?? null);
-  }
-
-  /** Restores state saved by `stateList` (copies the buffers' data). */
-  loadStateList(list: readonly ({ step: number; buffers: Float32Array[] } | null)[]): void {
-    this.assertUsable('loadStateList');
-    const params = this.params;
-    if (list.length !== params.length) {
-      throw new ValueError(`loadStateList: ${list.length} entries for ${params.length} parameters`);
-    }
-    const groupOf = (p: Tensor): G => this.paramGroups.find((g) => g.params.includes(p)) as G;
-    list.forEach((entry, i) => {
-      const p = params[i];
-      const old = this.state.get(p);
-      if (old) old.buffers.forEach((b) => b.dispose());
-      this.state.delete(p);
-      if (entry === null) return;
-      const buffers = untracked(() => this.createBuffers(p, groupOf(p)));
-      if (buffers.length !== entry.buffers.length || buffers.some((b, j) => b.size !== entry.buffers[j].length)) {
-        buffers.forEach((b) => b.dispose());
-        throw new ValueError(`loadStateList: state of parameter ${i} does not match its shape ${p.toString()}`);
-      }
-      buffers.forEach((b, j) => b.f32().set(entry.buffers[j]));
-      this.state.set(p, { step: entry.step, buffers });
-    });
-  }
-
   /**
    * The optimizer's state as PyTorch's `state_dict()`: `state` by parameter index (numbered through
    * the groups in order; parameters not yet stepped are absent), `param_groups` with PyTorch's
