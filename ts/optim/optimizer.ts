@@ -286,8 +286,9 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
   /**
    * Restores a state dict from `stateDict()` (or PyTorch's, as `{ shape, data }` tensors): the
    * groups' hyperparameters and every parameter's state. Saved group i's j-th parameter is this
-   * optimizer's group i's j-th parameter. Everything is checked first: on an error (a ValueError or
-   * ShapeError naming what does not match) nothing changes.
+   * optimizer's group i's j-th parameter. Everything is checked, and the new buffers allocated,
+   * before the old are released (memory for both is needed for a moment): on an error (a
+   * ValueError or ShapeError naming what does not match, or an OutOfMemoryError) nothing changes.
    */
   loadStateDict(dict: OptimizerStateDict<StateTensor>): void {
     this.assertUsable('loadStateDict');
@@ -295,7 +296,6 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     const { state, param_groups: saved } = checkStateDict(where, dict);
     const { groups, owners } = this.readGroups(where, saved);
     const states = Object.entries(state).map(([id, entry]) => this.readParamState(where, id, entry, owners));
-    // Allocated before anything changes: an allocation failure changes nothing either.
     this.assign(allocateStates(states), groups);
   }
 
