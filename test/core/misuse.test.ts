@@ -429,18 +429,18 @@ describe('a disposed optimizer refuses every use', () => {
     ['AdamW', (ps) => new optim.AdamW(ps)],
   ];
   for (const [name, make] of makers) {
-    it(`${name}: step, zeroGrad, stateList, loadStateList after dispose()`, () => {
+    it(`${name}: step, zeroGrad, stateDict, loadStateDict after dispose()`, () => {
       const params = [withGrad([3]), withGrad([2, 2])];
       const opt = make(params);
       opt.step(); // creates state buffers
-      const saved = opt.stateList().map((s) => (s === null ? null : { step: s.step, buffers: s.buffers.map((b) => b.toArray() as Float32Array) }));
+      const saved = opt.stateDict();
       const grads = params.map((p) => p.grad!.toArray());
       const values = params.map((p) => p.toArray());
       opt.dispose();
       expectDisposed('step', () => opt.step());
       expectDisposed('zeroGrad', () => opt.zeroGrad());
-      expectDisposed('stateList', () => opt.stateList());
-      expectDisposed('loadStateList', () => opt.loadStateList(saved));
+      expectDisposed('stateDict', () => opt.stateDict());
+      expectDisposed('loadStateDict', () => opt.loadStateDict(saved));
       opt.dispose(); // idempotent
       expect(params.map((p) => p.grad!.toArray()), 'zeroGrad left the gradients alone').toEqual(grads);
       expect(params.map((p) => p.toArray()), 'step left the parameters alone').toEqual(values);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   init, manualSeed, memory, CharTokenizer, WordTokenizer, LanguageModel, LMBatcher, LMTrainer, Module, encodeCheckpoint, decodeCheckpoint,
-  modelFromCheckpoint, restoreTrainer, readSafetensors, saveSafetensors, tensor, FormatError, OutOfMemoryError, CHECKPOINT_FORMAT,
+  modelFromCheckpoint, restoreTrainer, readSafetensors, saveSafetensors, setMemoryLimit, tensor, FormatError, OutOfMemoryError, CHECKPOINT_FORMAT,
 } from 'lstm-wasm';
 import { expectFormatRefusal } from '../support/refusal';
 import { checkpointJson, editCheckpoint, resign, withExtraTensor } from './checkpoint-kit';
@@ -270,6 +270,27 @@ describe('hostile checkpoints', () => {
     expect(t4.exportState().json).toEqual(before);
     expect(memory().liveTensors).toBe(live);
     t4.dispose();
+    model.dispose();
+  });
+
+  it('running out of memory while restoring the optimizer state changes nothing of the trainer', async () => {
+    const { tok, model, t } = await trained();
+    const ck = decodeCheckpoint(encodeCheckpoint(model, tok, t));
+    t.dispose();
+    const t2 = new LMTrainer(model, new LMBatcher(tok.encode(TEXT), 3, 8), null);
+    await t2.run({ steps: 1 }); // its own optimizer state, to be kept
+    const before = t2.exportState();
+    const live = memory().liveTensors;
+    // Room for the carried state (120 bytes), not for Adam's two buffers per parameter.
+    setMemoryLimit(memory().usedBytes + 1024);
+    try {
+      expect(() => restoreTrainer(t2, ck)).toThrow(OutOfMemoryError);
+    } finally {
+      setMemoryLimit(null);
+    }
+    expect(t2.exportState()).toEqual(before);
+    expect(memory().liveTensors).toBe(live);
+    t2.dispose();
     model.dispose();
   });
 

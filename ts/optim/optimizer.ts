@@ -245,36 +245,6 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     return false;
   }
 
-  /** Per-parameter state in parameter order (null where no step happened yet), for checkpoints. */
-  stateList(): ({ step: number; buffers: Tensor[] } | null)[] {
-    this.assertUsable('stateList');
-    return this.params.map((p) => this.state.get(p) ?? null);
-  }
-
-  /** Restores state saved by `stateList` (copies the buffers' data). */
-  loadStateList(list: readonly ({ step: number; buffers: Float32Array[] } | null)[]): void {
-    this.assertUsable('loadStateList');
-    const params = this.params;
-    if (list.length !== params.length) {
-      throw new ValueError(`loadStateList: ${list.length} entries for ${params.length} parameters`);
-    }
-    const groupOf = (p: Tensor): G => this.paramGroups.find((g) => g.params.includes(p)) as G;
-    list.forEach((entry, i) => {
-      const p = params[i];
-      const old = this.state.get(p);
-      if (old) old.buffers.forEach((b) => b.dispose());
-      this.state.delete(p);
-      if (entry === null) return;
-      const buffers = untracked(() => this.createBuffers(p, groupOf(p)));
-      if (buffers.length !== entry.buffers.length || buffers.some((b, j) => b.size !== entry.buffers[j].length)) {
-        buffers.forEach((b) => b.dispose());
-        throw new ValueError(`loadStateList: state of parameter ${i} does not match its shape ${p.toString()}`);
-      }
-      buffers.forEach((b, j) => b.f32().set(entry.buffers[j]));
-      this.state.set(p, { step: entry.step, buffers });
-    });
-  }
-
   /**
    * The optimizer's state as PyTorch's `state_dict()`: `state` by parameter index (numbered through
    * the groups in order; parameters not yet stepped are absent), `param_groups` with PyTorch's
@@ -316,105 +286,101 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
   /**
    * Restores a state dict from `stateDict()` (or PyTorch's, as `{ shape, data }` tensors): the
    * groups' hyperparameters and every parameter's state. Saved group i's j-th parameter is this
-   * optimizer's group i's j-th parameter. Everything is checked first: on an error (a ValueError or
-   * ShapeError naming what does not match) nothing changes.
+   * optimizer's group i's j-th parameter. Everything is checked, and the new buffers allocated,
+   * before the old are released (memory for both is needed for a moment): on an error (a
+   * ValueError or ShapeError naming what does not match, or an OutOfMemoryError) nothing changes.
    */
   loadStateDict(dict: OptimizerStateDict<StateTensor>): void {
     this.assertUsable('loadStateDict');
     const where = `${this.name}.loadStateDict`;
-    if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) throw new ValueError(`${where}: the state dict must be an object { state, param_groups }, got ${describe(dict)}`);
-    checkOptions(where, dict, ['state', 'param_groups']);
-    const { state, param_groups: saved } = dict;
-    if (!Array.isArray(saved)) throw new ValueError(`${where}: param_groups must be an array, got ${describe(saved)}`);
-    if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new ValueError(`${where}: state must be an object, got ${describe(state)}`);
+    const { state, param_groups: saved } = checkStateDict(where, dict);
+    const { groups, owners } = this.readGroups(where, saved);
+    const states = Object.entries(state).map(([id, entry]) => this.readParamState(where, id, entry, owners));
+    this.assign(allocateStates(states), groups);
+  }
+
+  /** Replaces the whole state (as PyTorch: a parameter not in the dict loses its state) and the groups' hyperparameters. */
+  private assign(states: readonly [Tensor, ParamState][], groups: readonly SavedGroup[]): void {
+    for (const s of this.state.values()) s.buffers.forEach((b) => b.dispose());
+    this.state.clear();
+    for (const [p, s] of states) this.state.set(p, s);
+    groups.forEach((g, gi) => {
+      Object.assign(this.paramGroups[gi], g.hypers);
+      if (g.initialLr !== undefined) initialLr.set(this.paramGroups[gi], g.initialLr);
+      else initialLr.delete(this.paramGroups[gi]);
+    });
+  }
+
+  /**
+   * Saved groups, checked (hyperparameters as the constructor checks them, parameter indices as
+   * many as this optimizer's group has, each once), and which parameter each index stands for.
+   */
+  private readGroups(where: string, saved: readonly unknown[]): { groups: SavedGroup[]; owners: Map<string, Owner> } {
     if (saved.length !== this.paramGroups.length) {
       throw new ValueError(`${where}: the state dict has ${saved.length} parameter group(s), the optimizer has ${this.paramGroups.length}`);
     }
-    // Hyperparameters of each group, checked as the constructor checks them.
-    const hypers = this.hypers();
-    const paramOf = new Map<string, { p: Tensor; hypers: Record<string, unknown> }>();
-    const newHypers = saved.map((sg, gi) => {
+    const owners = new Map<string, Owner>();
+    const groups = saved.map((sg, gi) => {
       const at = `param_groups[${gi}]`;
       if (sg === null || typeof sg !== 'object' || Array.isArray(sg)) throw new ValueError(`${where}: ${at} must be an object, got ${describe(sg)}`);
-      const group = this.paramGroups[gi];
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(sg)) {
-        if (k === 'params') continue;
-        if (k === 'initial_lr') {
-          if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new ValueError(`${where}: ${at}.initial_lr must be a finite number >= 0, got ${describe(v)}`);
-          continue;
-        }
-        const h = hypers.find((x) => x.torch === k);
-        if (h !== undefined) out[h.key] = Array.isArray(v) ? [...v] : v;
-        else if (!(k in TORCH_OFF)) throw new ValueError(`${where}: ${at} has unknown key '${k}' (${this.name} groups have ${hypers.map((x) => x.torch).join(', ')}, params, initial_lr)`);
-        else if (v !== TORCH_OFF[k] && !(k === 'fused' && v === null)) throw new ValueError(`${where}: ${at}.${k} is ${String(v)}; lstm-wasm's ${this.name} does not have ${k}`);
-      }
-      for (const h of hypers) if (!(h.key in out)) throw new ValueError(`${where}: ${at} has no '${h.torch}'`);
-      this.checkGroup(`param_groups[${gi}]`, out);
-      const ids = sg.params;
+      const group = this.readGroupHypers(where, at, sg as Record<string, unknown>);
+      const ids = (sg as { params?: unknown }).params;
+      const params = this.paramGroups[gi].params;
       if (!Array.isArray(ids)) throw new ValueError(`${where}: ${at}.params must be an array of parameter indices, got ${describe(ids)}`);
-      if (ids.length !== group.params.length) {
-        throw new ValueError(`${where}: ${at} has ${ids.length} parameter(s), the optimizer's paramGroups[${gi}] has ${group.params.length}`);
+      if (ids.length !== params.length) {
+        throw new ValueError(`${where}: ${at} has ${ids.length} parameter(s), the optimizer's paramGroups[${gi}] has ${params.length}`);
       }
       ids.forEach((id, j) => {
         if (!Number.isInteger(id) || id < 0) throw new ValueError(`${where}: ${at}.params[${j}] must be an integer index >= 0, got ${describe(id)}`);
-        if (paramOf.has(String(id))) throw new ValueError(`${where}: parameter index ${id} appears more than once in param_groups`);
-        paramOf.set(String(id), { p: group.params[j], hypers: out });
+        if (owners.has(String(id))) throw new ValueError(`${where}: parameter index ${id} appears more than once in param_groups`);
+        owners.set(String(id), { p: params[j], hypers: group.hypers });
       });
-      return out;
+      return group;
     });
-    // Each parameter's state: step and buffers, shaped as the parameter.
-    const names = this.bufferNames();
-    const loaded = new Map<Tensor, { step: number; data: (ArrayLike<number> | null)[] }>();
-    for (const [id, entry] of Object.entries(state)) {
-      const at = `state[${id}]`;
-      const target = paramOf.get(id);
-      if (target === undefined) throw new ValueError(`${where}: ${at} is for no parameter in param_groups (indices ${[...paramOf.keys()].join(', ')})`);
-      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new ValueError(`${where}: ${at} must be an object, got ${describe(entry)}`);
-      const known = ['step', ...names];
-      const extra = Object.keys(entry).find((k) => !known.includes(k));
-      if (extra !== undefined) throw new ValueError(`${where}: ${at} has unknown key '${extra}' (${this.name} state has ${known.join(', ')})`);
-      const { p, hypers: groupHypers } = target;
-      let step = (entry as Record<string, unknown>).step;
-      if (step === undefined && this.stepOptional()) step = 1;
-      step = stepNumber(step);
-      if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > 0xffffffff) {
-        throw new ValueError(`${where}: ${at}.step must be an integer >= 0, got ${describe((entry as Record<string, unknown>).step)}`);
+    return { groups, owners };
+  }
+
+  /** A saved group's hyperparameters under their option names, checked, and its initial_lr. */
+  private readGroupHypers(where: string, at: string, sg: Record<string, unknown>): SavedGroup {
+    const hypers = this.hypers();
+    const out: Record<string, unknown> = {};
+    let initial: number | undefined;
+    for (const [k, v] of Object.entries(sg)) {
+      if (k === 'params') continue;
+      if (k === 'initial_lr') {
+        if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new ValueError(`${where}: ${at}.initial_lr must be a finite number >= 0, got ${describe(v)}`);
+        initial = v;
+        continue;
       }
-      const data = names.map((n) => {
-        const v = (entry as Record<string, unknown>)[n];
-        if ((v === null || v === undefined) && this.bufferOptional(groupHypers, n)) return null;
-        return stateData(`${where}: ${at}.${n}`, v, p);
-      });
-      loaded.set(p, { step, data });
+      const h = hypers.find((x) => x.torch === k);
+      if (h !== undefined) out[h.key] = Array.isArray(v) ? [...v] : v;
+      else if (!(k in TORCH_OFF)) throw new ValueError(`${where}: ${at} has unknown key '${k}' (${this.name} groups have ${hypers.map((x) => x.torch).join(', ')}, params, initial_lr)`);
+      else if (v !== TORCH_OFF[k] && !(k === 'fused' && v === null)) throw new ValueError(`${where}: ${at}.${k} is ${String(v)}; lstm-wasm's ${this.name} does not have ${k}`);
     }
-    // Allocate the new state before changing anything, so an allocation failure changes nothing.
-    const made: [Tensor, ParamState][] = [];
-    try {
-      untracked(() => {
-        for (const [p, { step, data }] of loaded) {
-          const buffers: Tensor[] = [];
-          made.push([p, { step, buffers }]);
-          for (const d of data) {
-            if (d === null) continue;
-            const b = new Tensor(p.shape);
-            buffers.push(b);
-            b.f32().set(d);
-          }
-        }
-      });
-    } catch (e) {
-      for (const [, s] of made) s.buffers.forEach((b) => b.dispose());
-      throw e;
-    }
-    for (const s of this.state.values()) s.buffers.forEach((b) => b.dispose());
-    this.state.clear();
-    for (const [p, s] of made) this.state.set(p, s);
-    newHypers.forEach((h, gi) => Object.assign(this.paramGroups[gi], h));
-    saved.forEach((sg, gi) => {
-      if (typeof sg.initial_lr === 'number') initialLr.set(this.paramGroups[gi], sg.initial_lr);
-      else initialLr.delete(this.paramGroups[gi]);
+    for (const h of hypers) if (!(h.key in out)) throw new ValueError(`${where}: ${at} has no '${h.torch}'`);
+    this.checkGroup(at, out);
+    return { hypers: out, initialLr: initial };
+  }
+
+  /** `state[id]`, checked against its parameter: known keys, a step, and buffers of the parameter's shape. */
+  private readParamState(where: string, id: string, entry: unknown, owners: ReadonlyMap<string, Owner>): SavedParamState {
+    const at = `${where}: state[${id}]`;
+    const owner = owners.get(id);
+    if (owner === undefined) throw new ValueError(`${at} is for no parameter in param_groups (indices ${[...owners.keys()].join(', ')})`);
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new ValueError(`${at} must be an object, got ${describe(entry)}`);
+    const names = this.bufferNames();
+    const known = ['step', ...names];
+    const extra = Object.keys(entry).find((k) => !known.includes(k));
+    if (extra !== undefined) throw new ValueError(`${at} has unknown key '${extra}' (${this.name} state has ${known.join(', ')})`);
+    const fields = entry as Record<string, unknown>;
+    const step = stepOf(`${at}.step`, fields.step, this.stepOptional());
+    const { p } = owner;
+    const data = names.map((n) => {
+      const v = fields[n];
+      if ((v === null || v === undefined) && this.bufferOptional(owner.hypers, n)) return null;
+      return stateData(`${at}.${n}`, v, p);
     });
+    return { p, step, data };
   }
 
   /** Throws unless the optimizer and every parameter are alive. */
@@ -431,14 +397,74 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
   }
 }
 
-/** PyTorch 1.13 saves Adam's step as a 0-d tensor: its value. */
-function stepNumber(v: unknown): unknown {
-  if (v instanceof Tensor) return v.size === 1 && v.shape.length === 0 ? (v.toArray() as ArrayLike<number>)[0] : v;
-  if (v !== null && typeof v === 'object' && 'data' in v && 'shape' in v) {
-    const { shape, data } = v as { shape: unknown; data: ArrayLike<number> };
-    if (Array.isArray(shape) && shape.length === 0 && data?.length === 1) return data[0];
+/** A saved group, checked: its hyperparameters under their option names, and its initial_lr if it has one. */
+interface SavedGroup {
+  hypers: Record<string, unknown>;
+  initialLr: number | undefined;
+}
+
+/** The parameter a saved index stands for, and the hyperparameters of its saved group. */
+interface Owner {
+  p: Tensor;
+  hypers: Record<string, unknown>;
+}
+
+/** A saved parameter state, checked: its step and its buffers' data (null for an optional buffer left out). */
+interface SavedParamState {
+  p: Tensor;
+  step: number;
+  data: (ArrayLike<number> | null)[];
+}
+
+/** The dict's two parts, checked to be an array and an object (their contents are checked by the optimizer). */
+function checkStateDict(where: string, dict: unknown): { state: object; param_groups: unknown[] } {
+  if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) throw new ValueError(`${where}: the state dict must be an object { state, param_groups }, got ${describe(dict)}`);
+  checkOptions(where, dict, ['state', 'param_groups']);
+  const { state, param_groups: groups } = dict as { state?: unknown; param_groups?: unknown };
+  if (!Array.isArray(groups)) throw new ValueError(`${where}: param_groups must be an array, got ${describe(groups)}`);
+  if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new ValueError(`${where}: state must be an object, got ${describe(state)}`);
+  return { state, param_groups: groups };
+}
+
+/**
+ * A saved step as a number: an integer in [0, 2^32) (the kernels take it as u32), or PyTorch
+ * 1.13's 0-d tensor holding one; 1 when there is none and `optional` (PyTorch's SGD saves none).
+ */
+function stepOf(where: string, given: unknown, optional: boolean): number {
+  let step = given === undefined && optional ? 1 : given;
+  if (step instanceof Tensor) {
+    if (step.size === 1 && step.shape.length === 0) step = (step.toArray() as ArrayLike<number>)[0];
+  } else if (step !== null && typeof step === 'object' && 'data' in step && 'shape' in step) {
+    const { shape, data } = step as { shape: unknown; data: ArrayLike<number> };
+    if (Array.isArray(shape) && shape.length === 0 && data?.length === 1) step = data[0];
   }
-  return v;
+  if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > 0xffffffff) {
+    throw new ValueError(`${where} must be an integer >= 0, got ${describe(given)}`);
+  }
+  return step;
+}
+
+/** The state buffers, allocated untracked and filled (on an allocation failure, none is left allocated). */
+function allocateStates(states: readonly SavedParamState[]): [Tensor, ParamState][] {
+  const made: [Tensor, ParamState][] = [];
+  try {
+    untracked(() => {
+      for (const { p, step, data } of states) {
+        const buffers: Tensor[] = [];
+        made.push([p, { step, buffers }]);
+        for (const d of data) {
+          if (d === null) continue;
+          const b = new Tensor(p.shape);
+          buffers.push(b);
+          b.f32().set(d);
+        }
+      }
+    });
+  } catch (e) {
+    for (const [, s] of made) s.buffers.forEach((b) => b.dispose());
+    throw e;
+  }
+  return made;
 }
 
 /** The data of a state tensor, checked: a live float32 Tensor or `{ shape, data }` of `p`'s shape. */

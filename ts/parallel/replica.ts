@@ -11,6 +11,7 @@ import { Generator } from '../random';
 import { tensor } from '../creation';
 import { untracked } from '../memory';
 import { Adam } from '../optim/adam';
+import type { OptimizerStateDict } from '../optim/optimizer';
 import { ValueError } from '../errors';
 import { LanguageModel, type GenerateOptions, type LanguageModelConfig, type RecurrentState } from '../lm/language-model';
 import { scoreLanes } from '../lm/evaluate';
@@ -25,8 +26,8 @@ export interface ReplicaSetup {
   training: boolean;
   /** Every parameter's values, in `parameters()` order. */
   params: Float32Array[];
-  /** Null for a replica that only scores (no training). */
-  optimizer: { lr: number; betas: [number, number]; eps: number; state: ({ step: number; buffers: Float32Array[] } | null)[] } | null;
+  /** The trainer's Adam (its `stateDict()` as `state`); null for a replica that only scores (no training). */
+  optimizer: { lr: number; betas: [number, number]; eps: number; state: OptimizerStateDict } | null;
   clip: number;
   /** The validation tokens, for `score` (null without validation data). */
   valIds: Int32Array | null;
@@ -143,7 +144,7 @@ function setUp(args: ReplicaSetup): Replica {
     if (args.optimizer !== null) {
       const { lr, betas, eps, state } = args.optimizer;
       optimizer = new Adam(model.parameters(), { lr, betas, eps });
-      optimizer.loadStateList(state);
+      optimizer.loadStateDict(state);
     }
     return { model, optimizer, generator, clip: args.clip, valIds: args.valIds };
   } catch (e) {

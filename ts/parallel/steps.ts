@@ -277,7 +277,7 @@ export class DataParallelSteps implements Steps {
           params: this.optimizer.params.map((p) => p.toArray() as Float32Array),
           optimizer: {
             lr: this.optimizer.lr, betas: [...this.optimizer.betas], eps: this.optimizer.eps,
-            state: this.optimizer.stateList().map((s) => (s === null ? null : { step: s.step, buffers: s.buffers.map((b) => b.toArray() as Float32Array) })),
+            state: this.optimizer.stateDict(),
           },
           clip: this.clip,
           valIds: this.valIds,

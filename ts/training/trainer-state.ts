@@ -4,15 +4,17 @@
  * (Adam's two moments per parameter, the carried recurrent state). checkpoint.ts writes both
  * into one safetensors file; checkpoint-schema.ts checks the JSON's types and ranges.
  *
- * `encodeTrainerState` reads the state of a trainer; `decodeTrainerState` checks a state against
- * a trainer (its parameters, batch and model) and allocates what it needs, so that
- * `LMTrainer.importState` only has to assign.
+ * `encodeTrainerState` reads the state of a trainer (Adam's through its `stateDict()`);
+ * `decodeTrainerState` checks a state against a trainer (its parameters, batch and model),
+ * allocates the carried state and gives Adam's as a state dict, so that `LMTrainer.importState`
+ * only has to load and assign.
  */
 import { Tensor } from '../tensor';
 import { untracked } from '../memory';
 import { tensor } from '../creation';
 import { ValueError } from '../errors';
 import type { Generator } from '../random';
+import { initialLr, type OptimizerStateDict, type SavedTensor, type StateTensor } from '../optim/optimizer';
 import type { BatcherPosition } from '../text/batcher';
 import type { RecurrentState } from '../lm/language-model';
 import type { LMTrainer, ValPoint } from './trainer';
@@ -37,16 +39,20 @@ export interface TrainerStateJSON {
 }
 
 export interface TrainerTensors {
-  /** Adam's buffers per parameter (m, v), null where no step happened yet. */
+  /** Adam's buffers per parameter (`ADAM_BUFFERS`' order: m, v), null where no step happened yet. */
   optimizer: (Float32Array[] | null)[];
   /** The carried recurrent state (null at an epoch boundary or before the first step). */
   state: { shape: number[]; data: Float32Array }[] | null;
 }
 
+/** Adam's state buffers (PyTorch's names) in a checkpoint's order: tensor `optim.i.j` is parameter i's buffer j. */
+const ADAM_BUFFERS = ['exp_avg', 'exp_avg_sq'] as const;
+
 /** Everything `trainer` needs to continue exactly, with `carried` its carried recurrent state. */
 export function encodeTrainerState(trainer: LMTrainer, carried: RecurrentState | null): { json: TrainerStateJSON; tensors: TrainerTensors } {
   const optimizer = trainer.optimizer;
-  const list = optimizer.stateList();
+  const saved = optimizer.stateDict().state;
+  const steps = optimizer.params.map((_, i) => saved[i]?.step ?? null);
   return {
     json: {
       step: trainer.step,
@@ -55,7 +61,7 @@ export function encodeTrainerState(trainer: LMTrainer, carried: RecurrentState |
       replicaRng: trainer.replicaGeneratorStates.map(rngStateToJSON),
       optimizer: {
         type: 'adam', lr: optimizer.lr, betas: [...optimizer.betas], eps: optimizer.eps,
-        steps: list.map((s) => (s === null ? null : s.step)),
+        steps,
       },
       losses: trainer.losses.map((l) => Math.round(l * 1e4) / 1e4),
       val: trainer.valHistory.slice(),
@@ -63,7 +69,7 @@ export function encodeTrainerState(trainer: LMTrainer, carried: RecurrentState |
       hasState: carried !== null,
     },
     tensors: {
-      optimizer: list.map((s) => (s === null ? null : s.buffers.map((b) => b.toArray() as Float32Array))),
+      optimizer: steps.map((s, i) => (s === null ? null : ADAM_BUFFERS.map((n) => (saved[i][n] as SavedTensor).data))),
       state: carried === null ? null : carried.map((s) => ({ shape: s.shape.slice(), data: s.toArray() as Float32Array })),
     },
   };
@@ -73,12 +79,12 @@ export function encodeTrainerState(trainer: LMTrainer, carried: RecurrentState |
 export interface DecodedTrainerState {
   step: number;
   position: BatcherPosition;
-  lr: number;
+  /** The optimizer's state: the checkpoint's lr and buffers, the trainer's other hyperparameters. */
+  optimizer: OptimizerStateDict<StateTensor>;
   /** The generator's state, NaN for no spare normal. */
   rng: number[];
   /** The replicas' generators' states, as many as the checkpoint has. */
   replicaRng: number[][];
-  optimizer: ({ step: number; buffers: Float32Array[] } | null)[];
   losses: number[];
   val: ValPoint[];
   elapsedMs: number;
@@ -144,16 +150,35 @@ export function decodeTrainerState(trainer: LMTrainer, json: TrainerStateJSON, t
   return {
     step: json.step,
     position: { epoch, window },
-    lr: json.optimizer.lr,
+    optimizer: optimizerState(trainer, json.optimizer.lr, steps, tensors.optimizer),
     rng: rngFromJSON(rng),
     replicaRng: (json.replicaRng ?? []).map(rngFromJSON),
-    optimizer: steps.map((s, i) => (s === null ? null : { step: s, buffers: tensors.optimizer[i]! })),
     // JSON writes a NaN loss as null.
     losses: (json.losses as (number | null)[]).map((l) => l ?? NaN),
     val: json.val.map((p) => ({ step: p.step, valLoss: (p.valLoss as number | null) ?? NaN, elapsedMs: p.elapsedMs })),
     elapsedMs: json.elapsedMs,
     state,
   };
+}
+
+/**
+ * A checkpoint's optimizer part as a state dict for the trainer's Adam (checked by
+ * `decodeTrainerState`): its lr and buffers; betas, eps, weight decay and a scheduler's initial lr
+ * stay the trainer's.
+ */
+function optimizerState(trainer: LMTrainer, lr: number, steps: readonly (number | null)[], buffers: readonly (Float32Array[] | null)[]): OptimizerStateDict<StateTensor> {
+  const { optimizer } = trainer;
+  const params = optimizer.params;
+  const state: OptimizerStateDict<StateTensor>['state'] = {};
+  steps.forEach((step, i) => {
+    if (step === null) return;
+    const entry: OptimizerStateDict<StateTensor>['state'][number] = { step };
+    ADAM_BUFFERS.forEach((n, j) => (entry[n] = { shape: params[i].shape, data: buffers[i]![j] }));
+    state[i] = entry;
+  });
+  const own = optimizer.paramGroups[0];
+  const group = { lr, betas: [...own.betas], eps: own.eps, weight_decay: own.weightDecay, params: params.map((_, i) => i) };
+  return { state, param_groups: [initialLr.has(own) ? { ...group, initial_lr: initialLr.get(own) } : group] };
 }
 
 // JSON has no NaN: the generator's spare normal, when there is none, is written as null.

@@ -412,22 +412,21 @@ export class LMTrainer {
 
   /**
    * Restores `exportState()` output (the model's parameters are restored separately). Everything
-   * is checked against this trainer first (`decodeTrainerState`): a ValueError then, and nothing
-   * has changed. Only an allocation failure (an OutOfMemoryError, thrown as is) can stop it
-   * midway; nothing leaks then, but the optimizer may hold a mix of old and new state.
+   * is checked against this trainer first (`decodeTrainerState`, then the optimizer's
+   * `loadStateDict`): a ValueError then, and nothing has changed. An allocation failure (an
+   * OutOfMemoryError, thrown as is) changes nothing either.
    */
   importState(json: TrainerStateJSON, tensors: TrainerTensors): void {
     this.assertAlive('importState');
     if (this.running) throw new ValueError('LMTrainer.importState: a run() of this trainer is going; import before or after it');
     const restored = decodeTrainerState(this, json, tensors);
     try {
-      this.optimizer.loadStateList(restored.optimizer);
+      this.optimizer.loadStateDict(restored.optimizer);
     } catch (e) {
       restored.state?.forEach((t) => t.dispose());
       throw e;
     }
     this.train.position = restored.position;
-    this.optimizer.lr = restored.lr;
     this.generator.setState(restored.rng);
     // Replicas the checkpoint has streams for continue them; any others start from streams derived from the restored state.
     this.steps.setReplicaGenerators(this.generator, restored.replicaRng);
