@@ -25,6 +25,9 @@ export interface Request {
 }
 
 export interface SerializedError {
+  /** The registered class the error is an instance of (the closest, see WIRE_ERRORS), rebuilt as that class. */
+  class: string;
+  /** The error's own name (a subclass not registered keeps its name on its registered ancestor). */
   name: string;
   message: string;
   stack?: string;
@@ -36,28 +39,39 @@ export type WorkerMessage =
   | { id: number; chunk: unknown }
   | { event: string; value: unknown };
 
-export function serializeError(e: unknown): SerializedError {
-  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
-  return { name: 'Error', message: String(e) };
-}
-
 type ErrorClass = new (message: string) => Error;
 
-const ERROR_CLASSES: Record<string, ErrorClass> = {
+/**
+ * The error classes that cross the wire as themselves, by name: every LstmWasmError of errors.ts
+ * (a test keeps this list whole), JavaScript's own, and WebAssembly's where there is WebAssembly
+ * (the JS backend runs without it). Both directions read it: an error is sent as the closest of
+ * these classes it is an instance of, and rebuilt as that class.
+ */
+export const WIRE_ERRORS: Readonly<Record<string, ErrorClass>> = {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, WasmLoadError, FormatError, ValueError,
-  OutOfMemoryError, WorkerError, Error, TypeError, RangeError, SyntaxError, ReferenceError,
-  // Where there is WebAssembly (the JS backend runs without it).
+  OutOfMemoryError, WorkerError, Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
   ...(typeof WebAssembly === 'object'
     ? { CompileError: WebAssembly.CompileError, RuntimeError: WebAssembly.RuntimeError, LinkError: WebAssembly.LinkError }
     : {}),
 };
 
+/** The registered classes by constructor, for the walk up an error's prototype chain. */
+const WIRE_NAMES = new Map<unknown, string>(Object.entries(WIRE_ERRORS).map(([name, Class]) => [Class, name]));
+
+export function serializeError(e: unknown): SerializedError {
+  if (!(e instanceof Error)) return { class: 'Error', name: 'Error', message: String(e) };
+  let proto: object | null = Object.getPrototypeOf(e);
+  while (proto !== null && !WIRE_NAMES.has(proto.constructor)) proto = Object.getPrototypeOf(proto);
+  return { class: proto === null ? 'Error' : WIRE_NAMES.get(proto.constructor)!, name: e.name, message: e.message, stack: e.stack };
+}
+
 /**
- * The error the worker threw, as the same class with the same name and message; its stack is the
- * worker's, under a line saying so. An unknown class arrives as an Error with the worker's name.
+ * The error the worker threw, as its registered class with the same name and message; its stack
+ * is the worker's, under a line saying so. A class not registered arrives as its closest
+ * registered ancestor (at least Error), with the worker's name.
  */
 export function deserializeError(s: SerializedError): Error {
-  const Class = Object.prototype.hasOwnProperty.call(ERROR_CLASSES, s.name) ? ERROR_CLASSES[s.name] : Error;
+  const Class = Object.prototype.hasOwnProperty.call(WIRE_ERRORS, s.class) ? WIRE_ERRORS[s.class] : Error;
   const e = new Class(s.message);
   if (e.name !== s.name) Object.defineProperty(e, 'name', { value: s.name, configurable: true, writable: true });
   if (s.stack !== undefined) e.stack = `${s.stack}\n    (thrown in an lstm-wasm worker)`;
