@@ -9,6 +9,12 @@
  *                      Event     { event, value }         unrequested news (a session's progress)
  *
  * Either side ignores a message that is not of this wire (a custom worker may post its own).
+ *
+ * A worker serves several protocols (a training session's, a data-parallel replica's), each a
+ * `Protocol<Methods>`: a name on the wire (its requests' methods are `<name>.<method>`) and a
+ * method map, one function type per method from its arguments to its result. Both sides are typed
+ * from that one map: the caller's `WorkerConnection.call` (connection.ts) and the worker's handler
+ * table (serve.ts).
  */
 import {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, WasmLoadError, FormatError, ValueError,
@@ -17,6 +23,31 @@ import {
 
 /** The request every worker answers at once (with null): the caller learns the worker has started. */
 export const HELLO = 'worker.hello';
+
+/** A protocol: its name on the wire, and (as a type only) its method map. Both sides import the same constant. */
+export interface Protocol<Methods> {
+  readonly name: string;
+  /** Never set: it carries the method map's type from the constant to both sides. */
+  readonly methods?: Methods;
+}
+
+/** The protocol named `name` (requests `<name>.<method>`) whose methods are `Methods`'s. */
+export function protocol<Methods>(name: string): Protocol<Methods> {
+  return { name };
+}
+
+/**
+ * In a method map each method is a function type from its arguments (one value, null for none) to
+ * its result, e.g. `interface SessionMethods { open(args: OpenArgs): SessionInfo; ... }`.
+ * The arguments of `Methods`' method `M`: */
+export type Args<Methods, M extends keyof Methods> = Methods[M] extends (args: infer A) => unknown ? A : never;
+/** The result of `Methods`' method `M` (what the caller's promise resolves with). */
+export type Result<Methods, M extends keyof Methods> = Methods[M] extends (args: never) => infer R ? R : never;
+
+/** The wire's name of a protocol's method. */
+export function wireMethod(p: Protocol<unknown>, method: string): string {
+  return `${p.name}.${method}`;
+}
 
 export interface Request {
   id: number;
