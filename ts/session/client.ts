@@ -15,7 +15,7 @@
  */
 import { DisposedError, ValueError, describeArg } from '../errors';
 import { checkCallback, checkOptions, checkSignal, optionKeys } from '../options';
-import { checkRunLimits, type RunResult, type TrainProgress } from '../training/trainer';
+import { checkRunLimits, type RunOptions, type RunResult, type TrainProgress } from '../training/trainer';
 import type { ScoreResult } from '../lm/evaluate';
 import type { SamplingOptions } from '../lm/sampling';
 import { checkGenerateOptions } from '../lm/language-model';
@@ -24,7 +24,7 @@ import { checkTrainingSettings, checkTrainingText, type TrainingSettings } from 
 import { WorkerConnection, startWorker, type LstmWorker } from '../workers/connection';
 import type { Args, Result } from '../workers/protocol';
 import { Stream } from './stream';
-import { ALREADY_OPEN, READ_AHEAD, SESSION, type OpenArgs, type SessionInfo, type SessionMethods } from './protocol';
+import { ALREADY_OPEN, READ_AHEAD, SESSION, type OpenArgs, type RunArgs, type SessionInfo, type SessionMethods } from './protocol';
 
 export type { SessionInfo } from './protocol';
 
@@ -57,19 +57,12 @@ export interface TrainingSessionOptions {
   startTimeoutMs?: number;
 }
 
-export interface SessionRunOptions {
-  /** Stop after this many steps of this run. */
-  steps?: number;
-  /** Stop after this many epochs of this run (fractions allowed). */
-  epochs?: number;
-  /** Stop once this much training time has passed in this run (ms; time paused does not count). */
-  timeMs?: number;
-  /** Validate every this many steps (default 100; 0: only at the end). */
-  evalEvery?: number;
-  /** Validate (also) whenever this much time has passed since the last validation (ms). */
-  evalEveryMs?: number;
-  /** Stops the run after its current step, as `stop()` does. */
-  signal?: AbortSignal;
+/**
+ * LMTrainer.run's options as a session takes them: its limits (`timeMs` counts training time: time
+ * paused does not count) and signal (it stops the run as `stop()` does), and a progress callback
+ * that runs on this thread, not awaited (the worker does not wait for it). Pausing is `pause()`.
+ */
+export interface SessionRunOptions extends RunArgs, Pick<RunOptions, 'signal'> {
   /** Called on this thread after every step of this run (and after each validation, with `evaluated: true`). */
   onProgress?: (p: TrainProgress) => void;
 }

@@ -8,7 +8,7 @@
  * Byte buffers the worker returns (checkpoints) are transferred, never copied; what the caller
  * sends is structured-cloned (one copy of the bytes, so the caller's buffers stay usable).
  */
-import type { RunResult } from '../training/trainer';
+import type { RunOptions, RunResult } from '../training/trainer';
 import type { ScoreResult } from '../lm/evaluate';
 import type { SamplingOptions } from '../lm/sampling';
 import type { TrainingSettings } from '../training/setup';
@@ -49,14 +49,8 @@ export interface SessionInfo {
   threads: number;
 }
 
-/** Run options that cross to the worker (the callbacks and signal stay on the caller's side). */
-export interface RunArgs {
-  steps?: number;
-  epochs?: number;
-  timeMs?: number;
-  evalEvery?: number;
-  evalEveryMs?: number;
-}
+/** Run options that cross to the worker: LMTrainer.run's limits (the callbacks and signal stay on the caller's side). */
+export type RunArgs = Pick<RunOptions, 'steps' | 'epochs' | 'timeMs' | 'evalEvery' | 'evalEveryMs'>;
 
 export interface GenerateArgs extends SamplingOptions {
   length?: number;
