@@ -5,8 +5,8 @@
  * It imports nothing of Node's statically, so bundlers take it as it is; in Node,
  * `process.getBuiltinModule` (Node 20.16+) finds worker_threads at run time.
  */
-import { sessionHandlers } from './session/host';
-import { replicaHandlers } from './parallel/replica';
+import { sessionService } from './session/host';
+import { replicaService } from './parallel/replica';
 import { nodeWorkerThreads } from './workers/node';
 import { serve, type WorkerEndpoint } from './workers/serve';
 
@@ -31,4 +31,4 @@ function endpoint(): WorkerEndpoint {
 }
 
 const port = endpoint();
-serve(port, { ...sessionHandlers((event, value) => port.post({ event, value })), ...replicaHandlers() });
+serve(port, [sessionService((event, value) => port.post({ event, value })), replicaService()]);

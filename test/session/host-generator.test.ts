@@ -9,7 +9,7 @@ import { LanguageModel } from '../../ts/lm/language-model';
 import { decodeCheckpoint, encodeCheckpoint } from '../../ts/training/checkpoint';
 import { checkpointExtra, createTraining, prepareTrainingData, resumeTraining } from '../../ts/training/setup';
 import { checkTrainingSettings } from '../../ts/training/settings';
-import { sessionHandlers } from '../../ts/session/host';
+import { sessionService } from '../../ts/session/host';
 import type { HandlerContext } from '../../ts/workers/serve';
 import { expectSameBits } from '../support/bits';
 
@@ -22,11 +22,11 @@ const given = { hiddenSize: 12, embedDim: 4, numLayers: 2, dropout: 0.3, batchSi
 
 /** One session host driven in this thread, as its worker would drive it. */
 function host(): (method: string, args: unknown) => Promise<unknown> {
-  const handlers = sessionHandlers(() => undefined);
+  const { handlers } = sessionService(() => undefined);
   let id = 0;
   return async (method, args) => {
     const context: HandlerContext = { id: ++id, chunk: () => undefined };
-    return handlers[`session.${method}`](args as never, context);
+    return handlers.get(`session.${method}`)!(args, context);
   };
 }
 

@@ -13,7 +13,7 @@ import type { Tokenizer } from '../text/tokenizer';
 import { checkScoreArgs, scoreLanes, scoredLayout, type ScoreResult } from '../lm/evaluate';
 import { laneRanges } from './lanes';
 import { ReplicaPool, allReplies } from './pool';
-import type { ReplicaSetup } from './replica';
+import type { ReplicaSetup } from './protocol';
 import { quantizedWeightsOf } from '../lm/quantize';
 
 type SampleOptions = Omit<GenerateOptions, 'generator' | 'onToken'>;

@@ -11,7 +11,7 @@ import { backendName } from '../init';
 import { WorkerError } from '../errors';
 import { WorkerConnection, startWorker } from '../workers/connection';
 import { isNode } from '../workers/node';
-import type { ReplicaSetup, SampleArgs, ScoreArgs, ShardArgs, ShardResult } from './replica';
+import { REPLICA, type ReplicaMethods, type ReplicaSetup, type SampleArgs, type ScoreArgs, type ShardArgs, type ShardResult } from './protocol';
 
 /** How long a replica worker may take to start and answer (a page on a slow network loads its script). */
 const REPLICA_START_TIMEOUT_MS = 60_000;
@@ -34,7 +34,7 @@ export async function allReplies<T>(requests: Promise<T>[]): Promise<T[]> {
 }
 
 export class ReplicaPool {
-  private readonly connections: WorkerConnection[];
+  private readonly connections: WorkerConnection<ReplicaMethods>[];
   /** Per replica (index r - 1): its gradient slot in shared memory, or null (transferred arrays). */
   private readonly slots: (Float32Array | null)[];
   /** The summed gradient in shared memory, or null. */
@@ -58,9 +58,9 @@ export class ReplicaPool {
   /** Starts `n` more replica workers (all or none). */
   private start(n: number): void {
     const hint = 'training stopped at the last whole step (the trainer can run again, with new workers)';
-    const started: WorkerConnection[] = [];
+    const started: WorkerConnection<ReplicaMethods>[] = [];
     try {
-      for (let i = 0; i < n; i++) started.push(new WorkerConnection(startWorker(), `data-parallel replica ${this.connections.length + i + 1}`, hint));
+      for (let i = 0; i < n; i++) started.push(new WorkerConnection(REPLICA, startWorker(), `data-parallel replica ${this.connections.length + i + 1}`, hint));
     } catch (e) {
       started.forEach((c) => void c.terminate());
       throw e;
@@ -91,12 +91,12 @@ export class ReplicaPool {
     await this.setupReplicas(this.connections, 0, setup);
   }
 
-  private async setupReplicas(connections: WorkerConnection[], first: number, setup: Omit<ReplicaSetup, 'backend'>): Promise<void> {
+  private async setupReplicas(connections: WorkerConnection<ReplicaMethods>[], first: number, setup: Omit<ReplicaSetup, 'backend'>): Promise<void> {
     const backend = backendName();
     // A replica started from a session's own script (a wrapper of lstm-wasm/worker, say) may take
     // a while to listen: the hello is repeated until it answers.
     await allReplies(connections.map((c) => c.started(REPLICA_START_TIMEOUT_MS)));
-    const got = await allReplies(connections.map((c) => c.request<string>('replica.setup', { ...setup, backend })));
+    const got = await allReplies(connections.map((c) => c.call('setup', { ...setup, backend })));
     // The replicas must compute as this thread does (a replica on another backend would round differently).
     got.forEach((b, i) => {
       if (b !== backend) throw new WorkerError(`lstm-wasm: data-parallel replica ${first + i + 1} runs the '${b}' backend, this thread '${backend}'`);
@@ -107,7 +107,7 @@ export class ReplicaPool {
   shard(r: number, args: Omit<ShardArgs, 'grads'>): Promise<ShardResult> {
     const grads = this.slots[r - 1];
     const transfer = [args.x.buffer, args.y.buffer, ...(args.state ?? []).map((s) => s.buffer)] as ArrayBuffer[];
-    return this.connections[r - 1].request('replica.shard', { ...args, grads }, transfer);
+    return this.connections[r - 1].call('shard', { ...args, grads }, transfer);
   }
 
   /**
@@ -128,18 +128,18 @@ export class ReplicaPool {
         }
       }
       // Its failure is the replica's next reply's error (or its death, every pending call's).
-      c.request('replica.apply', { sum }, sum === this.sumSlot ? [] : [sum.buffer as ArrayBuffer]).catch(() => undefined);
+      c.call('apply', { sum }, sum === this.sumSlot ? [] : [sum.buffer as ArrayBuffer]).catch(() => undefined);
     }
   }
 
   /** Replica r (1-based) scores its lanes of the validation text. */
   score(r: number, args: ScoreArgs): Promise<{ lossSum: number }> {
-    return this.connections[r - 1].request('replica.score', args);
+    return this.connections[r - 1].call('score', args);
   }
 
   /** Replica r (1-based) samples a continuation of its prime (token ids). */
   sample(r: number, args: SampleArgs): Promise<Int32Array> {
-    return this.connections[r - 1].request('replica.sample', args);
+    return this.connections[r - 1].call('sample', args);
   }
 
   /** Node: whether the replica workers keep the process running (only while a run uses them). */

@@ -11,66 +11,13 @@ import { Generator } from '../random';
 import { tensor } from '../creation';
 import { untracked } from '../memory';
 import { Adam } from '../optim/adam';
-import type { OptimizerStateDict } from '../optim/optimizer';
 import { ValueError } from '../errors';
-import { LanguageModel, type GenerateOptions, type LanguageModelConfig, type RecurrentState } from '../lm/language-model';
+import { LanguageModel, type RecurrentState } from '../lm/language-model';
 import { scoreLanes } from '../lm/evaluate';
-import { quantizedModelFrom, type quantizedWeightsOf } from '../lm/quantize';
-import type { Handler } from '../workers/serve';
+import { quantizedModelFrom } from '../lm/quantize';
+import { handle, type Service } from '../workers/serve';
 import { applyGradients, flatSize, readGradients, shardGradients, writeGradients } from './shard';
-
-export interface ReplicaSetup {
-  backend: 'wasm' | 'js';
-  config: LanguageModelConfig;
-  /** Train mode (dropout on) or eval mode, as the trainer's model. */
-  training: boolean;
-  /** Every parameter's values, in `parameters()` order. */
-  params: Float32Array[];
-  /** The trainer's Adam (its `stateDict()` as `state`); null for a replica that only scores (no training). */
-  optimizer: { lr: number; betas: [number, number]; eps: number; state: OptimizerStateDict } | null;
-  clip: number;
-  /** The validation tokens, for `score` (null without validation data). */
-  valIds: Int32Array | null;
-  /** A quantized model's weights (then `params` is empty and there is no optimizer); null for float32. */
-  quantized?: ReturnType<typeof quantizedWeightsOf> | null;
-}
-
-export interface ShardArgs {
-  /** (T, Bs) time-major inputs and targets of this replica's lanes. */
-  x: Int32Array;
-  y: Int32Array;
-  T: number;
-  Bs: number;
-  /** T*B of the whole batch: each shard's loss is divided by it. */
-  batchTargets: number;
-  /** Its lanes' carried state, each (L, Bs, H); null for zeros. */
-  state: Float32Array[] | null;
-  /** Its generator's state (dropout masks). */
-  rng: number[];
-  /** Where to write the gradients: a view of shared memory, or null to reply with a new (transferred) array. */
-  grads: Float32Array | null;
-}
-
-export interface ShardResult {
-  loss: number;
-  grads: Float32Array;
-  state: Float32Array[];
-  rng: number[];
-}
-
-export interface ScoreArgs {
-  /** The tokens to score (null: the validation text it was set up with). */
-  ids: Int32Array | null;
-  batchSize: number;
-  seqLen: number;
-  maxWindows: number;
-  lanes: [number, number];
-}
-
-export interface SampleArgs {
-  prime: Int32Array;
-  options: Omit<GenerateOptions, 'generator' | 'onToken'>;
-}
+import { REPLICA, type ReplicaSetup, type ShardArgs, type ShardResult } from './protocol';
 
 interface Replica {
   model: LanguageModel;
@@ -80,16 +27,16 @@ interface Replica {
   valIds: Int32Array | null;
 }
 
-/** The worker's handlers of replica requests (`replica.<method>`). */
-export function replicaHandlers(): Record<string, Handler> {
+/** The worker's service of replica requests (`replica.<method>`). */
+export function replicaService(): Service {
   let replica: Replica | null = null;
   let failedApply: Error | null = null;
   const alive = (): Replica => {
     if (replica === null) throw new ValueError('data-parallel replica: not set up (replica.setup first)');
     return replica;
   };
-  return {
-    'replica.setup': async (args: ReplicaSetup) => {
+  return handle(REPLICA, {
+    setup: async (args) => {
       await init({ backend: args.backend });
       if (replica !== null) {
         replica.optimizer?.dispose();
@@ -100,11 +47,11 @@ export function replicaHandlers(): Record<string, Handler> {
       failedApply = null;
       return backendName();
     },
-    'replica.shard': (args: ShardArgs) => {
+    shard: (args) => {
       if (failedApply !== null) throw new ValueError(`data-parallel replica: its last optimizer step failed (${failedApply.name}: ${failedApply.message}); its copy of the model is out of step`);
       return shard(alive(), args);
     },
-    'replica.apply': (args: { sum: Float32Array }) => {
+    apply: (args) => {
       // The trainer does not wait for this reply: a failure is kept and thrown by the next shard.
       try {
         const r = alive();
@@ -116,14 +63,14 @@ export function replicaHandlers(): Record<string, Handler> {
       }
       return null;
     },
-    'replica.sample': (args: SampleArgs) => Int32Array.from(alive().model.sample(args.prime, args.options)),
-    'replica.score': (args: ScoreArgs) => {
+    sample: (args) => Int32Array.from(alive().model.sample(args.prime, args.options)),
+    score: (args) => {
       const r = alive();
       const ids = args.ids ?? r.valIds;
       if (ids === null) throw new ValueError('data-parallel replica: no validation text to score');
       return scoreLanes(r.model, ids, args.batchSize, args.seqLen, args.maxWindows, args.lanes);
     },
-  };
+  });
 }
 
 function setUp(args: ReplicaSetup): Replica {

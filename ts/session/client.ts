@@ -15,7 +15,7 @@
  */
 import { DisposedError, ValueError, describeArg } from '../errors';
 import { checkCallback, checkOptions, checkSignal, optionKeys } from '../options';
-import { checkRunLimits, type RunResult, type TrainProgress } from '../training/trainer';
+import { checkRunLimits, type RunOptions, type RunResult, type TrainProgress } from '../training/trainer';
 import type { ScoreResult } from '../lm/evaluate';
 import type { SamplingOptions } from '../lm/sampling';
 import { checkGenerateOptions } from '../lm/language-model';
@@ -23,8 +23,9 @@ import { checkQuantDtype, type QuantDtype } from '../nn/quantized';
 import { checkTrainingText } from '../training/setup';
 import { checkTrainingSettings, type TrainingSettings } from '../training/settings';
 import { WorkerConnection, startWorker, type LstmWorker } from '../workers/connection';
+import type { Args, Result } from '../workers/protocol';
 import { Stream } from './stream';
-import { ALREADY_OPEN, READ_AHEAD, type Method, type Methods, type OpenArgs, type SessionInfo } from './protocol';
+import { ALREADY_OPEN, READ_AHEAD, SESSION, type OpenArgs, type RunArgs, type SessionInfo, type SessionMethods } from './protocol';
 
 export type { SessionInfo } from './protocol';
 
@@ -57,19 +58,12 @@ export interface TrainingSessionOptions {
   startTimeoutMs?: number;
 }
 
-export interface SessionRunOptions {
-  /** Stop after this many steps of this run. */
-  steps?: number;
-  /** Stop after this many epochs of this run (fractions allowed). */
-  epochs?: number;
-  /** Stop once this much training time has passed in this run (ms; time paused does not count). */
-  timeMs?: number;
-  /** Validate every this many steps (default 100; 0: only at the end). */
-  evalEvery?: number;
-  /** Validate (also) whenever this much time has passed since the last validation (ms). */
-  evalEveryMs?: number;
-  /** Stops the run after its current step, as `stop()` does. */
-  signal?: AbortSignal;
+/**
+ * LMTrainer.run's options as a session takes them: its limits (`timeMs` counts training time: time
+ * paused does not count) and signal (it stops the run as `stop()` does), and a progress callback
+ * that runs on this thread, not awaited (the worker does not wait for it). Pausing is `pause()`.
+ */
+export interface SessionRunOptions extends RunArgs, Pick<RunOptions, 'signal'> {
   /** Called on this thread after every step of this run (and after each validation, with `evaluated: true`). */
   onProgress?: (p: TrainProgress) => void;
 }
@@ -119,7 +113,7 @@ export async function createTrainingSession(options: TrainingSessionOptions): Pr
   const session = new TrainingSession(given ?? startWorker());
   try {
     await session.started(timeoutMs);
-    session.opened(await session.request('open', args));
+    session.opened(await session.call('open', args));
     return session;
   } catch (e) {
     if (given !== undefined && e instanceof ValueError && e.message.includes(ALREADY_OPEN)) session.release(e);
@@ -175,7 +169,7 @@ function ownBytes(b: Uint8Array | ArrayBuffer | SharedArrayBuffer): Uint8Array {
 /** A model training (or loaded) in a worker. Create one with `createTrainingSession`. */
 export class TrainingSession {
   private info_: SessionInfo | null = null;
-  private readonly connection: WorkerConnection;
+  private readonly connection: WorkerConnection<SessionMethods>;
   private readonly listeners = new Set<(p: TrainProgress) => void>();
   private readonly runEndListeners = new Set<() => void>();
   private step_ = 0;
@@ -184,7 +178,7 @@ export class TrainingSession {
 
   /** @internal Use createTrainingSession. */
   constructor(worker: SessionWorker) {
-    this.connection = new WorkerConnection(worker, 'the training worker', 'this session is closed (start a new one, from your last checkpoint)', (event, value) => {
+    this.connection = new WorkerConnection(SESSION, worker, 'the training worker', 'this session is closed (start a new one, from your last checkpoint)', (event, value) => {
       if (event !== 'progress') return;
       const p = value as TrainProgress;
       this.step_ = p.step;
@@ -226,13 +220,13 @@ export class TrainingSession {
     checkCallback('TrainingSession.train', 'onProgress', onProgress);
     // A call while this session's run goes is refused by the worker; it must not end that run's
     // progress() iterators, see its progress, or stop it by its signal.
-    if (this.training) return this.request('train', args);
+    if (this.training) return this.call('train', args);
     this.training = true;
     const unsubscribe = onProgress !== undefined ? this.on('progress', onProgress) : () => undefined;
     const onAbort = (): void => void this.stop().catch(() => undefined);
     signal?.addEventListener('abort', onAbort);
     try {
-      const run = this.request('train', args);
+      const run = this.call('train', args);
       // After the train request: a stop() sent before it would find no run to stop.
       if (signal?.aborted) onAbort();
       return await run;
@@ -271,17 +265,17 @@ export class TrainingSession {
 
   /** Pauses the run after its current step; resolves with the step it paused at. Outside a run it does nothing. */
   async pause(): Promise<{ step: number }> {
-    return this.request('pause', null);
+    return this.call('pause', null);
   }
 
   /** Continues a paused run. */
   async resume(): Promise<void> {
-    await this.request('resume', null);
+    await this.call('resume', null);
   }
 
   /** Ends the run after its current step (a paused run at once); resolves once it has ended. */
   async stop(): Promise<void> {
-    await this.request('stop', null);
+    await this.call('stop', null);
   }
 
   /**
@@ -295,7 +289,7 @@ export class TrainingSession {
     checkOptions('TrainingSession.checkpoint', options, CHECKPOINT_KEYS);
     const dtype = options?.dtype;
     if (dtype !== undefined) checkQuantDtype('TrainingSession.checkpoint', dtype);
-    return this.request('checkpoint', dtype === undefined ? null : { dtype });
+    return this.call('checkpoint', dtype === undefined ? null : { dtype });
   }
 
   /**
@@ -320,7 +314,7 @@ export class TrainingSession {
     checkGenerateOptions('TrainingSession.generate', rest);
     if (signal?.aborted) return;
     const stream = new Stream<string>();
-    const { id, done } = this.connection.send('session.generate', { prime, options: rest, readAhead: READ_AHEAD }, [], (chunk) => stream.push(chunk as string));
+    const { id, done } = this.connection.stream('generate', { prime, options: rest, readAhead: READ_AHEAD }, (chunk) => stream.push(chunk as string));
     ticket.id = id;
     const settle = (error: Error | null): void => {
       ticket.finished = true;
@@ -338,12 +332,12 @@ export class TrainingSession {
         // Read: the worker may go that much further ahead.
         if (++read - acked >= READ_AHEAD / 2 && !ticket.finished) {
           acked = read;
-          this.connection.request('session.read', { target: id, read }).catch(() => undefined);
+          this.connection.call('read', { target: id, read }).catch(() => undefined);
         }
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (!ticket.finished && this.closedReason === null) this.request('cancel', { target: id }).catch(() => undefined);
+      if (!ticket.finished && this.closedReason === null) this.call('cancel', { target: id }).catch(() => undefined);
       ticket.finished = true;
     }
   }
@@ -353,7 +347,7 @@ export class TrainingSession {
     checkOptions('TrainingSession.evaluate', options, EVALUATE_KEYS);
     if (typeof text !== 'string' && !(text instanceof Uint8Array)) throw new ValueError(`TrainingSession.evaluate: text must be a string or UTF-8 bytes, got ${describeArg(text)}`);
     checkEvaluateOptions('TrainingSession.evaluate', options ?? {});
-    return this.request('evaluate', { text: typeof text === 'string' ? text : ownBytes(text), ...(options ?? {}) });
+    return this.call('evaluate', { text: typeof text === 'string' ? text : ownBytes(text), ...(options ?? {}) });
   }
 
   /** Ends the worker (and so frees all its memory); pending calls reject with a DisposedError. Safe to call twice. */
@@ -375,8 +369,8 @@ export class TrainingSession {
   }
 
   /** @internal Sends a request; its reply's value (or error, rebuilt as its class). */
-  request<M extends Method>(method: M, args: Methods[M][0]): Promise<Methods[M][1]> {
-    return this.connection.request(`session.${method}`, args);
+  call<M extends keyof SessionMethods>(method: M, args: Args<SessionMethods, M>): Promise<Result<SessionMethods, M>> {
+    return this.connection.call(method, args);
   }
 }
 
@@ -392,8 +386,8 @@ interface Ticket {
  * the generation (and its copy of the weights) until the session ends.
  */
 const abandoned = typeof FinalizationRegistry === 'function'
-  ? new FinalizationRegistry<{ connection: WorkerConnection; ticket: Ticket }>(({ connection, ticket }) => {
-    if (ticket.id !== null && !ticket.finished && connection.closedReason === null) connection.request('session.cancel', { target: ticket.id }).catch(() => undefined);
+  ? new FinalizationRegistry<{ connection: WorkerConnection<SessionMethods>; ticket: Ticket }>(({ connection, ticket }) => {
+    if (ticket.id !== null && !ticket.finished && connection.closedReason === null) connection.call('cancel', { target: ticket.id }).catch(() => undefined);
   })
   : null;
 

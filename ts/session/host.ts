@@ -18,26 +18,48 @@ import { scoreTokens, type ScoreResult } from '../lm/evaluate';
 import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint, type DecodedCheckpoint } from '../training/checkpoint';
 import { quantize } from '../lm/quantize';
 import type { QuantDtype } from '../nn/quantized';
+import type { Args } from '../workers/protocol';
 import {
   checkTrainingText, checkpointExtra, createTraining, decodeTrainingText, prepareTrainingData, resumeTraining,
   settingsFromCheckpoint, storedSettings, withCheckpointModel, defaultThreads, type TrainingData,
 } from '../training/setup';
 import { checkTrainingSettings, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingSettings } from '../training/settings';
-import type { Handler, HandlerContext } from '../workers/serve';
-import { ALREADY_OPEN, READ_AHEAD, type EvaluateArgs, type GenerateArgs, type Method, type Methods, type OpenArgs, type RunArgs, type SessionInfo } from './protocol';
+import { handle, type HandlerContext, type Service } from '../workers/serve';
+import { ALREADY_OPEN, READ_AHEAD, SESSION, type EvaluateArgs, type OpenArgs, type RunArgs, type SessionInfo, type SessionMethods } from './protocol';
 
 /**
- * The worker's handlers of session requests (`session.<method>`); `emit` sends events (progress).
- * One session per worker: the host is made when the first request arrives.
+ * The worker's service of session requests (`session.<method>`); `emit` sends events (progress).
+ * One session per worker: the host is made when the first request arrives, and every method but
+ * `open` needs it open.
  */
-export function sessionHandlers(emit: (event: string, value: unknown) => void): Record<string, Handler> {
+export function sessionService(emit: (event: string, value: unknown) => void): Service {
   let host: SessionHost | null = null;
-  const handlers: Record<string, Handler> = {};
-  const methods: Method[] = ['open', 'train', 'pause', 'resume', 'stop', 'checkpoint', 'generate', 'read', 'cancel', 'evaluate'];
-  for (const method of methods) {
-    handlers[`session.${method}`] = (args: unknown, context: HandlerContext) => (host ??= new SessionHost(emit)).handle(method, args, context);
-  }
-  return handlers;
+  const session = (): SessionHost => (host ??= new SessionHost(emit));
+  const opened = (method: keyof SessionMethods): Opened => session().openedFor(method);
+  return handle(SESSION, {
+    open: (args) => session().open(args),
+    train: (args) => session().train(opened('train'), args),
+    pause: () => session().pause(opened('pause')),
+    resume: () => {
+      opened('resume');
+      return session().resume();
+    },
+    stop: () => {
+      opened('stop');
+      return session().stop();
+    },
+    checkpoint: (args) => session().checkpoint(opened('checkpoint'), args?.dtype ?? null),
+    generate: (args, context) => session().generate(opened('generate'), context, args),
+    read: (args) => {
+      opened('read');
+      return session().read(args.target, args.read);
+    },
+    cancel: (args) => {
+      opened('cancel');
+      return session().cancel(args.target);
+    },
+    evaluate: (args) => session().evaluate(opened('evaluate'), args),
+  });
 }
 
 interface Opened {
@@ -72,24 +94,13 @@ class SessionHost {
 
   constructor(private readonly emit: (event: string, value: unknown) => void) {}
 
-  async handle(method: Method, args: unknown, context: HandlerContext): Promise<unknown> {
-    if (method === 'open') return this.open(args as OpenArgs);
-    const opened = this.opened;
-    if (opened === null) throw new ValueError(`TrainingSession.${method}: the session is not open`);
-    switch (method) {
-      case 'train': return this.train(opened, args as RunArgs);
-      case 'pause': return this.pause(opened);
-      case 'resume': return this.resume();
-      case 'stop': return this.stop();
-      case 'checkpoint': return this.checkpoint(opened, (args as Methods['checkpoint'][0])?.dtype ?? null);
-      case 'generate': return this.generate(opened, context, args as Methods['generate'][0]);
-      case 'read': return this.generations.get((args as Methods['read'][0]).target)?.read((args as Methods['read'][0]).read) ?? null;
-      case 'cancel': return this.generations.get((args as Methods['cancel'][0]).target)?.cancel() ?? null;
-      case 'evaluate': return this.evaluate(opened, args as EvaluateArgs);
-    }
+  /** The opened session, for `method`; a ValueError before `open`. */
+  openedFor(method: keyof SessionMethods): Opened {
+    if (this.opened === null) throw new ValueError(`TrainingSession.${method}: the session is not open`);
+    return this.opened;
   }
 
-  private async open(args: OpenArgs): Promise<SessionInfo> {
+  async open(args: OpenArgs): Promise<SessionInfo> {
     if (this.opened !== null) throw new ValueError(`createTrainingSession: ${ALREADY_OPEN}; give each session a worker of its own (or none: it starts one)`);
     await init();
     const given = checkGivenSettings(args.settings);
@@ -141,7 +152,7 @@ class SessionHost {
     };
   }
 
-  private async train(o: Opened, args: RunArgs): Promise<RunResult> {
+  async train(o: Opened, args: RunArgs): Promise<RunResult> {
     if (o.training === null) throw new ValueError('TrainingSession.train: this session was opened from a checkpoint without text; open it with the text to train on');
     if (this.run !== null) throw new ValueError('TrainingSession.train: a run is already going; await it, or stop() it first');
     const controller = new AbortController();
@@ -171,7 +182,7 @@ class SessionHost {
   }
 
   /** Pauses the run after its current step; resolves once it is paused. Outside a run it does nothing. */
-  private async pause(o: Opened): Promise<{ step: number }> {
+  async pause(o: Opened): Promise<{ step: number }> {
     const step = (): { step: number } => ({ step: o.training?.trainer.step ?? o.checkpointStep });
     if (this.run === null) return step();
     if (this.gate === null) {
@@ -183,13 +194,13 @@ class SessionHost {
     return step();
   }
 
-  private async resume(): Promise<null> {
+  async resume(): Promise<null> {
     this.releaseGate();
     return null;
   }
 
   /** Ends the run after its current step (a paused run at once); resolves when it has ended. */
-  private async stop(): Promise<null> {
+  async stop(): Promise<null> {
     const run = this.run;
     if (run === null) return null;
     run.controller.abort();
@@ -208,7 +219,7 @@ class SessionHost {
   }
 
   /** The checkpoint of a whole step: during a run (data-parallel steps wait for replicas), taken at the next step boundary. */
-  private async checkpoint(o: Opened, dtype: QuantDtype | null): Promise<Uint8Array> {
+  async checkpoint(o: Opened, dtype: QuantDtype | null): Promise<Uint8Array> {
     if (dtype !== null) {
       const own = o.model.quantization;
       if (own !== null && own !== dtype) throw new ValueError(`TrainingSession.checkpoint: this session's model is ${own}; it cannot be saved as ${dtype} (quantize the float32 model)`);
@@ -233,13 +244,13 @@ class SessionHost {
     });
   }
 
-  private async generate(o: Opened, context: HandlerContext, args: Methods['generate'][0]): Promise<null> {
+  async generate(o: Opened, context: HandlerContext, args: Args<SessionMethods, 'generate'>): Promise<null> {
     const generation = new Generation(Number.isInteger(args.readAhead) && args.readAhead > 0 ? args.readAhead : READ_AHEAD);
     const { id } = context;
     this.generations.set(id, generation);
     const model = snapshot(o.model);
     try {
-      for await (const piece of generateText(model, o.tokenizer, args.prime, { ...(args.options as GenerateArgs), signal: generation.signal })) {
+      for await (const piece of generateText(model, o.tokenizer, args.prime, { ...args.options, signal: generation.signal })) {
         context.chunk(piece);
         await generation.sent();
       }
@@ -250,7 +261,17 @@ class SessionHost {
     }
   }
 
-  private async evaluate(o: Opened, args: EvaluateArgs): Promise<ScoreResult> {
+  /** Generation `target`'s reader has read `count` pieces (a generation that has ended: nothing). */
+  read(target: number, count: number): null {
+    return this.generations.get(target)?.read(count) ?? null;
+  }
+
+  /** Ends generation `target` (one that has ended: nothing). */
+  cancel(target: number): null {
+    return this.generations.get(target)?.cancel() ?? null;
+  }
+
+  async evaluate(o: Opened, args: EvaluateArgs): Promise<ScoreResult> {
     const text = typeof args.text === 'string' ? checkTrainingText(args.text) : decodeTrainingText(args.text);
     let ids = o.tokenizer.encode(text);
     if (args.maxTokens !== undefined) {

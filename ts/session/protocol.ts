@@ -1,17 +1,19 @@
 /**
  * What a TrainingSession (client.ts) asks its worker (host.ts), over the wire of
- * ts/workers/protocol.ts: each method's arguments and result. Progress arrives as the event
+ * ts/workers/protocol.ts: SessionMethods, each method's arguments and result, types both sides
+ * (the client's calls, the host's handler table) through the constant SESSION. Progress arrives as the event
  * 'progress' after every training step of a run. A generation streams its pieces as chunks, at
  * most `readAhead` past the count its reader last reported with `read`.
  *
  * Byte buffers the worker returns (checkpoints) are transferred, never copied; what the caller
  * sends is structured-cloned (one copy of the bytes, so the caller's buffers stay usable).
  */
-import type { RunResult } from '../training/trainer';
+import type { RunOptions, RunResult } from '../training/trainer';
 import type { ScoreResult } from '../lm/evaluate';
 import type { SamplingOptions } from '../lm/sampling';
 import type { TrainingSettings } from '../training/settings';
 import type { QuantDtype } from '../nn/quantized';
+import { protocol } from '../workers/protocol';
 
 /** How many pieces a generation may run ahead of the loop reading them (the reader reports what it read every half of this). */
 export const READ_AHEAD = 64;
@@ -47,14 +49,8 @@ export interface SessionInfo {
   threads: number;
 }
 
-/** Run options that cross to the worker (the callbacks and signal stay on the caller's side). */
-export interface RunArgs {
-  steps?: number;
-  epochs?: number;
-  timeMs?: number;
-  evalEvery?: number;
-  evalEveryMs?: number;
-}
+/** Run options that cross to the worker: LMTrainer.run's limits (the callbacks and signal stay on the caller's side). */
+export type RunArgs = Pick<RunOptions, 'steps' | 'epochs' | 'timeMs' | 'evalEvery' | 'evalEveryMs'>;
 
 export interface GenerateArgs extends SamplingOptions {
   length?: number;
@@ -68,20 +64,23 @@ export interface EvaluateArgs {
   maxTokens?: number;
 }
 
-/** Each method's arguments and result. */
-export interface Methods {
-  open: [OpenArgs, SessionInfo];
-  train: [RunArgs, RunResult];
-  pause: [null, { step: number }];
-  resume: [null, null];
-  stop: [null, null];
+/** Each method of a session's worker: its arguments and result. */
+export interface SessionMethods {
+  open(args: OpenArgs): SessionInfo;
+  train(args: RunArgs): RunResult;
+  /** Resolves once the run is paused (at once outside a run), with the step it paused at. */
+  pause(args: null): { step: number };
+  resume(args: null): null;
+  stop(args: null): null;
   /** With a dtype: the model quantized, no training state. */
-  checkpoint: [{ dtype: QuantDtype } | null, Uint8Array];
-  generate: [{ prime: string; options: GenerateArgs; readAhead: number }, null];
+  checkpoint(args: { dtype: QuantDtype } | null): Uint8Array;
+  /** Streams the generated pieces (strings) as chunks; resolves when the generation ends. Its request id names it to `read` and `cancel`. */
+  generate(args: { prime: string; options: GenerateArgs; readAhead: number }): null;
   /** The reader of generation `target` has read `read` pieces. */
-  read: [{ target: number; read: number }, null];
-  cancel: [{ target: number }, null];
-  evaluate: [EvaluateArgs, ScoreResult];
+  read(args: { target: number; read: number }): null;
+  cancel(args: { target: number }): null;
+  evaluate(args: EvaluateArgs): ScoreResult;
 }
 
-export type Method = keyof Methods;
+/** The session protocol: requests `session.<method>`. */
+export const SESSION = protocol<SessionMethods>('session');

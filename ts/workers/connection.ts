@@ -12,7 +12,7 @@
  */
 import { ValueError, WorkerError, describeKind } from '../errors';
 import { isNode, nodeWorkerThreads, type NodeWorker, type NodeWorkerThreads } from './node';
-import { HELLO, deserializeError, type WorkerMessage } from './protocol';
+import { HELLO, deserializeError, wireMethod, type Args, type Protocol, type Result, type WorkerMessage } from './protocol';
 
 /** A browser Worker or a Node worker_threads Worker running lstm-wasm's worker entry (`lstm-wasm/worker`). */
 export type LstmWorker = Worker | NodeWorker;
@@ -29,7 +29,8 @@ let nextRequestId = 1;
 const workersInUse = new WeakSet<object>();
 const workersEnded = new WeakSet<object>();
 
-export class WorkerConnection {
+/** A connection speaking `protocol` (its requests and replies typed by the protocol's method map). */
+export class WorkerConnection<Methods> {
   private readonly pending = new Map<number, Pending>();
   private readonly channel: Channel;
   /** Why requests fail now: set by close() or the worker's death. */
@@ -41,6 +42,7 @@ export class WorkerConnection {
    * ends that message (what to do now); `onEvent` receives its unrequested messages.
    */
   constructor(
+    private readonly protocol: Protocol<Methods>,
     /** The worker itself (ending it from outside is a death, as a crash is). */
     readonly worker: LstmWorker,
     private readonly describe: string, hint: string, onEvent: (event: string, value: unknown) => void = () => undefined,
@@ -73,12 +75,19 @@ export class WorkerConnection {
   }
 
   /** Sends a request; resolves with the reply's value, or rejects with its error (as its class). */
-  request<T>(method: string, args: unknown, transfer: Transferable[] = []): Promise<T> {
-    return this.send(method, args, transfer).done as Promise<T>;
+  call<M extends keyof Methods & string>(method: M, args: Args<Methods, M>, transfer: Transferable[] = []): Promise<Result<Methods, M>> {
+    return this.send(wireMethod(this.protocol, method), args, transfer).done as Promise<Result<Methods, M>>;
   }
 
-  /** `request` with a handler for the chunks streamed before the reply, and the request's id. */
-  send(method: string, args: unknown, transfer: Transferable[] = [], onChunk?: (chunk: unknown) => void): { id: number; done: Promise<unknown> } {
+  /** `call` with a handler for the chunks streamed before the reply, and the request's id. */
+  stream<M extends keyof Methods & string>(
+    method: M, args: Args<Methods, M>, onChunk: (chunk: unknown) => void, transfer: Transferable[] = [],
+  ): { id: number; done: Promise<Result<Methods, M>> } {
+    const { id, done } = this.send(wireMethod(this.protocol, method), args, transfer, onChunk);
+    return { id, done: done as Promise<Result<Methods, M>> };
+  }
+
+  private send(method: string, args: unknown, transfer: Transferable[] = [], onChunk?: (chunk: unknown) => void): { id: number; done: Promise<unknown> } {
     const id = nextRequestId++;
     if (this.closed !== null) return { id, done: Promise.reject(this.closed) };
     const done = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, onChunk }));
