@@ -18,8 +18,8 @@ export interface ReplicaSetup {
   training: boolean;
   /** Every parameter's values, in `parameters()` order. */
   params: Float32Array[];
-  /** Null for a replica that only scores (no training). */
-  optimizer: { lr: number; betas: [number, number]; eps: number; state: OptimizerStateDict } | null;
+  /** The trainer's Adam, as its `stateDict()` (hyperparameters and buffers); null for a replica that only scores. */
+  optimizer: OptimizerStateDict | null;
   clip: number;
   /** The validation tokens, for `score` (null without validation data). */
   valIds: Int32Array | null;

@@ -89,9 +89,9 @@ function setUp(args: ReplicaSetup): Replica {
     model.train(args.training);
     let optimizer: Adam | null = null;
     if (args.optimizer !== null) {
-      const { lr, betas, eps, state } = args.optimizer;
-      optimizer = new Adam(model.parameters(), { lr, betas, eps });
-      optimizer.loadStateDict(state);
+      // The state dict's parameter group carries lr, betas, eps and weight decay with the buffers.
+      optimizer = new Adam(model.parameters());
+      optimizer.loadStateDict(args.optimizer);
     }
     return { model, optimizer, generator, clip: args.clip, valIds: args.valIds };
   } catch (e) {

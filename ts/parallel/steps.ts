@@ -275,10 +275,7 @@ export class DataParallelSteps implements Steps {
           config: { ...this.model.config },
           training: this.model.training,
           params: this.optimizer.params.map((p) => p.toArray() as Float32Array),
-          optimizer: {
-            lr: this.optimizer.lr, betas: [...this.optimizer.betas], eps: this.optimizer.eps,
-            state: this.optimizer.stateDict(),
-          },
+          optimizer: this.optimizer.stateDict(),
           clip: this.clip,
           valIds: this.valIds,
         });
