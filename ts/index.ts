@@ -3,11 +3,11 @@
  * PyTorch's names and semantics and WebAssembly SIMD kernels.
  */
 export { init, isInitialized, backendName, wasmSimdSupported, type InitOptions, type WasmSource } from './init';
-export { Tensor, type DType, type TensorData, type TensorOptions } from './tensor';
+export { Tensor, type DType, type TensorData, type TensorOptions, type NestedNumbers } from './tensor';
 export { tensor, zeros, ones, full, arange, type ArangeOptions } from './creation';
 export { tidy, keep, memory, setMemoryLimit, setDebugMemory, memoryReport, type MemoryInfo, type LiveTensorGroup } from './memory';
 export { noGrad, isGradEnabled, grad, type GradOptions } from './autograd';
-export { manualSeed, randn, rand, Generator, defaultGenerator } from './random';
+export { manualSeed, randn, rand, Generator, defaultGenerator, type RandomOptions } from './random';
 export * as F from './functional';
 export * as optim from './optim/index';
 export * as nn from './nn/index';
@@ -28,6 +28,7 @@ export * from './lm/index';
 export * from './training/index';
 export {
   createTrainingSession, TrainingSession, type TrainingSessionOptions, type SessionRunOptions, type SessionGenerateOptions,
-  type SessionEvaluateOptions, type SessionInfo, type SessionWorker,
+  type SessionEvaluateOptions, type SessionInfo, type SessionWorker, type SessionCheckpointOptions,
 } from './session/client';
-export { ParallelInference } from './parallel/inference';
+export { ParallelInference, type SampleOptions } from './parallel/inference';
+export type { LstmWorker } from './workers/connection';

@@ -16,7 +16,8 @@ import { ReplicaPool, allReplies } from './pool';
 import type { ReplicaSetup } from './protocol';
 import { quantizedWeightsOf } from '../lm/quantize';
 
-type SampleOptions = Omit<GenerateOptions, 'generator' | 'onToken'>;
+/** The options of one of `ParallelInference.sampleTexts`'s samples: data only (no generator or callback). */
+export type SampleOptions = Omit<GenerateOptions, 'generator' | 'onToken'>;
 const SAMPLE_KEYS = optionKeys<SampleOptions>({ length: true, temperature: true, topK: true, topP: true, seed: true, suppress: true });
 
 export class ParallelInference {

@@ -83,11 +83,8 @@ export const SETTINGS = Object.freeze({
   seed: int('seed', { default: 1, min: 0, max: 2 ** 32 - 1, help: 'seed for initialization, dropout and samples' }),
 });
 
-type Table = typeof SETTINGS;
-type ValueOf<S> = S extends Setting<infer T> ? T : never;
-
-/** What a training run is defined by: one value per entry of `SETTINGS`. */
-export type TrainingSettings = { -readonly [K in keyof Table]: ValueOf<Table[K]> };
+/** What a training run is defined by: one value per entry of `SETTINGS` (of its default's type). */
+export type TrainingSettings = { -readonly [K in keyof typeof SETTINGS]: (typeof SETTINGS)[K]['default'] };
 
 /** The settings' names, in the table's order (the order `--help` lists the flags in). */
 export const SETTING_NAMES = Object.freeze(Object.keys(SETTINGS) as (keyof TrainingSettings)[]);
