@@ -91,6 +91,24 @@ describe('data-parallel LMTrainer (threads)', () => {
     expect(Math.abs(r2.valLoss! - two.trainer.evaluate()!)).toBeLessThan(1e-5);
   }, 60_000);
 
+  it('validate() after a run scores the whole validation text on the run\'s own replicas, as ParallelInference and scoreTokens do', async () => {
+    const two = await setup(2);
+    await two.trainer.run({ steps: 3, evalEvery: 0 });
+    const steps = (two.trainer as unknown as { steps: { pool: object | null } }).steps;
+    const pool = steps.pool;
+    expect(pool, 'the run left its replicas').not.toBeNull();
+    const val = two.trainer.val!;
+    const full = await two.trainer.validate({ batchSize: 8, maxWindows: 0 });
+    expect(steps.pool, 'no second pool: the replicas that trained score').toBe(pool);
+    const scorer = new lw.ParallelInference(two.model, 2);
+    const fresh = await scorer.score(val.ids, 8, val.seqLen).finally(() => scorer.dispose());
+    expect(full).toEqual(fresh);
+    expect(full!.tokens).toBe(val.ids.length - 1);
+    expect(Math.abs(full!.loss - lw.scoreTokens(two.model, val.ids, 8, val.seqLen).loss)).toBeLessThan(1e-5);
+    // The default: the quick estimate the run's validations make.
+    expect((await two.trainer.validate())!.loss).toBeCloseTo(two.trainer.evaluate()!, 5);
+  }, 60_000);
+
   it('resumes bit-exactly with the same threads (dropout on: every replica generator is in the checkpoint)', async () => {
     const whole = await setup(2, { dropout: 0.2 });
     await whole.trainer.run({ steps: 20, evalEvery: 0 });
