@@ -116,6 +116,24 @@ describe('lstm-wasm train / generate / eval', () => {
     expect(g.stdout.trim().length).toBeGreaterThan(0);
   });
 
+  it('trains at byte level on any text (German, Greek, emoji): every character encodes, generation and eval work on it', async () => {
+    const other = 'Im Anfang schuf Gott Himmel und Erde. Und die Erde war wüst und leer. Ἐν ἀρχῇ ἦν ὁ λόγος. 🔥 Größe 👨‍👩‍👧\n'.repeat(40);
+    writeFileSync(join(dir, 'other.txt'), other);
+    const r = await run(['train', 'other.txt', ...TINY, '--level', 'byte', '--steps', '3', '--out', 'b.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    const bytes = new TextEncoder().encode(other).length;
+    expect(r.stdout).toContain(`${other.length.toLocaleString('en-US')} chars -> ${bytes.toLocaleString('en-US')} byte tokens, vocabulary 256`);
+    const ck = decodeCheckpoint(readFileSync(join(dir, 'b.safetensors')));
+    expect(ck.tokenizer.level).toBe('byte');
+    expect(ck.tokenizer.decode(ck.tokenizer.encode(other))).toBe(other);
+    const g = await run(['generate', '--checkpoint', 'b.safetensors', '--prime', 'Größe 🔥', '--length', '40', '--seed', '1']);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout.startsWith('Größe 🔥')).toBe(true);
+    const e = await run(['eval', '--checkpoint', 'b.safetensors', 'other.txt']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toContain(`${(bytes - 1).toLocaleString('en-US')} byte tokens scored`);
+  });
+
   it('resumes exactly: K steps, then N more from the checkpoint, equals K+N steps in one run (bitwise)', async () => {
     const flags = [textFile, ...TINY, '--layers', '2', '--dropout', '0.2', '--seed', '5'];
     const full = await run(['train', ...flags, '--steps', '14', '--out', 'full.safetensors']);
@@ -267,7 +285,7 @@ describe('bad input: one clear error line, non-zero exit, no stack trace, nothin
     expectCleanError(await run(['generate', '--checkpoint', 'good.safetensors', '--bogus']), /unknown option '--bogus' for 'generate'/, 2);
     expectCleanError(await run(['fly']), /unknown command 'fly'/, 2);
     expectCleanError(await run(['train', textFile, '--hidden', 'many', '--out', 'good.safetensors']), /--hidden must be an integer in \[1, 8192\], got 'many'/, 2);
-    expectCleanError(await run(['train', textFile, '--level', 'byte', '--out', 'good.safetensors']), /--level must be one of char, word, got 'byte'/, 2);
+    expectCleanError(await run(['train', textFile, '--level', 'bytes', '--out', 'good.safetensors']), /--level must be one of char, word, byte, got 'bytes'/, 2);
     expectCleanError(await run(['train', textFile, '--time', 'soon', '--out', 'good.safetensors']), /--time must be a duration/, 2);
     expectCleanError(await run(['generate']), /generate needs --checkpoint/, 2);
     unchanged();

@@ -134,13 +134,12 @@ const states = (s: lw.nn.Stepper): Float32Array[] => s.state!.map((t) => t.toArr
         const gen = new lw.Generator(5);
         const prime = tok.encode('And God');
         let logits = modules.step(tensor(prime, [prime.length, 1])).subarray((prime.length - 1) * tok.size);
-        let prev = prime[prime.length - 1];
+        const text = tok.decoder(prime);
         let moduleText = '';
         const suppress = lw.specialIds(tok);
         for (let i = 0; i < 60; i++) {
           const id = lw.sampleFromLogits(logits, { temperature: 0.9, topK: 10, suppress }, gen);
-          moduleText += tok.decodeNext(id, prev);
-          prev = id;
+          moduleText += text.next(id);
           logits = modules.step(id);
         }
         modules.dispose();

@@ -216,7 +216,7 @@ describe('hostile checkpoints', () => {
       [(m) => void (m.extra.settings.hiddenSize = 0), /checkpoint\.extra\.settings\.hiddenSize must be an integer in \[1, 8192\], got 0/],
       [(m) => void (m.extra.settings.cell = 'rnn'), /checkpoint\.extra\.settings\.cell must be one of "lstm", "gru", got a string "rnn"/],
       [(m) => void (m.extra.settings.lr = '1'), /checkpoint\.extra\.settings\.lr must be a number/],
-      [(m) => void (m.extra.settings.level = 'bytes'), /checkpoint\.extra\.settings\.level must be one of "char", "word", got a string "bytes"/],
+      [(m) => void (m.extra.settings.level = 'bytes'), /checkpoint\.extra\.settings\.level must be one of "char", "word", "byte", got a string "bytes"/],
       [(m) => void (m.extra.data.fingerprint = 5), /checkpoint\.extra\.data\.fingerprint must be a string, got 5/],
       [(m) => void (m.extra.data.sources = 'a.txt'), /checkpoint\.extra\.data\.sources must be an array, got a string/],
       [(m) => void (m.extra = []), /checkpoint\.extra must be an object, got an array/],

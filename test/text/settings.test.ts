@@ -65,7 +65,7 @@ describe('the settings table', () => {
     expect(() => checkTrainingSettings({ hidden_size: 3 } as never, 'x')).toThrow(/'hidden_size'.*hiddenSize/);
     expect(checkTrainingSettings({ hiddenSize: undefined, seed: 0 }, 'x')).toEqual({ ...DEFAULT_TRAINING_SETTINGS, seed: 0 });
     expect(fitsSetting('valSplit', 0.5)).toBe(false);
-    expect(describeSetting('level')).toBe('one of "char", "word"');
+    expect(describeSetting('level')).toBe('one of "char", "word", "byte"');
   });
 
   it('stores settings under their own names; older checkpoints stored them under the flags and still read the same', () => {

@@ -57,7 +57,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { loss, tokens: scored, batchSize, seqLen } = await scorer.score(ids, batch, seq).finally(() => scorer.dispose());
   const ms = performance.now() - t0;
   const unk = ids.reduce((n, id) => n + (id === tokenizer.unkId ? 1 : 0), 0);
-  const unit = tokenizer.level === 'char' ? 'char' : 'word';
+  const unit = tokenizer.level;
   process.stdout.write(
     `${label}: ${scored.toLocaleString('en-US')} ${unit} tokens scored (all ${ids.length.toLocaleString('en-US')} but the first; ${batchSize} lanes, seq ${seqLen})` +
       `${unk > 0 ? `, ${unk} not in the vocabulary` : ''}, ${formatRate((scored * 1000) / ms)} tokens/s, ${formatDuration(ms)}\n` +

@@ -59,7 +59,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
 
   const shown = top.map((id) => showToken(tokenizer, id));
   const width = Math.max(5, ...shown.map((s) => [...s].length));
-  const unit = tokenizer.level === 'char' ? 'char' : 'word';
+  const unit = tokenizer.level;
   const lines = [
     `${fromStart ? `from the start of a text (${showToken(tokenizer, ids[0])})` : `after ${ids.length} ${unit} token${ids.length === 1 ? '' : 's'}`}: the ${top.length} likeliest next of ${V}`,
     `rank  ${'token'.padEnd(width)}  probability`,

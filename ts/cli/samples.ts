@@ -48,7 +48,7 @@ export class Samples {
 
 /** The first words (about 16 characters, or 3 words) of a line of `ids`, chosen by `seed`. */
 function pickPrime(ids: Int32Array, tokenizer: Tokenizer, seed: number): string {
-  const newline = tokenizer.level === 'char' ? tokenizer.idOf('\n') : tokenizer.idOf('<eos>');
+  const newline = tokenizer.idOf(tokenizer.level === 'word' ? '<eos>' : '\n');
   const space = tokenizer.idOf(' ');
   let at = Math.floor(new Generator(seed).uniform() * ids.length);
   // The start of the next non-empty line (wrapping around).

@@ -18,7 +18,7 @@ import { asciiPlot } from './plot';
 
 const DEFAULT_OUT = 'checkpoints/lm.safetensors';
 const DEFAULT_TIME = '4m';
-const SAMPLE_LENGTH = { char: 240, word: 60 };
+const SAMPLE_LENGTH = { char: 240, word: 60, byte: 240 };
 
 const MODEL = 'Model and data (fixed once training starts; --resume takes them from the checkpoint)';
 const HOW_LONG = `How long (the first limit reached stops; default --time ${DEFAULT_TIME})`;
@@ -278,7 +278,7 @@ async function printSummary(plan: Plan, data: TrainingData, model: LanguageModel
   const trainLoss = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
   // The same lanes as `lstm-wasm eval` with the checkpoint's --batch and --seq, on the trainer's threads (its replicas hold the model).
   const full = await trainer.validate({ batchSize: s.batchSize, seqLen: s.seqLen, maxWindows: 0 });
-  const unit = s.level === 'char' ? 'char' : 'word';
+  const unit = s.level;
   print(
     `  train loss ${trainLoss.toFixed(3)} (last ${recent.length} steps)` +
       (full !== null

@@ -335,7 +335,8 @@ export function checkGenerateOptions(name: string, o: Omit<GenerateOptions, 'gen
 }
 
 /**
- * Generated text, piece by piece (one token's text each), for a model and its tokenizer.
+ * Generated text, piece by piece (one token's text each: '' for the first bytes of a character
+ * of several, at byte level; U+FFFD last if the text ends inside one), for a model and its tokenizer.
  * `<unk>`, `<pad>` and `<bos>` are never produced unless `options.suppress` says otherwise.
  */
 export async function* generateText(
@@ -343,24 +344,20 @@ export async function* generateText(
 ): AsyncGenerator<string, void, undefined> {
   checkOptions('generateText', options, ASYNC_GENERATE_KEYS);
   const ids = primeIds(tokenizer, prime);
-  let prev: number | null = ids.length > 0 ? ids[ids.length - 1] : null;
-  for await (const id of model.generate(ids, { suppress: specialIds(tokenizer), ...options })) {
-    yield tokenizer.decodeNext(id, prev);
-    prev = id;
-  }
+  const text = tokenizer.decoder(ids);
+  for await (const id of model.generate(ids, { suppress: specialIds(tokenizer), ...options })) yield text.next(id);
+  const rest = text.end();
+  if (rest !== '') yield rest;
 }
 
 /** Synchronous `generateText`, returning the whole continuation. */
 export function sampleText(model: LanguageModel, tokenizer: Tokenizer, prime: string, options: GenerateOptions = {}): string {
   checkOptions('sampleText', options, GENERATE_KEYS);
   const ids = primeIds(tokenizer, prime);
-  let prev: number | null = ids[ids.length - 1];
+  const text = tokenizer.decoder(ids);
   let out = '';
-  for (const id of model.sample(ids, { suppress: specialIds(tokenizer), ...options })) {
-    out += tokenizer.decodeNext(id, prev);
-    prev = id;
-  }
-  return out;
+  for (const id of model.sample(ids, { suppress: specialIds(tokenizer), ...options })) out += text.next(id);
+  return out + text.end();
 }
 
 /**

@@ -83,14 +83,10 @@ export class ParallelInference {
     const replies = args.map((a, i) => (i % threads === 0 ? null : pool!.sample(i % threads, a)));
     const ids = args.map((a, i) => replies[i] ?? Promise.resolve(Int32Array.from(this.model.sample(a.prime, a.options))));
     return (await allReplies(ids)).map((sampled, i) => {
-      const prime = args[i].prime;
-      let prev: number | null = prime[prime.length - 1];
+      const text = tokenizer.decoder(args[i].prime);
       let out = '';
-      for (const id of sampled) {
-        out += tokenizer.decodeNext(id, prev);
-        prev = id;
-      }
-      return out;
+      for (const id of sampled) out += text.next(id);
+      return out + text.end();
     });
   }
 
@@ -131,7 +127,7 @@ export class ParallelInference {
 /** A Tokenizer (an interface: any object with its methods and vocabulary). */
 function isTokenizer(t: unknown): t is Tokenizer {
   const o = t as Partial<Record<keyof Tokenizer, unknown>> | null;
-  return o !== null && typeof o === 'object' && Array.isArray(o.vocab) && ['encode', 'decodeNext', 'idOf'].every((k) => typeof o[k as keyof Tokenizer] === 'function');
+  return o !== null && typeof o === 'object' && Array.isArray(o.vocab) && ['encode', 'decoder', 'idOf'].every((k) => typeof o[k as keyof Tokenizer] === 'function');
 }
 
 const REQUEST_KEYS = optionKeys<{ prime: string; options?: SampleOptions }>({ prime: true, options: true });

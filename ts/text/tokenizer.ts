@@ -1,18 +1,22 @@
 /**
- * Tokenizers: text <-> int32 token ids over a vocabulary built from a text.
+ * Tokenizers: text <-> int32 token ids.
  *
- * - `CharTokenizer`: one token per Unicode code point; id 0 is `<unk>` (a character the
- *   vocabulary has not seen). Decoding `<unk>` gives U+FFFD.
+ * - `ByteTokenizer`: one token per byte of the text's UTF-8, a fixed vocabulary of 256: any text
+ *   encodes, with no unknown token, so a model of it can be fine-tuned on any other text. On
+ *   ASCII text it is a character tokenizer. A character of several bytes is several tokens, so
+ *   decoding a stream goes through a `TokenDecoder`, which holds an incomplete character's bytes.
+ * - `CharTokenizer`: one token per Unicode code point, over a vocabulary built from a text; id 0 is
+ *   `<unk>` (a character the vocabulary has not seen). Decoding `<unk>` gives U+FFFD.
  * - `WordTokenizer`: words, numbers and single punctuation marks; a line break is the `<eos>`
  *   token. Ids 0..3 are `<pad>`, `<unk>`, `<bos>`, `<eos>`; the vocabulary keeps the most frequent
  *   words (ties broken by first appearance) up to `maxSize`, the rest become `<unk>`.
  *
- * Both serialize to plain JSON (`toJSON`, `tokenizerFromJSON`) so a checkpoint carries its vocabulary.
+ * Each serializes to plain JSON (`toJSON`, `tokenizerFromJSON`) so a checkpoint carries its vocabulary.
  */
 import { FormatError, ValueError } from '../errors';
 import { checkOptions, optionKeys } from '../options';
 
-export type TokenizerLevel = 'char' | 'word';
+export type TokenizerLevel = 'char' | 'word' | 'byte';
 
 export interface TokenizerJSON {
   type: TokenizerLevel;
@@ -23,19 +27,30 @@ export interface TokenizerJSON {
 
 export interface Tokenizer {
   readonly level: TokenizerLevel;
-  /** Id -> token. */
+  /** Id -> token (a byte tokenizer's: the character, or `<0xNN>`). */
   readonly vocab: readonly string[];
   /** Number of tokens (the model's V). */
   readonly size: number;
-  /** Id of `<unk>`. */
-  readonly unkId: number;
+  /** Id of `<unk>`; null when every text encodes without one (byte level). */
+  readonly unkId: number | null;
   encode(text: string): Int32Array;
   decode(ids: ArrayLike<number>): string;
-  /** The text of one token, as it appears when it follows `prev` (spacing rules for words). */
-  decodeNext(id: number, prev: number | null): string;
-  /** Id of a token string, or `<unk>`. */
+  /**
+   * A decoder of a stream of tokens that follow `context` (the ids before them, such as a prime;
+   * word spacing depends on the last one): `next(id)` gives the text `id` completes.
+   */
+  decoder(context?: ArrayLike<number>): TokenDecoder;
+  /** Id of a token string (a byte tokenizer's: one ASCII character or `<0xNN>`), or `<unk>`. */
   idOf(token: string): number;
   toJSON(): TokenizerJSON;
+}
+
+/** Turns a stream of token ids into text, one token at a time. */
+export interface TokenDecoder {
+  /** The text token `id` completes: '' for the first bytes of a character of several. */
+  next(id: number): string;
+  /** The end of the stream: U+FFFD for an incomplete character left over, else ''. */
+  end(): string;
 }
 
 export const UNK = '<unk>';
@@ -80,6 +95,18 @@ abstract class VocabTokenizer implements Tokenizer {
     return out;
   }
 
+  decoder(context: ArrayLike<number> = []): TokenDecoder {
+    let prev: number | null = context.length > 0 ? context[context.length - 1] : null;
+    return {
+      next: (id) => {
+        const text = this.decodeNext(id, prev);
+        prev = id;
+        return text;
+      },
+      end: () => '',
+    };
+  }
+
   protected token(id: number): string {
     const tok = this.vocab[id];
     if (tok === undefined || !Number.isInteger(id)) {
@@ -89,6 +116,7 @@ abstract class VocabTokenizer implements Tokenizer {
   }
 
   abstract encode(text: string): Int32Array;
+  /** The text of one token, as it appears when it follows `prev` (spacing rules for words). */
   abstract decodeNext(id: number, prev: number | null): string;
   abstract toJSON(): TokenizerJSON;
 }
@@ -201,12 +229,70 @@ export class WordTokenizer extends VocabTokenizer {
   }
 }
 
-/** Builds the tokenizer of a level from a text (the vocabulary of that text). */
+/** A byte's token: the character for printable ASCII, a line break and a tab; `<0xNN>` for the rest. */
+function byteToken(b: number): string {
+  if ((b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x09) return String.fromCharCode(b);
+  return `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
+}
+
+/** The byte tokenizer's vocabulary: token i is byte i. */
+export const BYTE_VOCAB: readonly string[] = Object.freeze(Array.from({ length: 256 }, (_, b) => byteToken(b)));
+
+/**
+ * One token per byte of the text's UTF-8 (256 tokens, no `<unk>`): every text encodes, and a model
+ * trained on one text can be fine-tuned on any other. A character of several bytes is several
+ * tokens; `decode` and `decoder()` put them back together (an incomplete or invalid sequence
+ * becomes U+FFFD, as UTF-8 decoding does).
+ */
+export class ByteTokenizer implements Tokenizer {
+  readonly level = 'byte' as const;
+  readonly vocab = BYTE_VOCAB;
+  readonly size = 256;
+  readonly unkId = null;
+  private static readonly encoder = new TextEncoder();
+
+  encode(text: string): Int32Array {
+    return Int32Array.from(ByteTokenizer.encoder.encode(text));
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    const d = this.decoder();
+    let out = '';
+    for (let i = 0; i < ids.length; i++) out += d.next(ids[i]);
+    return out + d.end();
+  }
+
+  decoder(_context?: ArrayLike<number>): TokenDecoder {
+    const utf8 = new TextDecoder('utf-8', { fatal: false });
+    const byte = new Uint8Array(1);
+    return {
+      next: (id) => {
+        if (!Number.isInteger(id) || id < 0 || id > 255) throw new ValueError(`ByteTokenizer.decode: id ${id} is out of range for a vocabulary of 256`);
+        byte[0] = id;
+        return utf8.decode(byte, { stream: true });
+      },
+      end: () => utf8.decode(),
+    };
+  }
+
+  idOf(token: string): number {
+    const id = BYTE_VOCAB.indexOf(token);
+    if (id < 0) throw new ValueError(`ByteTokenizer.idOf: ${JSON.stringify(token)} is not one byte's token (an ASCII character or <0xNN>); encode() a longer text`);
+    return id;
+  }
+
+  toJSON(): TokenizerJSON {
+    return { type: 'byte', vocab: BYTE_VOCAB.slice() };
+  }
+}
+
+/** Builds the tokenizer of a level from a text (the vocabulary of that text; byte level: the fixed 256). */
 export function buildTokenizer(level: TokenizerLevel, text: string, options: WordTokenizerOptions = {}): Tokenizer {
   checkOptions('buildTokenizer', options, WORD_TOKENIZER_KEYS);
   if (level === 'char') return CharTokenizer.fromText(text);
   if (level === 'word') return WordTokenizer.fromText(text, options);
-  throw new ValueError(`buildTokenizer: level must be 'char' or 'word', got '${level as string}'`);
+  if (level === 'byte') return new ByteTokenizer();
+  throw new ValueError(`buildTokenizer: level must be 'char', 'word' or 'byte', got '${level as string}'`);
 }
 
 /** The inverse of `tokenizer.toJSON()`; a malformed object is a FormatError. */
@@ -216,10 +302,14 @@ export function tokenizerFromJSON(json: unknown): Tokenizer {
   try {
     if (j.type === 'char') return new CharTokenizer(j.vocab);
     if (j.type === 'word') return new WordTokenizer(j.vocab, { lowercase: j.lowercase === true });
+    if (j.type === 'byte') {
+      if (j.vocab.length !== 256 || j.vocab.some((t, i) => t !== BYTE_VOCAB[i])) throw new ValueError('a byte vocabulary must be the 256 byte tokens in order');
+      return new ByteTokenizer();
+    }
   } catch (e) {
     throw new FormatError(`tokenizerFromJSON: ${(e as Error).message}`);
   }
-  throw new FormatError(`tokenizerFromJSON: unknown tokenizer type ${JSON.stringify(j.type)} (expected 'char' or 'word')`);
+  throw new FormatError(`tokenizerFromJSON: unknown tokenizer type ${JSON.stringify(j.type)} (expected 'char', 'word' or 'byte')`);
 }
 
 function countCodePoints(s: string): number {

@@ -11,6 +11,7 @@ import type { LanguageModelConfig } from '../lm/language-model';
 import type { CheckpointMeta } from './checkpoint';
 import type { TrainerStateJSON } from './trainer-state';
 import { SETTING_NAMES, describeSetting, fitsSetting, storedSetting } from './settings';
+import { BYTE_VOCAB } from '../text/tokenizer';
 
 // Upper bounds of a model config. The CLI's flags stop far lower (embed 4096, hidden 8192, layers
 // 16, vocabulary 1e6 words); these leave room for models built through the API while keeping every
@@ -140,9 +141,14 @@ export function checkModelConfig(v: unknown, path: string): LanguageModelConfig 
  */
 function checkTokenizer(v: unknown, path: string, vocabSize: number): void {
   const t = object(v, path);
-  const type = oneOf(t.type, `${path}.type`, ['char', 'word'] as const);
+  const type = oneOf(t.type, `${path}.type`, ['char', 'word', 'byte'] as const);
   const vocab = array(t.vocab, `${path}.vocab`);
   if (vocab.length !== vocabSize) throw new FormatError(`checkpoint vocabulary has ${vocab.length} tokens but the model expects ${vocabSize}`);
+  if (type === 'byte') {
+    const at = vocab.findIndex((tok, i) => tok !== BYTE_VOCAB[i]);
+    if (vocab.length !== 256 || at >= 0) throw new FormatError(`checkpoint: ${path}.vocab must be the 256 byte tokens in order (a byte-level vocabulary)${at >= 0 ? `; token ${at} differs` : ''}`);
+    return;
+  }
   const seen = new Set<string>();
   vocab.forEach((tok, i) => {
     const s = string(tok, `${path}.vocab[${i}]`);

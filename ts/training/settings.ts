@@ -56,7 +56,7 @@ const M = DEFAULT_MODEL_CONFIG;
 /** Every training setting. The defaults are `lstm-wasm train`'s, which the quick start runs (and a test holds to). */
 export const SETTINGS = Object.freeze({
   /** Tokens: characters or words. */
-  level: choice('level', ['char', 'word'] as const, { default: 'char', help: 'tokens: characters or words' }),
+  level: choice('level', ['char', 'word', 'byte'] as const, { default: 'char', help: "tokens: characters, words, or UTF-8 bytes (any text's, no unknown ones)" }),
   /** Word level: keep the n most frequent words. */
   maxVocab: int('max-vocab', { default: 10_000, min: 5, max: 1_000_000, help: 'word level: keep the n most frequent words' }),
   /** The recurrent cell. */
