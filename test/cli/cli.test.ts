@@ -134,6 +134,39 @@ describe('lstm-wasm train / generate / eval', () => {
     expect(e.stdout).toContain(`${(bytes - 1).toLocaleString('en-US')} byte tokens scored`);
   });
 
+  it('fine-tunes a trained model on another text with --from (float32 or int8): its shape and tokens, a new optimizer, a smaller lr', async () => {
+    const other = 'Im Anfang schuf Gott Himmel und Erde. 🔥 Ἐν ἀρχῇ ἦν ὁ λόγος.\n'.repeat(60);
+    writeFileSync(join(dir, 'other2.txt'), other);
+    const base = await run(['train', textFile, ...TINY, '--level', 'byte', '--layers', '2', '--steps', '4', '--out', 'base.safetensors']);
+    expect(base.code, base.stderr).toBe(0);
+    expect((await run(['quantize', '--checkpoint', 'base.safetensors', '--dtype', 'int8', '--out', 'base8.safetensors'])).code).toBe(0);
+    for (const from of ['base.safetensors', 'base8.safetensors']) {
+      const r = await run(['train', 'other2.txt', '--from', from, '--batch', '4', '--seq', '16', '--steps', '3', '--sample-every', '0', '--out', `ft-${from}`]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/model: LSTM embed 8, hidden 16 x 2 layers/);
+      expect(r.stdout).toMatch(/Adam lr 0\.001,/);
+      expect(r.stdout).toContain(`fine-tuning ${from}${from === 'base8.safetensors' ? ' (int8, dequantized to float32)' : ''} with a new optimizer`);
+      const ck = decodeCheckpoint(readFileSync(join(dir, `ft-${from}`)));
+      expect(ck.meta.trainer!.step, 'a new run: its own step count').toBe(3);
+      expect(ck.meta.quantization).toBeUndefined();
+      // A fine-tuned checkpoint is a training checkpoint like any: it resumes.
+      const more = await run(['train', 'other2.txt', '--resume', `ft-${from}`, '--steps', '1', '--sample-every', '0']);
+      expect(more.code, more.stderr).toBe(0);
+      expect(more.stdout).toMatch(/resuming at step 3/);
+    }
+    // It starts from the model's weights: one step at a tiny lr leaves them within 1e-6 of the trained ones.
+    const still = await run(['train', 'other2.txt', '--from', 'base.safetensors', '--lr', '1e-9', '--batch', '4', '--seq', '16', '--steps', '1', '--sample-every', '0', '--out', 'still.safetensors']);
+    expect(still.code, still.stderr).toBe(0);
+    const weights = (file: string) => new Map([...params(join(dir, file))].filter(([k]) => k.startsWith('model.')));
+    const before = weights('base.safetensors');
+    const after = weights('still.safetensors');
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [name, v] of before) expect(Math.max(...v.map((x, i) => Math.abs(x - after.get(name)![i]))), name).toBeLessThan(1e-6);
+    expectCleanError(await run(['train', 'other2.txt', '--from', 'base.safetensors', '--hidden', '32', '--steps', '1']), /--hidden 32 does not match the model of base\.safetensors \(--hidden 16\); its weights fix it/);
+    expectCleanError(await run(['train', 'other2.txt', '--from', 'base.safetensors', '--resume', 'base.safetensors']), /--from starts a new run .* --resume continues a run/, 2);
+    expectCleanError(await run(['train', 'other2.txt', '--from', 'missing.safetensors']), /checkpoint missing\.safetensors: no such file/);
+  }, 120_000);
+
   it('resumes exactly: K steps, then N more from the checkpoint, equals K+N steps in one run (bitwise)', async () => {
     const flags = [textFile, ...TINY, '--layers', '2', '--dropout', '0.2', '--seed', '5'];
     const full = await run(['train', ...flags, '--steps', '14', '--out', 'full.safetensors']);

@@ -764,3 +764,41 @@ describe('quantize: refusals', () => {
     model.dispose();
   });
 });
+
+describe('dequantize: the float32 model a quantized one stands for (what fine-tuning starts from)', () => {
+  it('has the weights the quantized matrices stand for, the same biases, and trains', () => {
+    lw.manualSeed(3);
+    const model = new lw.LanguageModel({ vocabSize: 11, embedDim: 6, hiddenSize: 8, numLayers: 2, dropout: 0.1 });
+    for (const dtype of ['int8', 'float16'] as const) {
+      const q = lw.quantize(model, { dtype });
+      const back = lw.dequantize(q);
+      try {
+        expect(back.quantization).toBeNull();
+        expect(back.config).toEqual(model.config);
+        const got = new Map(back.namedParameters());
+        for (const [name, w] of q.quantizedWeights()) {
+          const want = w instanceof lw.nn.QuantizedMatrix ? w.dequantize() : w.clone();
+          try {
+            expectSameBits(got.get(name)!.toArray() as Float32Array, want.toArray() as Float32Array, `${dtype} ${name}`);
+          } finally {
+            want.dispose();
+          }
+        }
+        // Close to the float32 model it was made from: int8 to a row's scale / 2, float16 to 2^-11 relative.
+        for (const [name, p] of model.namedParameters()) {
+          const a = p.toArray() as Float32Array;
+          const b = got.get(name)!.toArray() as Float32Array;
+          const err = Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+          expect(err, `${dtype} ${name}`).toBeLessThan(dtype === 'int8' ? 0.01 : 1e-3);
+        }
+        expect(back.parameters().every((p) => p.requiresGrad)).toBe(true);
+      } finally {
+        back.dispose();
+        q.dispose();
+      }
+    }
+    expect(() => lw.dequantize(model)).toThrow(/float32 already/);
+    expect(() => lw.dequantize({} as lw.LanguageModel)).toThrow(lw.ValueError);
+    model.dispose();
+  });
+});

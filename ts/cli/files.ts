@@ -49,6 +49,23 @@ export function readTextFile(path: string): string {
   }
 }
 
+/** The package's pretrained model (`npm run pretrain` makes it), beside dist/ as the corpus is. */
+export const PRETRAINED_NAME = 'kjv-byte.safetensors';
+
+/**
+ * The pretrained model's path; a CliError when this build has none (a checkout before
+ * `npm run pretrain` wrote it).
+ */
+export function pretrainedPath(): string {
+  const path = fileURLToPath(new URL(`../pretrained/${PRETRAINED_NAME}`, import.meta.url));
+  try {
+    statSync(path);
+  } catch {
+    throw new CliError(`this build has no pretrained model (pretrained/${PRETRAINED_NAME}): make it with npm run pretrain, or give a checkpoint`);
+  }
+  return path;
+}
+
 /** Reads and verifies a checkpoint file; any problem is one CliError naming the file. */
 export function readCheckpoint(path: string): DecodedCheckpoint {
   let bytes: Buffer;

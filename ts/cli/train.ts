@@ -3,7 +3,8 @@ import type { LanguageModel } from '../lm/language-model';
 import type { LMTrainer, RunResult, TrainProgress } from '../training/trainer';
 import { encodeCheckpoint, type DecodedCheckpoint } from '../training/checkpoint';
 import {
-  checkpointExtra, createTraining, prepareTrainingData, resumeTraining, settingsFromCheckpoint, defaultThreads, availableCores, type TrainingData,
+  FINE_TUNE_LR, MODEL_SETTINGS, checkpointExtra, createTraining, fineTuneTraining, prepareTrainingData, resumeTraining, settingsFromCheckpoint, storedSettings,
+  withCheckpointModel, defaultThreads, availableCores, type TrainingData,
 } from '../training/setup';
 import { SETTINGS, SETTING_NAMES, type TrainingSettings } from '../training/settings';
 import { FormatError, SettingError, ValueError } from '../errors';
@@ -11,7 +12,7 @@ import { sharedMemoryAvailable } from '../parallel/pool';
 import { noteThreadsAboveCores, parseDuration, type Every } from './args';
 import { command, duration, every, int, num, parseFlags, settingFlags, text } from './flags';
 import { CliError, UsageError } from './errors';
-import { CORPUS_LABEL, checkWritablePath, readCheckpoint, readCorpus, readTextFile, sameFileAs, writeFileAtomic } from './files';
+import { CORPUS_LABEL, checkWritablePath, pretrainedPath, readCheckpoint, readCorpus, readTextFile, sameFileAs, writeFileAtomic } from './files';
 import { ProgressView, due, formatDuration, formatRate, logLine, mark } from './progress';
 import { SAMPLE_NOTE, Samples } from './samples';
 import { asciiPlot } from './plot';
@@ -40,6 +41,10 @@ cleanly and saves a checkpoint.`,
     time: duration({ section: HOW_LONG, help: 'wall time for this run: 90s, 4m, 1h' }),
     out: text({ section: OUTPUT, arg: '<file>', help: `checkpoint to write (default ${DEFAULT_OUT}; with --resume, the resumed file)` }),
     resume: text({ section: OUTPUT, arg: '<file>', help: 'continue training from a checkpoint, exactly where it stopped' }),
+    from: text({
+      section: MODEL, arg: '<file|pretrained>',
+      help: `fine-tune a trained model on the text: a checkpoint (float32 or quantized), or 'pretrained' (the package's byte-level model); a new optimizer, --lr ${FINE_TUNE_LR} unless given, its model shape and tokenizer`,
+    }),
     'eval-every': every({
       section: OUTPUT, default: { steps: 0, ms: 30_000 },
       help: "validate every n steps or every duration, on the first 16 windows of the held-out text (a quick estimate); the summary at the end scores all of it, as 'lstm-wasm eval' does",
@@ -64,6 +69,8 @@ interface Plan {
   files: string[];
   /** The checkpoint to continue from (null for a new model). */
   resumed: { path: string; checkpoint: DecodedCheckpoint } | null;
+  /** The trained model to fine-tune (null for a new model). */
+  from: { path: string; checkpoint: DecodedCheckpoint } | null;
   steps?: number;
   epochs?: number;
   timeMs?: number;
@@ -107,6 +114,20 @@ function planRun(argv: string[]): Plan {
   const resumed = f.resume !== undefined ? { path: f.resume, checkpoint: readCheckpoint(f.resume) } : null;
   const flagValue = (k: keyof TrainingSettings): unknown => (f as Record<string, unknown>)[SETTINGS[k].flag];
   const settings = Object.fromEntries(SETTING_NAMES.map((k) => [k, flagValue(k)])) as unknown as TrainingSettings;
+  if (f.from !== undefined && resumed !== null) throw new UsageError('--from starts a new run from a trained model and --resume continues a run: give one of them');
+  const from = f.from !== undefined ? { path: f.from, checkpoint: readCheckpoint(f.from === 'pretrained' ? pretrainedPath() : f.from) } : null;
+  if (from !== null) {
+    // The model fixes its shape and tokens; the rest (batch, window, clipping, seed) are this run's, lr a fine-tuning one unless given.
+    const model = withCheckpointModel(from.checkpoint, storedSettings(from.checkpoint));
+    for (const key of MODEL_SETTINGS) {
+      const flag = SETTINGS[key].flag;
+      if (given.has(flag as keyof typeof f & string) && settings[key] !== model[key]) {
+        throw new CliError(`--${flag} ${settings[key]} does not match the model of ${from.path} (--${flag} ${model[key]}); its weights fix it: drop the flag`);
+      }
+      (settings as unknown as Record<string, unknown>)[key] = model[key];
+    }
+    if (!given.has('lr')) settings.lr = FINE_TUNE_LR;
+  }
   if (resumed !== null) {
     let base: TrainingSettings;
     try {
@@ -130,7 +151,7 @@ function planRun(argv: string[]): Plan {
   checkWritablePath(out, '--out');
   noteThreadsAboveCores(f.threads, availableCores());
   return {
-    settings, files, resumed, out,
+    settings, files, resumed, from, out,
     steps: f.steps, epochs: f.epochs, timeMs: noLimit ? parseDuration(DEFAULT_TIME)! : f.time,
     evalEvery: f['eval-every'], sampleEvery: f['sample-every'], saveEvery: f['save-every'],
     sampleLength: f['sample-length'] ?? SAMPLE_LENGTH[settings.level],
@@ -143,7 +164,7 @@ function readData(plan: Plan): TrainingData {
   const { settings, files, resumed } = plan;
   const text = files.length > 0 ? files.map(readTextFile).join('\n') : readCorpus();
   try {
-    return prepareTrainingData(text, settings, files.length > 0 ? files : [CORPUS_LABEL], resumed?.checkpoint.tokenizer ?? null);
+    return prepareTrainingData(text, settings, files.length > 0 ? files : [CORPUS_LABEL], (resumed ?? plan.from)?.checkpoint.tokenizer ?? null);
   } catch (e) {
     if (e instanceof SettingError) throw new CliError(e.messageNaming((s) => `--${SETTINGS[s as keyof TrainingSettings].flag}`));
     if (e instanceof ValueError) throw new CliError(e.message);
@@ -155,6 +176,14 @@ function readData(plan: Plan): TrainingData {
 function buildOrResume(plan: Plan, data: TrainingData): { model: LanguageModel; trainer: LMTrainer } {
   const { settings, resumed } = plan;
   if (plan.threads > settings.batchSize) throw new UsageError(`--threads ${plan.threads} is more than --batch ${settings.batchSize}: each thread needs a lane`);
+  if (plan.from !== null) {
+    try {
+      return fineTuneTraining(settings, data, plan.from.checkpoint, plan.threads);
+    } catch (e) {
+      if (e instanceof FormatError) throw new CliError(`checkpoint ${plan.from.path}: ${e.message}`);
+      throw e;
+    }
+  }
   if (resumed === null) return createTraining(settings, data, plan.threads);
   try {
     return resumeTraining(settings, data, resumed.checkpoint, plan.threads);
@@ -188,6 +217,13 @@ function printSetup(plan: Plan, data: TrainingData, model: LanguageModel, traine
     `  batch ${s.batchSize} x seq ${s.seqLen} (${data.train.tokensPerBatch} tokens/step, ${data.train.windowsPerEpoch} steps/epoch), Adam lr ${s.lr}, clip ${s.clip}, seed ${s.seed}; ` +
       `${plan.resumed !== null ? `resuming at step ${trainer.step}; ` : ''}running for ${limits}`,
   );
+  if (plan.from !== null) {
+    const unknown = data.tokenizer.unkId === null ? 0 : data.ids.reduce((n, id) => n + (id === data.tokenizer.unkId ? 1 : 0), 0);
+    print(
+      `  fine-tuning ${plan.from.path}${plan.from.checkpoint.meta.quantization !== undefined ? ` (${plan.from.checkpoint.meta.quantization}, dequantized to float32)` : ''} with a new optimizer` +
+        (unknown > 0 ? `; ${n(unknown)} ${s.level} tokens of the text are not in its vocabulary (<unk>)` : ''),
+    );
+  }
   const lanes = Math.floor(s.batchSize / plan.threads);
   print(
     plan.threads > 1

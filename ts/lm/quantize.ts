@@ -20,6 +20,7 @@ import { ModuleList, Sequential } from '../nn/containers';
 import { Dropout, Identity } from '../nn/dropout';
 import { QuantizedEmbedding, QuantizedLinear, QuantizedMatrix, QuantizedModule, checkQuantDtype, type QuantDtype } from '../nn/quantized';
 import { untracked } from '../memory';
+import { Generator } from '../random';
 import type { Tensor } from '../tensor';
 import { tensor } from '../creation';
 import { LanguageModel, type LanguageModelConfig } from './language-model';
@@ -145,4 +146,32 @@ export function quantizedWeightsOf(model: LanguageModel): { dtype: QuantDtype; m
     else biases[name] = { shape: w.shape.slice(), data: w.toArray() as Float32Array };
   }
   return { dtype: model.quantization!, matrices, biases };
+}
+
+/**
+ * A float32 LanguageModel with the weights a quantized one stands for (int8 values times their
+ * row scales, float16 widened): what fine-tuning a quantized model starts from. The source is not
+ * changed; the copy, in train mode, is the caller's to dispose.
+ */
+export function dequantize(model: LanguageModel, options: { generator?: Generator } = {}): LanguageModel {
+  if (!(model instanceof LanguageModel)) throw new ValueError(`dequantize: expected a LanguageModel, got ${describeKind(model)}`);
+  if (model.quantization === null) throw new ValueError('dequantize: this model is float32 already');
+  const weights = model.quantizedWeights();
+  const copy = new LanguageModel(model.config, { generator: options.generator ?? new Generator(0) });
+  try {
+    untracked(() => {
+      const dict: Record<string, Tensor> = {};
+      try {
+        for (const [name, w] of weights) dict[name] = w instanceof QuantizedMatrix ? w.dequantize() : w.clone();
+        copy.loadStateDict(dict);
+      } finally {
+        for (const t of Object.values(dict)) t.dispose();
+      }
+    });
+    if (options.generator === undefined) copy.generator = model.generator;
+    return copy;
+  } catch (e) {
+    copy.dispose();
+    throw e;
+  }
 }

@@ -16,6 +16,7 @@ import { LMBatcher, trainValSplit } from '../text/batcher';
 import { LMTrainer } from './trainer';
 import { DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, storedSetting, storedSettingsOf, type TrainingSettings } from './settings';
 import { modelFromCheckpoint, restoreTrainer, type DecodedCheckpoint } from './checkpoint';
+import { dequantize } from '../lm/quantize';
 
 /** What a checkpoint records of the training text, to refuse resuming on other text. */
 export interface TextRecord {
@@ -117,6 +118,42 @@ export function createTraining(s: TrainingSettings, data: TrainingData, threads 
   }
 }
 
+/** The learning rate fine-tuning starts with when none is given: below a new model's, so the pretrained weights are not thrown away. */
+export const FINE_TUNE_LR = 1e-3;
+
+/**
+ * A trained model (`ck`, float32 or quantized: a quantized one is dequantized) and a new trainer
+ * for it on `data` (prepared with the checkpoint's tokenizer): fine-tuning, with a new optimizer,
+ * a fresh dropout stream from `s.seed`, and `s`'s lr, batch, window and clipping. `s` must have the
+ * checkpoint's model shape (`withCheckpointModel`): otherwise a FormatError.
+ */
+export function fineTuneTraining(s: TrainingSettings, data: TrainingData, ck: DecodedCheckpoint, threads = 1): { model: LanguageModel; trainer: LMTrainer } {
+  const loaded = modelFromCheckpoint(ck);
+  let model = loaded;
+  try {
+    if (loaded.quantization !== null) {
+      model = dequantize(loaded);
+      loaded.dispose();
+    }
+    model.train(true);
+    checkModelShape(model, s, data.tokenizer);
+    return { model, trainer: new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator: new Generator(s.seed), threads }) };
+  } catch (e) {
+    model.dispose();
+    if (model !== loaded) loaded.dispose();
+    throw e;
+  }
+}
+
+/** A FormatError unless `model` has the shape `s` and `tokenizer` describe. */
+function checkModelShape(model: LanguageModel, s: TrainingSettings, tokenizer: Tokenizer): void {
+  const c = model.config;
+  const want = modelConfig(s, tokenizer);
+  if (c.vocabSize !== want.vocabSize || c.cell !== want.cell || c.embedDim !== want.embedDim || c.hiddenSize !== want.hiddenSize || c.numLayers !== want.numLayers) {
+    throw new FormatError('its model config does not match its recorded settings (corrupt checkpoint?)');
+  }
+}
+
 /**
  * The model and trainer exactly as `ck` left them, on `data` (prepared with the checkpoint's
  * tokenizer and `settingsFromCheckpoint(ck)`). Other text than the checkpoint's (by fingerprint),
@@ -128,11 +165,11 @@ export function resumeTraining(s: TrainingSettings, data: TrainingData, ck: Deco
     throw new FormatError(`the checkpoint was trained on other text (${was.sources.join(', ')}); resume on the same text`);
   }
   const model = modelFromCheckpoint(ck);
-  const c = model.config;
-  const want = modelConfig(s, data.tokenizer);
-  if (c.vocabSize !== want.vocabSize || c.cell !== want.cell || c.embedDim !== want.embedDim || c.hiddenSize !== want.hiddenSize || c.numLayers !== want.numLayers) {
+  try {
+    checkModelShape(model, s, data.tokenizer);
+  } catch (e) {
     model.dispose();
-    throw new FormatError('its model config does not match its recorded settings (corrupt checkpoint?)');
+    throw e;
   }
   let trainer: LMTrainer | null = null;
   try {
@@ -178,6 +215,9 @@ export function storedSettings(ck: DecodedCheckpoint): TrainingSettings {
   }
   return withCheckpointModel(ck, out as unknown as TrainingSettings);
 }
+
+/** The settings a trained model's weights (and tokenizer) fix: `withCheckpointModel` takes them from the checkpoint. */
+export const MODEL_SETTINGS = Object.freeze(['level', 'cell', 'embedDim', 'hiddenSize', 'numLayers', 'dropout'] as const);
 
 /** `base` with the checkpoint's own tokenizer level and model shape (what its weights fix). */
 export function withCheckpointModel(ck: DecodedCheckpoint, base: TrainingSettings): TrainingSettings {
