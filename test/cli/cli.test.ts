@@ -167,6 +167,29 @@ describe('lstm-wasm train / generate / eval', () => {
     expectCleanError(await run(['train', 'other2.txt', '--from', 'missing.safetensors']), /checkpoint missing\.safetensors: no such file/);
   }, 120_000);
 
+  it('without --checkpoint (or with --checkpoint pretrained), generate, predict and eval use the pretrained model; train --from pretrained fine-tunes it', async () => {
+    // A tiny stand-in for the package's model ($LSTM_WASM_PRETRAINED points the default elsewhere).
+    const made = await run(['train', textFile, ...TINY, '--level', 'byte', '--steps', '2', '--out', 'tiny-pre.safetensors']);
+    expect(made.code, made.stderr).toBe(0);
+    expect((await run(['quantize', '--checkpoint', 'tiny-pre.safetensors', '--dtype', 'int8', '--out', 'tiny-pre8.safetensors'])).code).toBe(0);
+    const env = { LSTM_WASM_PRETRAINED: join(dir, 'tiny-pre8.safetensors') };
+    const direct = await run(['generate', '--checkpoint', 'tiny-pre8.safetensors', '--prime', 'And God said', '--length', '30', '--seed', '3']);
+    for (const args of [[], ['--checkpoint', 'pretrained']]) {
+      const g = await run(['generate', ...args, '--prime', 'And God said', '--length', '30', '--seed', '3'], env);
+      expect(g.code, g.stderr).toBe(0);
+      expect(g.stdout).toBe(direct.stdout);
+    }
+    const p = await run(['predict', '--prime', 'And God'], env);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/after 7 byte tokens: the 10 likeliest next of 256/);
+    const e = await run(['eval', textFile], env);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/byte tokens scored/);
+    const ft = await run(['train', textFile, '--from', 'pretrained', '--batch', '4', '--seq', '16', '--steps', '2', '--sample-every', '0', '--out', 'ft-pre.safetensors'], env);
+    expect(ft.code, ft.stderr).toBe(0);
+    expect(ft.stdout).toContain(`fine-tuning ${env.LSTM_WASM_PRETRAINED} (int8, dequantized to float32) with a new optimizer`);
+  }, 120_000);
+
   it('resumes exactly: K steps, then N more from the checkpoint, equals K+N steps in one run (bitwise)', async () => {
     const flags = [textFile, ...TINY, '--layers', '2', '--dropout', '0.2', '--seed', '5'];
     const full = await run(['train', ...flags, '--steps', '14', '--out', 'full.safetensors']);
@@ -320,7 +343,7 @@ describe('bad input: one clear error line, non-zero exit, no stack trace, nothin
     expectCleanError(await run(['train', textFile, '--hidden', 'many', '--out', 'good.safetensors']), /--hidden must be an integer in \[1, 8192\], got 'many'/, 2);
     expectCleanError(await run(['train', textFile, '--level', 'bytes', '--out', 'good.safetensors']), /--level must be one of char, word, byte, got 'bytes'/, 2);
     expectCleanError(await run(['train', textFile, '--time', 'soon', '--out', 'good.safetensors']), /--time must be a duration/, 2);
-    expectCleanError(await run(['generate']), /generate needs --checkpoint/, 2);
+    expectCleanError(await run(['generate'], { LSTM_WASM_PRETRAINED: 'no-model.safetensors' }), /LSTM_WASM_PRETRAINED=no-model\.safetensors: no such file/);
     unchanged();
   });
 

@@ -128,8 +128,9 @@ describe('lstm-wasm predict', () => {
 });
 
 describe('lstm-wasm predict: bad input (one clear error line)', () => {
-  it('no --checkpoint', async () => {
-    expectCleanError(await run(['predict', '--prime', 'And God']), /predict needs --checkpoint <file>/, 2);
+  it('no --checkpoint, and no pretrained model where LSTM_WASM_PRETRAINED points', async () => {
+    const r = await runCli(['predict', '--prime', 'And God'], { cwd: dir, env: { LSTM_WASM_PRETRAINED: 'none.safetensors' } });
+    expectCleanError(r, /LSTM_WASM_PRETRAINED=none\.safetensors: no such file/);
   });
 
   it('the text as a positional argument: refused, with the --prime form as the hint', async () => {

@@ -7,7 +7,7 @@ import { DEFAULT_TRAINING_SETTINGS } from '../training/settings';
 import { command, int, parseFlags, text } from './flags';
 import { noteThreadsAboveCores } from './args';
 import { CliError, UsageError } from './errors';
-import { CORPUS_LABEL, readCheckpoint, readCorpus, readTextFile } from './files';
+import { CORPUS_LABEL, modelCheckpoint, readCorpus, readTextFile } from './files';
 import { formatDuration, formatRate } from './progress';
 
 export const EVAL = command({
@@ -19,7 +19,7 @@ that 'train' never trains on, as its --val-split says). Every token but the firs
 on the held-out tail with the default flags the loss is the one 'train' reports at the end.`,
   positionals: true,
   flags: {
-    checkpoint: text({ arg: '<file>', help: "a checkpoint written by 'lstm-wasm train' (required)" }),
+    checkpoint: text({ arg: '<file>', help: "a checkpoint written by 'lstm-wasm train' (default: the package's pretrained model, also 'pretrained')" }),
     batch: int({ help: "parallel lanes, each read from a zero state (default: the checkpoint's --batch, as 'train' validates; fewer for a short text)" }),
     seq: int({ help: "window length (default: the checkpoint's --seq)" }),
     'max-tokens': int({ help: 'evaluate at most the first n tokens (default: all)', min: 2 }),
@@ -29,11 +29,10 @@ on the held-out tail with the default flags the loss is the one 'train' reports 
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values: f, positionals } = parseFlags(EVAL, argv);
-  if (f.checkpoint === undefined) throw new UsageError('eval needs --checkpoint <file> (see: lstm-wasm eval --help)');
   if (positionals.length > 1) throw new UsageError(`eval takes one text file, got ${positionals.length}`);
   const file = positionals[0];
   const text = file !== undefined ? readTextFile(file) : null;
-  const ck = readCheckpoint(f.checkpoint);
+  const ck = modelCheckpoint(f.checkpoint).checkpoint;
   const stored = storedSettings(ck);
   const batch = f.batch ?? stored.batchSize;
   const seq = f.seq ?? stored.seqLen;

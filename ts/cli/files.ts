@@ -53,17 +53,26 @@ export function readTextFile(path: string): string {
 export const PRETRAINED_NAME = 'kjv-byte.safetensors';
 
 /**
- * The pretrained model's path; a CliError when this build has none (a checkout before
- * `npm run pretrain` wrote it).
+ * The pretrained model's path: `$LSTM_WASM_PRETRAINED` if set (another default model), else the
+ * package's. A CliError when the file is not there (a checkout before `npm run pretrain` made it).
  */
 export function pretrainedPath(): string {
-  const path = fileURLToPath(new URL(`../pretrained/${PRETRAINED_NAME}`, import.meta.url));
+  const own = process.env.LSTM_WASM_PRETRAINED;
+  const path = own !== undefined && own !== '' ? own : fileURLToPath(new URL(`../pretrained/${PRETRAINED_NAME}`, import.meta.url));
   try {
     statSync(path);
   } catch {
-    throw new CliError(`this build has no pretrained model (pretrained/${PRETRAINED_NAME}): make it with npm run pretrain, or give a checkpoint`);
+    throw new CliError(
+      own ? `LSTM_WASM_PRETRAINED=${own}: no such file` : `this build has no pretrained model (pretrained/${PRETRAINED_NAME}): make it with npm run pretrain, or give a --checkpoint`,
+    );
   }
   return path;
+}
+
+/** The checkpoint a command runs: `--checkpoint`'s (a file, or 'pretrained'), else the pretrained model. */
+export function modelCheckpoint(given: string | undefined): { path: string; checkpoint: DecodedCheckpoint } {
+  const path = given === undefined || given === 'pretrained' ? pretrainedPath() : given;
+  return { path, checkpoint: readCheckpoint(path) };
 }
 
 /** Reads and verifies a checkpoint file; any problem is one CliError naming the file. */

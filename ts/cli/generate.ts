@@ -3,8 +3,7 @@ import { generateText, primeIds } from '../lm/language-model';
 import { modelFromCheckpoint } from '../training/checkpoint';
 import type { Tokenizer } from '../text/tokenizer';
 import { command, int, num, parseFlags, text } from './flags';
-import { UsageError } from './errors';
-import { readCheckpoint } from './files';
+import { modelCheckpoint } from './files';
 
 export const GENERATE = command({
   name: 'generate',
@@ -12,7 +11,7 @@ export const GENERATE = command({
   about: 'Streams text sampled from a trained model to stdout: the prime, then its continuation.',
   positionals: false,
   flags: {
-    checkpoint: text({ arg: '<file>', help: "a checkpoint written by 'lstm-wasm train' (required)" }),
+    checkpoint: text({ arg: '<file>', help: "a checkpoint written by 'lstm-wasm train' (default: the package's pretrained model, also 'pretrained')" }),
     prime: text({ help: 'text to start from (default: a new line)' }),
     length: int({ help: 'tokens to generate', default: 500, min: 0 }),
     temperature: num({ arg: '<t>', help: 'sampling temperature, 0 = greedy', default: 0.8, min: 0, max: 100 }),
@@ -24,8 +23,7 @@ export const GENERATE = command({
 
 export async function generateCommand(argv: string[]): Promise<number> {
   const { values: f } = parseFlags(GENERATE, argv);
-  if (f.checkpoint === undefined) throw new UsageError('generate needs --checkpoint <file> (see: lstm-wasm generate --help)');
-  const ck = readCheckpoint(f.checkpoint);
+  const ck = modelCheckpoint(f.checkpoint).checkpoint;
   const model = modelFromCheckpoint(ck);
   const tokenizer = ck.tokenizer;
   const prime = f.prime ?? '';

@@ -17,10 +17,10 @@ import { version } from '../../package.json';
 const HELP = `Usage: lstm-wasm <command> [options]
 
 Commands:
-  train [file...]             train a language model (default: on the bundled corpus)
-  generate --checkpoint <f>   stream text from a trained model
-  eval --checkpoint <f> [file]  loss and perplexity on a text
-  predict --checkpoint <f>    the likeliest next tokens after --prime, with probabilities
+  train [file...]             train a language model (default: on the bundled corpus; --from: fine-tune one)
+  generate [--checkpoint <f>] stream text from a trained model (default: the pretrained one)
+  eval [--checkpoint <f>] [file]  loss and perplexity on a text
+  predict [--checkpoint <f>]  the likeliest next tokens after --prime, with probabilities
   quantize --checkpoint <f> --dtype int8|float16 --out <f>
                               the model with smaller weights, for generation and evaluation
 

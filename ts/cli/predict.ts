@@ -4,7 +4,7 @@ import { modelFromCheckpoint } from '../training/checkpoint';
 import type { Tokenizer } from '../text/tokenizer';
 import { command, int, parseFlags, text } from './flags';
 import { UsageError } from './errors';
-import { readCheckpoint } from './files';
+import { modelCheckpoint } from './files';
 import { noteUnknownTokens } from './generate';
 
 export const PREDICT = command({
@@ -16,7 +16,7 @@ Char tokens are quoted ('\\n' a line break, '␠' a space); at word level <eos> 
   // Positionals are accepted only to refuse them with a hint: the text is --prime, as in generate.
   positionals: true,
   flags: {
-    checkpoint: text({ arg: '<file>', help: "a checkpoint written by 'lstm-wasm train' (required)" }),
+    checkpoint: text({ arg: '<file>', help: "a checkpoint written by 'lstm-wasm train' (default: the package's pretrained model, also 'pretrained')" }),
     prime: text({ help: 'the text whose next token to predict (default: a new line, as generate starts)' }),
     'top-k': int({ arg: '<k>', help: 'how many tokens to list, at most the vocabulary size', default: 10, min: 1 }),
   },
@@ -28,12 +28,11 @@ export async function predictCommand(argv: string[]): Promise<number> {
     const hint = positionals.join(' ').replace(/"/g, '\\"');
     throw new UsageError(`predict takes its text as --prime, as generate does: lstm-wasm predict --prime "${hint}" ... (see: lstm-wasm predict --help)`);
   }
-  if (f.checkpoint === undefined) throw new UsageError('predict needs --checkpoint <file> (see: lstm-wasm predict --help)');
-  const ck = readCheckpoint(f.checkpoint);
+  const { path, checkpoint: ck } = modelCheckpoint(f.checkpoint);
   const tokenizer = ck.tokenizer;
   const V = tokenizer.size;
   if (f['top-k'] > V) {
-    if (given.has('top-k')) throw new UsageError(`--top-k must be at most the vocabulary size (${V}) of ${f.checkpoint}, got ${f['top-k']}`);
+    if (given.has('top-k')) throw new UsageError(`--top-k must be at most the vocabulary size (${V}) of ${path}, got ${f['top-k']}`);
     f['top-k'] = V;
   }
   const prime = f.prime ?? '';

@@ -115,7 +115,8 @@ function planRun(argv: string[]): Plan {
   const flagValue = (k: keyof TrainingSettings): unknown => (f as Record<string, unknown>)[SETTINGS[k].flag];
   const settings = Object.fromEntries(SETTING_NAMES.map((k) => [k, flagValue(k)])) as unknown as TrainingSettings;
   if (f.from !== undefined && resumed !== null) throw new UsageError('--from starts a new run from a trained model and --resume continues a run: give one of them');
-  const from = f.from !== undefined ? { path: f.from, checkpoint: readCheckpoint(f.from === 'pretrained' ? pretrainedPath() : f.from) } : null;
+  const fromPath = f.from === 'pretrained' ? pretrainedPath() : f.from;
+  const from = fromPath !== undefined ? { path: fromPath, checkpoint: readCheckpoint(fromPath) } : null;
   if (from !== null) {
     // The model fixes its shape and tokens; the rest (batch, window, clipping, seed) are this run's, lr a fine-tuning one unless given.
     const model = withCheckpointModel(from.checkpoint, storedSettings(from.checkpoint));
