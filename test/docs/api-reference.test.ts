@@ -10,10 +10,10 @@ const pkg = JSON.parse(read('package.json'));
 const typedoc = JSON.parse(read('typedoc.json').replace(/^\s*\/\/.*$/gm, ''));
 
 describe('API reference (TypeDoc)', () => {
-  it('is built by npm run docs with an exact-pinned TypeDoc, from the package root', () => {
+  it('is built by npm run docs with an exact-pinned TypeDoc, from the package\'s entry points (the root and lstm-wasm/pretrained)', () => {
     expect(pkg.scripts.docs).toBe('typedoc');
     expect(pkg.devDependencies.typedoc).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(typedoc.entryPoints).toEqual(['ts/index.ts']);
+    expect(typedoc.entryPoints).toEqual(['ts/index.ts', 'ts/pretrained.ts']);
   });
 
   it('fails on any warning, and does not hide what is undocumented', () => {
