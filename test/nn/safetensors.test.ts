@@ -247,7 +247,13 @@ describe('corrupt input is a FormatError that allocates nothing', () => {
     new DataView(bad.buffer).setBigUint64(0, 100000n, true);
     expectFormatError(bad, /header length 100000 exceeds the 1232 bytes after it/);
     new DataView(bad.buffer).setBigUint64(0, 0xffffffffffffffffn, true);
-    expectFormatError(bad, /header length .* exceeds/);
+    expectFormatError(bad, /header length 18446744073709551615 exceeds/);
+    // A text file renamed .safetensors: its first 8 bytes read as a length past 2^53, shown exactly (not rounded to ...000).
+    const text = new TextEncoder().encode('Hello, world! This is not a safetensors file.');
+    const exact = new DataView(text.buffer).getBigUint64(0, true);
+    expect(exact).toBe(0x77202c6f6c6c6548n);
+    expectFormatError(text, new RegExp(`header length ${exact} exceeds the ${text.length - 8} bytes after it`));
+    expect(String(exact)).not.toBe(String(Number(exact)));
   });
 
   it('invalid JSON header', () => {

@@ -199,9 +199,11 @@ export function parseSafetensors(input: Uint8Array | ArrayBuffer): ParsedSafeten
   const bytes = input instanceof Uint8Array ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
   if (bytes.length < 8) throw new FormatError(`safetensors: ${bytes.length} bytes is too short for the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (8 + headerLength > bytes.length) {
-    throw new FormatError(`safetensors: header length ${headerLength} exceeds the ${bytes.length - 8} bytes after it (truncated or not a safetensors file)`);
+  // Read as a 64-bit integer and shown exactly (a Number would round one past 2^53: a text file's first 8 bytes).
+  const exactLength = view.getBigUint64(0, true);
+  const headerLength = Number(exactLength);
+  if (exactLength > BigInt(bytes.length - 8)) {
+    throw new FormatError(`safetensors: header length ${exactLength} exceeds the ${bytes.length - 8} bytes after it (truncated or not a safetensors file)`);
   }
   if (headerLength > MAX_HEADER_BYTES) throw new FormatError(`safetensors: header length ${headerLength} is over the limit of ${MAX_HEADER_BYTES} bytes`);
   let text: string;
