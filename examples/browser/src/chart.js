@@ -5,9 +5,10 @@
 const MAX_POINTS = 600;
 // tokens/s is context, not the subject: a light thin line under the two losses.
 const COLORS = { loss: '#2c6fbb', val: '#d2462d', speed: '#c4c4c4' };
-// The median of the last SPEED_WINDOW speeds: a validation (or a sample, or a checkpoint) costs
-// the steps around it a few slow readings, which a median of 15 steps does not follow.
-const SPEED_WINDOW = 15;
+// The median of the last SPEED_WINDOW speeds. The trainer's tokens/s follows a moving average
+// of the step time (weight 0.1), so one slow step (a validation, a sample) lowers some 20
+// readings (more for a longer one); a median of the last 61 hardly follows them.
+const SPEED_WINDOW = 61;
 // The trainer's smoothed loss is the mean of the last 50 steps' losses (trainer.ts, SMOOTH).
 const LOSS_SMOOTH = 50;
 
