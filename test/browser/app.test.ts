@@ -2,7 +2,8 @@
 // beforeAll builds it as `npm run demo:build` does (Vite, against the package through
 // examples/browser/node_modules/lstm-wasm -> this repository) and serves examples/browser/dist from
 // node:http on 127.0.0.1 with the COOP/COEP headers of `npm run demo`. The tests share one page and
-// run in order: train, stream, reload, bad input, then checkpoints to and from the CLI.
+// run in order: train, stream, reload, bad input, checkpoints to and from the CLI, then Train with
+// another text than the model's.
 //
 // Responsiveness is measured three ways over 20 s of training. In the page, from before the app
 // starts (addInitScript): a PerformanceObserver for 'longtask' (Chromium reports every main-thread
@@ -52,6 +53,8 @@ interface AppStatus {
   error: boolean;
   generating: boolean;
   samples: number;
+  firstSampleMs: number | null;
+  choice: { text: string; canKeep: boolean } | null;
 }
 
 interface Probe {
@@ -158,6 +161,19 @@ function mainThreadTasks(trace: Buffer): { wallMs: number; cpuMs: number }[] {
 
 const round1 = (v: number): number => Math.round(v * 10) / 10;
 
+/** How many of the chart's pixels are the training loss line's colour (#2c6fbb): 0 for an empty chart. */
+const lossPixels = (page: Page): Promise<number> => page.evaluate(() => {
+  const c = document.getElementById('chart') as HTMLCanvasElement;
+  const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 0x2c) < 16 && Math.abs(d[i + 1] - 0x6f) < 16 && Math.abs(d[i + 2] - 0xbb) < 16) n++;
+  return n;
+});
+
+/** A text of its own for the page (a few hundred sentences; none of them the bundled corpus's). */
+const OTHER_TEXT = Buffer.from(Array.from({ length: 1500 }, (_, i) =>
+  `Entry ${i}: the ${['red', 'green', 'blue', 'grey'][i % 4]} boat left the harbour at ${i % 24} o'clock, carrying ${i % 7 + 1} crates of ${['tea', 'salt', 'wool'][i % 3]}.\n`).join(''));
+
 async function waitIdle(page: Page, timeout = 30_000): Promise<void> {
   await page.waitForFunction(() => {
     const s = (window as unknown as { __lstmApp?: AppStatus }).__lstmApp;
@@ -174,6 +190,8 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
   /** Generated with seed 11 from the trained model, before any reload. */
   let reference = '';
   let trainedStep = 0;
+  /** The steps of the trained model's validations, as the page saw them. */
+  let trainedValSteps: number[] = [];
 
   beforeAll(async () => {
     if (!existsSync(join(repoRoot, 'dist', 'index.js')) || !existsSync(join(repoRoot, 'dist', 'worker.js'))) {
@@ -210,6 +228,11 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     expect(ready.text?.key).toBe('bundled');
     expect(ready.text!.bytes).toBeGreaterThan(4_000_000); // gunzipped in the page
     expect(ready.model, 'a fresh browser profile has no stored model').toBeNull();
+    // The text buttons stand apart (they used to touch).
+    const files = (await page.locator('label:has(#text-files)').boundingBox())!;
+    const corpus = (await page.locator('#use-corpus').boundingBox())!;
+    const apart = Math.max(corpus.x - (files.x + files.width), corpus.y - (files.y + files.height));
+    expect(apart, `Your .txt files ${JSON.stringify(files)}, Bundled corpus ${JSON.stringify(corpus)}`).toBeGreaterThanOrEqual(4);
 
     await page.selectOption('#settings [name=preset]', 'small');
     const clickedAt = Date.now();
@@ -273,6 +296,7 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
       p99FrameGapMs: Math.round(sortedGaps[Math.floor(sortedGaps.length * 0.99)] ?? 0),
       stepsTrained: status.model!.step,
       samples: mid.samples,
+      firstSampleMs: mid.firstSampleMs,
     };
     console.log(`browser app: ${JSON.stringify(report)}`);
 
@@ -282,12 +306,15 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     expect(trace.length, 'the trace saw the main thread').toBeGreaterThan(100);
     expect(trace.filter((t) => t.cpuMs > 50), `main-thread tasks over 50 ms of CPU while training; ${JSON.stringify(report)}`).toEqual([]);
     expect(frames.length, 'requestAnimationFrame ran while training').toBeGreaterThan(100);
-    expect(mid.samples, 'samples appeared while training').toBeGreaterThan(0);
+    // A first sample 3 s into the run (and its 160 characters), then one every 5 s.
+    expect(mid.firstSampleMs, `the first sample; ${JSON.stringify(report)}`).toBeLessThanOrEqual(6_000);
+    expect(mid.samples, `samples appeared while training; ${JSON.stringify(report)}`).toBeGreaterThanOrEqual(Math.floor(mid.trainMs / 5_000) - 1);
     expect(await page.locator('#samples li').count()).toBeGreaterThan(0);
     // Stop saved the model in IndexedDB.
     expect(status.stored?.step).toBe(status.model!.step);
     expect(status.error).toBe(false);
     trainedStep = status.model!.step;
+    trainedValSteps = status.valHistory.map((v) => v.step);
   }, 150_000);
 
   it('streams generated text into the page', async () => {
@@ -328,6 +355,12 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     expect(status.model!.step).toBe(trainedStep);
     expect(status.stored!.step).toBe(trainedStep);
     expect(status.model!.settings.hiddenSize).toBe(128);
+    // The chart and the stats show the model's history from its checkpoint, not "Not trained yet.".
+    expect(status.valHistory.map((v) => v.step)).toEqual(trainedValSteps);
+    expect(status.trainMs).toBeGreaterThan(RESPONSIVE_WINDOW_MS);
+    const stats = (await page.textContent('#stats'))!;
+    expect(stats).toMatch(new RegExp(`^step ${trainedStep} · loss \\d\\.\\d{3} · validation \\d\\.\\d{3} nats/char · \\d+ s \\(restored from the checkpoint\\)$`));
+    expect(await lossPixels(page), 'the restored loss line is drawn').toBeGreaterThan(300);
     expect(await generate(page, { prime: 'And the LORD said', seed: 11, length: 200 })).toBe(reference);
     expect(pageErrors).toEqual([]);
   });
@@ -487,6 +520,69 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     };
     const [lf, lq] = [await loss('for-int8.safetensors'), await loss('small-int8.safetensors')];
     expect(Math.abs(lq - lf), `int8 ${lq} vs float32 ${lf}`).toBeLessThan(0.02);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('offers a new model or more training on its own text when Train meets another text (no error)', async () => {
+    await waitIdle(page);
+    const before = await appStatus(page);
+    expect(before.text!.key).toBe('bundled');
+    const chooseOther = async (): Promise<void> => {
+      await page.setInputFiles('#text-files', { name: 'harbour.txt', mimeType: 'text/plain', buffer: OTHER_TEXT });
+      await page.waitForFunction(() => (window as unknown as { __lstmApp: AppStatus }).__lstmApp.text?.key.startsWith('files:harbour.txt'), null, { timeout: 10_000 });
+    };
+    const trainUntil = async (step: number): Promise<void> => {
+      await page.waitForFunction((s) => ((window as unknown as { __lstmApp: AppStatus }).__lstmApp.progress?.step ?? 0) > s, step, { timeout: 30_000 });
+      await page.click('#stop');
+      await waitIdle(page);
+    };
+
+    await chooseOther();
+    await page.click('#train');
+    await page.waitForFunction(() => (window as unknown as { __lstmApp: AppStatus }).__lstmApp.choice !== null, null, { timeout: 10_000 });
+    let status = await appStatus(page);
+    expect(status.error, status.message ?? '').toBe(false);
+    expect(status.choice).toEqual({ text: status.text!.label, canKeep: true });
+    expect(await page.isVisible('#choice')).toBe(true);
+    expect(await page.textContent('#choice-text')).toMatch(/trained on bundled corpus.*not on harbour\.txt/);
+    expect(await page.isVisible('#choice-new')).toBe(true);
+    expect(await page.isVisible('#choice-keep')).toBe(true);
+    expect(status.model!.step, 'asking changed nothing').toBe(before.model!.step);
+
+    // Keep training: back to the bundled corpus, the same model continues.
+    await page.click('#choice-keep');
+    await trainUntil(before.model!.step + 2);
+    status = await appStatus(page);
+    expect(status.error, status.message ?? '').toBe(false);
+    expect(status.text!.key).toBe('bundled');
+    expect(status.model!.settings.hiddenSize).toBe(before.model!.settings.hiddenSize);
+    expect(status.model!.step).toBeGreaterThan(before.model!.step + 2);
+    expect(await page.isVisible('#choice')).toBe(false);
+    const kept = status.model!.step;
+
+    // A new model on the other text.
+    await chooseOther();
+    await page.click('#train');
+    await page.waitForFunction(() => (window as unknown as { __lstmApp: AppStatus }).__lstmApp.choice !== null, null, { timeout: 10_000 });
+    await page.click('#choice-new');
+    await trainUntil(3);
+    status = await appStatus(page);
+    expect(status.error, status.message ?? '').toBe(false);
+    expect(status.text!.key).toMatch(/^files:harbour\.txt:/);
+    expect(status.model!.step).toBeLessThan(kept);
+    expect(status.stored!.step).toBe(status.model!.step);
+    expect(status.valHistory.every((v) => v.step <= status.model!.step)).toBe(true);
+
+    // After a reload the page no longer has harbour.txt: Train on the corpus asks for it again.
+    await page.reload();
+    await waitIdle(page);
+    await page.click('#train');
+    await page.waitForFunction(() => (window as unknown as { __lstmApp: AppStatus }).__lstmApp.choice !== null, null, { timeout: 10_000 });
+    status = await appStatus(page);
+    expect(status.error, status.message ?? '').toBe(false);
+    expect(status.choice!.canKeep).toBe(false);
+    expect(await page.isVisible('#choice-keep')).toBe(false);
+    expect(await page.textContent('#choice-text')).toMatch(/trained on harbour\.txt.*choose harbour\.txt again/);
     expect(pageErrors).toEqual([]);
   }, 120_000);
 });

@@ -6,13 +6,15 @@
 // bad input leaves the model, and its stored checkpoint, as they were.
 //
 // window.__lstmApp is a read-only copy of `status`, for tests and the curious.
-import { createTrainingSession } from 'lstm-wasm';
-import { LossChart } from './chart.js';
+import { createTrainingSession, decodeCheckpoint } from 'lstm-wasm';
+import { historyFromTrainer, LossChart } from './chart.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint-store.js';
 import { PRESETS, readSettings, sameSettings, writeSettings } from './settings.js';
 import { loadBundledCorpus, readTextFiles } from './text-source.js';
 
-const SAMPLE_EVERY_MS = 10_000;
+// A first sample 3 s into a run (by then the model has learnt letters and spaces), then every 5 s.
+const FIRST_SAMPLE_MS = 3_000;
+const SAMPLE_EVERY_MS = 5_000;
 const SAVE_EVERY_MS = 30_000;
 // Validation reads the first 16 windows of the held-out text (a fraction of a second for the small
 // preset), so the chart gets a point every few seconds without slowing training much.
@@ -28,6 +30,7 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   message: $('message'), textLabel: $('text-label'), textFiles: $('text-files'), useCorpus: $('use-corpus'), drop: $('drop'),
   settings: $('settings'), train: $('train'), pause: $('pause'), stop: $('stop'), newModel: $('new-model'),
+  choice: $('choice'), choiceText: $('choice-text'), choiceNew: $('choice-new'), choiceKeep: $('choice-keep'),
   checkpointLabel: $('checkpoint-label'), download: $('download'), downloadInt8: $('download-int8'), upload: $('upload'),
   stats: $('stats'), samples: $('samples'), generateForm: $('generate-form'), generate: $('generate-button'), output: $('output'),
 };
@@ -40,9 +43,16 @@ const status = {
   /** The current model: { step, canTrain, parameterCount, settings } */
   model: null,
   progress: null,
-  /** Every validation of this page's runs: { step, valLoss, trainMs } (trainMs: training time in this page). */
+  /**
+   * Every validation of the model: those its checkpoint kept (when it was opened from one), then
+   * this page's runs. { step, valLoss, trainMs } (trainMs: the model's training time then).
+   */
   valHistory: [],
   trainMs: 0,
+  /** The training time (trainMs) when this page showed its first sample, or null. */
+  firstSampleMs: null,
+  /** The question Train asks when the text is not the model's: { text, canKeep }, or null. */
+  choice: null,
   /** What IndexedDB holds: { step, savedAt } */
   stored: null,
   saves: 0,
@@ -57,6 +67,10 @@ Object.defineProperty(window, '__lstmApp', { get: () => structuredClone(status) 
 let session = null;
 /** The text the current model was trained on (a text key), or null if unknown. */
 let sessionTextKey = null;
+/** How checkpoints name that text (text.source: its file names, or the CLI's name of the bundled corpus), or null if unknown. */
+let sessionTextLabel = null;
+/** That text itself when the page has it ({ bytes, key, label, source } as text-source.js gives). */
+let sessionText = null;
 let text = null;
 let trainedMsBefore = 0;
 let generation = null;
@@ -79,6 +93,7 @@ function setPhase(phase) {
   document.body.dataset.phase = phase;
   const busy = phase !== 'idle';
   const running = phase === 'training' || phase === 'paused';
+  if (busy) hideChoice();
   ui.train.disabled = busy || text === null;
   ui.newModel.disabled = busy || text === null || session === null;
   ui.pause.disabled = !running;
@@ -108,7 +123,7 @@ function modelChanged() {
  * Opens a session; on success it becomes the page's model (the old one is disposed), on failure
  * the error is shown and the old one stays. Returns the new session or null.
  */
-async function replaceSession(options, textKey, context) {
+async function replaceSession(options, textKey, context, textLabel = null) {
   const before = status.phase;
   setPhase('opening');
   try {
@@ -116,6 +131,8 @@ async function replaceSession(options, textKey, context) {
     const old = session;
     session = next;
     sessionTextKey = textKey;
+    sessionTextLabel = textLabel;
+    sessionText = textKey !== null && text !== null && text.key === textKey ? text : null;
     trainedMsBefore = 0;
     status.trainMs = 0;
     await old?.dispose();
@@ -133,7 +150,7 @@ async function replaceSession(options, textKey, context) {
 async function saveToBrowser(s) {
   if (s !== session) return;
   const bytes = await s.checkpoint();
-  const record = { bytes, textKey: sessionTextKey, step: s.step, savedAt: Date.now() };
+  const record = { bytes, textKey: sessionTextKey, textLabel: sessionTextLabel, step: s.step, savedAt: Date.now() };
   await saveCheckpoint(record);
   status.stored = { step: record.step, savedAt: record.savedAt };
   status.saves++;
@@ -144,30 +161,97 @@ async function saveToBrowser(s) {
 
 async function train({ fresh = false } = {}) {
   if (text === null) return;
+  hideChoice();
   const settings = readSettings(ui.settings);
-  const sameText = sessionTextKey === text.key;
   let s = session;
   if (fresh || s === null || !sameSettings(s.info.settings, settings)) {
-    s = await replaceSession({ text: text.bytes, source: text.source, settings }, text.key, 'Could not start training');
+    s = await replaceSession({ text: text.bytes, source: text.source, settings }, text.key, 'Could not start training', text.source);
     if (s !== null) {
       chart.clear();
       status.valHistory = [];
+      status.firstSampleMs = null;
     }
-  } else if (!s.info.canTrain || !sameText) {
-    // Continue the current model (loaded, uploaded, or trained on other text) on this text: the
-    // worker refuses a text other than the checkpoint's.
+  } else if (otherText()) {
+    // A session continues a model on its own text only (the worker checks the text's fingerprint).
+    offerChoice();
+    return;
+  } else if (!s.info.canTrain || sessionTextKey !== text.key) {
+    // Continue the current model (loaded or uploaded) on this text, which is its own.
     const checkpoint = await s.checkpoint();
-    s = await replaceSession({ text: text.bytes, source: text.source, checkpoint }, text.key, 'Could not continue this model on this text (use New model to start over)');
+    s = await replaceSession({ text: text.bytes, source: text.source, checkpoint }, text.key, 'Could not continue this model on this text (use New model to start over)', text.source);
+    if (s !== null) restoreHistory(checkpoint, s);
   }
   if (s === null) return;
   await run(s);
 }
 
+/** Whether the chosen text is known not to be the current model's (by key, or by the checkpoint's name for it). */
+function otherText() {
+  if (sessionTextKey !== null) return sessionTextKey !== text.key;
+  return sessionTextLabel !== null && sessionTextLabel !== text.source;
+}
+
+/**
+ * Train with a text other than the model's: a session cannot fine-tune a model on new text, so
+ * the two ways on are a new model on this text, or more training of this model on its own text
+ * (when the page has that text, or it is the bundled corpus).
+ */
+function offerChoice() {
+  const own = sessionTextLabel ?? 'another text';
+  const canKeep = sessionText !== null || sessionTextKey === 'bundled';
+  status.choice = { text: text.label, canKeep };
+  ui.choiceText.textContent = `The current model was trained on ${own}, not on ${text.label}. ` +
+    (canKeep ? 'Start a new model on this text, or keep training the current model on its own text.'
+      : `Start a new model on this text, or choose ${sessionTextLabel ?? 'its text'} again to keep training the current model.`);
+  ui.choiceKeep.hidden = !canKeep;
+  ui.choice.hidden = false;
+}
+
+function hideChoice() {
+  status.choice = null;
+  ui.choice.hidden = true;
+}
+
+async function keepTrainingOnOwnText() {
+  hideChoice();
+  if (sessionText !== null) useText(sessionText);
+  else if (sessionTextKey === 'bundled') await startCorpus();
+  if (text !== null && text.key === sessionTextKey) await train();
+}
+
+/**
+ * The chart, the validation history, the training time and the stats of a model opened from
+ * `bytes` (its checkpoint keeps its per-step losses and validation points, not its speed).
+ */
+function restoreHistory(bytes, s) {
+  let meta = null;
+  try {
+    meta = decodeCheckpoint(bytes).meta;
+  } catch {
+    // The worker opened these bytes; the page not reading them costs the chart only.
+  }
+  const trainer = meta?.trainer ?? null;
+  chart.restore(historyFromTrainer(trainer));
+  status.valHistory = (trainer?.val ?? []).filter((p) => Number.isFinite(p.valLoss)).map((p) => ({ step: p.step, valLoss: p.valLoss, trainMs: p.elapsedMs }));
+  status.trainMs = trainedMsBefore = trainer?.elapsedMs ?? 0;
+  if (sessionTextLabel === null) sessionTextLabel = meta?.extra?.data?.sources?.join(', ') ?? null;
+  status.progress = null;
+  if (trainer === null) {
+    ui.stats.textContent = `Step ${s.step}. This checkpoint holds the model only, without its training history.`;
+  } else {
+    const last = trainer.losses.slice(-50).filter(Number.isFinite);
+    const loss = last.length > 0 ? last.reduce((a, b) => a + b, 0) / last.length : null;
+    const val = status.valHistory.length > 0 ? status.valHistory[status.valHistory.length - 1].valLoss : null;
+    ui.stats.textContent = `step ${s.step} · loss ${fmt(loss)} · validation ${fmt(val)} nats/char · ${(status.trainMs / 1000).toFixed(0)} s (restored from the checkpoint)`;
+  }
+  chart.draw();
+}
+
 async function run(s) {
   setPhase('training');
   show(`Training on ${text.label}.`);
-  // The first sample after SAMPLE_EVERY_MS: before that it is random characters.
-  let lastSample = status.trainMs;
+  // The first sample FIRST_SAMPLE_MS into the run: before that it is random characters.
+  let lastSample = status.trainMs - (SAMPLE_EVERY_MS - FIRST_SAMPLE_MS);
   let lastSave = status.trainMs;
   const base = trainedMsBefore;
   try {
@@ -222,6 +306,7 @@ function updateStats() {
   updateQueued = false;
   lastUpdate = performance.now();
   const p = status.progress;
+  if (p === null) return; // a model opened since: restoreHistory wrote the stats
   ui.stats.textContent =
     `step ${p.step} · epoch ${p.epoch.toFixed(2)} · loss ${fmt(p.smoothLoss)} · validation ${fmt(p.valLoss)} nats/char · ` +
     `${integer.format(p.tokensPerSec)} tokens/s · ${(status.trainMs / 1000).toFixed(0)} s`;
@@ -240,6 +325,7 @@ async function sample(s) {
   try {
     for await (const piece of s.generate('\n', { length: 160, temperature: 0.8, seed: step })) text += piece;
     status.samples++;
+    status.firstSampleMs ??= status.trainMs;
   } catch (e) {
     if (s !== session) return;
     text += ` [${e.name}: ${e.message}]`;
@@ -296,6 +382,7 @@ function useText(t) {
 async function chooseTextFiles(files) {
   try {
     useText(await readTextFiles(files));
+    hideChoice();
     show(`Text: ${text.label}. Train continues the current model on it if it was trained on it; New model starts over.`);
   } catch (e) {
     showError('Could not use that text', e);
@@ -306,8 +393,7 @@ async function uploadCheckpoint(file) {
   const bytes = new Uint8Array(await file.arrayBuffer());
   const s = await replaceSession({ checkpoint: bytes }, null, `Could not open ${file.name}`);
   if (s === null) return;
-  chart.clear();
-  status.valHistory = [];
+  restoreHistory(bytes, s);
   show(`Opened ${file.name} (step ${s.step}). Generate from it, or Train to continue it on the text it was trained on.`);
   try {
     await saveToBrowser(s);
@@ -345,6 +431,8 @@ ui.settings.addEventListener('input', (e) => {
 });
 ui.train.addEventListener('click', () => train());
 ui.newModel.addEventListener('click', () => train({ fresh: true }));
+ui.choiceNew.addEventListener('click', () => train({ fresh: true }));
+ui.choiceKeep.addEventListener('click', () => keepTrainingOnOwnText());
 ui.pause.addEventListener('click', async () => {
   if (status.phase === 'paused') {
     await session.resume();
@@ -411,8 +499,11 @@ async function start() {
   }
   if (stored !== null) {
     status.stored = { step: stored.step, savedAt: stored.savedAt };
-    const s = await replaceSession({ checkpoint: stored.bytes }, stored.textKey, 'Could not open the checkpoint stored in this browser');
-    if (s !== null) show(`Opened the model saved in this browser (step ${s.step}). Train continues it; Generate samples from it.`);
+    const s = await replaceSession({ checkpoint: stored.bytes }, stored.textKey, 'Could not open the checkpoint stored in this browser', stored.textLabel ?? null);
+    if (s !== null) {
+      restoreHistory(stored.bytes, s);
+      show(`Opened the model saved in this browser (step ${s.step}), with its loss history. Train continues it; Generate samples from it.`);
+    }
   }
   await corpus;
   setPhase('idle');
