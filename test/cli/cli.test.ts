@@ -162,7 +162,7 @@ describe('lstm-wasm train / generate / eval', () => {
     const after = weights('still.safetensors');
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
     for (const [name, v] of before) expect(Math.max(...v.map((x, i) => Math.abs(x - after.get(name)![i]))), name).toBeLessThan(1e-6);
-    expectCleanError(await run(['train', 'other2.txt', '--from', 'base.safetensors', '--hidden', '32', '--steps', '1']), /--hidden 32 does not match the model of base\.safetensors \(--hidden 16\); its weights fix it/);
+    expectCleanError(await run(['train', 'other2.txt', '--from', 'base.safetensors', '--hidden', '32', '--steps', '1']), /checkpoint base\.safetensors: --hidden 32 does not match the model to fine-tune \(--hidden 16\): its weights fix it; leave it out/);
     expectCleanError(await run(['train', 'other2.txt', '--from', 'base.safetensors', '--resume', 'base.safetensors']), /--from starts a new run .* --resume continues a run/, 2);
     expectCleanError(await run(['train', 'other2.txt', '--from', 'missing.safetensors']), /checkpoint missing\.safetensors: no such file/);
   }, 120_000);

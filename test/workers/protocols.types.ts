@@ -15,13 +15,13 @@ declare function some<T>(): T;
 
 // --- session: the caller's side ---------------------------------------------------------------
 
-export const opened: Promise<SessionInfo> = session.call('open', { text: 'abc', source: 's', settings: {}, checkpoint: null, threads: null });
+export const opened: Promise<SessionInfo> = session.call('open', { text: 'abc', source: 's', settings: {}, checkpoint: null, from: null, threads: null });
 export const trained: Promise<RunResult> = session.call('train', { steps: 3 });
 session.call('checkpoint', { dtype: 'int8' });
 session.call('checkpoint', null);
 
 // @ts-expect-error: no such method
-session.call('opne', { text: 'abc', source: 's', settings: {}, checkpoint: null, threads: null });
+session.call('opne', { text: 'abc', source: 's', settings: {}, checkpoint: null, from: null, threads: null });
 // @ts-expect-error: a replica's method, not a session's
 session.call('shard', null);
 // @ts-expect-error: open needs its source, checkpoint and threads
@@ -37,7 +37,7 @@ session.call('pause', {});
 // @ts-expect-error: read's target is a request id (a number)
 session.call('read', { target: 'gen', read: 1 });
 // @ts-expect-error: open's result is a SessionInfo, not a RunResult
-export const wrongResult: Promise<RunResult> = session.call('open', { text: null, source: 's', settings: {}, checkpoint: null, threads: null });
+export const wrongResult: Promise<RunResult> = session.call('open', { text: null, source: 's', settings: {}, checkpoint: null, from: null, threads: null });
 
 // --- session: the worker's side ---------------------------------------------------------------
 

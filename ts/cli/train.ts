@@ -3,8 +3,8 @@ import type { LanguageModel } from '../lm/language-model';
 import type { LMTrainer, RunResult, TrainProgress } from '../training/trainer';
 import { encodeCheckpoint, type DecodedCheckpoint } from '../training/checkpoint';
 import {
-  FINE_TUNE_LR, MODEL_SETTINGS, checkpointExtra, createTraining, fineTuneTraining, prepareTrainingData, resumeTraining, settingsFromCheckpoint, storedSettings,
-  withCheckpointModel, defaultThreads, availableCores, type TrainingData,
+  FINE_TUNE_LR, checkpointExtra, createTraining, fineTuneSettings, fineTuneTraining, prepareTrainingData, resumeTraining, settingsFromCheckpoint,
+  defaultThreads, availableCores, type TrainingData,
 } from '../training/setup';
 import { SETTINGS, SETTING_NAMES, type TrainingSettings } from '../training/settings';
 import { FormatError, SettingError, ValueError } from '../errors';
@@ -119,15 +119,13 @@ function planRun(argv: string[]): Plan {
   const from = fromPath !== undefined ? { path: fromPath, checkpoint: readCheckpoint(fromPath) } : null;
   if (from !== null) {
     // The model fixes its shape and tokens; the rest (batch, window, clipping, seed) are this run's, lr a fine-tuning one unless given.
-    const model = withCheckpointModel(from.checkpoint, storedSettings(from.checkpoint));
-    for (const key of MODEL_SETTINGS) {
-      const flag = SETTINGS[key].flag;
-      if (given.has(flag as keyof typeof f & string) && settings[key] !== model[key]) {
-        throw new CliError(`--${flag} ${settings[key]} does not match the model of ${from.path} (--${flag} ${model[key]}); its weights fix it: drop the flag`);
-      }
-      (settings as unknown as Record<string, unknown>)[key] = model[key];
+    const flagged = Object.fromEntries(SETTING_NAMES.filter((k) => given.has(SETTINGS[k].flag as keyof typeof f & string)).map((k) => [k, settings[k]]));
+    try {
+      Object.assign(settings, fineTuneSettings(from.checkpoint, flagged));
+    } catch (e) {
+      if (e instanceof SettingError) throw new CliError(`checkpoint ${from.path}: ${e.messageNaming((s) => `--${SETTINGS[s as keyof TrainingSettings].flag}`)}`);
+      throw e;
     }
-    if (!given.has('lr')) settings.lr = FINE_TUNE_LR;
   }
   if (resumed !== null) {
     let base: TrainingSettings;

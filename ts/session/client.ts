@@ -44,6 +44,12 @@ export interface TrainingSessionOptions {
   settings?: Partial<TrainingSettings>;
   /** A checkpoint (`checkpoint()`'s bytes, or a file from `lstm-wasm train`): with `text`, training resumes exactly where it stopped. */
   checkpoint?: Uint8Array | ArrayBuffer | SharedArrayBuffer;
+  /**
+   * A trained model's checkpoint (float32 or quantized) to fine-tune on `text`: a new run from its
+   * weights, with its shape and tokenizer, a new optimizer, and lr 0.001 unless `settings` gives
+   * one (as `lstm-wasm train --from`). Not with `checkpoint`, which resumes a run.
+   */
+  from?: Uint8Array | ArrayBuffer | SharedArrayBuffer;
   /** The worker to run in (default: a new one from this package's worker.js, beside this module). */
   worker?: SessionWorker;
   /**
@@ -92,7 +98,7 @@ export interface SessionEvaluateOptions {
 }
 
 const SESSION_KEYS = optionKeys<TrainingSessionOptions>({
-  text: true, source: true, settings: true, checkpoint: true, worker: true, threads: true, startTimeoutMs: true,
+  text: true, source: true, settings: true, checkpoint: true, from: true, worker: true, threads: true, startTimeoutMs: true,
 });
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 const RUN_KEYS = optionKeys<SessionRunOptions>({ steps: true, epochs: true, timeMs: true, evalEvery: true, evalEveryMs: true, signal: true, onProgress: true });
@@ -127,7 +133,7 @@ function openArgs(options: TrainingSessionOptions): OpenArgs {
   const where = 'createTrainingSession';
   checkOptions(where, options, SESSION_KEYS);
   if (options === null || typeof options !== 'object') throw new ValueError(`${where}: give an options object like { text, settings }`);
-  const { text, checkpoint, settings = {}, source, threads, startTimeoutMs } = options;
+  const { text, checkpoint, from, settings = {}, source, threads, startTimeoutMs } = options;
   if (settings === null || typeof settings !== 'object') throw new ValueError(`${where}: settings must be an object like { hiddenSize: 256 }, got ${describeArg(settings)}`);
   checkTrainingSettings(settings, `${where}: settings`);
   if (text !== undefined && typeof text !== 'string' && !isBytes(text)) {
@@ -135,6 +141,9 @@ function openArgs(options: TrainingSessionOptions): OpenArgs {
   }
   if (typeof text === 'string') checkTrainingText(text);
   if (checkpoint !== undefined && !isBytes(checkpoint)) throw new ValueError(`${where}: checkpoint must be a Uint8Array or an ArrayBuffer, got ${describeArg(checkpoint)}`);
+  if (from !== undefined && !isBytes(from)) throw new ValueError(`${where}: from must be a Uint8Array or an ArrayBuffer (a trained model's checkpoint), got ${describeArg(from)}`);
+  if (from !== undefined && checkpoint !== undefined) throw new ValueError(`${where}: give from (a model to fine-tune on the text) or checkpoint (a run to resume), not both`);
+  if (from !== undefined && text === undefined) throw new ValueError(`${where}: from needs a text to fine-tune the model on`);
   if (text === undefined && checkpoint === undefined) throw new ValueError(`${where}: give a text to train on, a checkpoint, or both (to resume training)`);
   if (source !== undefined && typeof source !== 'string') throw new ValueError(`${where}: source must be a string, got ${describeArg(source)}`);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
@@ -148,6 +157,7 @@ function openArgs(options: TrainingSessionOptions): OpenArgs {
     source: source ?? 'text given to createTrainingSession',
     settings,
     checkpoint: checkpoint === undefined ? null : ownBytes(checkpoint),
+    from: from === undefined ? null : ownBytes(from),
     threads: threads ?? null,
   };
 }

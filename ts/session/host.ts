@@ -20,7 +20,7 @@ import { quantize } from '../lm/quantize';
 import type { QuantDtype } from '../nn/quantized';
 import type { Args } from '../workers/protocol';
 import {
-  checkTrainingText, checkpointExtra, createTraining, decodeTrainingText, prepareTrainingData, resumeTraining,
+  checkTrainingText, checkpointExtra, createTraining, decodeTrainingText, fineTuneSettings, fineTuneTraining, prepareTrainingData, resumeTraining,
   settingsFromCheckpoint, storedSettings, withCheckpointModel, defaultThreads, type TrainingData,
 } from '../training/setup';
 import { checkTrainingSettings, DEFAULT_TRAINING_SETTINGS, SETTING_NAMES, type TrainingSettings } from '../training/settings';
@@ -107,7 +107,14 @@ class SessionHost {
     const text = args.text === null ? null : typeof args.text === 'string' ? checkTrainingText(args.text) : decodeTrainingText(args.text);
     const ck = args.checkpoint === null ? null : decodeCheckpoint(args.checkpoint);
     if (text === null && ck === null) throw new ValueError('createTrainingSession: give a text to train on, a checkpoint, or both (to resume training)');
-    if (ck === null) {
+    if (args.from !== null) {
+      if (text === null || ck !== null) throw new ValueError('createTrainingSession: from (a model to fine-tune) needs a text, and no checkpoint');
+      const base = decodeCheckpoint(args.from);
+      const settings = fineTuneSettings(base, given);
+      const data = prepareTrainingData(text, settings, [args.source], base.tokenizer);
+      const { model, trainer } = fineTuneTraining(settings, data, base, threadsFor(args.threads, settings));
+      this.opened = { settings, model, tokenizer: base.tokenizer, training: { trainer, data }, bytes: null, checkpointStep: 0 };
+    } else if (ck === null) {
       const settings = checkTrainingSettings(given, 'createTrainingSession: settings');
       const data = prepareTrainingData(text!, settings, [args.source]);
       const { model, trainer } = createTraining(settings, data, threadsFor(args.threads, settings));

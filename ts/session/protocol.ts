@@ -28,6 +28,8 @@ export interface OpenArgs {
   source: string;
   settings: Partial<TrainingSettings>;
   checkpoint: Uint8Array | null;
+  /** A trained model to fine-tune on `text` (null: none; never with `checkpoint`). */
+  from: Uint8Array | null;
   /** Data-parallel threads (null: the cores available, at most the batch size). */
   threads: number | null;
 }

@@ -122,6 +122,25 @@ export function createTraining(s: TrainingSettings, data: TrainingData, threads 
 export const FINE_TUNE_LR = 1e-3;
 
 /**
+ * The settings of fine-tuning the model in `ck`: its shape and tokens (`MODEL_SETTINGS`, what its
+ * weights fix), `given` for the rest (the defaults for what it lacks, and `FINE_TUNE_LR` for lr).
+ * A given model setting that contradicts the checkpoint is a SettingError naming it.
+ */
+export function fineTuneSettings(ck: DecodedCheckpoint, given: Partial<TrainingSettings>): TrainingSettings {
+  const model = withCheckpointModel(ck, DEFAULT_TRAINING_SETTINGS);
+  const out = { ...DEFAULT_TRAINING_SETTINGS, lr: FINE_TUNE_LR } as Record<keyof TrainingSettings, unknown>;
+  for (const k of SETTING_NAMES) if (given[k] !== undefined) out[k] = given[k];
+  for (const key of MODEL_SETTINGS) {
+    const wanted = given[key];
+    if (wanted !== undefined && wanted !== model[key]) {
+      throw new SettingError(([name]) => `${name} ${String(wanted)} does not match the model to fine-tune (${name} ${String(model[key])}): its weights fix it; leave it out`, [key]);
+    }
+    out[key] = model[key];
+  }
+  return out as unknown as TrainingSettings;
+}
+
+/**
  * A trained model (`ck`, float32 or quantized: a quantized one is dequantized) and a new trainer
  * for it on `data` (prepared with the checkpoint's tokenizer): fine-tuning, with a new optimizer,
  * a fresh dropout stream from `s.seed`, and `s`'s lr, batch, window and clipping. `s` must have the
