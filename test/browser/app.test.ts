@@ -523,7 +523,7 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
-  it('offers a new model or more training on its own text when Train meets another text (no error)', async () => {
+  it('offers a new model, fine-tuning, or more training on its own text when Train meets another text (no error)', async () => {
     await waitIdle(page);
     const before = await appStatus(page);
     expect(before.text!.key).toBe('bundled');
@@ -583,6 +583,17 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     expect(status.choice!.canKeep).toBe(false);
     expect(await page.isVisible('#choice-keep')).toBe(false);
     expect(await page.textContent('#choice-text')).toMatch(/trained on harbour\.txt.*choose harbour\.txt again/);
+
+    // Fine-tune: the harbour model goes on from its weights on the corpus, a new run with its shape and the fine-tuning lr.
+    expect(await page.isVisible('#choice-finetune')).toBe(true);
+    await page.click('#choice-finetune');
+    await trainUntil(2);
+    status = await appStatus(page);
+    expect(status.error, status.message ?? '').toBe(false);
+    expect(status.text!.key).toBe('bundled');
+    expect(status.model!.settings.hiddenSize).toBe(before.model!.settings.hiddenSize);
+    expect(status.model!.settings.lr).toBe(0.001);
+    expect(status.model!.step).toBeLessThan(kept);
     expect(pageErrors).toEqual([]);
-  }, 120_000);
+  }, 150_000);
 });

@@ -30,7 +30,7 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   message: $('message'), textLabel: $('text-label'), textFiles: $('text-files'), useCorpus: $('use-corpus'), drop: $('drop'),
   settings: $('settings'), train: $('train'), pause: $('pause'), stop: $('stop'), newModel: $('new-model'),
-  choice: $('choice'), choiceText: $('choice-text'), choiceNew: $('choice-new'), choiceKeep: $('choice-keep'),
+  choice: $('choice'), choiceText: $('choice-text'), choiceNew: $('choice-new'), choiceKeep: $('choice-keep'), choiceFineTune: $('choice-finetune'),
   checkpointLabel: $('checkpoint-label'), download: $('download'), downloadInt8: $('download-int8'), upload: $('upload'),
   stats: $('stats'), samples: $('samples'), generateForm: $('generate-form'), generate: $('generate-button'), output: $('output'),
 };
@@ -192,8 +192,8 @@ function otherText() {
 }
 
 /**
- * Train with a text other than the model's: a session cannot fine-tune a model on new text, so
- * the two ways on are a new model on this text, or more training of this model on its own text
+ * Train with a text other than the model's: the ways on are a new model on this text, fine-tuning
+ * this model on it (a new run from its weights), or more training of this model on its own text
  * (when the page has that text, or it is the bundled corpus).
  */
 function offerChoice() {
@@ -201,8 +201,8 @@ function offerChoice() {
   const canKeep = sessionText !== null || sessionTextKey === 'bundled';
   status.choice = { text: text.label, canKeep };
   ui.choiceText.textContent = `The current model was trained on ${own}, not on ${text.label}. ` +
-    (canKeep ? 'Start a new model on this text, or keep training the current model on its own text.'
-      : `Start a new model on this text, or choose ${sessionTextLabel ?? 'its text'} again to keep training the current model.`);
+    'Start a new model on this text, fine-tune the current model on it (a new run from its weights), ' +
+    (canKeep ? 'or keep training the current model on its own text.' : `or choose ${sessionTextLabel ?? 'its text'} again to keep training the current model.`);
   ui.choiceKeep.hidden = !canKeep;
   ui.choice.hidden = false;
 }
@@ -210,6 +210,22 @@ function offerChoice() {
 function hideChoice() {
   status.choice = null;
   ui.choice.hidden = true;
+}
+
+/** A new run on this text from the current model's weights (its shape and tokenizer, a new optimizer, a fine-tuning lr). */
+async function fineTuneOnThisText() {
+  hideChoice();
+  if (session === null || text === null) return;
+  const from = await session.checkpoint();
+  // The model fixes its shape; the form gives the step's shape, and the fine-tuning lr is the library's.
+  const { batchSize, seqLen } = readSettings(ui.settings);
+  const settings = Object.fromEntries(Object.entries({ batchSize, seqLen }).filter(([, v]) => v !== undefined));
+  const s = await replaceSession({ text: text.bytes, source: text.source, from, settings }, text.key, 'Could not fine-tune the model on this text', text.source);
+  if (s === null) return;
+  chart.clear();
+  status.valHistory = [];
+  status.firstSampleMs = null;
+  await run(s);
 }
 
 async function keepTrainingOnOwnText() {
@@ -433,6 +449,7 @@ ui.train.addEventListener('click', () => train());
 ui.newModel.addEventListener('click', () => train({ fresh: true }));
 ui.choiceNew.addEventListener('click', () => train({ fresh: true }));
 ui.choiceKeep.addEventListener('click', () => keepTrainingOnOwnText());
+ui.choiceFineTune.addEventListener('click', () => fineTuneOnThisText());
 ui.pause.addEventListener('click', async () => {
   if (status.phase === 'paused') {
     await session.resume();
