@@ -150,7 +150,7 @@ describe('lstm-wasm predict: bad input (one clear error line)', () => {
 
   it('is listed in the tool help and has its own --help', async () => {
     const top = await run(['--help']);
-    expect(top.stdout).toMatch(/^ {2}predict --checkpoint/m);
+    expect(top.stdout).toMatch(/^ {2}predict \[--checkpoint <f>\]/m);
     const r = await run(['predict', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: lstm-wasm predict --checkpoint <file>/);

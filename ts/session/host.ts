@@ -107,9 +107,11 @@ class SessionHost {
     const text = args.text === null ? null : typeof args.text === 'string' ? checkTrainingText(args.text) : decodeTrainingText(args.text);
     const ck = args.checkpoint === null ? null : decodeCheckpoint(args.checkpoint);
     if (text === null && ck === null) throw new ValueError('createTrainingSession: give a text to train on, a checkpoint, or both (to resume training)');
-    if (args.from !== null) {
+    // `?? null`: a request from another copy of the library may not know `from`.
+    const from = args.from ?? null;
+    if (from !== null) {
       if (text === null || ck !== null) throw new ValueError('createTrainingSession: from (a model to fine-tune) needs a text, and no checkpoint');
-      const base = decodeCheckpoint(args.from);
+      const base = decodeCheckpoint(from);
       const settings = fineTuneSettings(base, given);
       const data = prepareTrainingData(text, settings, [args.source], base.tokenizer);
       const { model, trainer } = fineTuneTraining(settings, data, base, threadsFor(args.threads, settings));
