@@ -5,7 +5,6 @@
 // (the latter's fixture added by `make_golden.mjs --only threads` from a build with the same
 // behaviour). A refactor that changes any of these changes behaviour: the fixture is
 // not to be regenerated to make this pass.
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as lw from 'lstm-wasm';
 import { runCli } from '../support/cli';
+import { paramsHash } from '../../scripts/fixtures/params-hash.mjs';
 
 const dir = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
 const golden = JSON.parse(readFileSync(join(dir, 'golden.json'), 'utf8')) as {
@@ -29,15 +29,6 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function paramsHash(params: Record<string, { data: Float32Array }>): string {
-  const h = createHash('sha256');
-  for (const name of Object.keys(params).sort()) {
-    h.update(name);
-    const d = params[name].data;
-    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-  }
-  return h.digest('hex');
-}
 
 describe('golden outputs of an earlier build', () => {
   it('the checkpoint loads; seeded and greedy text, float32 and int8, and the loss are the same to the bit', () => {
