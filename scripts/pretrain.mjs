@@ -9,6 +9,10 @@
 //   pretrained/kjv-byte.json          how it was made: settings, steps, losses, commit, time taken
 //
 //   npm run pretrain [-- --steps N]   (needs dist/: npm run build)
+//
+// For tests and quick trials: --dir <d> writes <d>/kjv-byte.* and keeps its state in <d>/work/;
+// --settings '{"hiddenSize":16}' changes settings (a run with other settings is another model);
+// --stop-after <n> saves and exits after n steps of this invocation (the next one resumes).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,7 +24,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const lw = await import(join(root, 'dist', 'index.js'));
 
 /** What the model is: a training run's settings (ts/training/settings.ts names). */
-export const SETTINGS = Object.freeze({
+const DEFAULT_SETTINGS = Object.freeze({
   level: 'byte', maxVocab: 10000, cell: 'lstm', embedDim: 64, hiddenSize: 512, numLayers: 2, dropout: 0.1,
   seqLen: 128, batchSize: 32, lr: 2e-3, clip: 1, valSplit: 0.05, seed: 1,
 });
@@ -34,15 +38,62 @@ const FINAL_LR = 0.1;
 const CHUNK = 50;
 const SAVE_EVERY_MS = 120_000;
 
-const { values } = parseArgs({ options: { steps: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+/** A usage error: its message and exit code 2, no stack. */
+function fail(message) {
+  console.error(`pretrain: ${message} (see: npm run pretrain -- --help)`);
+  process.exit(2);
+}
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      steps: { type: 'string' }, dir: { type: 'string' }, settings: { type: 'string' }, 'stop-after': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  }));
+} catch (e) {
+  fail(e.message);
+}
 if (values.help) {
-  console.log('Usage: npm run pretrain [-- --steps N]\n\nTrains (or continues training) the shipped pretrained model; see the header of scripts/pretrain.mjs.');
+  console.log(`Usage: npm run pretrain [-- --steps N]
+
+Trains (or continues training) the shipped pretrained model, ${DEFAULT_STEPS} steps unless --steps says otherwise;
+see the header of scripts/pretrain.mjs.
+
+  --steps <n>          the run's length in steps (default ${DEFAULT_STEPS}); the learning-rate schedule follows it
+  --dir <dir>          where the model and the state go (default: pretrained/ of the package)
+  --settings <json>    other settings than the shipped model's, as JSON (quick trials and tests)
+  --stop-after <n>     save the state and exit after n steps of this invocation (the next one resumes)
+  -h, --help           this help`);
   process.exit(0);
 }
-const totalSteps = values.steps === undefined ? DEFAULT_STEPS : Number(values.steps);
-if (!Number.isInteger(totalSteps) || totalSteps < 1) throw new Error(`pretrain: --steps must be an integer >= 1, got ${values.steps}`);
+const positiveInteger = (flag, v) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) fail(`${flag} must be an integer >= 1, got ${v}`);
+  return n;
+};
+const totalSteps = values.steps === undefined ? DEFAULT_STEPS : positiveInteger('--steps', values.steps);
+const stopAfter = values['stop-after'] === undefined ? Infinity : positiveInteger('--stop-after', values['stop-after']);
+const SETTINGS = Object.freeze({ ...DEFAULT_SETTINGS, ...settingsOverride(values.settings) });
 
-const outDir = join(root, 'pretrained');
+/** The --settings JSON: an object of known settings, each of the default's type. */
+function settingsOverride(json) {
+  if (json === undefined) return {};
+  let o;
+  try {
+    o = JSON.parse(json);
+  } catch (e) {
+    fail(`--settings must be JSON, like '{"hiddenSize":16}' (${e.message})`);
+  }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) fail(`--settings must be a JSON object, like '{"hiddenSize":16}'`);
+  for (const [k, v] of Object.entries(o)) {
+    if (!(k in DEFAULT_SETTINGS)) fail(`--settings has '${k}', not a setting here (known: ${Object.keys(DEFAULT_SETTINGS).join(', ')})`);
+    if (typeof v !== typeof DEFAULT_SETTINGS[k]) fail(`--settings ${k} must be a ${typeof DEFAULT_SETTINGS[k]}, got ${JSON.stringify(v)}`);
+  }
+  return o;
+}
+
+const outDir = values.dir === undefined ? join(root, 'pretrained') : values.dir;
 const workDir = join(outDir, 'work');
 const workFile = join(workDir, 'state.safetensors');
 mkdirSync(workDir, { recursive: true });
@@ -67,7 +118,8 @@ function startOrResume() {
   }
   const ck = lw.decodeCheckpoint(new Uint8Array(readFileSync(workFile)));
   const made = ck.meta.extra.pretrain;
-  if (JSON.stringify(made.settings) !== JSON.stringify(SETTINGS)) throw new Error(`pretrain: ${workFile} was made with other settings; remove pretrained/work/ to start over`);
+  if (JSON.stringify(made.settings) !== JSON.stringify(SETTINGS)) fail(`${workFile} was made with other settings (${JSON.stringify(made.settings)}); remove ${workDir} to start over`);
+  if (made.totalSteps !== totalSteps) console.log(`pretrain: the saved run was of ${made.totalSteps} steps, it goes on as one of ${totalSteps} (the learning-rate schedule follows)`);
   const model = lw.modelFromCheckpoint(ck);
   const trainer = new lw.LMTrainer(model, train, val, trainerOptions());
   lw.restoreTrainer(trainer, ck);
@@ -103,17 +155,25 @@ function save(model, trainer, commit) {
 const { model, trainer, commit } = startOrResume();
 console.log(`pretrain: ${config.numLayers} x ${config.hiddenSize} ${config.cell.toUpperCase()}, embed ${config.embedDim}, bytes; ${model.parameters().reduce((a, p) => a + p.size, 0).toLocaleString('en-US')} parameters; ${totalSteps} steps of ${SETTINGS.batchSize} x ${SETTINGS.seqLen} on ${THREADS} threads`);
 let savedAt = performance.now();
-while (trainer.step < totalSteps) {
-  // The rate of a chunk is the rate at its first step (a chunk never crosses totalSteps).
-  trainer.optimizer.lr = lrAt(trainer.step);
-  const steps = Math.min(CHUNK - (trainer.step % CHUNK), totalSteps - trainer.step);
+const stopAt = Math.min(totalSteps, trainer.step + stopAfter);
+while (trainer.step < stopAt) {
+  // The rate of a chunk is the rate at its first step (chunks start at multiples of CHUNK, also
+  // after a resume in the middle of one, so where a run stopped changes nothing).
+  trainer.optimizer.lr = lrAt(trainer.step - (trainer.step % CHUNK));
+  const steps = Math.min(CHUNK - (trainer.step % CHUNK), stopAt - trainer.step);
   const r = await trainer.run({ steps, evalEvery: 500 });
   const last = trainer.valHistory[trainer.valHistory.length - 1];
   console.log(`step ${trainer.step}/${totalSteps}  loss ${r.finalLoss.toFixed(3)}  lr ${trainer.optimizer.lr.toExponential(2)}  ${last ? `val ${last.valLoss.toFixed(3)} at ${last.step}` : ''}  ${Math.round(r.tokens / (r.elapsedMs / 1000))} tok/s  ${(trainer.elapsedMs / 60000).toFixed(1)} min`);
-  if (performance.now() - savedAt > SAVE_EVERY_MS || trainer.step >= totalSteps) {
+  if (performance.now() - savedAt > SAVE_EVERY_MS || trainer.step >= stopAt) {
     save(model, trainer, commit);
     savedAt = performance.now();
   }
+}
+if (trainer.step < totalSteps) {
+  console.log(`pretrain: stopped at step ${trainer.step} of ${totalSteps} (--stop-after); the state is in ${workFile}, and the same command continues it`);
+  trainer.dispose();
+  model.dispose();
+  process.exit(0);
 }
 
 const full = await trainer.validate({ maxWindows: 0 });
