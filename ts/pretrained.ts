@@ -6,6 +6,12 @@
  *   import { loadPretrained } from 'lstm-wasm/pretrained';
  *   const { model, tokenizer } = await loadPretrained();
  *
+ * or, for a training session (the model opens in the session's worker):
+ *
+ *   const bytes = await fetchPretrained();
+ *   const session = await createTrainingSession({ checkpoint: bytes });   // generate at once
+ *   const tuned = await createTrainingSession({ text, from: bytes });      // fine-tune on your text
+ *
  * Its own entry point, so the core bundle does not grow: the weights (3.5 MB) are read from the
  * package's own file, only when asked: in Node from disk, in browsers with `fetch` from the URL a
  * bundler gives `new URL('../pretrained/kjv-byte.safetensors', import.meta.url)` (never from
@@ -35,35 +41,49 @@ export interface Pretrained {
 
 /** Loads the pretrained model (or another checkpoint given as `source`): the model is the caller's to dispose. */
 export async function loadPretrained(options: PretrainedOptions = {}): Promise<Pretrained> {
-  if (options === null || typeof options !== 'object') throw new ValueError(`loadPretrained: options must be an object like { source }, got ${options === null ? 'null' : typeof options}`);
-  const unknown = Object.keys(options).filter((k) => k !== 'source');
-  if (unknown.length > 0) throw new ValueError(`loadPretrained: unknown option '${unknown[0]}' (it takes { source })`);
-  const bytes = await readSource(options.source ?? pretrainedUrl());
+  const bytes = await readSource(checkPretrainedOptions('loadPretrained', options).source ?? pretrainedUrl(), 'loadPretrained');
   if (!isInitialized()) await init();
   const ck: DecodedCheckpoint = decodeCheckpoint(bytes);
   return { model: modelFromCheckpoint(ck), tokenizer: ck.tokenizer, about: { ...ck.meta.extra } };
 }
 
-async function readSource(source: string | URL | Uint8Array | ArrayBuffer): Promise<Uint8Array> {
+/**
+ * The pretrained model's file (or `source`'s) as bytes, unread: for a training session, which opens
+ * it in its worker, `createTrainingSession({ checkpoint: bytes })` to generate or
+ * `createTrainingSession({ text, from: bytes })` to fine-tune it on `text`. Nothing is loaded into
+ * this thread's library.
+ */
+export async function fetchPretrained(options: PretrainedOptions = {}): Promise<Uint8Array> {
+  return readSource(checkPretrainedOptions('fetchPretrained', options).source ?? pretrainedUrl(), 'fetchPretrained');
+}
+
+function checkPretrainedOptions(where: string, options: PretrainedOptions): PretrainedOptions {
+  if (options === null || typeof options !== 'object') throw new ValueError(`${where}: options must be an object like { source }, got ${options === null ? 'null' : typeof options}`);
+  const unknown = Object.keys(options).filter((k) => k !== 'source');
+  if (unknown.length > 0) throw new ValueError(`${where}: unknown option '${unknown[0]}' (it takes { source })`);
+  return options;
+}
+
+async function readSource(source: string | URL | Uint8Array | ArrayBuffer, where: string): Promise<Uint8Array> {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (typeof source !== 'string' && !(source instanceof URL)) {
-    throw new ValueError(`loadPretrained: source must be a URL (string or URL) or bytes (Uint8Array, ArrayBuffer), got ${source === null ? 'null' : typeof source === 'object' ? (source as object).constructor?.name ?? 'an object' : typeof source}`);
+    throw new ValueError(`${where}: source must be a URL (string or URL) or bytes (Uint8Array, ArrayBuffer), got ${source === null ? 'null' : typeof source === 'object' ? (source as object).constructor?.name ?? 'an object' : typeof source}`);
   }
   const url = new URL(String(source), typeof location === 'object' ? location.href : undefined);
   if (url.protocol === 'file:') {
     const fs = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:fs') as
       | { promises: { readFile(u: URL): Promise<Uint8Array> } }
       | undefined;
-    if (fs === undefined) throw new FormatError(`loadPretrained: cannot read ${url.href} here (a file: URL needs Node)`);
+    if (fs === undefined) throw new FormatError(`${where}: cannot read ${url.href} here (a file: URL needs Node)`);
     try {
       return new Uint8Array(await fs.promises.readFile(url));
     } catch (e) {
       const code = (e as { code?: string }).code;
-      throw new FormatError(`loadPretrained: cannot read ${url.href} (${code === 'ENOENT' ? 'no such file: this build has no pretrained model; make it with npm run pretrain' : code ?? (e as Error).message})`);
+      throw new FormatError(`${where}: cannot read ${url.href} (${code === 'ENOENT' ? 'no such file: this build has no pretrained model; make it with npm run pretrain' : code ?? (e as Error).message})`);
     }
   }
   const response = await fetch(url);
-  if (!response.ok) throw new FormatError(`loadPretrained: fetching ${url.href} gave HTTP ${response.status}`);
+  if (!response.ok) throw new FormatError(`${where}: fetching ${url.href} gave HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
 }

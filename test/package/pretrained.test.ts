@@ -15,6 +15,7 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 let dir: string;
 let tiny: string;
+let liveBefore = 0;
 
 beforeAll(async () => {
   await lw.init();
@@ -25,6 +26,7 @@ beforeAll(async () => {
   (await import('node:fs')).writeFileSync(tiny, lw.encodeCheckpoint(int8, new lw.ByteTokenizer(), null, { made: 'test' }));
   int8.dispose();
   model.dispose();
+  liveBefore = lw.memory().liveTensors;
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -72,6 +74,17 @@ describe('lstm-wasm/pretrained', () => {
     await expect(loadPretrained({ source: new Uint8Array([1, 2, 3]) })).rejects.toThrow(lw.FormatError);
     await expect(loadPretrained({ source: 42 as never })).rejects.toThrow(/source must be a URL .* or bytes/);
     await expect(loadPretrained({ sauce: 'x' } as never)).rejects.toThrow(/unknown option 'sauce'/);
+  });
+
+  it('fetchPretrained gives the file\'s bytes unread (for a session\'s worker), with the same checks under its own name', async () => {
+    const { fetchPretrained } = await import('../../ts/pretrained');
+    const bytes = await fetchPretrained({ source: pathToFileURL(tiny) });
+    expect(bytes).toEqual(new Uint8Array(readFileSync(tiny)));
+    expect(lw.memory().liveTensors, 'nothing loaded').toBe(liveBefore);
+    await expect(fetchPretrained({ source: pathToFileURL(join(dir, 'none.safetensors')) })).rejects.toThrow(/^fetchPretrained: cannot read .*no such file/);
+    await expect(fetchPretrained({ source: 42 as never })).rejects.toThrow(/^fetchPretrained: source must be a URL/);
+    await expect(fetchPretrained({ sauce: 'x' } as never)).rejects.toThrow(/^fetchPretrained: unknown option 'sauce'/);
+    await expect(fetchPretrained(null as never)).rejects.toThrow(/^fetchPretrained: options must be an object/);
   });
 
   it('is not in the core bundle, which stays as it was', () => {
