@@ -153,7 +153,7 @@ describe('lstm-wasm predict: bad input (one clear error line)', () => {
     expect(top.stdout).toMatch(/^ {2}predict \[--checkpoint <f>\]/m);
     const r = await run(['predict', '--help']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: lstm-wasm predict --checkpoint <file>/);
+    expect(r.stdout).toMatch(/^Usage: lstm-wasm predict \[--checkpoint <file>\]/);
     for (const flag of ['--checkpoint', '--prime', '--top-k']) expect(r.stdout).toContain(flag);
   });
 });

@@ -12,7 +12,7 @@ import { formatDuration, formatRate } from './progress';
 
 export const EVAL = command({
   name: 'eval',
-  usage: '--checkpoint <file> [options] [file]',
+  usage: '[--checkpoint <file>] [options] [file]',
   about: `Prints the model's loss (mean cross-entropy per token), perplexity and bits per token on a text:
 the given file, or without one the validation part of the bundled corpus (the held-out tail
 that 'train' never trains on, as its --val-split says). Every token but the first is scored;

@@ -7,7 +7,7 @@ import { modelCheckpoint } from './files';
 
 export const GENERATE = command({
   name: 'generate',
-  usage: '--checkpoint <file> [options]',
+  usage: '[--checkpoint <file>] [options]',
   about: 'Streams text sampled from a trained model to stdout: the prime, then its continuation.',
   positionals: false,
   flags: {

@@ -9,7 +9,7 @@ import { noteUnknownTokens } from './generate';
 
 export const PREDICT = command({
   name: 'predict',
-  usage: '--checkpoint <file> [--prime <text>] [options]',
+  usage: '[--checkpoint <file>] [--prime <text>] [options]',
   about: `Feeds the prime to a trained model and prints the k likeliest next tokens with their
 probabilities (the model's softmax after the prime's last token, no sampling): "This is an ___".
 Char tokens are quoted ('\\n' a line break, '␠' a space); at word level <eos> ends a line.`,
