@@ -1,5 +1,6 @@
 /** `lstm-wasm eval`: loss and perplexity of a checkpoint on a text. */
 import { trainValSplit } from '../text/batcher';
+import { countUnknown } from '../text/tokenizer';
 import { modelFromCheckpoint } from '../training/checkpoint';
 import { ParallelInference } from '../parallel/inference';
 import { availableCores, defaultThreads, storedSettings } from '../training/setup';
@@ -55,7 +56,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const scorer = new ParallelInference(model, f.threads ?? defaultThreads(batch));
   const { loss, tokens: scored, batchSize, seqLen } = await scorer.score(ids, batch, seq).finally(() => scorer.dispose());
   const ms = performance.now() - t0;
-  const unk = ids.reduce((n, id) => n + (id === tokenizer.unkId ? 1 : 0), 0);
+  const unk = countUnknown(tokenizer, ids);
   const unit = tokenizer.level;
   process.stdout.write(
     `${label}: ${scored.toLocaleString('en-US')} ${unit} tokens scored (all ${ids.length.toLocaleString('en-US')} but the first; ${batchSize} lanes, seq ${seqLen})` +

@@ -1,7 +1,7 @@
 /** `lstm-wasm generate`: stream text from a checkpoint to stdout. */
 import { generateText, primeIds } from '../lm/language-model';
 import { modelFromCheckpoint } from '../training/checkpoint';
-import type { Tokenizer } from '../text/tokenizer';
+import { countUnknown, type Tokenizer } from '../text/tokenizer';
 import { command, int, num, parseFlags, text } from './flags';
 import { modelCheckpoint } from './files';
 
@@ -41,6 +41,6 @@ export async function generateCommand(argv: string[]): Promise<number> {
 
 /** Says on stderr how many tokens of a (non-empty) prime the vocabulary lacks: they are read as <unk>. */
 export function noteUnknownTokens(tokenizer: Tokenizer, prime: string, ids: Int32Array): void {
-  const unknown = prime.length > 0 ? Array.from(ids).filter((id) => id === tokenizer.unkId).length : 0;
+  const unknown = prime.length > 0 ? countUnknown(tokenizer, ids) : 0;
   if (unknown > 0) process.stderr.write(`lstm-wasm: note: ${unknown} token(s) of the prime are not in the vocabulary (read as <unk>)\n`);
 }

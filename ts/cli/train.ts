@@ -7,6 +7,7 @@ import {
   defaultThreads, availableCores, type TrainingData,
 } from '../training/setup';
 import { SETTINGS, SETTING_NAMES, type TrainingSettings } from '../training/settings';
+import { countUnknown } from '../text/tokenizer';
 import { FormatError, SettingError, ValueError } from '../errors';
 import { sharedMemoryAvailable } from '../parallel/pool';
 import { noteThreadsAboveCores, parseDuration, type Every } from './args';
@@ -217,7 +218,7 @@ function printSetup(plan: Plan, data: TrainingData, model: LanguageModel, traine
       `${plan.resumed !== null ? `resuming at step ${trainer.step}; ` : ''}running for ${limits}`,
   );
   if (plan.from !== null) {
-    const unknown = data.tokenizer.unkId === null ? 0 : data.ids.reduce((n, id) => n + (id === data.tokenizer.unkId ? 1 : 0), 0);
+    const unknown = countUnknown(data.tokenizer, data.ids);
     print(
       `  fine-tuning ${plan.from.path}${plan.from.checkpoint.meta.quantization !== undefined ? ` (${plan.from.checkpoint.meta.quantization}, dequantized to float32)` : ''} with a new optimizer` +
         (unknown > 0 ? `; ${n(unknown)} ${s.level} tokens of the text are not in its vocabulary (<unk>)` : ''),

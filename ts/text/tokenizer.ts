@@ -53,6 +53,14 @@ export interface TokenDecoder {
   end(): string;
 }
 
+/** How many of `ids` are the tokenizer's `<unk>` (0 for a byte tokenizer, which has none). */
+export function countUnknown(tokenizer: Tokenizer, ids: ArrayLike<number>): number {
+  if (tokenizer.unkId === null) return 0;
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) if (ids[i] === tokenizer.unkId) n++;
+  return n;
+}
+
 export const UNK = '<unk>';
 export const PAD = '<pad>';
 export const BOS = '<bos>';
