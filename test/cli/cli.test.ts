@@ -162,6 +162,18 @@ describe('lstm-wasm train / generate / eval', () => {
     const after = weights('still.safetensors');
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
     for (const [name, v] of before) expect(Math.max(...v.map((x, i) => Math.abs(x - after.get(name)![i]))), name).toBeLessThan(1e-6);
+    // A char-level model fine-tuned on a text with characters it has never seen: they are <unk>, and both train and eval count them.
+    const charBase = await run(['train', textFile, ...TINY, '--steps', '2', '--out', 'char-base.safetensors']);
+    expect(charBase.code, charBase.stderr).toBe(0);
+    const vocab = new Set(decodeCheckpoint(readFileSync(join(dir, 'char-base.safetensors'))).tokenizer.vocab);
+    const unseen = [...other].filter((ch) => !vocab.has(ch)).length;
+    expect(unseen).toBeGreaterThan(100);
+    const charFt = await run(['train', 'other2.txt', '--from', 'char-base.safetensors', '--batch', '4', '--seq', '16', '--steps', '1', '--sample-every', '0', '--out', 'char-ft.safetensors']);
+    expect(charFt.code, charFt.stderr).toBe(0);
+    expect(charFt.stdout).toContain(`; ${unseen.toLocaleString('en-US')} char tokens of the text are not in its vocabulary (<unk>)`);
+    const charEval = await run(['eval', '--checkpoint', 'char-ft.safetensors', 'other2.txt']);
+    expect(charEval.code, charEval.stderr).toBe(0);
+    expect(charEval.stdout).toContain(`, ${unseen} not in the vocabulary,`);
     expectCleanError(await run(['train', 'other2.txt', '--from', 'base.safetensors', '--hidden', '32', '--steps', '1']), /checkpoint base\.safetensors: --hidden 32 does not match the model to fine-tune \(--hidden 16\): its weights fix it; leave it out/);
     expectCleanError(await run(['train', 'other2.txt', '--from', 'base.safetensors', '--resume', 'base.safetensors']), /--from starts a new run .* --resume continues a run/, 2);
     expectCleanError(await run(['train', 'other2.txt', '--from', 'missing.safetensors']), /checkpoint missing\.safetensors: no such file/);
