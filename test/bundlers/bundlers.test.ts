@@ -1,7 +1,7 @@
 // `init()` loads the wasm with NO configuration under Vite and webpack. For each bundler, a tiny
-// browser app is written to a temporary project whose node_modules/lstm-wasm is a symlink to this
-// repository (so the bundler resolves the package through its package.json "exports", as it would
-// from the registry), built with the bundler's JS API and no configuration (build-app.mjs), served
+// browser app is written to a temporary project whose node_modules/lstm-wasm is the package as npm
+// installs it (`npm pack` of this repository, unpacked: only the files it ships, resolved through
+// its package.json "exports", as from the registry), built with the bundler's JS API and no configuration (build-app.mjs), served
 // from node:http on 127.0.0.1 and run in Debian's Chromium, headless. The app does `await init()`, a
 // forward and backward pass, and writes the loss and gradients into the page as JSON; they are
 // compared with the same computation in plain JS here.
@@ -33,8 +33,10 @@ import { matmulTanhReference } from '../support/matmul-tanh';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const builtEsm = join(realpathSync(repoRoot), 'dist', 'index.js');
-const builtCjs = join(realpathSync(repoRoot), 'dist', 'index.cjs');
+/** The package as npm installs it (see installPackage), and its two builds there; set in beforeAll. */
+let installed = '';
+let builtEsm = '';
+let builtCjs = '';
 const buildScript = fileURLToPath(new URL('./build-app.mjs', import.meta.url));
 
 
@@ -51,13 +53,17 @@ const SESSION_TEXT = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
 const SESSION_SETTINGS = { hiddenSize: 8, embedDim: 4, batchSize: 2, seqLen: 8, seed: 3 };
 const SESSION_STEPS = 3;
 const SAMPLE = { prime: 'the ', length: 12, seed: 1 };
+/** What the app samples from the pretrained model. */
+const PRETRAINED_SAMPLE = { prime: 'And God said', options: { length: 40, seed: 2 } };
 /** A message only the worker side of a session (ts/session/host.ts) holds. */
 const WORKER_MARK = 'the session is not open';
 
 // The app, as a user would write it. Top-level await: both bundlers support it by default.
 // After the gradients it trains a model with createTrainingSession, whose worker the bundler must
 // find through the library's `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })`.
-const APP = `import { init, tensor, createTrainingSession, ValueError } from 'lstm-wasm';
+// Then it loads the pretrained model through a dynamic import of 'lstm-wasm/pretrained', whose
+// weights the bundler must emit as a file of the app through `new URL('../pretrained/...', import.meta.url)`.
+const APP = `import { init, tensor, createTrainingSession, sampleText, ValueError } from 'lstm-wasm';
 
 const out = document.getElementById('result');
 try {
@@ -80,6 +86,10 @@ try {
   const checkpointBytes = (await session.checkpoint()).length;
   await session.dispose();
   result.session = { steps: run.steps, finalLoss: run.finalLoss, pieces, typedError, checkpointBytes };
+  const { loadPretrained } = await import('lstm-wasm/pretrained');
+  const pretrained = await loadPretrained();
+  result.pretrained = sampleText(pretrained.model, pretrained.tokenizer, ${JSON.stringify(PRETRAINED_SAMPLE.prime)}, ${JSON.stringify(PRETRAINED_SAMPLE.options)});
+  pretrained.model.dispose();
   out.textContent = JSON.stringify(result);
 } catch (e) {
   out.textContent = JSON.stringify({ error: String((e && e.stack) || e) });
@@ -115,10 +125,22 @@ interface BuildResult {
   files: string[];
 }
 
-/** Writes a project: `files` (path -> text) plus node_modules/lstm-wasm -> this repository. */
+/**
+ * The package as npm installs it: `npm pack` of this repository, unpacked in `into`, so the apps see
+ * only the files package.json ships. (A link to the repository itself would also show bundlers its
+ * tsconfig.json, whose `paths` map 'lstm-wasm' to ts/index.ts: webpack 5.113 reads them by default.)
+ */
+async function installPackage(into: string): Promise<string> {
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', into], { cwd: repoRoot, timeout: 120_000, maxBuffer: 64 << 20 });
+  const [{ filename }] = JSON.parse(stdout) as { filename: string }[];
+  await run('tar', ['-xzf', join(into, filename), '-C', into]);
+  return join(into, 'package');
+}
+
+/** Writes a project: `files` (path -> text) plus node_modules/lstm-wasm -> the installed package. */
 function writeProject(dir: string, files: Record<string, string>) {
   mkdirSync(join(dir, 'node_modules'), { recursive: true });
-  symlinkSync(repoRoot, join(dir, 'node_modules', 'lstm-wasm'), 'dir');
+  symlinkSync(installed, join(dir, 'node_modules', 'lstm-wasm'), 'dir');
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), text);
@@ -210,6 +232,7 @@ interface AppResult {
     typedError: { isValueError: boolean; name: string; message: string } | null;
     checkpointBytes: number;
   };
+  pretrained: string;
 }
 
 /** The same session in Node (worker_threads, from dist/): what the page's worker must reproduce. */
@@ -226,14 +249,30 @@ async function sessionInNode(): Promise<{ finalLoss: number; text: string }> {
   }
 }
 
+/** The app's sample of the pretrained model, in Node from the package's file. */
+async function pretrainedInNode(): Promise<string> {
+  const lib = (await import(pathToFileURL(builtEsm).href)) as typeof import('../../ts/index');
+  await lib.init();
+  const ck = lib.decodeCheckpoint(new Uint8Array(readFileSync(join(repoRoot, 'pretrained', 'kjv-byte.safetensors'))));
+  const model = lib.modelFromCheckpoint(ck);
+  try {
+    return lib.sampleText(model, ck.tokenizer, PRETRAINED_SAMPLE.prime, PRETRAINED_SAMPLE.options);
+  } finally {
+    model.dispose();
+  }
+}
+
 describe('bundled with no configuration', () => {
   let tmp: string | undefined;
   const projects = {} as Record<Bundler, string>;
   const builds = {} as Record<Bundler, BuildResult>;
 
   beforeAll(async () => {
-    if (!existsSync(builtEsm)) throw new Error('dist/index.js is missing: run `npm run build` first');
+    if (!existsSync(join(repoRoot, 'dist', 'index.js'))) throw new Error('dist/index.js is missing: run `npm run build` first');
     tmp = mkdtempSync(join(tmpdir(), 'lstm-wasm-bundlers-'));
+    installed = realpathSync(await installPackage(tmp));
+    builtEsm = join(installed, 'dist', 'index.js');
+    builtCjs = join(installed, 'dist', 'index.cjs');
     projects.vite = join(tmp, 'vite-app');
     projects.webpack = join(tmp, 'webpack-app');
     viteProject(projects.vite, APP);
@@ -273,6 +312,19 @@ describe('bundled with no configuration', () => {
       const holdsHost = (f: string) => readFileSync(join(projects[bundler], 'dist', f), 'utf8').includes(WORKER_MARK);
       expect(js.filter((f) => f !== entry && holdsHost(f)), `a worker chunk among ${js.join(', ')}`).toHaveLength(1);
       expect(holdsHost(entry!), 'the worker side of the session is not in the page bundle').toBe(false);
+    });
+
+    it("emits the pretrained model's weights as a file of the app, and only the chunk of 'lstm-wasm/pretrained' refers to it", () => {
+      const { files } = builds[bundler];
+      const weights = files.filter((f) => f.endsWith('.safetensors'));
+      expect(weights, `among ${files.join(', ')}`).toHaveLength(1);
+      expect(readFileSync(join(projects[bundler], 'dist', weights[0]!))).toEqual(readFileSync(join(repoRoot, 'pretrained', 'kjv-byte.safetensors')));
+      const js = files.filter((f) => f.endsWith('.js'));
+      const name = weights[0]!.split('/').at(-1)!;
+      const referring = js.filter((f) => readFileSync(join(projects[bundler], 'dist', f), 'utf8').includes(name));
+      expect(referring, `the chunks naming ${name}`).toHaveLength(1);
+      const entry = bundler === 'vite' ? js.find((f) => /^assets\/index-.*\.js$/.test(f)) : 'main.js';
+      expect(referring[0], 'the weights are named by a chunk of their own (a dynamic import), not the entry').not.toBe(entry);
     });
 
     it('emits JavaScript that calls no eval and no Function constructor (bundler runtime included)', () => {
@@ -342,6 +394,7 @@ describe('bundled with no configuration', () => {
     }
 
     let nodeSession: Promise<{ finalLoss: number; text: string }> | undefined;
+    let pretrainedText: Promise<string> | undefined;
 
     /** The page's gradients match plain JS, and its worker session matches the same session run in Node. */
     async function expectCorrect(result: AppResult) {
@@ -356,6 +409,7 @@ describe('bundled with no configuration', () => {
         isValueError: true, name: 'ValueError', message: 'TrainingSession.evaluate: the text has 1 token(s); need at least 2 to evaluate',
       });
       expect(s.checkpointBytes).toBeGreaterThan(1000);
+      expect(result.pretrained, 'the pretrained model samples in the page as in Node').toBe(await (pretrainedText ??= pretrainedInNode()));
       const ref = matmulTanhReference(X, W);
       const detail = JSON.stringify({ got: result, ref });
       expect(result.dx).toHaveLength(6);
@@ -373,6 +427,8 @@ describe('bundled with no configuration', () => {
       expect(requests.filter((p) => p.endsWith('.wasm')), 'the inlined module needs no request').toEqual([]);
       const workerChunk = builds[bundler].files.filter((f) => f.endsWith('.js') && readFileSync(join(projects[bundler], 'dist', f), 'utf8').includes(WORKER_MARK));
       expect(requests, 'the page started the worker from its chunk').toContain(`/${workerChunk[0]}`);
+      const weights = builds[bundler].files.filter((f) => f.endsWith('.safetensors'));
+      expect(requests.filter((p) => p.endsWith('.safetensors')), 'the weights were fetched once, from the app\'s own file').toEqual([`/${weights[0]}`]);
     });
 
     it("the Vite app, worker included, runs under CSP script-src 'self' 'wasm-unsafe-eval' (no 'unsafe-eval')", async () => {

@@ -87,6 +87,20 @@ describe('lstm-wasm/pretrained', () => {
     await expect(fetchPretrained(null as never)).rejects.toThrow(/^fetchPretrained: options must be an object/);
   });
 
+  it("loads the package's own model without a source (Node: from disk beside dist/)", async () => {
+    const r = await child('module', `
+      const lib = await import('lstm-wasm');
+      const { loadPretrained, pretrainedUrl } = await import('lstm-wasm/pretrained');
+      const { model, tokenizer, about } = await loadPretrained();
+      const text = lib.sampleText(model, tokenizer, 'And God said', { length: 40, seed: 1 });
+      console.log(JSON.stringify({ url: pretrainedUrl().href, steps: about.pretrained.steps, config: model.config, quantization: model.quantization, text }));
+    `);
+    const made = JSON.parse(readFileSync(join(root, 'pretrained', 'kjv-byte.json'), 'utf8'));
+    expect(r.url).toBe(pathToFileURL(join(root, 'pretrained', 'kjv-byte.safetensors')).href);
+    expect(r).toMatchObject({ steps: made.steps, quantization: 'int8', config: { vocabSize: 256, hiddenSize: made.settings.hiddenSize, numLayers: made.settings.numLayers } });
+    expect(String(r.text).length, String(r.text)).toBeGreaterThanOrEqual(30); // 40 bytes of mostly ASCII text
+  });
+
   it('is not in the core bundle, which stays as it was', () => {
     for (const file of ['index.js', 'index.cjs']) {
       const core = readFileSync(join(root, 'dist', file), 'utf8');
