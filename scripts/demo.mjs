@@ -61,7 +61,7 @@ function newestMtime(path) {
 function appIsCurrent() {
   const built = join(out, 'index.html');
   if (!existsSync(built)) return false;
-  const sources = [join(app, 'index.html'), join(app, 'vite.config.js'), join(app, 'src'), join(repo, 'dist', 'index.js'), join(repo, 'dist', 'worker.js')];
+  const sources = [join(app, 'index.html'), join(app, 'vite.config.js'), join(app, 'src'), join(repo, 'dist', 'index.js'), join(repo, 'dist', 'worker.js'), join(repo, 'dist', 'pretrained.js'), join(repo, 'pretrained', 'kjv-byte.safetensors')];
   return statSync(built).mtimeMs >= Math.max(...sources.map(newestMtime));
 }
 

@@ -2,8 +2,9 @@
 // beforeAll builds it as `npm run demo:build` does (Vite, against the package through
 // examples/browser/node_modules/lstm-wasm -> this repository) and serves examples/browser/dist from
 // node:http on 127.0.0.1 with the COOP/COEP headers of `npm run demo`. The tests share one page and
-// run in order: train, stream, reload, bad input, checkpoints to and from the CLI, then Train with
-// another text than the model's.
+// run in order: the pretrained model at once, train a new model, stream, reload, bad input,
+// checkpoints to and from the CLI, Train with another text than the model's, then fine-tuning the
+// pretrained model on a dropped text.
 //
 // Responsiveness is measured three ways over 20 s of training. In the page, from before the app
 // starts (addInitScript): a PerformanceObserver for 'longtask' (Chromium reports every main-thread
@@ -27,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCheckpoint, init } from 'lstm-wasm';
+import { decodeCheckpoint, dequantize, encodeCheckpoint, init, modelFromCheckpoint } from 'lstm-wasm';
 import { CHROMIUM, CHROMIUM_ARGS, CONTENT_TYPES, collectProblems } from '../support/chromium';
 
 const run = promisify(execFile);
@@ -44,7 +45,7 @@ const RESPONSIVE_WINDOW_MS = 20_000;
 interface AppStatus {
   phase: string;
   text: { key: string; label: string; bytes: number } | null;
-  model: { step: number; canTrain: boolean; parameterCount: number; settings: Record<string, unknown> } | null;
+  model: { step: number; canTrain: boolean; parameterCount: number; settings: Record<string, unknown>; pretrained: boolean } | null;
   progress: { step: number; valLoss: number | null; tokensPerSec: number } | null;
   valHistory: { step: number; valLoss: number; trainMs: number }[];
   trainMs: number;
@@ -142,6 +143,19 @@ async function downloadInt8(page: Page, dir: string, name: string): Promise<Uint
   return new Uint8Array(readFileSync(path));
 }
 
+/** The shipped pretrained model's parameters, dequantized to float32, named as in a checkpoint. */
+function pretrainedParams(): Record<string, Float32Array> {
+  const ck = decodeCheckpoint(new Uint8Array(readFileSync(join(repoRoot, 'pretrained', 'kjv-byte.safetensors'))));
+  const int8 = modelFromCheckpoint(ck);
+  const model = dequantize(int8);
+  try {
+    return params(encodeCheckpoint(model, ck.tokenizer, null, {}));
+  } finally {
+    model.dispose();
+    int8.dispose();
+  }
+}
+
 /** The model's parameters of a checkpoint, by name. */
 function params(bytes: Uint8Array): Record<string, Float32Array> {
   const ck = decodeCheckpoint(bytes);
@@ -160,6 +174,15 @@ function mainThreadTasks(trace: Buffer): { wallMs: number; cpuMs: number }[] {
 }
 
 const round1 = (v: number): number => Math.round(v * 10) / 10;
+
+/** The shipped pretrained model's settings (its checkpoint's), read in beforeAll. */
+let pretrainedSettings: Record<string, number> = {};
+/**
+ * The first validation point of the pretrained model fine-tuned on OTHER_TEXT is below this
+ * (nats/char): the pretrained model scores 3.04 on that text before any step (`lstm-wasm eval`), a
+ * new byte-level model 5.55 (ln 256).
+ */
+const FINE_TUNE_FIRST_VAL = 3.5;
 
 /** How many of the chart's pixels are the training loss line's colour (#2c6fbb): 0 for an empty chart. */
 const lossPixels = (page: Page): Promise<number> => page.evaluate(() => {
@@ -206,6 +229,7 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     tmp = mkdtempSync(join(tmpdir(), 'lstm-wasm-app-'));
     await node([join(repoRoot, 'scripts', 'demo.mjs'), '--build'], 120_000);
     await init();
+    pretrainedSettings = decodeCheckpoint(new Uint8Array(readFileSync(join(repoRoot, 'pretrained', 'kjv-byte.safetensors')))).meta.extra.settings as Record<string, number>;
     server = await serve(appDist);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
@@ -222,12 +246,41 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it(`trains on the bundled corpus to a validation loss under ${VAL_TARGET} within 60 s, the main thread never blocked`, async () => {
+  it('opens with the pretrained model ready: Generate works at once, and a seed gives the CLI\'s text', async () => {
+    await waitIdle(page);
+    const readyAtMs = await page.evaluate(() => performance.now());
+    const ready = await appStatus(page);
+    expect(ready.error, ready.message ?? '').toBe(false);
+    expect(ready.model, 'a fresh browser profile opens the pretrained model').toMatchObject({ pretrained: true, canTrain: false, step: 0 });
+    expect(ready.model!.settings).toMatchObject({ level: 'byte', numLayers: pretrainedSettings.numLayers, hiddenSize: pretrainedSettings.hiddenSize });
+    expect(ready.message).toMatch(/pretrained model is ready/);
+    expect(await page.textContent('#checkpoint-label')).toMatch(/^The pretrained model: LSTM \d+x\d+ over bytes/);
+    expect(await page.textContent('#stats')).toMatch(/^Pretrained for [\d,]+ steps; validation loss \d\.\d{3} nats\/char/);
+    // The two ways on: fine-tune it on the chosen text, or a new model; the form keeps the small preset for the latter.
+    expect(await page.textContent('#train')).toBe('Fine-tune on this text');
+    expect(await page.textContent('#new-model')).toBe('Train a new model');
+    expect(await page.isEnabled('#train')).toBe(true);
+    expect(await page.isEnabled('#new-model')).toBe(true);
+    expect(await page.isDisabled('#use-pretrained')).toBe(true);
+    expect(await page.inputValue('#settings [name=preset]')).toBe('small');
+    // Nothing of the package's own model is stored in the browser.
+    expect(ready.stored).toBeNull();
+
+    const prime = 'And God said';
+    const inPage = await generate(page, { prime, seed: 5, length: 120 });
+    const cliText = await node([cli, 'generate', '--prime', prime, '--seed', '5', '--length', '120', '--temperature', '0.8', '--top-k', '0', '--top-p', '1']);
+    expect(inPage).toBe(cliText.replace(/\n$/, ''));
+    expect(inPage.length).toBeGreaterThan(prime.length + 60);
+    console.log(`browser app: the pretrained model ready ${Math.round(readyAtMs)} ms after navigation; "${inPage.slice(0, 80)}..."`);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it(`trains a new model on the bundled corpus to a validation loss under ${VAL_TARGET} within 60 s, the main thread never blocked`, async () => {
     await waitIdle(page);
     const ready = await appStatus(page);
     expect(ready.text?.key).toBe('bundled');
     expect(ready.text!.bytes).toBeGreaterThan(4_000_000); // gunzipped in the page
-    expect(ready.model, 'a fresh browser profile has no stored model').toBeNull();
+    expect(ready.model?.pretrained).toBe(true);
     // The text buttons stand apart (they used to touch).
     const files = (await page.locator('label:has(#text-files)').boundingBox())!;
     const corpus = (await page.locator('#use-corpus').boundingBox())!;
@@ -236,7 +289,7 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
 
     await page.selectOption('#settings [name=preset]', 'small');
     const clickedAt = Date.now();
-    await page.click('#train');
+    await page.click('#new-model');
     await page.waitForFunction(() => (window as unknown as { __lstmApp: AppStatus }).__lstmApp.progress !== null, null, { timeout: 30_000, polling: 50 });
     await browser!.startTracing(page, { categories: ['devtools.timeline', 'toplevel'] });
     const windowStart = await page.evaluate(() => performance.now());
@@ -254,6 +307,7 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     if (elapsed - windowStart < RESPONSIVE_WINDOW_MS) await page.waitForTimeout(RESPONSIVE_WINDOW_MS - (elapsed - windowStart) + 500);
     const windowEnd = await page.evaluate(() => performance.now());
     const trace = mainThreadTasks(await browser!.stopTracing());
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: screenshot });
     const mid = await appStatus(page);
 
@@ -402,7 +456,9 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
 
     await page.setInputFiles('#upload', { name: 'notes.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not a checkpoint at all') });
     await page.waitForFunction(() => /notes\.safetensors/.test((window as unknown as { __lstmApp: AppStatus }).__lstmApp.message ?? ''), null, { timeout: 10_000 });
-    expect(await message()).toMatch(/Could not open notes\.safetensors: FormatError: not a valid checkpoint/);
+    // The header length those 8 bytes of text spell, read exactly as a 64-bit integer (not rounded through a double).
+    const notesLength = Buffer.from('not a checkpoint at all').readBigUInt64LE(0);
+    expect(await message()).toMatch(new RegExp(`Could not open notes\\.safetensors: FormatError: not a valid checkpoint: header length ${notesLength} exceeds`));
 
     // Nothing was lost: the text, the model in the page, and (after a reload) the stored one.
     let status = await appStatus(page);
@@ -596,4 +652,62 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser app (Chromium
     expect(status.model!.step).toBeLessThan(kept);
     expect(pageErrors).toEqual([]);
   }, 150_000);
+
+  it('fine-tunes the pretrained model on a dropped text: its shape, the fine-tuning lr, and a low validation loss from the first point', async () => {
+    await waitIdle(page);
+    const before = await appStatus(page);
+    await page.click('#use-pretrained');
+    await page.waitForFunction(() => (window as unknown as { __lstmApp: AppStatus }).__lstmApp.model?.pretrained === true, null, { timeout: 30_000 });
+    await waitIdle(page);
+    let status = await appStatus(page);
+    expect(status.error, status.message ?? '').toBe(false);
+    expect(status.message).toMatch(new RegExp(`Your model saved in this browser \\(step ${before.stored!.step}\\) stays saved`));
+    expect(status.stored!.step, 'the stored model is kept').toBe(before.stored!.step);
+    expect(await page.textContent('#train')).toBe('Fine-tune on this text');
+
+    const dropped = await page.evaluateHandle((text) => {
+      const data = new DataTransfer();
+      data.items.add(new File([text], 'harbour-log.txt', { type: 'text/plain' }));
+      return data;
+    }, OTHER_TEXT.toString('utf8'));
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: dropped });
+    await page.waitForFunction(() => (window as unknown as { __lstmApp: AppStatus }).__lstmApp.text?.key.startsWith('files:harbour-log.txt'), null, { timeout: 10_000 });
+    expect((await appStatus(page)).message).toMatch(/Fine-tune on this text adapts the pretrained model/);
+
+    await page.click('#train');
+    await page.waitForFunction(() => {
+      const s = (window as unknown as { __lstmApp: AppStatus }).__lstmApp;
+      return s.valHistory.length >= 1 && (s.progress?.step ?? 0) >= 3;
+    }, null, { timeout: 90_000, polling: 100 });
+    await page.click('#stop');
+    await waitIdle(page, 60_000);
+    status = await appStatus(page);
+    expect(status.error, status.message ?? '').toBe(false);
+    expect(status.choice, 'no question: the pretrained model is fine-tuned').toBeNull();
+    expect(status.model).toMatchObject({ pretrained: false, canTrain: true });
+    expect(status.model!.settings).toMatchObject({ level: 'byte', hiddenSize: pretrainedSettings.hiddenSize, numLayers: pretrainedSettings.numLayers, lr: 0.001 });
+    expect(status.text!.key).toMatch(/^files:harbour-log\.txt:/);
+    expect(status.valHistory[0].valLoss, JSON.stringify(status.valHistory.slice(0, 3))).toBeLessThan(FINE_TUNE_FIRST_VAL);
+    // From the pretrained weights: after a few Adam steps at lr 1e-3 (each moves a weight by about
+    // lr at most) every weight is within a few thousandths of the pretrained model's, dequantized.
+    const tuned = params(await download(page, tmp, 'fine-tuned.safetensors'));
+    const base = pretrainedParams();
+    expect(Object.keys(tuned).sort()).toEqual(Object.keys(base).sort());
+    const bound = 0.0015 * status.model!.step;
+    for (const [name, w] of Object.entries(base)) {
+      let max = 0;
+      for (let i = 0; i < w.length; i++) max = Math.max(max, Math.abs(tuned[name][i] - w[i]));
+      expect(max, `${name}: ${status.model!.step} steps`).toBeLessThan(bound);
+    }
+    expect(status.stored!.step, 'the fine-tuned model replaced the stored one').toBe(status.model!.step);
+    expect(await page.textContent('#train')).toBe('Train');
+
+    // After a reload the fine-tuned model opens, not the pretrained one.
+    await page.reload();
+    await waitIdle(page);
+    status = await appStatus(page);
+    expect(status.model).toMatchObject({ pretrained: false, step: status.stored!.step });
+    expect(status.model!.settings.hiddenSize).toBe(pretrainedSettings.hiddenSize);
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
 });

@@ -1,5 +1,7 @@
-// The app: pick a text, train a model in a Web Worker (createTrainingSession), watch the loss and
-// samples, generate, and keep checkpoints (IndexedDB across reloads, .safetensors download/upload).
+// The app: it opens on the package's pretrained model (lstm-wasm/pretrained), ready to generate;
+// from there, fine-tune it on a text or train a new model in a Web Worker (createTrainingSession),
+// watch the loss and samples, generate, and keep checkpoints (IndexedDB across reloads,
+// .safetensors download/upload).
 //
 // The page's model is one TrainingSession. Anything that replaces it (a new model, a resume, an
 // upload) opens the new session first and disposes the old one only once the new one is open, so
@@ -7,6 +9,7 @@
 //
 // window.__lstmApp is a read-only copy of `status`, for tests and the curious.
 import { createTrainingSession, decodeCheckpoint } from 'lstm-wasm';
+import { fetchPretrained } from 'lstm-wasm/pretrained';
 import { historyFromTrainer, LossChart } from './chart.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint-store.js';
 import { PRESETS, readSettings, sameSettings, writeSettings } from './settings.js';
@@ -31,7 +34,7 @@ const ui = {
   message: $('message'), textLabel: $('text-label'), textFiles: $('text-files'), useCorpus: $('use-corpus'), drop: $('drop'),
   settings: $('settings'), train: $('train'), pause: $('pause'), stop: $('stop'), newModel: $('new-model'),
   choice: $('choice'), choiceText: $('choice-text'), choiceNew: $('choice-new'), choiceKeep: $('choice-keep'), choiceFineTune: $('choice-finetune'),
-  checkpointLabel: $('checkpoint-label'), download: $('download'), downloadInt8: $('download-int8'), upload: $('upload'),
+  checkpointLabel: $('checkpoint-label'), download: $('download'), downloadInt8: $('download-int8'), upload: $('upload'), usePretrained: $('use-pretrained'),
   stats: $('stats'), samples: $('samples'), generateForm: $('generate-form'), generate: $('generate-button'), output: $('output'),
 };
 const chart = new LossChart($('chart'));
@@ -40,7 +43,7 @@ const status = {
   /** 'starting', 'idle', 'opening', 'training', 'paused', 'stopping' */
   phase: 'starting',
   text: null,
-  /** The current model: { step, canTrain, parameterCount, settings } */
+  /** The current model: { step, canTrain, parameterCount, settings, pretrained } (pretrained: it is the package's pretrained model) */
   model: null,
   progress: null,
   /**
@@ -71,6 +74,10 @@ let sessionTextKey = null;
 let sessionTextLabel = null;
 /** That text itself when the page has it ({ bytes, key, label, source } as text-source.js gives). */
 let sessionText = null;
+/** Whether the current model is the package's pretrained model, as shipped. */
+let sessionIsPretrained = false;
+/** The pretrained model's file (fetched once, when first wanted). */
+let pretrainedBytes = null;
 let text = null;
 let trainedMsBefore = 0;
 let generation = null;
@@ -95,7 +102,10 @@ function setPhase(phase) {
   const running = phase === 'training' || phase === 'paused';
   if (busy) hideChoice();
   ui.train.disabled = busy || text === null;
-  ui.newModel.disabled = busy || text === null || session === null;
+  // The pretrained model is not trained further on its own: Train fine-tunes it on the chosen text.
+  ui.train.textContent = sessionIsPretrained ? 'Fine-tune on this text' : 'Train';
+  ui.newModel.disabled = busy || text === null;
+  ui.usePretrained.disabled = busy || sessionIsPretrained;
   ui.pause.disabled = !running;
   ui.pause.textContent = phase === 'paused' ? 'Resume' : 'Pause';
   ui.stop.disabled = !running;
@@ -108,6 +118,9 @@ function setPhase(phase) {
 function describeModel() {
   if (session === null) return 'No model yet.';
   const { settings: s, parameterCount, canTrain, threads } = session.info;
+  if (sessionIsPretrained) {
+    return `The pretrained model: ${s.cell.toUpperCase()} ${s.numLayers}x${s.hiddenSize} over bytes (any UTF-8 text), ${integer.format(parameterCount)} parameters, int8, trained on the King James Bible.`;
+  }
   const stored = status.stored ? ` Saved in this browser at step ${status.stored.step}.` : '';
   // Shared memory (for the gradient exchange between threads) needs a cross-origin isolated page.
   const cores = canTrain ? ` Trains on ${threads} thread${threads > 1 ? 's' : ''}${threads > 1 ? (self.crossOriginIsolated ? ' (shared memory)' : ' (no shared memory: the page is not cross-origin isolated)') : ''}.` : '';
@@ -115,15 +128,18 @@ function describeModel() {
 }
 
 function modelChanged() {
-  status.model = session === null ? null : { step: session.step, canTrain: session.info.canTrain, parameterCount: session.info.parameterCount, settings: session.info.settings };
+  status.model = session === null ? null : {
+    step: session.step, canTrain: session.info.canTrain, parameterCount: session.info.parameterCount, settings: session.info.settings, pretrained: sessionIsPretrained,
+  };
   ui.checkpointLabel.textContent = describeModel();
 }
 
 /**
  * Opens a session; on success it becomes the page's model (the old one is disposed), on failure
- * the error is shown and the old one stays. Returns the new session or null.
+ * the error is shown and the old one stays. Returns the new session or null. `pretrained`: the
+ * session is the pretrained model's (the settings form keeps its preset for a new model).
  */
-async function replaceSession(options, textKey, context, textLabel = null) {
+async function replaceSession(options, textKey, context, textLabel = null, { pretrained = false } = {}) {
   const before = status.phase;
   setPhase('opening');
   try {
@@ -133,10 +149,11 @@ async function replaceSession(options, textKey, context, textLabel = null) {
     sessionTextKey = textKey;
     sessionTextLabel = textLabel;
     sessionText = textKey !== null && text !== null && text.key === textKey ? text : null;
+    sessionIsPretrained = pretrained;
     trainedMsBefore = 0;
     status.trainMs = 0;
     await old?.dispose();
-    writeSettings(ui.settings, next.info.settings);
+    if (!pretrained) writeSettings(ui.settings, next.info.settings);
     modelChanged();
     return next;
   } catch (e) {
@@ -148,7 +165,8 @@ async function replaceSession(options, textKey, context, textLabel = null) {
 }
 
 async function saveToBrowser(s) {
-  if (s !== session) return;
+  // The pretrained model is the package's: nothing to keep (and a model stored before stays stored).
+  if (s !== session || sessionIsPretrained) return;
   const bytes = await s.checkpoint();
   const record = { bytes, textKey: sessionTextKey, textLabel: sessionTextLabel, step: s.step, savedAt: Date.now() };
   await saveCheckpoint(record);
@@ -164,6 +182,10 @@ async function train({ fresh = false } = {}) {
   hideChoice();
   const settings = readSettings(ui.settings);
   let s = session;
+  if (!fresh && sessionIsPretrained) {
+    await fineTuneOnThisText();
+    return;
+  }
   if (fresh || s === null || !sameSettings(s.info.settings, settings)) {
     s = await replaceSession({ text: text.bytes, source: text.source, settings }, text.key, 'Could not start training', text.source);
     if (s !== null) {
@@ -178,7 +200,7 @@ async function train({ fresh = false } = {}) {
   } else if (!s.info.canTrain || sessionTextKey !== text.key) {
     // Continue the current model (loaded or uploaded) on this text, which is its own.
     const checkpoint = await s.checkpoint();
-    s = await replaceSession({ text: text.bytes, source: text.source, checkpoint }, text.key, 'Could not continue this model on this text (use New model to start over)', text.source);
+    s = await replaceSession({ text: text.bytes, source: text.source, checkpoint }, text.key, 'Could not continue this model on this text (use Train a new model to start over)', text.source);
     if (s !== null) restoreHistory(checkpoint, s);
   }
   if (s === null) return;
@@ -216,7 +238,7 @@ function hideChoice() {
 async function fineTuneOnThisText() {
   hideChoice();
   if (session === null || text === null) return;
-  const from = await session.checkpoint();
+  const from = sessionIsPretrained ? pretrainedBytes : await session.checkpoint();
   // The model fixes its shape; the form gives the step's shape, and the fine-tuning lr is the library's.
   const { batchSize, seqLen } = readSettings(ui.settings);
   const settings = Object.fromEntries(Object.entries({ batchSize, seqLen }).filter(([, v]) => v !== undefined));
@@ -233,6 +255,26 @@ async function keepTrainingOnOwnText() {
   if (sessionText !== null) useText(sessionText);
   else if (sessionTextKey === 'bundled') await startCorpus();
   if (text !== null && text.key === sessionTextKey) await train();
+}
+
+/** Opens the package's pretrained model (fetched from its own file once): it generates at once. */
+async function openPretrained() {
+  try {
+    pretrainedBytes ??= await fetchPretrained();
+  } catch (e) {
+    showError('Could not fetch the pretrained model', e);
+    return null;
+  }
+  const s = await replaceSession({ checkpoint: pretrainedBytes }, null, 'Could not open the pretrained model', null, { pretrained: true });
+  if (s === null) return null;
+  const made = decodeCheckpoint(pretrainedBytes).meta.extra?.pretrained ?? {};
+  chart.clear();
+  chart.draw();
+  status.valHistory = [];
+  status.firstSampleMs = null;
+  status.progress = null;
+  ui.stats.textContent = `Pretrained for ${integer.format(made.steps ?? 0)} steps; validation loss ${fmt(made.int8ValLoss ?? null)} nats/char on the corpus's held-out text.`;
+  return s;
 }
 
 /**
@@ -399,10 +441,18 @@ async function chooseTextFiles(files) {
   try {
     useText(await readTextFiles(files));
     hideChoice();
-    show(`Text: ${text.label}. Train continues the current model on it if it was trained on it; New model starts over.`);
+    show(sessionIsPretrained
+      ? `Text: ${text.label}. Fine-tune on this text adapts the pretrained model to it; Train a new model starts from nothing.`
+      : `Text: ${text.label}. Train continues the current model on it if it was trained on it; Train a new model starts over.`);
   } catch (e) {
     showError('Could not use that text', e);
   }
+}
+
+async function usePretrained() {
+  const s = await openPretrained();
+  if (s === null) return;
+  show(`The pretrained model is ready: Generate from it, or choose your text and Fine-tune on it.${status.stored ? ` Your model saved in this browser (step ${status.stored.step}) stays saved: a reload opens it.` : ''}`);
 }
 
 async function uploadCheckpoint(file) {
@@ -466,6 +516,7 @@ ui.stop.addEventListener('click', async () => {
 ui.generate.addEventListener('click', () => generate());
 ui.download.addEventListener('click', () => download());
 ui.downloadInt8.addEventListener('click', () => download('int8'));
+ui.usePretrained.addEventListener('click', () => usePretrained());
 ui.upload.addEventListener('change', () => {
   const [file] = ui.upload.files;
   ui.upload.value = '';
@@ -514,13 +565,17 @@ async function start() {
   } catch (e) {
     showError('Could not read the checkpoint stored in this browser', e);
   }
+  let opened = null;
   if (stored !== null) {
     status.stored = { step: stored.step, savedAt: stored.savedAt };
-    const s = await replaceSession({ checkpoint: stored.bytes }, stored.textKey, 'Could not open the checkpoint stored in this browser', stored.textLabel ?? null);
-    if (s !== null) {
-      restoreHistory(stored.bytes, s);
-      show(`Opened the model saved in this browser (step ${s.step}), with its loss history. Train continues it; Generate samples from it.`);
+    opened = await replaceSession({ checkpoint: stored.bytes }, stored.textKey, 'Could not open the checkpoint stored in this browser', stored.textLabel ?? null);
+    if (opened !== null) {
+      restoreHistory(stored.bytes, opened);
+      show(`Opened the model saved in this browser (step ${opened.step}), with its loss history. Train continues it; Generate samples from it; Pretrained model goes back to the package's.`);
     }
+  }
+  if (opened === null && session === null && (await openPretrained()) !== null) {
+    show('The pretrained model is ready: Generate from it now. To make it yours, choose your text (or drop it here) and Fine-tune on it, or Train a new model.');
   }
   await corpus;
   setPhase('idle');
