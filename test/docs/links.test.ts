@@ -100,6 +100,25 @@ describe('README', () => {
     expect(readme.trimEnd().split('\n').length).toBeLessThan(250);
   });
 
+  it("states the pretrained model's figures as its metadata and the fine-tuning bench recorded them", () => {
+    const section = readme.slice(readme.indexOf('\n## The pretrained model'), readme.indexOf('\n## ', readme.indexOf('\n## The pretrained model') + 1));
+    const made = JSON.parse(readFileSync(join(root, 'pretrained/kjv-byte.json'), 'utf8'));
+    expect(section).toContain(`validation loss ${made.int8ValLoss.toFixed(3)} nats/char`);
+    expect(section).toContain(`${made.valLoss.toFixed(4)} before int8 quantization`);
+    expect(section).toContain(`${made.steps.toLocaleString('en-US')} steps of ${made.settings.batchSize} x ${made.settings.seqLen} bytes`);
+    expect(section).toContain(`It took ${Math.round(made.trainingMinutes)} minutes of training time`);
+    expect(section).toContain(`2 layers of ${made.settings.hiddenSize}, embedding ${made.settings.embedDim}`);
+    expect(section).toContain(`(${(made.int8Bytes / 1e6).toFixed(1)} MB)`);
+    expect(made.int8Bytes, 'the issue\'s budget: at most 4 MB in the package').toBeLessThanOrEqual(4_000_000);
+    expect(made.int8ValLoss, 'the issue\'s target').toBeLessThanOrEqual(1.15);
+    const bench = JSON.parse(readFileSync(join(root, 'bench/results/finetune.json'), 'utf8'));
+    for (const r of bench.results) {
+      for (const run of [r.scratch, r.tuned]) expect(section, `${r.text}: ${run.label}`).toContain(run.valLoss.toFixed(3));
+    }
+    const small = bench.results.find((r: { text: string }) => r.text === 'GPL-3');
+    expect(small.tuned.valLoss, 'fine-tuning beats scratch on the small text').toBeLessThan(small.scratch.bestValLoss);
+  });
+
   it('quotes benchmark ratios that are in the tables of docs/benchmarks.md', () => {
     const section = readme.slice(readme.indexOf('\n## Benchmarks'), readme.indexOf('\n## ', readme.indexOf('\n## Benchmarks') + 1));
     const ratios = [...section.matchAll(/\b\d+\.\d+[×x]/g)].map((m) => m[0]);
