@@ -6,10 +6,11 @@
 #   bash scripts/build-wasm.sh                   build
 #   bash scripts/build-wasm.sh --check-toolchain exit 0 if a rustc with the wasm32 std is found
 #
-# Toolchain: the first rustc whose sysroot holds lib/rustlib/wasm32-unknown-unknown, from $RUSTC,
-# then `rustc` on PATH (rustup's, once `rustup target add wasm32-unknown-unknown` worked), then
-# Debian's /usr/bin/rustc (apt packages rustc + libstd-rust-dev-wasm32 + lld), driven by the cargo
-# that sits beside it: a cargo and a rustc of different releases do not always agree on flags.
+# Toolchain: the first rustc of release 1.MIN_RUST_MINOR or newer that can build for wasm32, from
+# $RUSTC, then `rustc` on PATH (rustup's, once `rustup target add wasm32-unknown-unknown` worked),
+# then Debian's /usr/bin/rustc (apt packages rustc-web + cargo-web + rust-web-src + lld: the std is
+# built from rust-web-src, see find_toolchain), driven by the cargo that sits beside it: a cargo and
+# a rustc of different releases do not always agree on flags.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,21 +19,35 @@ readonly TARGET=wasm32-unknown-unknown
 readonly CRATE_ARTIFACT=lstm_wasm_core.wasm
 readonly DIST_WASM=dist/lstm_wasm.wasm
 readonly INLINE_TS=ts/wasm/inline.generated.ts
+# 1.82 has the relaxed-SIMD intrinsics (core::arch::wasm32::f32x4_relaxed_madd, ...) and LLVM 19.
+readonly MIN_RUST_MINOR=82
 
 log() { printf '[build-wasm] %s\n' "$*"; }
 die() { printf '[build-wasm] error: %s\n' "$*" >&2; exit 1; }
 
-# Sets WASM_RUSTC and WASM_CARGO, or returns 1.
+# Sets WASM_RUSTC, WASM_CARGO and STD_SOURCE, or returns 1. A rustc qualifies with the wasm32 std
+# prebuilt in its sysroot (rustup's target; STD_SOURCE empty), or
+# with the standard library's sources and their vendored dependencies (Debian's rust-web-src for
+# rustc-web: STD_SOURCE is that library/ folder, and the std is built with -Zbuild-std, offline).
 find_toolchain() {
   local candidates=() rc sysroot cargo
   [[ -n "${RUSTC:-}" ]] && candidates+=("$(command -v "$RUSTC" || true)")
   candidates+=("$(command -v rustc || true)" /usr/bin/rustc)
   for rc in "${candidates[@]}"; do
     [[ -n "$rc" && -x "$rc" ]] || continue
+    local minor
+    minor="$("$rc" --version 2>/dev/null | sed -nE 's/^rustc 1\.([0-9]+).*/\1/p')"
+    [[ "$minor" =~ ^[0-9]+$ ]] && (( minor >= MIN_RUST_MINOR )) || continue
     sysroot="$("$rc" --print sysroot 2>/dev/null)" || continue
-    [[ -d "$sysroot/lib/rustlib/$TARGET" ]] || continue
     cargo="$(dirname "$rc")/cargo"
     [[ -x "$cargo" ]] || continue
+    if [[ -d "$sysroot/lib/rustlib/$TARGET" ]]; then
+      STD_SOURCE=""
+    elif [[ -f "$sysroot/lib/rustlib/src/rust/library/Cargo.lock" && -d "$sysroot/lib/rustlib/src/rust/library/vendor" ]]; then
+      STD_SOURCE="$(cd "$sysroot/lib/rustlib/src/rust/library" && pwd -P)"
+    else
+      continue
+    fi
     WASM_RUSTC="$rc"
     WASM_CARGO="$cargo"
     return 0
@@ -48,10 +63,11 @@ if [[ "${1:-}" == "--check-toolchain" ]]; then
   exit 1
 fi
 
-find_toolchain || die "no rustc with the $TARGET standard library was found.
+find_toolchain || die "no rustc 1.$MIN_RUST_MINOR or newer that can build for $TARGET was found.
   With rustup:        rustup target add $TARGET
-  On Debian/Ubuntu:   apt-get install -y rustc cargo libstd-rust-dev-wasm32 lld
-  (or run: bash scripts/ensure.sh)"
+  On Debian 12:       apt-get install -y rustc-web cargo-web rust-web-src lld
+                      (they replace the rustc, cargo and libstd-rust-dev* packages: remove those first)
+  (or run: bash scripts/ensure.sh, which does that)"
 
 cargo_version="$("$WASM_CARGO" --version)"
 log "rustc: $WASM_RUSTC ($("$WASM_RUSTC" --version))"
@@ -73,8 +89,24 @@ fi
 # unchanged.
 log "cargo build --release --target $TARGET (+simd128, -disable-lsr)"
 # --remap-path-prefix keeps this machine's paths out of the shipped binary (panic locations).
-RUSTC="$WASM_RUSTC" RUSTFLAGS="-C target-feature=+simd128 -C llvm-args=-disable-lsr --remap-path-prefix=$PWD=. ${LSTM_WASM_RUSTFLAGS:-}" \
-  "$WASM_CARGO" build --release --target "$TARGET"
+build_std=()
+if [[ -n "$STD_SOURCE" ]]; then
+  # No prebuilt wasm32 std: build it from the library sources, its dependencies from their vendored
+  # copies (a source replacement for crates.io), offline. -Z flags on a stable rustc need RUSTC_BOOTSTRAP.
+  log "std: built from $STD_SOURCE (-Zbuild-std, vendored dependencies, offline)"
+  build_std=(-Zbuild-std=std,panic_abort --offline
+    --config "source.crates-io.replace-with='vendored-std'"
+    --config "source.vendored-std.directory='$STD_SOURCE/vendor'")
+  export RUSTC_BOOTSTRAP=1
+  extra_flags="--remap-path-prefix=$STD_SOURCE=/rust/library --remap-path-prefix=$("$WASM_RUSTC" --print sysroot)/lib/rustlib/src/rust/library=/rust/library"
+fi
+# rustc links wasm32 with rust-lld; Debian's rustc-web has none, so LLVM's wasm-ld (apt package lld) links.
+if ! command -v rust-lld >/dev/null 2>&1 && [[ ! -x "$(dirname "$WASM_RUSTC")/rust-lld" ]]; then
+  command -v wasm-ld >/dev/null 2>&1 || die "no linker for $TARGET: install lld (apt-get install -y lld), which has wasm-ld"
+  extra_flags="${extra_flags:-} -C linker=$(command -v wasm-ld)"
+fi
+RUSTC="$WASM_RUSTC" RUSTFLAGS="-C target-feature=+simd128 -C llvm-args=-disable-lsr --remap-path-prefix=$PWD=. ${extra_flags:-} ${LSTM_WASM_RUSTFLAGS:-}" \
+  "$WASM_CARGO" build --release --target "$TARGET" "${build_std[@]}"
 
 out_dir="${CARGO_TARGET_DIR:-target}/$TARGET/release"
 raw="$out_dir/$CRATE_ARTIFACT"
@@ -85,7 +117,9 @@ log "cargo output: $raw ($raw_size bytes)"
 final="$raw"
 if command -v wasm-opt >/dev/null 2>&1; then
   opt="$out_dir/lstm_wasm.opt.wasm"
-  wasm-opt -O3 --enable-simd --strip-producers "$raw" -o "$opt"
+  # The features rustc's wasm32 target enables by default since 1.82 (LLVM 19), which the module may use.
+  wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+    --enable-mutable-globals --enable-multivalue --enable-reference-types --strip-producers "$raw" -o "$opt"
   final="$opt"
   log "wasm-opt -O3: $raw_size -> $(stat -c %s "$opt") bytes"
 else

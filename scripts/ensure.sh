@@ -2,10 +2,11 @@
 # Sets up whatever is missing to build and test lstm-wasm, and does nothing else: safe to run again.
 # Made for a Debian/Ubuntu machine with Node 20+ and root; elsewhere it says what to install by hand.
 #
-#   1. apt packages, only those missing: a Rust toolchain with the wasm32 std (rustc, cargo,
-#      libstd-rust-dev-wasm32, lld), binaryen (wasm-opt) and chromium (for browser tests; skipped
-#      when LSTM_WASM_NO_BROWSER=1). If rustup is present, `rustup target add wasm32-unknown-unknown`
-#      is tried first and Debian's toolchain is the fallback.
+#   1. apt packages, only those missing: a Rust toolchain of 1.82 or newer that builds for wasm32
+#      (Debian's rustc-web, cargo-web, rust-web-src and lld: the std is built from rust-web-src; they
+#      replace Debian's rustc 1.63 packages, which conflict with them and are removed first, saying
+#      so), binaryen (wasm-opt) and chromium (for browser tests; skipped when LSTM_WASM_NO_BROWSER=1).
+#      If rustup is present, `rustup target add wasm32-unknown-unknown` is tried first.
 #   2. npm ci, when node_modules is missing or older than package-lock.json.
 #   3. npm run build, when dist/ or the wasm is missing or older than crate/, ts/, Cargo.toml or
 #      tsup.config.ts (only the TypeScript half when the crate did not change).
@@ -40,12 +41,21 @@ if ! bash scripts/build-wasm.sh --check-toolchain >/dev/null 2>&1; then
     fi
   fi
 fi
+# Debian's rustc 1.63 packages conflict with rustc-web: when the toolchain is missing they go first.
+RUST_PACKAGES=(rustc-web cargo-web rust-web-src lld)
+OLD_RUST_PACKAGES=(rustc cargo libstd-rust-dev libstd-rust-dev-wasm32)
+old_rust=()
 if ! bash scripts/build-wasm.sh --check-toolchain >/dev/null 2>&1; then
-  apt_missing+=(rustc cargo libstd-rust-dev-wasm32 lld)
+  apt_missing+=("${RUST_PACKAGES[@]}")
+  if command -v dpkg-query >/dev/null 2>&1; then
+    for p in "${OLD_RUST_PACKAGES[@]}"; do
+      [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == "install ok installed" ]] && old_rust+=("$p")
+    done
+  fi
 fi
 # A cargo for the native kernel tests (`cargo test --release` in npm test): any will do.
-if ! command -v cargo >/dev/null 2>&1 && [[ ! " ${apt_missing[*]} " == *" cargo "* ]]; then
-  apt_missing+=(cargo)
+if ! command -v cargo >/dev/null 2>&1 && [[ ! " ${apt_missing[*]} " == *" cargo-web "* ]]; then
+  apt_missing+=(cargo-web)
 fi
 command -v wasm-opt >/dev/null 2>&1 || apt_missing+=(binaryen)
 if (( want_browser )) && [[ ! -x "${LSTM_WASM_CHROMIUM:-/usr/bin/chromium}" ]]; then
@@ -53,6 +63,7 @@ if (( want_browser )) && [[ ! -x "${LSTM_WASM_CHROMIUM:-/usr/bin/chromium}" ]]; 
 fi
 if (( ${#apt_missing[@]} )); then
   manual="apt-get install -y ${apt_missing[*]}"
+  (( ${#old_rust[@]} )) && manual="apt-get remove -y ${old_rust[*]} && $manual"
   if [[ "$(id -u)" != "0" ]]; then
     browser_note=""
     (( want_browser )) && browser_note=$'\n  (chromium is only for the browser tests; LSTM_WASM_NO_BROWSER=1 skips them.)'
@@ -74,10 +85,14 @@ if (( ${#apt_missing[@]} )); then
   if [[ "${LSTM_WASM_APT_UPDATED:-}" != "1" ]]; then
     apt-get update || die "apt-get update failed. Install by hand: $manual"
   fi
+  if (( ${#old_rust[@]} )); then
+    log "replacing Debian's Rust $(/usr/bin/rustc --version 2>/dev/null | awk '{print $2}') packages (${old_rust[*]}) with rustc-web: lstm-wasm needs Rust 1.82 or newer, and the two sets conflict"
+    apt-get remove -y -q "${old_rust[@]}" || die "apt-get could not remove ${old_rust[*]}. Do it by hand: $manual"
+  fi
   apt-get install -y -q --no-install-recommends "${apt_missing[@]}" \
     || die "apt-get could not install: ${apt_missing[*]}. Install them by hand: $manual"
   bash scripts/build-wasm.sh --check-toolchain >/dev/null 2>&1 \
-    || die "Rust still cannot target wasm32 after installing packages; install by hand: apt-get install -y rustc cargo libstd-rust-dev-wasm32 lld"
+    || die "Rust still cannot build for wasm32 after installing packages; install by hand: apt-get install -y ${RUST_PACKAGES[*]}"
   if (( want_browser )) && [[ ! -x "${LSTM_WASM_CHROMIUM:-/usr/bin/chromium}" ]]; then
     die "chromium was installed but ${LSTM_WASM_CHROMIUM:-/usr/bin/chromium} does not exist (on Ubuntu the apt package is a snap stub):
   install Chromium by hand and set LSTM_WASM_CHROMIUM to it, or set LSTM_WASM_NO_BROWSER=1"
