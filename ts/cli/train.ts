@@ -13,7 +13,7 @@ import { sharedMemoryAvailable } from '../parallel/pool';
 import { noteThreadsAboveCores, parseDuration, type Every } from './args';
 import { command, duration, every, int, num, parseFlags, settingFlags, text } from './flags';
 import { CliError, UsageError } from './errors';
-import { CORPUS_LABEL, checkWritablePath, pretrainedPath, readCheckpoint, readCorpus, readTextFile, sameFileAs, writeFileAtomic } from './files';
+import { CORPUS_LABEL, checkWritablePath, modelCheckpoint, readCheckpoint, readCorpus, readTextFile, sameFileAs, writeFileAtomic } from './files';
 import { ProgressView, due, formatDuration, formatRate, logLine, mark } from './progress';
 import { SAMPLE_NOTE, Samples } from './samples';
 import { asciiPlot } from './plot';
@@ -116,8 +116,7 @@ function planRun(argv: string[]): Plan {
   const flagValue = (k: keyof TrainingSettings): unknown => (f as Record<string, unknown>)[SETTINGS[k].flag];
   const settings = Object.fromEntries(SETTING_NAMES.map((k) => [k, flagValue(k)])) as unknown as TrainingSettings;
   if (f.from !== undefined && resumed !== null) throw new UsageError('--from starts a new run from a trained model and --resume continues a run: give one of them');
-  const fromPath = f.from === 'pretrained' ? pretrainedPath() : f.from;
-  const from = fromPath !== undefined ? { path: fromPath, checkpoint: readCheckpoint(fromPath) } : null;
+  const from = f.from !== undefined ? modelCheckpoint(f.from) : null;
   if (from !== null) {
     // The model fixes its shape and tokens; the rest (batch, window, clipping, seed) are this run's, lr a fine-tuning one unless given.
     const flagged = Object.fromEntries(SETTING_NAMES.filter((k) => given.has(SETTINGS[k].flag as keyof typeof f & string)).map((k) => [k, settings[k]]));

@@ -147,19 +147,18 @@ export function fineTuneSettings(ck: DecodedCheckpoint, given: Partial<TrainingS
  * checkpoint's model shape (`withCheckpointModel`): otherwise a FormatError.
  */
 export function fineTuneTraining(s: TrainingSettings, data: TrainingData, ck: DecodedCheckpoint, threads = 1): { model: LanguageModel; trainer: LMTrainer } {
-  const loaded = modelFromCheckpoint(ck);
-  let model = loaded;
+  let model = modelFromCheckpoint(ck);
   try {
-    if (loaded.quantization !== null) {
-      model = dequantize(loaded);
-      loaded.dispose();
+    if (model.quantization !== null) {
+      const quantized = model;
+      model = dequantize(quantized); // if this throws, `model` is still the quantized one: the catch frees it
+      quantized.dispose();
     }
     model.train(true);
     checkModelShape(model, s, data.tokenizer);
     return { model, trainer: new LMTrainer(model, data.train, data.val, { lr: s.lr, clip: s.clip, generator: new Generator(s.seed), threads }) };
   } catch (e) {
     model.dispose();
-    if (model !== loaded) loaded.dispose();
     throw e;
   }
 }

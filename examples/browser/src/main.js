@@ -188,11 +188,7 @@ async function train({ fresh = false } = {}) {
   }
   if (fresh || s === null || !sameSettings(s.info.settings, settings)) {
     s = await replaceSession({ text: text.bytes, source: text.source, settings }, text.key, 'Could not start training', text.source);
-    if (s !== null) {
-      chart.clear();
-      status.valHistory = [];
-      status.firstSampleMs = null;
-    }
+    if (s !== null) clearHistory();
   } else if (otherText()) {
     // A session continues a model on its own text only (the worker checks the text's fingerprint).
     offerChoice();
@@ -244,9 +240,7 @@ async function fineTuneOnThisText() {
   const settings = Object.fromEntries(Object.entries({ batchSize, seqLen }).filter(([, v]) => v !== undefined));
   const s = await replaceSession({ text: text.bytes, source: text.source, from, settings }, text.key, 'Could not fine-tune the model on this text', text.source);
   if (s === null) return;
-  chart.clear();
-  status.valHistory = [];
-  status.firstSampleMs = null;
+  clearHistory();
   await run(s);
 }
 
@@ -268,13 +262,18 @@ async function openPretrained() {
   const s = await replaceSession({ checkpoint: pretrainedBytes }, null, 'Could not open the pretrained model', null, { pretrained: true });
   if (s === null) return null;
   const made = decodeCheckpoint(pretrainedBytes).meta.extra?.pretrained ?? {};
-  chart.clear();
+  clearHistory();
   chart.draw();
-  status.valHistory = [];
-  status.firstSampleMs = null;
   status.progress = null;
   ui.stats.textContent = `Pretrained for ${integer.format(made.steps ?? 0)} steps; validation loss ${fmt(made.int8ValLoss ?? null)} nats/char on the corpus's held-out text.`;
   return s;
+}
+
+/** A model without a history yet (a new run, or the pretrained model): an empty chart and validation list. */
+function clearHistory() {
+  chart.clear();
+  status.valHistory = [];
+  status.firstSampleMs = null;
 }
 
 /**
