@@ -798,6 +798,10 @@ describe('dequantize: the float32 model a quantized one stands for (what fine-tu
       }
     }
     expect(() => lw.dequantize(model)).toThrow(/float32 already/);
+    const q8 = lw.quantize(model, { dtype: 'int8' });
+    expect(() => lw.dequantize(q8, { seed: 1 } as never)).toThrow(/dequantize: unknown option 'seed' \(known options: generator\)/);
+    expect(() => lw.dequantize(q8, { Generator: new lw.Generator(1) } as never)).toThrow(/did you mean generator\?/);
+    q8.dispose();
     expect(() => lw.dequantize({} as lw.LanguageModel)).toThrow(lw.ValueError);
     model.dispose();
   });

@@ -5,4 +5,4 @@ export {
   type LanguageModelConfig, type CellType, type RecurrentState, type GenerateOptions, type AsyncGenerateOptions,
 } from './language-model';
 export { scoreTokens, type ScoreResult } from './evaluate';
-export { quantize, dequantize, type QuantizeOptions, type RawTensor } from './quantize';
+export { quantize, dequantize, type QuantizeOptions, type DequantizeOptions, type RawTensor } from './quantize';

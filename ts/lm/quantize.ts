@@ -148,16 +148,24 @@ export function quantizedWeightsOf(model: LanguageModel): { dtype: QuantDtype; m
   return { dtype: model.quantization!, matrices, biases };
 }
 
+export interface DequantizeOptions {
+  /** The copy's generator (dropout); default: the quantized model's. */
+  generator?: Generator;
+}
+const DEQUANTIZE_KEYS = optionKeys<DequantizeOptions>({ generator: true });
+
 /**
  * A float32 LanguageModel with the weights a quantized one stands for (int8 values times their
  * row scales, float16 widened): what fine-tuning a quantized model starts from. The source is not
  * changed; the copy, in train mode, is the caller's to dispose.
  */
-export function dequantize(model: LanguageModel, options: { generator?: Generator } = {}): LanguageModel {
+export function dequantize(model: LanguageModel, options: DequantizeOptions = {}): LanguageModel {
   if (!(model instanceof LanguageModel)) throw new ValueError(`dequantize: expected a LanguageModel, got ${describeKind(model)}`);
+  checkOptions('dequantize', options, DEQUANTIZE_KEYS);
+  const generator = options?.generator;
   if (model.quantization === null) throw new ValueError('dequantize: this model is float32 already');
   const weights = model.quantizedWeights();
-  const copy = new LanguageModel(model.config, { generator: options.generator ?? new Generator(0) });
+  const copy = new LanguageModel(model.config, { generator: generator ?? new Generator(0) });
   try {
     untracked(() => {
       const dict: Record<string, Tensor> = {};
@@ -168,7 +176,7 @@ export function dequantize(model: LanguageModel, options: { generator?: Generato
         for (const t of Object.values(dict)) t.dispose();
       }
     });
-    if (options.generator === undefined) copy.generator = model.generator;
+    if (generator === undefined) copy.generator = model.generator;
     return copy;
   } catch (e) {
     copy.dispose();
