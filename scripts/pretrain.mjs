@@ -114,7 +114,7 @@ function startOrResume() {
   if (!existsSync(workFile)) {
     const model = new lw.LanguageModel(config, { generator: new lw.Generator(SETTINGS.seed) });
     const commit = gitCommit();
-    return { model, trainer: new lw.LMTrainer(model, train, val, trainerOptions()), commit, elapsedMs: 0 };
+    return { model, trainer: new lw.LMTrainer(model, train, val, trainerOptions()), commit };
   }
   const ck = lw.decodeCheckpoint(new Uint8Array(readFileSync(workFile)));
   const made = ck.meta.extra.pretrain;
@@ -124,7 +124,7 @@ function startOrResume() {
   const trainer = new lw.LMTrainer(model, train, val, trainerOptions());
   lw.restoreTrainer(trainer, ck);
   console.log(`pretrain: resuming at step ${trainer.step} (started at commit ${made.commit})`);
-  return { model, trainer, commit: made.commit, elapsedMs: trainer.elapsedMs };
+  return { model, trainer, commit: made.commit };
 }
 
 /** The learning rate at `step`: constant, then a linear decay over the last part of the run. */
@@ -185,7 +185,7 @@ const made = { steps: trainer.step, valLoss: full.loss, int8ValLoss: int8Loss, c
 const bytes = lw.encodeCheckpoint(int8, tokenizer, null, { settings: { ...SETTINGS }, data: record, pretrained: made });
 writeAtomic(join(outDir, 'kjv-byte.safetensors'), bytes);
 writeFileSync(join(outDir, 'kjv-byte.json'), JSON.stringify({ ...made, int8Bytes: bytes.length, trainingMinutes: +(trainer.elapsedMs / 60000).toFixed(1), settings: SETTINGS }, null, 2) + '\n');
-console.log(`pretrain: wrote pretrained/kjv-byte.safetensors (${(bytes.length / 1e6).toFixed(2)} MB int8, validation loss ${int8Loss.toFixed(4)})`);
+console.log(`pretrain: wrote ${join(outDir, 'kjv-byte.safetensors')} (${(bytes.length / 1e6).toFixed(2)} MB int8, validation loss ${int8Loss.toFixed(4)})`);
 int8.dispose();
 trainer.dispose();
 model.dispose();
