@@ -5,22 +5,28 @@ const EACH: Options = { target: 'es2022', platform: 'neutral', sourcemap: true, 
 
 export default defineConfig([
   {
+    // The ESM build of the package and the training worker (createTrainingSession starts it from
+    // beside index.js / index.cjs; ESM for Web Workers and Node worker_threads alike), split into
+    // shared chunks: the two inlined wasm builds are dynamic imports (ts/wasm/load.ts), so each is a
+    // chunk of its own that a browser downloads only when it runs that build, and the worker shares
+    // the library's chunks with the page instead of a second copy.
     ...EACH,
-    entry: ['ts/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: true,
-    // scripts/build-wasm.sh has already put dist/lstm_wasm.wasm in place, and the builds below
+    entry: { index: 'ts/index.ts', worker: 'ts/worker.ts' },
+    format: ['esm'],
+    splitting: true,
+    dts: { entry: { index: 'ts/index.ts' } },
+    // scripts/build-wasm.sh has already put the .wasm files in place, and the builds below
     // run alongside: clean everything else.
-    clean: ['!lstm_wasm.wasm', '!cli.js', '!cli.js.map', '!worker.js', '!worker.js.map', '!pretrained.*'],
-    // import.meta.url in the CommonJS build (where createTrainingSession finds worker.js).
-    shims: true,
+    clean: ['!lstm_wasm.wasm', '!lstm_wasm_relaxed.wasm', '!cli.js', '!cli.js.map', '!index.cjs', '!index.cjs.map', '!index.d.cts', '!pretrained.*'],
   },
   {
-    // The training worker (createTrainingSession starts it from beside index.js / index.cjs):
-    // ESM, self-contained, for Web Workers and Node worker_threads alike.
+    // The CommonJS build: one file (both wasm builds inlined in it; CommonJS is for Node).
     ...EACH,
-    entry: { worker: 'ts/worker.ts' },
-    format: ['esm'],
+    entry: ['ts/index.ts'],
+    format: ['cjs'],
+    dts: true,
+    // import.meta.url in the CommonJS build (where createTrainingSession finds worker.js).
+    shims: true,
   },
   {
     // `lstm-wasm/pretrained`: the pretrained model's loader, its own entry so that the core bundle

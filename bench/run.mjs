@@ -13,9 +13,15 @@ import { summarize, markdownTable, notes } from './lib/table.mjs';
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = join(benchDir, '..');
 
-/** Every system, in run order: lstm-wasm (WASM) first, since it writes the reference outputs. `quickSkip`: workloads too slow for --quick. */
+/**
+ * Every system, in run order: lstm-wasm (WASM, its SIMD128 build) first, since it writes the
+ * reference outputs. `quickSkip`: workloads too slow for --quick. lstm-wasm's relaxed-SIMD build
+ * runs in a Node started with --experimental-wasm-relaxed-simd (Node 20 has relaxed SIMD only
+ * behind that flag; the bench opts in for that one child, the library never sets V8 flags).
+ */
 const SYSTEMS = [
-  { id: 'lstm-wasm-wasm', file: 'lstm-wasm.mjs', backend: 'wasm', quickSkip: [] },
+  { id: 'lstm-wasm-wasm', file: 'lstm-wasm.mjs', backend: 'wasm', simd: 'simd128', quickSkip: [] },
+  { id: 'lstm-wasm-relaxed', file: 'lstm-wasm.mjs', backend: 'wasm', simd: 'relaxed', nodeArgs: ['--experimental-wasm-relaxed-simd'], quickSkip: [] },
   { id: 'lstm-wasm-js', file: 'lstm-wasm.mjs', backend: 'js', quickSkip: ['W1', 'W3'] },
   { id: 'tfjs-wasm', file: 'tfjs.mjs', backend: 'wasm', quickSkip: ['W1'] },
   { id: 'tfjs-cpu', file: 'tfjs.mjs', backend: 'cpu', quickSkip: ['W1', 'W2', 'W3'] },
@@ -93,12 +99,13 @@ function runSystem(sys) {
   const out = join(shared, `${sys.id}.json`);
   const args = [join(benchDir, 'systems', sys.file), '--shared', shared, '--out', out];
   if (sys.backend) args.push('--backend', sys.backend);
+  if (sys.simd) args.push('--simd', sys.simd);
   if (sys.dist) args.push('--dist', sys.dist);
   if (quick) args.push('--quick');
   if (quick && sys.quickSkip.length > 0) args.push('--skip', sys.quickSkip.join(','));
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'pipe'] });
+    const child = spawn(process.execPath, [...(sys.nodeArgs ?? []), ...args], { cwd: root, stdio: ['ignore', 'inherit', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += d;

@@ -23,6 +23,13 @@ pub extern "C" fn lw_alloc(bytes: usize) -> *mut u8 {
     unsafe { alloc_zeroed(layout) }
 }
 
+/// 1 in the relaxed-SIMD build (cargo feature `relaxed`), 0 in the SIMD128 build: the loader reports
+/// which build it runs from the module itself, whatever its source.
+#[no_mangle]
+pub extern "C" fn lw_relaxed_simd() -> u32 {
+    cfg!(feature = "relaxed") as u32
+}
+
 /// Reserves the module's own fixed scratch (the GEMM packing buffers, 4.1 MiB) so that no
 /// kernel but the recurrent ones (which report it) ever needs memory it may not get. Call once
 /// after instantiating; returns 1 on success, 0 when memory cannot grow that far.

@@ -4,6 +4,20 @@
 //! lane semantics, so the kernels' native unit tests run the very code the wasm build runs.
 //! Baseline WASM SIMD has no fused multiply-add: `mul_add` is a mul then an add (two roundings),
 //! and the array fallback does the same so both builds give bit-identical results.
+//!
+//! The relaxed-SIMD build (cargo feature `relaxed` with `-C target-feature=+relaxed-simd`, see
+//! scripts/build-wasm.sh) changes `madd_relaxed` and the int8 dot product: there `madd_relaxed` is
+//! `f32x4.relaxed_madd`, which the engine may run fused (one rounding: x64 with FMA, arm64) or as
+//! a mul and an add. The native fallback with the feature `relaxed` fuses it (`f32::mul_add`), so
+//! the kernels' unit tests check the fused case too.
+//!
+//! The target feature is module-wide in LLVM (it cannot be confined to the functions that ask for
+//! it), and LLVM then also compiles a few compare-and-select `max`/`min` patterns (the maximum and
+//! minimum ops, the max reductions of softmax and quantization) as `f32x4.relaxed_max`/`min` with
+//! an explicit NaN check: the same results, except which zero comes out of a `+0`/`-0` pair.
+
+#[cfg(all(target_arch = "wasm32", feature = "relaxed", not(target_feature = "relaxed-simd")))]
+compile_error!("the feature `relaxed` on wasm32 needs RUSTFLAGS=\"-C target-feature=+simd128,+relaxed-simd\" (scripts/build-wasm.sh sets it)");
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod imp {
@@ -53,6 +67,18 @@ mod imp {
         #[inline(always)]
         pub fn mul_add(self, a: Self, b: Self) -> Self {
             F32x4(f32x4_add(f32x4_mul(self.0, a.0), b.0))
+        }
+        /// `self * a + b` for products' accumulators: `f32x4.relaxed_madd` in the relaxed-SIMD
+        /// build (fused or not, as the engine's CPU does it), `mul_add` in the SIMD128 build.
+        #[cfg(feature = "relaxed")]
+        #[inline(always)]
+        pub fn madd_relaxed(self, a: Self, b: Self) -> Self {
+            F32x4(f32x4_relaxed_madd(self.0, a.0, b.0))
+        }
+        #[cfg(not(feature = "relaxed"))]
+        #[inline(always)]
+        pub fn madd_relaxed(self, a: Self, b: Self) -> Self {
+            self.mul_add(a, b)
         }
         #[inline(always)]
         pub fn sqrt(self) -> Self {
@@ -240,6 +266,22 @@ mod imp {
         #[inline(always)]
         pub fn mul_add(self, a: Self, b: Self) -> Self {
             self.mul(a).add(b)
+        }
+        /// Fused (one rounding) with the feature `relaxed`, as `f32x4.relaxed_madd` runs on an
+        /// FMA CPU; `mul_add` without it.
+        #[inline(always)]
+        pub fn madd_relaxed(self, a: Self, b: Self) -> Self {
+            #[cfg(feature = "relaxed")]
+            {
+                F32x4([
+                    self.0[0].mul_add(a.0[0], b.0[0]), self.0[1].mul_add(a.0[1], b.0[1]),
+                    self.0[2].mul_add(a.0[2], b.0[2]), self.0[3].mul_add(a.0[3], b.0[3]),
+                ])
+            }
+            #[cfg(not(feature = "relaxed"))]
+            {
+                self.mul_add(a, b)
+            }
         }
         #[inline(always)]
         pub fn sqrt(self) -> Self {

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds the Rust crate (crate/, Cargo.toml at the repo root) for wasm32 + SIMD128 and publishes it:
-#   dist/lstm_wasm.wasm           the module, for users who want to fetch it themselves
-#   ts/wasm/inline.generated.ts   the same bytes as base64, inlined into the ESM and CJS builds
+# Builds the Rust crate (crate/, Cargo.toml at the repo root) for wasm32 twice and publishes both:
+#   dist/lstm_wasm.wasm                   SIMD128: every engine with WebAssembly SIMD
+#   dist/lstm_wasm_relaxed.wasm           SIMD128 + relaxed SIMD (f32x4.relaxed_madd, the int8
+#                                         relaxed dot product): Chrome 114+, Firefox 145+, Node 22+
+#   ts/wasm/inline.generated.ts           the SIMD128 module gzipped, as base64, inlined into the package
+#   ts/wasm/inline-relaxed.generated.ts   the relaxed module, likewise (each its own chunk: see ts/wasm/inlined.ts)
 #
 #   bash scripts/build-wasm.sh                   build
 #   bash scripts/build-wasm.sh --check-toolchain exit 0 if a rustc with the wasm32 std is found
@@ -17,8 +20,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 readonly TARGET=wasm32-unknown-unknown
 readonly CRATE_ARTIFACT=lstm_wasm_core.wasm
-readonly DIST_WASM=dist/lstm_wasm.wasm
-readonly INLINE_TS=ts/wasm/inline.generated.ts
 # 1.82 has the relaxed-SIMD intrinsics (core::arch::wasm32::f32x4_relaxed_madd, ...) and LLVM 19.
 readonly MIN_RUST_MINOR=82
 
@@ -82,13 +83,8 @@ if [[ -f Cargo.lock && "$cargo_minor" =~ ^[0-9]+$ && "$cargo_minor" -lt 78 ]] \
   sed -i 's/^version = 4$/version = 3/' Cargo.lock
 fi
 
-# -disable-lsr: LLVM's loop strength reduction turns the kernels' `ptr + constant` loads into
-# separate i32 adds (which V8 then emits as one lea per load) instead of folding them into the
-# load's offset immediate. Without it the 4x8 sgemm kernel runs 12% faster (512^3: 28.0 -> 31.5
-# GFLOP/s) and the LSTM kernels 5-15% faster, measured interleaved in one process; the GEMV is
-# unchanged.
-log "cargo build --release --target $TARGET (+simd128, -disable-lsr)"
 # --remap-path-prefix keeps this machine's paths out of the shipped binary (panic locations).
+common_flags="-C llvm-args=-disable-lsr --remap-path-prefix=$PWD=."
 build_std=()
 if [[ -n "$STD_SOURCE" ]]; then
   # No prebuilt wasm32 std: build it from the library sources, its dependencies from their vendored
@@ -98,41 +94,71 @@ if [[ -n "$STD_SOURCE" ]]; then
     --config "source.crates-io.replace-with='vendored-std'"
     --config "source.vendored-std.directory='$STD_SOURCE/vendor'")
   export RUSTC_BOOTSTRAP=1
-  extra_flags="--remap-path-prefix=$STD_SOURCE=/rust/library --remap-path-prefix=$("$WASM_RUSTC" --print sysroot)/lib/rustlib/src/rust/library=/rust/library"
+  common_flags+=" --remap-path-prefix=$STD_SOURCE=/rust/library --remap-path-prefix=$("$WASM_RUSTC" --print sysroot)/lib/rustlib/src/rust/library=/rust/library"
 fi
 # rustc links wasm32 with rust-lld; Debian's rustc-web has none, so LLVM's wasm-ld (apt package lld) links.
 if ! command -v rust-lld >/dev/null 2>&1 && [[ ! -x "$(dirname "$WASM_RUSTC")/rust-lld" ]]; then
   command -v wasm-ld >/dev/null 2>&1 || die "no linker for $TARGET: install lld (apt-get install -y lld), which has wasm-ld"
-  extra_flags="${extra_flags:-} -C linker=$(command -v wasm-ld)"
-fi
-RUSTC="$WASM_RUSTC" RUSTFLAGS="-C target-feature=+simd128 -C llvm-args=-disable-lsr --remap-path-prefix=$PWD=. ${extra_flags:-} ${LSTM_WASM_RUSTFLAGS:-}" \
-  "$WASM_CARGO" build --release --target "$TARGET" "${build_std[@]}"
-
-out_dir="${CARGO_TARGET_DIR:-target}/$TARGET/release"
-raw="$out_dir/$CRATE_ARTIFACT"
-[[ -s "$raw" ]] || die "cargo finished but $raw is missing or empty"
-raw_size=$(stat -c %s "$raw")
-log "cargo output: $raw ($raw_size bytes)"
-
-final="$raw"
-if command -v wasm-opt >/dev/null 2>&1; then
-  opt="$out_dir/lstm_wasm.opt.wasm"
-  # The features rustc's wasm32 target enables by default since 1.82 (LLVM 19), which the module may use.
-  wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
-    --enable-mutable-globals --enable-multivalue --enable-reference-types --strip-producers "$raw" -o "$opt"
-  final="$opt"
-  log "wasm-opt -O3: $raw_size -> $(stat -c %s "$opt") bytes"
-else
-  log "wasm-opt not found (apt-get install -y binaryen): shipping the un-optimized module"
+  common_flags+=" -C linker=$(command -v wasm-ld)"
 fi
 
-# Checks the module before anything is published: magic + version, that V8 compiles it (SIMD included),
-# and that it imports nothing (the loader instantiates it with an empty import object).
-# Then writes the base64 TypeScript module next to the loader.
-node - "$final" "$INLINE_TS" <<'NODE'
+# wasm-opt: binaryen from npm (a devDependency, version 132) reads relaxed SIMD; Debian 12's
+# binaryen 108 does not, so it optimizes the SIMD128 build only.
+WASM_OPT=""
+WASM_OPT_RELAXED=0
+if [[ -x node_modules/.bin/wasm-opt ]]; then
+  WASM_OPT=node_modules/.bin/wasm-opt
+  WASM_OPT_RELAXED=1
+elif command -v wasm-opt >/dev/null 2>&1; then
+  WASM_OPT="$(command -v wasm-opt)"
+fi
+
+# build_variant NAME CARGO_FEATURES TARGET_DIR DIST_WASM INLINE_TS
+# The relaxed build is the cargo feature `relaxed` (which kernels use relaxed instructions: crate/simd.rs)
+# with the target feature relaxed-simd.
+build_variant() {
+  local name="$1" features="$2" target_dir="$3" dist_wasm="$4" inline_ts="$5"
+  local target_features=+simd128
+  [[ "$features" == relaxed ]] && target_features+=,+relaxed-simd
+  # -disable-lsr: LLVM's loop strength reduction turns the kernels' `ptr + constant` loads into
+  # separate i32 adds (which V8 then emits as one lea per load) instead of folding them into the
+  # load's offset immediate. Without it the 4x8 sgemm kernel runs 12% faster (512^3: 28.0 -> 31.5
+  # GFLOP/s) and the LSTM kernels 5-15% faster, measured interleaved in one process; the GEMV is
+  # unchanged.
+  log "$name: cargo build --release --target $TARGET ($target_features, -disable-lsr, features: ${features:-none}) into $target_dir"
+  # Each build has its own target directory: the flags differ, so they would rebuild each other.
+  CARGO_TARGET_DIR="$target_dir" RUSTC="$WASM_RUSTC" \
+    RUSTFLAGS="-C target-feature=$target_features $common_flags ${LSTM_WASM_RUSTFLAGS:-}" \
+    "$WASM_CARGO" build --release --target "$TARGET" --features "$features" "${build_std[@]}"
+
+  local out_dir="$target_dir/$TARGET/release"
+  local raw="$out_dir/$CRATE_ARTIFACT"
+  [[ -s "$raw" ]] || die "cargo finished but $raw is missing or empty"
+  local raw_size
+  raw_size=$(stat -c %s "$raw")
+  log "$name: cargo output $raw ($raw_size bytes)"
+
+  local final="$raw" enable=(--enable-simd)
+  [[ "$features" == relaxed ]] && enable+=(--enable-relaxed-simd)
+  if [[ -n "$WASM_OPT" && ( "$features" != relaxed || "$WASM_OPT_RELAXED" == 1 ) ]]; then
+    local opt="$out_dir/lstm_wasm.opt.wasm"
+    # The features rustc's wasm32 target enables by default since 1.82 (LLVM 19), which the module may use.
+    "$WASM_OPT" -O3 "${enable[@]}" --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+      --enable-mutable-globals --enable-multivalue --enable-reference-types --strip-producers "$raw" -o "$opt"
+    final="$opt"
+    log "$name: wasm-opt -O3 ($WASM_OPT): $raw_size -> $(stat -c %s "$opt") bytes"
+  else
+    log "$name: no wasm-opt that reads it (npm ci installs binaryen; apt-get install -y binaryen for SIMD128): shipping the un-optimized module"
+  fi
+
+  # Checks the module before anything is published: magic + version, that V8 compiles it (SIMD,
+  # and relaxed SIMD for that build: node runs with the flag that enables it), that it imports
+  # nothing (the loader instantiates it with an empty import object), and that it says which build
+  # it is (lw_relaxed_simd). Then writes the base64 TypeScript module next to the loader.
+  node --experimental-wasm-relaxed-simd - "$final" "$inline_ts" "$name" <<'NODE'
 const fs = require('node:fs');
 const crypto = require('node:crypto');
-const [wasmPath, inlinePath] = process.argv.slice(2);
+const [wasmPath, inlinePath, name] = process.argv.slice(2);
 const bytes = fs.readFileSync(wasmPath);
 const fail = (msg) => { console.error(`[build-wasm] error: ${wasmPath}: ${msg}`); process.exit(1); };
 if (bytes.length < 8) fail(`${bytes.length} bytes, too short for a wasm module`);
@@ -150,18 +176,31 @@ if (imports.length > 0) {
 const exports = WebAssembly.Module.exports(mod);
 const funcs = exports.filter((e) => e.kind === 'function').length;
 if (!exports.some((e) => e.kind === 'memory')) fail('exports no memory');
+const relaxed = new WebAssembly.Instance(mod, {}).exports.lw_relaxed_simd();
+if (relaxed !== (name === 'relaxed' ? 1 : 0)) fail(`lw_relaxed_simd() is ${relaxed} in the ${name} build`);
 const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+// Gzipped: a page downloads 61 KB instead of the 83 KB that base64 of the raw module gzips to
+// (base64 hides the module's redundancy from the server's gzip). mtime 0 keeps it deterministic.
+const zlib = require('node:zlib');
+const gz = zlib.gzipSync(bytes, { level: 9 });
+if (!zlib.gunzipSync(gz).equals(bytes)) fail('gzip does not round-trip');
 const ts =
-  `// Generated by scripts/build-wasm.sh from crate/: do not edit, do not commit.\n` +
-  `// ${bytes.length} bytes, sha256 ${sha256}\n` +
-  `export const wasmBase64: string =\n  '${bytes.toString('base64')}';\n`;
+  `// Generated by scripts/build-wasm.sh from crate/ (the ${name} build): do not edit, do not commit.\n` +
+  `// ${bytes.length} bytes (${gz.length} gzipped), sha256 ${sha256}\n` +
+  `export const wasmGzipBase64: string =\n  '${gz.toString('base64')}';\n`;
 const tmp = `${inlinePath}.tmp-${process.pid}`;
 fs.writeFileSync(tmp, ts);
 fs.renameSync(tmp, inlinePath);
-console.log(`[build-wasm] verified: ${bytes.length} bytes, ${funcs} exported functions, no imports, sha256 ${sha256.slice(0, 16)}`);
+console.log(`[build-wasm] ${name}: verified: ${bytes.length} bytes (${gz.length} gzipped), ${funcs} exported functions, no imports, sha256 ${sha256.slice(0, 16)}`);
 NODE
 
-mkdir -p dist
-cp "$final" "$DIST_WASM.tmp"
-mv "$DIST_WASM.tmp" "$DIST_WASM"
-log "wrote $DIST_WASM and $INLINE_TS"
+  mkdir -p dist
+  cp "$final" "$dist_wasm.tmp"
+  mv "$dist_wasm.tmp" "$dist_wasm"
+  log "$name: wrote $dist_wasm and $inline_ts"
+}
+
+target_root="${CARGO_TARGET_DIR:-target}"
+build_variant simd128 "" "$target_root" dist/lstm_wasm.wasm ts/wasm/inline.generated.ts
+build_variant relaxed relaxed "$target_root/relaxed" dist/lstm_wasm_relaxed.wasm ts/wasm/inline-relaxed.generated.ts
+

@@ -137,7 +137,7 @@ first_stale() {
   return 0
 }
 
-wasm_reason="$(first_stale dist/lstm_wasm.wasm ts/wasm/inline.generated.ts -- crate Cargo.toml scripts/build-wasm.sh)"
+wasm_reason="$(first_stale dist/lstm_wasm.wasm dist/lstm_wasm_relaxed.wasm ts/wasm/inline.generated.ts ts/wasm/inline-relaxed.generated.ts -- crate Cargo.toml scripts/build-wasm.sh)"
 ts_reason="$(first_stale dist/index.js dist/index.cjs dist/index.d.ts dist/cli.js -- ts tsup.config.ts tsconfig.json)"
 
 if [[ -n "$wasm_reason" ]]; then

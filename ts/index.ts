@@ -2,7 +2,13 @@
  * lstm-wasm: recurrent networks (RNN, LSTM, GRU) that train and run in Node and browsers, with
  * PyTorch's names and semantics and WebAssembly SIMD kernels.
  */
-export { init, isInitialized, backendName, wasmSimdSupported, type InitOptions, type WasmSource } from './init';
+import { setInlinedWasm } from './wasm/load';
+import { inlinedWasm } from './wasm/inlined';
+
+// The wasm builds inlined in the package, for init() on this thread (workers are handed the module).
+setInlinedWasm(inlinedWasm);
+
+export { init, isInitialized, backendName, backendInfo, wasmSimdSupported, relaxedSimdSupported, type InitOptions, type BackendInfo, type SimdBuild, type WasmSource } from './init';
 export { Tensor, type DType, type TensorData, type TensorOptions, type NestedNumbers } from './tensor';
 export { tensor, zeros, ones, full, arange, type ArangeOptions } from './creation';
 export { tidy, keep, memory, setMemoryLimit, setDebugMemory, memoryReport, type MemoryInfo, type LiveTensorGroup } from './memory';

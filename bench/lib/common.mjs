@@ -39,7 +39,7 @@ export function plan(quick, slow = false) {
 
 /** argv of a system runner: --quick, --shared DIR, --out FILE, --backend NAME, --skip W1,W3. */
 export function parseArgs(argv = process.argv.slice(2)) {
-  const args = { quick: false, shared: null, out: null, backend: null, dist: null, skip: new Set() };
+  const args = { quick: false, shared: null, out: null, backend: null, simd: null, dist: null, skip: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
@@ -47,10 +47,11 @@ export function parseArgs(argv = process.argv.slice(2)) {
     else if (a === '--out') args.out = argv[++i];
     else if (a === '--backend') args.backend = argv[++i];
     else if (a === '--dist') args.dist = argv[++i];
+    else if (a === '--simd') args.simd = argv[++i];
     else if (a === '--skip') for (const w of argv[++i].split(',')) args.skip.add(w);
     else throw new Error(`unknown argument ${a}`);
   }
-  if (!args.shared || !args.out) throw new Error('usage: <system>.mjs --shared DIR --out FILE [--quick] [--backend NAME] [--dist DIR] [--skip W1,...]');
+  if (!args.shared || !args.out) throw new Error('usage: <system>.mjs --shared DIR --out FILE [--quick] [--backend NAME] [--simd relaxed|simd128] [--dist DIR] [--skip W1,...]');
   return args;
 }
 

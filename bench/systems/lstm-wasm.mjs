@@ -1,6 +1,8 @@
 // lstm-wasm on the four workloads, through the built package (dist/index.js) and its public API.
 // --backend wasm (default): the WebAssembly SIMD kernels; it also writes the reference outputs the
 // peers validate against. --backend js: the plain-JS backend, `init({ backend: 'js' })`.
+// --simd relaxed|simd128: which build of the wasm (`init({ simd })`); the relaxed one is not the
+// reference (its products may round differently) and is validated like a peer.
 // --dist DIR: another build's dist/ (the `lstm-wasm-baseline` system of `npm run bench -- --baseline`),
 // validated against the reference like a peer.
 import { readFileSync, existsSync } from 'node:fs';
@@ -13,23 +15,26 @@ import { checkTrain, checkStream, checkStreamInt8, checkForward, checkSgemm, sge
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = parseArgs();
 const backendName = args.backend ?? 'wasm';
+const relaxed = args.simd === 'relaxed';
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const report = new Report(args, args.dist
   ? { id: 'lstm-wasm-baseline', name: `lstm-wasm baseline (${args.dist})`, version: pkg.version }
   : {
-    id: `lstm-wasm-${backendName}`,
-    name: backendName === 'wasm' ? 'lstm-wasm (WASM SIMD)' : 'lstm-wasm (JS backend)',
+    id: relaxed ? 'lstm-wasm-relaxed' : `lstm-wasm-${backendName}`,
+    name: backendName === 'wasm' ? (relaxed ? 'lstm-wasm (WASM relaxed SIMD)' : 'lstm-wasm (WASM SIMD128)') : 'lstm-wasm (JS backend)',
     version: pkg.version,
   });
 const P = plan(args.quick);
-const isReference = backendName === 'wasm' && !args.dist;
+const isReference = backendName === 'wasm' && !args.dist && !relaxed;
 const distDir = args.dist ?? join(root, 'dist');
 
 let lw;
 try {
   lw = await import(pathToFileURL(join(distDir, 'index.js')).href);
   if (backendName === 'wasm') {
-    await lw.init();
+    // A build from before `simd` existed takes no options (it has only the SIMD128 build).
+    await lw.init(args.simd !== null && typeof lw.backendInfo === 'function' ? { simd: args.simd } : {});
+    if (relaxed && lw.backendInfo?.().simd !== 'relaxed') throw new Error('asked init() for the relaxed-SIMD build, which this build of lstm-wasm does not have');
   } else {
     // Until the JS backend lands, init() ignores unknown options and would silently load WASM:
     // require the option to be declared before trusting it.

@@ -8,6 +8,8 @@
 use super::{MR, NR};
 use crate::simd::F32x4;
 
+/// In the relaxed-SIMD build the accumulation is `f32x4.relaxed_madd` (see crate/simd.rs).
+///
 /// # Safety
 /// `a` points at `kc * MR` floats, `b` at `kc * NR` floats, and `c` at a full MR x NR tile with
 /// row stride `ldc`.
@@ -29,17 +31,17 @@ pub unsafe fn kernel_4x8(
         let b0 = F32x4::load(bp);
         let b1 = F32x4::load(bp.add(4));
         let a0 = F32x4::splat(*ap);
-        c00 = a0.mul_add(b0, c00);
-        c01 = a0.mul_add(b1, c01);
+        c00 = a0.madd_relaxed(b0, c00);
+        c01 = a0.madd_relaxed(b1, c01);
         let a1 = F32x4::splat(*ap.add(1));
-        c10 = a1.mul_add(b0, c10);
-        c11 = a1.mul_add(b1, c11);
+        c10 = a1.madd_relaxed(b0, c10);
+        c11 = a1.madd_relaxed(b1, c11);
         let a2 = F32x4::splat(*ap.add(2));
-        c20 = a2.mul_add(b0, c20);
-        c21 = a2.mul_add(b1, c21);
+        c20 = a2.madd_relaxed(b0, c20);
+        c21 = a2.madd_relaxed(b1, c21);
         let a3 = F32x4::splat(*ap.add(3));
-        c30 = a3.mul_add(b0, c30);
-        c31 = a3.mul_add(b1, c31);
+        c30 = a3.madd_relaxed(b0, c30);
+        c31 = a3.madd_relaxed(b1, c31);
         ap = ap.add(MR);
         bp = bp.add(NR);
     }

@@ -4,16 +4,19 @@
 // gradient clipping and an ignore index), once per backend in its own Node process (a process has
 // one backend). Results must agree to float32 rounding: the kernels sum in different orders and the
 // JS backend sums in float64, so values differ in the last bits and those differences grow a
-// little over training steps.
+// little over training steps. In the `relaxed` project the wasm process runs the relaxed-SIMD build,
+// whose products may be fused: the same tolerances hold.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { TEST_NODE_ARGS, TEST_SIMD } from '../support/wasm-build';
 
 const script = fileURLToPath(new URL('./run-models.mjs', import.meta.url));
 
 async function runOn(backend: 'wasm' | 'js'): Promise<Record<string, any>> {
-  const { stdout } = await promisify(execFile)(process.execPath, [script, backend], { maxBuffer: 64 << 20 });
+  const args = backend === 'wasm' ? [...TEST_NODE_ARGS, script, backend, TEST_SIMD] : [script, backend];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 << 20 });
   return JSON.parse(stdout);
 }
 
@@ -33,6 +36,7 @@ describe('the JS and WASM backends agree on whole models', () => {
     const [js, wasm] = await results;
     expect(js.backend).toBe('js');
     expect(wasm.backend).toBe('wasm');
+    expect(wasm.simd).toBe(TEST_SIMD);
     expect(js.liveTensors).toBe(wasm.liveTensors);
   });
 

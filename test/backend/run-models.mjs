@@ -1,11 +1,13 @@
-// Runs the same deterministic model computations on the backend named in argv[2] ('wasm' or 'js')
+// Runs the same deterministic model computations on the backend named in argv[2] ('wasm' or 'js';
+// argv[3], for wasm: the build, 'relaxed' or 'simd128')
 // and prints every result as JSON: js-vs-wasm.test.ts runs it once per backend (one backend per
 // process) and compares. Imports the built package (dist/).
 const lw = await import(new URL('../../dist/index.js', import.meta.url).href);
-const { init, backendName, manualSeed, randn, tensor, tidy, nn, optim, F, memory } = lw;
+const { init, backendInfo, manualSeed, randn, tensor, tidy, nn, optim, F, memory } = lw;
 
-await init({ backend: process.argv[2] });
-const out = { backend: backendName() };
+await init(process.argv[3] === undefined ? { backend: process.argv[2] } : { backend: process.argv[2], simd: process.argv[3] });
+const { name, simd } = backendInfo();
+const out = { backend: name, simd };
 const arr = (t) => Array.from(t.toArray());
 
 /** Forward and backward of a recurrent module on a padded batch; every output and gradient. */

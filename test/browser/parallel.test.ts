@@ -2,6 +2,9 @@
 // session's worker and one replica it starts), once WITHOUT cross-origin isolation (no
 // SharedArrayBuffer: gradients travel as transferred buffers) and once with COOP/COEP headers
 // (shared memory). Both must give the run Node gives, bit for bit: the transport changes nothing.
+// The page asks for the SIMD128 build (Chromium would pick the relaxed one, whose fused products
+// round differently from the SIMD128 build Node 20 runs): that is the build that is bit-identical
+// on every engine, and the session's workers are handed the page's module.
 // A missing Chromium fails; LSTM_WASM_NO_BROWSER=1 skips on purpose.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -22,6 +25,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,
 const APP = `
 try {
   const lw = await import('/dist/index.js');
+  await lw.init({ simd: 'simd128' });
   const session = await lw.createTrainingSession({ text: ${JSON.stringify(TEXT)}, ...${JSON.stringify(OPTIONS)} });
   const run = await session.train({ steps: ${STEPS}, evalEvery: 0 });
   const ck = lw.decodeCheckpoint(await session.checkpoint());

@@ -12,6 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, CONTENT_TYPES, collectProblems } from '../support/chromium';
+import { backendInfo, init } from 'lstm-wasm';
+import * as lw from 'lstm-wasm';
+// @ts-expect-error: a plain ESM file shared with the page, without types
+import { lstmCase } from './lstm-case.mjs';
 
 const distDir = fileURLToPath(new URL('../../dist/', import.meta.url));
 
@@ -110,6 +114,41 @@ try {
 }
 `;
 
+// The build init() picks in Chromium (relaxed SIMD: Chrome 114+), or the one `?simd=` names, and
+// the LSTM case (lstm-case.mjs) computed with it.
+const BUILD_PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>lstm-wasm builds</title>
+<link rel="icon" href="data:,">
+<script type="module">
+try {
+  const lw = await import('/dist/index.js');
+  const { lstmCase } = await import('/lstm-case.mjs');
+  const simd = new URL(location.href).searchParams.get('simd');
+  await lw.init(simd === null ? {} : { simd });
+  window.buildResult = { info: lw.backendInfo(), ...lstmCase(lw) };
+} catch (e) {
+  window.buildResult = { error: String(e && e.stack || e) };
+}
+</script>
+`;
+const LSTM_CASE_FILE = fileURLToPath(new URL('./lstm-case.mjs', import.meta.url));
+
+interface BuildResult {
+  error?: string;
+  info: { name: string; simd: string; relaxedSimdSupported: boolean };
+  out: number[];
+  dx: number[];
+  dw: number[];
+}
+
+/** max |a - b| / max(1, max |b|) */
+function relDiff(a: number[], b: number[]): number {
+  expect(a.length).toBe(b.length);
+  const scale = Math.max(1, ...b.map(Math.abs));
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]) / scale), 0);
+}
+
 interface SessionResult {
   error?: unknown;
   steps: number[];
@@ -137,6 +176,7 @@ function serve(): Promise<Server> {
     const headers = csp !== null && path !== '/' ? { 'content-security-policy': csp } : {};
     const pages: Record<string, [string, string]> = {
       '/': [PAGE, '.html'], '/index.html': [PAGE, '.html'], '/session.html': [SESSION_PAGE, '.html'], '/session-app.js': [SESSION_APP, '.js'],
+      '/builds.html': [BUILD_PAGE, '.html'], '/lstm-case.mjs': [await readFile(LSTM_CASE_FILE, 'utf8'), '.js'],
     };
     if (pages[path] !== undefined) {
       const [body, ext] = pages[path];
@@ -205,6 +245,43 @@ describe.skipIf(process.env.LSTM_WASM_NO_BROWSER === '1')('browser smoke (Chromi
     expect(result.lossDiff, `|loss - reference|; ${detail}`).toBeLessThan(1e-5);
     expect(result.dxDiff, `max |x.grad - reference|; ${detail}`).toBeLessThan(1e-5);
     expect(result.dwDiff, `max |w.grad - reference|; ${detail}`).toBeLessThan(1e-5);
+  });
+
+  it('picks the relaxed-SIMD build in Chromium, downloads only that one, and agrees with the SIMD128 build within float32 rounding', async () => {
+    await init();
+    expect(backendInfo().simd).toBe('simd128');
+    const reference = lstmCase(lw) as { out: number[]; dx: number[]; dw: number[] };
+    const { port } = server!.address() as AddressInfo;
+    const runPage = async (query: string): Promise<{ result: BuildResult; requests: string[] }> => {
+      const page = await browser!.newPage();
+      const problems = collectProblems(page, { failedRequests: true });
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+      await page.goto(`http://127.0.0.1:${port}/builds.html${query}`);
+      await page.waitForFunction(() => 'buildResult' in window, null, { timeout: 30_000 });
+      const result = (await page.evaluate(() => (window as unknown as { buildResult: unknown }).buildResult)) as BuildResult;
+      await page.close();
+      expect(result.error, 'the page threw').toBeUndefined();
+      expect(problems).toEqual([]);
+      return { result, requests };
+    };
+    const chunk = (requests: string[], name: string) => requests.filter((p) => p.startsWith(`/dist/${name}-`));
+
+    const relaxed = await runPage('');
+    expect(relaxed.result.info).toEqual({ name: 'wasm', simd: 'relaxed', relaxedSimdSupported: true });
+    expect(chunk(relaxed.requests, 'inline-relaxed.generated')).toHaveLength(1);
+    expect(chunk(relaxed.requests, 'inline.generated'), 'the SIMD128 build is not downloaded').toEqual([]);
+    // Fused multiply-adds round once where mul + add round twice: close, not equal.
+    for (const key of ['out', 'dx', 'dw'] as const) {
+      expect(relDiff(relaxed.result[key], reference[key]), key).toBeLessThan(1e-5);
+    }
+
+    const simd128 = await runPage('?simd=simd128');
+    expect(simd128.result.info.simd).toBe('simd128');
+    expect(chunk(simd128.requests, 'inline-relaxed.generated')).toEqual([]);
+    // The SIMD128 build is bit-identical across engines: Chromium's V8 and this Node's.
+    expect(simd128.result.out).toEqual(reference.out);
+    expect(simd128.result.dw).toEqual(reference.dw);
   });
 
   it.each([

@@ -4,6 +4,8 @@
 // lives in a worker, where its global generator could not be observed).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../../ts/init';
+import { setInlinedWasm } from '../../ts/wasm/load';
+import { inlinedWasm } from '../../ts/wasm/inlined';
 import { Generator, defaultGenerator, manualSeed } from '../../ts/random';
 import { LanguageModel } from '../../ts/lm/language-model';
 import { decodeCheckpoint, encodeCheckpoint } from '../../ts/training/checkpoint';
@@ -12,6 +14,9 @@ import { checkTrainingSettings } from '../../ts/training/settings';
 import { sessionService } from '../../ts/session/host';
 import type { HandlerContext } from '../../ts/workers/serve';
 import { expectSameBits } from '../support/bits';
+
+// From source, as the package's entry does: init() loads the inlined wasm.
+setInlinedWasm(inlinedWasm);
 
 beforeAll(async () => {
   await init();

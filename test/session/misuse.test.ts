@@ -55,9 +55,10 @@ describe('one worker, one session', () => {
 
   it('a session opened in the worker by someone else (another copy of the library) is refused by the worker, and left running', async () => {
     const worker = packageWorker();
-    // Open a session in the worker by hand, as a second copy of lstm-wasm in the page would.
+    // Open a session in the worker by hand, as a second copy of lstm-wasm in the page would (on the
+    // JS backend: a wasm module would come from that copy's own init).
     const opened = new Promise<{ ok: boolean }>((resolve) => worker.on('message', (m: { id: number; ok: boolean }) => m.id === 1e9 && resolve(m)));
-    worker.postMessage({ id: 1e9, method: 'session.open', args: { text: corpusText(), source: 'x', settings: SMALL, checkpoint: null, threads: 1 } });
+    worker.postMessage({ id: 1e9, method: 'session.open', args: { text: corpusText(), source: 'x', settings: SMALL, checkpoint: null, threads: 1, compute: { backend: 'js', simd: null, wasm: null } } });
     expect((await within(opened, 10_000, 'the open by hand')).ok).toBe(true);
     const e = await rejectionOf(createTrainingSession({ text: corpusText(), worker }));
     expectError(e, ValueError, /the worker given already serves a session/);

@@ -7,10 +7,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, expect, it } from 'vitest';
 import { init } from '../../ts/init';
+import { setInlinedWasm } from '../../ts/wasm/load';
+import { inlinedWasm } from '../../ts/wasm/inlined';
 import { decodeCheckpoint, encodeCheckpoint } from '../../ts/training/checkpoint';
 import { prepareTrainingData, resumeTraining, settingsFromCheckpoint, type TextRecord } from '../../ts/training/setup';
 
 const dir = fileURLToPath(new URL('../fixtures/golden/', import.meta.url));
+
+// From source, as the package's entry does: init() loads the inlined wasm.
+setInlinedWasm(inlinedWasm);
 
 beforeAll(async () => {
   await init();

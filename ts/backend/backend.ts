@@ -10,6 +10,10 @@ import { NotInitializedError } from '../errors';
 
 export interface Backend {
   readonly name: 'wasm' | 'js';
+  /** The wasm build running (`'relaxed'` or `'simd128'`, see wasm/load.ts); null for the JS backend. */
+  readonly simd: 'relaxed' | 'simd128' | null;
+  /** The compiled wasm module (null for JS): what workers are handed to compute as this thread does. */
+  readonly wasmModule: WebAssembly.Module | null;
   readonly k: Kernels;
   /**
    * Allocates `bytes` zeroed bytes, 16-byte aligned. Must be released with `free(ptr, bytes)`.

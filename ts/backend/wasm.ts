@@ -11,6 +11,7 @@ interface CoreExports extends Kernels {
   lw_free(ptr: number, bytes: number): void;
   lw_set_memory_limit(bytes: number): void;
   lw_live_bytes(): number;
+  lw_relaxed_simd(): number;
 }
 
 /**
@@ -19,11 +20,12 @@ interface CoreExports extends Kernels {
  * by the compiler, as `KERNEL_NAMES` is against `Kernels`.
  */
 const housekeeping: { readonly [K in Exclude<keyof CoreExports, keyof Kernels>]: true } = {
-  memory: true, lw_init: true, lw_alloc: true, lw_free: true, lw_set_memory_limit: true, lw_live_bytes: true,
+  memory: true, lw_init: true, lw_alloc: true, lw_free: true, lw_set_memory_limit: true, lw_live_bytes: true, lw_relaxed_simd: true,
 };
 export const HOUSEKEEPING_EXPORTS: readonly string[] = Object.keys(housekeeping);
 
-export function wasmBackend(instance: WebAssembly.Instance): Backend {
+/** `simd`: which build `instance` is (wasm/load.ts reads it from the module); `module`: its module, for workers. */
+export function wasmBackend(instance: WebAssembly.Instance, simd: 'relaxed' | 'simd128' = 'simd128', module: WebAssembly.Module | null = null): Backend {
   const ex = instance.exports as unknown as CoreExports;
   if (!(ex.memory instanceof WebAssembly.Memory) || typeof ex.lw_alloc !== 'function' || typeof ex.lw_init !== 'function') {
     throw new LstmWasmError('lstm-wasm: the wasm module does not export memory, lw_init and lw_alloc; wrong module?');
@@ -46,6 +48,8 @@ export function wasmBackend(instance: WebAssembly.Instance): Backend {
   let limit: number | null = null;
   return {
     name: 'wasm',
+    simd,
+    wasmModule: module,
     k: ex,
     alloc(bytes: number): number {
       assertBlockSize(bytes);

@@ -3,6 +3,9 @@
  * Every user error is one line on stderr and a non-zero exit code, never a stack trace.
  */
 import { init } from '../init';
+import { setInlinedWasm } from '../wasm/load';
+import { inlinedWasm } from '../wasm/inlined';
+import { simdChoice } from './kernels';
 import { LstmWasmError } from '../errors';
 import { CliError, UsageError } from './errors';
 import { helpText, wantsHelp, type Command, type FlagTable } from './flags';
@@ -26,6 +29,11 @@ Commands:
 
 Run 'lstm-wasm <command> --help' for a command's options, 'lstm-wasm --version' (or 'version')
 for the version. Through npx, put flags after the command: npx lstm-wasm train --help.
+
+The kernels run the relaxed-SIMD build of the wasm where Node has relaxed SIMD (Node 22+), the
+SIMD128 build elsewhere. LSTM_WASM_SIMD=simd128 forces the SIMD128 build (results bit-identical
+on every machine); LSTM_WASM_SIMD=relaxed the relaxed one (on Node 20 this command then turns on
+V8's --experimental-wasm-relaxed-simd for itself).
 `;
 
 /** Each command: its flag table (which makes its --help) and what runs it. */
@@ -36,6 +44,8 @@ const COMMANDS: Record<string, { spec: Command<FlagTable>; run: (argv: string[])
   predict: { spec: PREDICT, run: predictCommand },
   quantize: { spec: QUANTIZE, run: quantizeCommand },
 };
+
+setInlinedWasm(inlinedWasm);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -55,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(helpText(command.spec));
     return 0;
   }
-  await init();
+  await init({ simd: simdChoice() });
   return command.run(rest);
 }
 

@@ -17,6 +17,7 @@ import { CORPUS_LABEL, checkWritablePath, modelCheckpoint, readCheckpoint, readC
 import { ProgressView, due, formatDuration, formatRate, logLine, mark } from './progress';
 import { SAMPLE_NOTE, Samples } from './samples';
 import { asciiPlot } from './plot';
+import { kernelsLine } from './kernels';
 
 const DEFAULT_OUT = 'checkpoints/lm.safetensors';
 const DEFAULT_TIME = '4m';
@@ -229,6 +230,7 @@ function printSetup(plan: Plan, data: TrainingData, model: LanguageModel, traine
       ? `  threads: ${plan.threads} (data-parallel: ${lanes}${s.batchSize % plan.threads > 0 ? `-${lanes + 1}` : ''} lanes each; ${sharedMemoryAvailable() ? 'gradients in shared memory' : 'gradients as transferred buffers'})`
       : '  threads: 1',
   );
+  print(`  kernels: ${kernelsLine()}`);
   if (data.val !== null) {
     const quick = trainer.evalTokenCount();
     const all = trainer.evalTokenCount(0);

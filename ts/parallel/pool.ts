@@ -7,7 +7,7 @@
  * reads the sum from another, and only small messages cross. Elsewhere (a page without COOP/COEP
  * headers) they travel as transferred ArrayBuffers: one per replica and step each way.
  */
-import { backendName } from '../init';
+import { backendForWorkers, backendLabel } from '../init';
 import { WorkerError } from '../errors';
 import { WorkerConnection, startWorker } from '../workers/connection';
 import { isNode } from '../workers/node';
@@ -92,14 +92,15 @@ export class ReplicaPool {
   }
 
   private async setupReplicas(connections: WorkerConnection<ReplicaMethods>[], first: number, setup: Omit<ReplicaSetup, 'backend'>): Promise<void> {
-    const backend = backendName();
+    const compute = await backendForWorkers();
+    const expected = backendLabel();
     // A replica started from a session's own script (a wrapper of lstm-wasm/worker, say) may take
     // a while to listen: the hello is repeated until it answers.
     await allReplies(connections.map((c) => c.started(REPLICA_START_TIMEOUT_MS)));
-    const got = await allReplies(connections.map((c) => c.call('setup', { ...setup, backend })));
+    const got = await allReplies(connections.map((c) => c.call('setup', { ...setup, ...compute })));
     // The replicas must compute as this thread does (a replica on another backend would round differently).
     got.forEach((b, i) => {
-      if (b !== backend) throw new WorkerError(`lstm-wasm: data-parallel replica ${first + i + 1} runs the '${b}' backend, this thread '${backend}'`);
+      if (b !== expected) throw new WorkerError(`lstm-wasm: data-parallel replica ${first + i + 1} runs the '${b}' backend, this thread '${expected}'`);
     });
   }
 

@@ -13,6 +13,10 @@ import { protocol } from '../workers/protocol';
 
 export interface ReplicaSetup {
   backend: 'wasm' | 'js';
+  /** The trainer's wasm build (null for js): a replica on the other build would round differently. */
+  simd?: 'relaxed' | 'simd128' | null;
+  /** The trainer's compiled wasm module (null for js): the worker's bundle carries none. */
+  wasm?: WebAssembly.Module | null;
   config: LanguageModelConfig;
   /** Train mode (dropout on) or eval mode, as the trainer's model. */
   training: boolean;

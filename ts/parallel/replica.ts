@@ -6,7 +6,7 @@
  * takes them back, so the trainer always holds the whole state (for checkpoints, and to restart a
  * replica that died).
  */
-import { init, backendName } from '../init';
+import { backendLabel, initWorker } from '../init';
 import { Generator } from '../random';
 import { tensor } from '../creation';
 import { untracked } from '../memory';
@@ -37,7 +37,7 @@ export function replicaService(): Service {
   };
   return handle(REPLICA, {
     setup: async (args) => {
-      await init({ backend: args.backend });
+      await initWorker(args);
       if (replica !== null) {
         replica.optimizer?.dispose();
         replica.model.dispose();
@@ -45,7 +45,7 @@ export function replicaService(): Service {
       }
       replica = setUp(args);
       failedApply = null;
-      return backendName();
+      return backendLabel();
     },
     shard: (args) => {
       if (failedApply !== null) throw new ValueError(`data-parallel replica: its last optimizer step failed (${failedApply.name}: ${failedApply.message}); its copy of the model is out of step`);

@@ -13,6 +13,7 @@
  * Errors thrown in the worker arrive as the same classes (ValueError, FormatError, ...). A worker
  * that dies rejects every pending call, and every later one, with a WorkerError.
  */
+import { backendForWorkers } from '../init';
 import { DisposedError, ValueError, describeArg } from '../errors';
 import { checkCallback, checkOptions, checkSignal, optionKeys } from '../options';
 import { checkRunLimits, type RunOptions, type RunResult, type TrainProgress } from '../training/trainer';
@@ -114,6 +115,7 @@ const CHECKPOINT_KEYS = optionKeys<SessionCheckpointOptions>({ dtype: true });
  */
 export async function createTrainingSession(options: TrainingSessionOptions): Promise<TrainingSession> {
   const args = openArgs(options);
+  args.compute = await backendForWorkers();
   const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const given = options.worker;
   const session = new TrainingSession(given ?? startWorker());

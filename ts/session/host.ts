@@ -7,7 +7,7 @@
  * Generation draws from a snapshot of the weights taken when it starts, so it streams at its own
  * pace while training goes on.
  */
-import { init } from '../init';
+import { initWorker } from '../init';
 import { tidy } from '../memory';
 import { Generator } from '../random';
 import { FormatError, ValueError } from '../errors';
@@ -102,7 +102,7 @@ class SessionHost {
 
   async open(args: OpenArgs): Promise<SessionInfo> {
     if (this.opened !== null) throw new ValueError(`createTrainingSession: ${ALREADY_OPEN}; give each session a worker of its own (or none: it starts one)`);
-    await init();
+    await initWorker(args.compute);
     const given = checkGivenSettings(args.settings);
     const text = args.text === null ? null : typeof args.text === 'string' ? checkTrainingText(args.text) : decodeTrainingText(args.text);
     const ck = args.checkpoint === null ? null : decodeCheckpoint(args.checkpoint);

@@ -8,6 +8,7 @@
  * Byte buffers the worker returns (checkpoints) are transferred, never copied; what the caller
  * sends is structured-cloned (one copy of the bytes, so the caller's buffers stay usable).
  */
+import type { WorkerBackend } from '../init';
 import type { RunOptions, RunResult } from '../training/trainer';
 import type { ScoreResult } from '../lm/evaluate';
 import type { SamplingOptions } from '../lm/sampling';
@@ -32,6 +33,8 @@ export interface OpenArgs {
   from: Uint8Array | null;
   /** Data-parallel threads (null: the cores available, at most the batch size). */
   threads: number | null;
+  /** What the worker computes with (the starter's backend, wasm build and compiled module); see `backendForWorkers`. */
+  compute?: WorkerBackend;
 }
 
 /** What a session is, as the worker opened it. */

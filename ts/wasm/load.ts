@@ -1,15 +1,20 @@
 /**
  * Finds the compute module's bytes and instantiates them.
  *
- * By default the `.wasm` built from `crate/` is inlined into this package as base64
- * (`inline.generated.ts`, written by `scripts/build-wasm.sh`), so the ESM and CJS builds work in Node
- * and under every bundler with no configuration. `init({ wasm })` can override the source, for
- * example to fetch `lstm-wasm/lstm_wasm.wasm` from a CDN with `instantiateStreaming`.
+ * The crate is built twice (`scripts/build-wasm.sh`): SIMD128, which every engine with WebAssembly
+ * SIMD runs, and relaxed SIMD (`f32x4.relaxed_madd` in the GEMM), which Chrome 114+, Firefox 145+
+ * and Node 22+ run (Node 20 with `--experimental-wasm-relaxed-simd`). By default the module is the
+ * relaxed build where the engine validates relaxed SIMD and the SIMD128 build elsewhere
+ * (`init({ simd })` forces either). Both are inlined into the package as base64 (wasm/inlined.ts),
+ * each behind a dynamic import of its own, so that a browser downloads only the build it runs. The
+ * entries that run on the page or in Node's main thread register them here (`setInlinedWasm`);
+ * workers are handed the compiled module by the thread that starts them, so the worker's bundle
+ * carries no wasm. `init({ wasm })` can override the source, for example to fetch
+ * `lstm-wasm/lstm_wasm.wasm` from a CDN with `instantiateStreaming`.
  *
  * The module imports nothing: it is instantiated with an empty import object, and a module that asks
  * for an import is a build bug, reported as such.
  */
-import { wasmBase64 } from './inline.generated';
 import { WasmLoadError } from '../errors';
 
 /**
@@ -43,6 +48,41 @@ const SIMD_PROBE = new Uint8Array([
   0x0b, //                                           end
 ]);
 
+// The smallest module that needs relaxed SIMD: `() -> v128` whose body is three
+// `i32.const 0; i8x16.splat` and `f32x4.relaxed_madd` (0xfd 0x105, LEB128 0x85 0x02).
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic "\0asm", version 1
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, //       type section: 1 type, func () -> (v128)
+  0x03, 0x02, 0x01, 0x00, //                         function section: 1 function of type 0
+  0x0a, 0x13, 0x01, 0x11, 0x00, //                   code section: 1 body of 17 bytes, no locals
+  0x41, 0x00, 0xfd, 0x0f, //                         i32.const 0; i8x16.splat
+  0x41, 0x00, 0xfd, 0x0f,
+  0x41, 0x00, 0xfd, 0x0f,
+  0xfd, 0x85, 0x02, //                               f32x4.relaxed_madd
+  0x0b, //                                           end
+]);
+
+/** Which build of the crate runs: with relaxed SIMD, or SIMD128 only. */
+export type SimdBuild = 'relaxed' | 'simd128';
+
+/**
+ * True when this engine validates relaxed-SIMD instructions, so `init()` picks the relaxed build:
+ * Chrome 114+, Firefox 145+, Node 22+; Node 20 only when started with
+ * `--experimental-wasm-relaxed-simd` (the library never sets V8 flags itself).
+ */
+export function relaxedSimdSupported(): boolean {
+  if (!wasmSimdSupported()) return false;
+  try {
+    return WebAssembly.validate(RELAXED_SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+const RELAXED_MISSING =
+  'this JavaScript engine does not validate relaxed SIMD (Chrome 114+, Firefox 145+ and Node 22+ do; ' +
+  'Node 20 when started with --experimental-wasm-relaxed-simd); use simd: "auto" (the SIMD128 build here) or "simd128"';
+
 /** True when this engine has WebAssembly and validates final-spec SIMD128 instructions. */
 export function wasmSimdSupported(): boolean {
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.validate !== 'function') return false;
@@ -53,18 +93,65 @@ export function wasmSimdSupported(): boolean {
   }
 }
 
+/** A compiled module, its instance and the build it is (from its `lw_relaxed_simd` export). */
+export interface LoadedWasm {
+  module: WebAssembly.Module;
+  instance: WebAssembly.Instance;
+  simd: SimdBuild;
+}
+
+/** The bytes of an inlined build (wasm/inlined.ts), where the entry registered them. */
+type InlinedWasm = (build: SimdBuild) => Promise<Uint8Array>;
+let inlined: InlinedWasm | null = null;
+
+/** Registers the inlined builds: called by the package's main entries, never by the worker's. */
+export function setInlinedWasm(provider: InlinedWasm): void {
+  inlined = provider;
+}
+
+/** The build `simd` names, `'auto'` resolved for this engine. */
+export function chooseBuild(simd: SimdBuild | 'auto'): SimdBuild {
+  return simd === 'auto' ? (relaxedSimdSupported() ? 'relaxed' : 'simd128') : simd;
+}
+
+const compiledInlined = new Map<SimdBuild, Promise<WebAssembly.Module>>();
+
 /**
- * Compiles and instantiates the compute module from `source` (default: the inlined bytes).
- * Throws a `WasmLoadError` (message starting with `lstm-wasm:`) when the engine lacks WebAssembly or
- * SIMD, when `source` is of an unsupported kind, or when it cannot be fetched, read or compiled.
+ * The inlined build compiled (once per build, kept): for `init()`, and for workers started before
+ * this thread's own `init()` (they are handed the module, not the bytes).
  */
-export async function instantiateWasm(source?: WasmSource): Promise<WebAssembly.Instance> {
+export function compileInlined(build: SimdBuild): Promise<WebAssembly.Module> {
+  let module = compiledInlined.get(build);
+  if (module === undefined) {
+    if (inlined === null) {
+      throw new WasmLoadError(
+        'lstm-wasm: no wasm module to load here: a worker of lstm-wasm is handed the compiled module by the thread ' +
+          'that starts it (start sessions with createTrainingSession), or pass init({ wasm }) a module, its bytes or its URL',
+      );
+    }
+    const provider = inlined;
+    module = provider(build).then((bytes) => compileBytes(bytes, `the inlined ${build} module`));
+    module.catch(() => compiledInlined.delete(build));
+    compiledInlined.set(build, module);
+  }
+  return module;
+}
+
+/**
+ * Compiles and instantiates the compute module from `source` (default: the inlined build that
+ * `simd` names, `'auto'` the relaxed one where the engine validates relaxed SIMD).
+ * Throws a `WasmLoadError` (message starting with `lstm-wasm:`) when the engine lacks WebAssembly or
+ * SIMD (or relaxed SIMD, when asked for), when `source` is of an unsupported kind, when it cannot be
+ * fetched, read or compiled, or when it is not the build `simd` asks for.
+ */
+export async function instantiateWasm(source?: WasmSource, simd: SimdBuild | 'auto' = 'auto'): Promise<LoadedWasm> {
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiate !== 'function') {
     throw new WasmLoadError(WASM_MISSING);
   }
   if (!wasmSimdSupported()) throw new WasmLoadError(SIMD_MISSING);
+  if (simd === 'relaxed' && !relaxedSimdSupported()) throw new WasmLoadError(`lstm-wasm: init: simd: 'relaxed' asked for, but ${RELAXED_MISSING}`);
 
-  const module = await compileSource(source);
+  const module = source === undefined ? await compileInlined(chooseBuild(simd)) : await compileSource(source);
   const imports = WebAssembly.Module.imports(module);
   if (imports.length > 0) {
     const names = imports.map((i) => `${i.module}.${i.name} (${i.kind})`).join(', ');
@@ -73,11 +160,16 @@ export async function instantiateWasm(source?: WasmSource): Promise<WebAssembly.
         'the lstm-wasm module imports nothing, so this is a build bug or a different module',
     );
   }
-  return WebAssembly.instantiate(module, {});
+  const instance = await WebAssembly.instantiate(module, {});
+  const flag = (instance.exports as { lw_relaxed_simd?: () => number }).lw_relaxed_simd;
+  const built: SimdBuild = typeof flag === 'function' && flag() === 1 ? 'relaxed' : 'simd128';
+  if (simd !== 'auto' && built !== simd) {
+    throw new WasmLoadError(`lstm-wasm: init: simd: '${simd}' asked for, but ${describeSource(source)} is the ${built} build`);
+  }
+  return { module, instance, simd: built };
 }
 
-async function compileSource(source: WasmSource | undefined): Promise<WebAssembly.Module> {
-  if (source === undefined) return compileBytes(decodeBase64(wasmBase64), 'the inlined module');
+async function compileSource(source: WasmSource): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof Uint8Array) return compileBytes(source, describeSource(source));
   if (source instanceof ArrayBuffer) return compileBytes(new Uint8Array(source), describeSource(source));
@@ -113,7 +205,7 @@ async function compileBytes(bytes: Uint8Array, what: string): Promise<WebAssembl
   try {
     return await WebAssembly.compile(source);
   } catch (e) {
-    throw new WasmLoadError(`lstm-wasm: ${what} does not compile as WebAssembly: ${errorMessage(e)}`);
+    throw compileError(what, e);
   }
 }
 
@@ -128,7 +220,7 @@ async function compileResponse(response: Response): Promise<WebAssembly.Module> 
     try {
       return await WebAssembly.compileStreaming(response);
     } catch (e) {
-      throw new WasmLoadError(`lstm-wasm: ${what} does not compile as WebAssembly: ${errorMessage(e)}`);
+      throw compileError(what, e);
     }
   }
   return compileBytes(new Uint8Array(await response.arrayBuffer()), what);
@@ -239,6 +331,12 @@ function describeValue(value: unknown): string {
   }
   if (typeof value === 'function') return 'a function';
   return `${typeof value} ${String(value)}`;
+}
+
+function compileError(what: string, e: unknown): WasmLoadError {
+  // The relaxed build fails to compile exactly where relaxed SIMD is missing: say so.
+  const hint = relaxedSimdSupported() ? '' : ' (if it is lstm_wasm_relaxed.wasm, the relaxed-SIMD build: this engine does not run relaxed SIMD; load lstm_wasm.wasm)';
+  return new WasmLoadError(`lstm-wasm: ${what} does not compile as WebAssembly: ${errorMessage(e)}${hint}`);
 }
 
 function errorMessage(e: unknown): string {

@@ -53,6 +53,8 @@ export function jsBackend(): Backend {
   const heap = new JsHeap();
   return {
     name: 'js',
+    simd: null,
+    wasmModule: null,
     k: jsKernels(heap),
     alloc: (bytes) => heap.alloc(bytes),
     free: (ptr, bytes) => heap.free(ptr, bytes),
