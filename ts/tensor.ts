@@ -11,6 +11,7 @@ import { DTypeError, DisposedError, OutOfMemoryError, ShapeError, ValueError, fo
 import { MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, formatBytes } from './backend/limits';
 import { adopt, allocationSite, keep, memory, release } from './memory';
 import { chained } from './chained';
+import type { ValuesIndices } from './ops/selection';
 
 export type DType = 'float32' | 'int32';
 export type TensorData = Float32Array | Int32Array | number[] | NestedNumbers;
@@ -295,13 +296,13 @@ export class Tensor {
   }
   /** The largest element (0-d), or with `dim` the values and int32 indices along it. */
   max(): Tensor;
-  max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
-  max(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+  max(dim: number, keepdim?: boolean): ValuesIndices;
+  max(dim?: number, keepdim = false): Tensor | ValuesIndices {
     return dim === undefined ? chained().max(this) : chained().max(this, dim, keepdim);
   }
   min(): Tensor;
-  min(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
-  min(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+  min(dim: number, keepdim?: boolean): ValuesIndices;
+  min(dim?: number, keepdim = false): Tensor | ValuesIndices {
     return dim === undefined ? chained().min(this) : chained().min(this, dim, keepdim);
   }
   /** int32 index of the largest element (of the flattened tensor when `dim` is undefined). */
@@ -311,8 +312,13 @@ export class Tensor {
   argmin(dim?: number, keepdim = false): Tensor {
     return chained().argmin(this, dim, keepdim);
   }
-  topk(k: number, dim = -1, largest = true, sorted = true): { values: Tensor; indices: Tensor } {
+  /** The k largest (smallest) along `dim`, sorted: `[values, indices]`, also by name. */
+  topk(k: number, dim = -1, largest = true, sorted = true): ValuesIndices {
     return chained().topk(this, k, dim, largest, sorted);
+  }
+  /** Sorted along `dim` (ascending, or `descending`), stable: `[values, indices]`, also by name. */
+  sort(dim = -1, descending = false): ValuesIndices {
+    return chained().sort(this, dim, descending);
   }
   /** PyTorch `gather` along `dim` with an int32 `index`. */
   gather(dim: number, index: Tensor): Tensor {

@@ -28,6 +28,12 @@ describe("docs/api.md's Coming-from-PyTorch table", () => {
       expect(() => new nn.LSTM(4, 5, { num_layers: 2 } as never)).toThrowError(/numLayers/);
       const [out, [h, c]] = lstm.forward(zeros([3, 6, 4]), [zeros([2, 3, 5]), zeros([2, 3, 5])]);
       expect([out.shape, h.shape, c.shape]).toEqual([[3, 6, 5], [2, 3, 5], [2, 3, 5]]);
+      const { output, hN, cN } = lstm.forward(zeros([3, 6, 4]));
+      expect([output.shape, hN.shape, cN.shape]).toEqual([[3, 6, 5], [2, 3, 5], [2, 3, 5]]);
+      const [, topi] = out.topk(1);
+      expect(topi.dtype).toBe('int32');
+      const [sortedValues, sortedIndices] = tensor([2, 3, 1]).sort(0, true);
+      expect([Array.from(sortedValues.toArray()), Array.from(sortedIndices.toArray())]).toEqual([[3, 2, 1], [1, 0, 2]]);
       class M extends Module {
         encoder = new nn.LSTM(4, 5);
         head = new nn.Linear(5, 2);

@@ -1,7 +1,7 @@
 /** Modules (PyTorch `torch.nn`). */
 export { Module, Parameter, isParameter, type StateValue } from './module';
 export { Linear, Embedding, type LinearOptions, type EmbeddingOptions } from './linear';
-export { RNNBase, RNN, LSTM, GRU, type RNNBaseOptions, type LSTMOptions, type RNNOptions, type ForwardOptions } from './rnn';
+export { RNNBase, RNN, LSTM, GRU, type RNNBaseOptions, type LSTMOptions, type RNNOptions, type ForwardOptions, type LSTMOutput, type RNNOutput } from './rnn';
 export { LSTMCell, GRUCell, RNNCell, type CellOptions, type RNNCellOptions } from './cells';
 export { Sequential, ModuleList } from './containers';
 export { Dropout, Identity, type DropoutOptions } from './dropout';

@@ -463,13 +463,13 @@ export class LSTM extends RNNBase {
     }
   }
 
-  /** Returns [output, [hN, cN]]; hx = [h0, c0] (both, or neither for zeros). */
-  forward(input: Tensor, hx?: [Tensor, Tensor] | null, options: ForwardOptions = {}): [Tensor, [Tensor, Tensor]] {
+  /** Returns [output, [hN, cN]], also by name ({ output, hN, cN }); hx = [h0, c0] (both, or neither for zeros). */
+  forward(input: Tensor, hx?: [Tensor, Tensor] | null, options: ForwardOptions = {}): LSTMOutput {
     if (hx !== undefined && hx !== null && (!Array.isArray(hx) || hx.length !== 2)) {
       throw new ValueError('LSTM.forward: hx must be [h0, c0]');
     }
     const { output, hN, cN } = this.run(input, hx ? hx[0] : null, hx ? hx[1] : null, options);
-    return [output, [hN, cN as Tensor]];
+    return Object.assign([output, [hN, cN as Tensor]] as [Tensor, [Tensor, Tensor]], { output, hN, cN: cN as Tensor });
   }
 }
 
@@ -480,10 +480,10 @@ export class GRU extends RNNBase {
     super('GRU', 'GRU', inputSize, hiddenSize, withoutProjection('GRU', recurrentOptions('GRU', third, rest, GRU_KEYS)));
   }
 
-  /** Returns [output, hN]. */
-  forward(input: Tensor, h0?: Tensor | null, options: ForwardOptions = {}): [Tensor, Tensor] {
+  /** Returns [output, hN], also by name ({ output, hN }). */
+  forward(input: Tensor, h0?: Tensor | null, options: ForwardOptions = {}): RNNOutput {
     const { output, hN } = this.run(input, h0 ?? null, null, options);
-    return [output, hN];
+    return Object.assign([output, hN] as [Tensor, Tensor], { output, hN });
   }
 }
 
@@ -500,13 +500,21 @@ export class RNN extends RNNBase {
     this.nonlinearity = nl;
   }
 
-  /** Returns [output, hN]. */
-  forward(input: Tensor, h0?: Tensor | null, options: ForwardOptions = {}): [Tensor, Tensor] {
+  /** Returns [output, hN], also by name ({ output, hN }). */
+  forward(input: Tensor, h0?: Tensor | null, options: ForwardOptions = {}): RNNOutput {
     const { output, hN } = this.run(input, h0 ?? null, null, options);
-    return [output, hN];
+    return Object.assign([output, hN] as [Tensor, Tensor], { output, hN });
   }
 }
 
+
+/**
+ * `LSTM.forward`'s result, by position as PyTorch's tuple (`const [output, [hN, cN]] = lstm.forward(x)`)
+ * or by name (`const { output, hN, cN } = lstm.forward(x)`).
+ */
+export type LSTMOutput = [output: Tensor, state: [hN: Tensor, cN: Tensor]] & { output: Tensor; hN: Tensor; cN: Tensor };
+/** `GRU.forward`'s and `RNN.forward`'s result: `[output, hN]`, or `{ output, hN }`. */
+export type RNNOutput = [output: Tensor, hN: Tensor] & { output: Tensor; hN: Tensor };
 
 /** Set while `RNNBase.quantizedFrom` builds a copy: its constructor makes no parameters. */
 let buildingQuantized = false;

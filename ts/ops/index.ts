@@ -52,6 +52,7 @@ export const min = named('min', selection.min);
 export const argmax = named('argmax', selection.argmax);
 export const argmin = named('argmin', selection.argmin);
 export const topk = named('topk', selection.topk);
+export const sort = named('sort', selection.sort);
 export const gather = named('gather', selection.gather);
 export type { ValuesIndices } from './selection';
 export const clone = named('clone', arithmetic.clone);
@@ -94,7 +95,7 @@ export { backward };
 bindChainedOps({
   toDType,
   add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt,
-  ge, maskedFill, max, min, argmax, argmin, topk, gather, clone, matmul, sum, mean, reshape,
+  ge, maskedFill, max, min, argmax, argmin, topk, sort, gather, clone, matmul, sum, mean, reshape,
   transpose, slice, tanh, sigmoid, relu, softmax, logSoftmax, backward, mT, permute, unsqueeze,
   squeeze, flatten, expand, repeat, select, narrow,
 });

@@ -1,6 +1,6 @@
 /**
  * Selections along a dim: max/min (whole tensor, or values and indices along a dim), argmax/argmin,
- * topk, gather. Indices are int32 (PyTorch: int64). Orders follow PyTorch: NaN is larger than
+ * topk, sort, gather. Indices are int32 (PyTorch: int64). Orders follow PyTorch: NaN is larger than
  * every number (so max, min and argmax of a line holding NaN pick the NaN), and among equal values
  * the first index wins (PyTorch's CPU max/argmax do the same; its topk order among ties is
  * unspecified, here lower index first). Gradients: along a dim, the gradient goes to the selected
@@ -13,10 +13,28 @@ import { IndexError, ShapeError, ValueError, formatShape } from '../errors';
 import { assertFloat, assertInt, assertTensor, normalizeDim, splitAt } from './util';
 import { scalarTensor } from './broadcast';
 
-export interface ValuesIndices {
-  values: Tensor;
-  /** int32 positions along the dim. */
-  indices: Tensor;
+/**
+ * Values and their int32 positions along the dim, by name or by position, as PyTorch's named
+ * tuples: `const { values, indices } = x.topk(3)` and `const [values, indices] = x.topk(3)` (for
+ * `values, indices = x.topk(3)`) are the same.
+ */
+export type ValuesIndices = [values: Tensor, indices: Tensor] & { values: Tensor; indices: Tensor };
+
+/** `[values, indices]`, with the two also by name. */
+function valuesIndices(values: Tensor, indices: Tensor): ValuesIndices {
+  return Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
+}
+
+/** Records the gradient of values picked from x along a dim: g scattered back to the saved indices. */
+function recordPicked(op: string, values: Tensor, indices: Tensor, x: Tensor, outer: number, d: number, k: number, inner: number): void {
+  if (!needsGrad(x)) return;
+  const saved = copyInt(indices);
+  recordMulti([values], op, [x], ([g]) => {
+    if (g === null) return [null];
+    const gx = new Tensor(x.shape);
+    backend().k.lw_gather_backward(gx.ptr, g.ptr, saved.ptr, outer, d, k, inner);
+    return [gx];
+  }, [saved]);
 }
 
 function reducedShape(shape: readonly number[], dim: number, keepdim: boolean): number[] {
@@ -55,16 +73,8 @@ function selectAlong(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean
   const d0 = normalizeDim(op, dim, x.ndim);
   assertNonEmptyDim(op, x, d0);
   const { values, indices, outer, d, inner } = extremes(x, d0, reducedShape(x.shape, d0, keepdim), op === 'min');
-  if (needsGrad(x)) {
-    const saved = copyInt(indices);
-    recordMulti([values], op, [x], ([g]) => {
-      if (g === null) return [null];
-      const gx = new Tensor(x.shape);
-      backend().k.lw_gather_backward(gx.ptr, g.ptr, saved.ptr, outer, d, 1, inner);
-      return [gx];
-    }, [saved]);
-  }
-  return { values, indices };
+  recordPicked(op, values, indices, x, outer, d, 1, inner);
+  return valuesIndices(values, indices);
 }
 
 /** The whole tensor's max (min): a 0-d tensor; the gradient is split evenly among the tied extremes. */
@@ -151,16 +161,46 @@ export function topk(x: Tensor, k: number, dim = -1, largest = true, sorted = tr
   const values = new Tensor(shape);
   const indices = new Tensor(shape, 'int32');
   backend().k.lw_topk(values.ptr, indices.ptr, x.ptr, outer, d, inner, k, largest ? 1 : 0);
-  if (needsGrad(x)) {
-    const saved = copyInt(indices);
-    recordMulti([values], 'topk', [x], ([g]) => {
-      if (g === null) return [null];
-      const gx = new Tensor(x.shape);
-      backend().k.lw_gather_backward(gx.ptr, g.ptr, saved.ptr, outer, d, k, inner);
-      return [gx];
-    }, [saved]);
+  recordPicked('topk', values, indices, x, outer, d, k, inner);
+  return valuesIndices(values, indices);
+}
+
+/**
+ * PyTorch `sort`: the values along `dim` in ascending order (`descending`: descending), with their
+ * int32 positions; NaN sorts as larger than every number, and equal values keep their order (as
+ * PyTorch's `stable=True`). Values are differentiable. The order is found in JavaScript, O(n log n)
+ * per line: sorting is not a training hot loop.
+ */
+export function sort(x: Tensor, dim = -1, descending = false): ValuesIndices {
+  assertFloat('sort', 'x', x);
+  if (typeof descending !== 'boolean') throw new ValueError(`sort: descending must be a boolean, got ${String(descending)} (PyTorch: sort(dim=-1, descending=False))`);
+  const d0 = normalizeDim('sort', dim, Math.max(x.ndim, 1));
+  const [outer, d, inner] = x.ndim === 0 ? [1, 1, 1] : splitAt(x.shape, d0);
+  const values = new Tensor(x.shape);
+  const indices = new Tensor(x.shape, 'int32');
+  const src = x.f32().slice();
+  const out = values.f32();
+  const idx = indices.heapView() as Int32Array;
+  const sign = descending ? -1 : 1;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * d * inner + i;
+      const at = (j: number) => src[base + j * inner]!;
+      // Array.prototype.sort is stable: equal values keep their positions. NaN is the largest.
+      const order = Array.from({ length: d }, (_, j) => j).sort((a, b) => {
+        const va = at(a), vb = at(b);
+        const nanA = Number.isNaN(va), nanB = Number.isNaN(vb);
+        if (nanA || nanB) return nanA === nanB ? 0 : (nanA ? 1 : -1) * sign;
+        return va === vb ? 0 : (va < vb ? -1 : 1) * sign;
+      });
+      for (let j = 0; j < d; j++) {
+        out[base + j * inner] = at(order[j]!);
+        idx[base + j * inner] = order[j]!;
+      }
+    }
   }
-  return { values, indices };
+  recordPicked('sort', values, indices, x, outer, d, d, inner);
+  return valuesIndices(values, indices);
 }
 
 /**
