@@ -11,6 +11,7 @@ import { DTypeError, DisposedError, OutOfMemoryError, ShapeError, ValueError, fo
 import { MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, formatBytes } from './backend/limits';
 import { adopt, allocationSite, keep, memory, release } from './memory';
 import { chained } from './chained';
+import { formatTensor } from './format';
 import type { ValuesIndices } from './ops/selection';
 
 export type DType = 'float32' | 'int32';
@@ -230,8 +231,17 @@ export class Tensor {
     chained().backward(this, gradient);
   }
 
+  /**
+   * PyTorch's repr with the shape, dtype and origin: `tensor([[1.5000, 2.0000]], shape=[1, 2],
+   * dtype=float32, gradFn=<MulBackward>)`, summarized past 1000 elements (see ts/format.ts).
+   */
   toString(): string {
-    return `Tensor(${formatShape(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    return formatTensor(this);
+  }
+
+  /** What Node's `util.inspect` (and so `console.log`) prints: `toString()`, not the fields. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return formatTensor(this);
   }
 
   add(other: Tensor | number): Tensor {

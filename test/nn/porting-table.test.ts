@@ -30,6 +30,7 @@ describe("docs/api.md's Coming-from-PyTorch table", () => {
       expect([out.shape, h.shape, c.shape]).toEqual([[3, 6, 5], [2, 3, 5], [2, 3, 5]]);
       const { output, hN, cN } = lstm.forward(zeros([3, 6, 4]));
       expect([output.shape, hN.shape, cN.shape]).toEqual([[3, 6, 5], [2, 3, 5], [2, 3, 5]]);
+      expect(String(tensor([1, 2.5]))).toBe('tensor([1.0000, 2.5000], shape=[2], dtype=float32)');
       const [, topi] = out.topk(1);
       expect(topi.dtype).toBe('int32');
       const [sortedValues, sortedIndices] = tensor([2, 3, 1]).sort(0, true);

@@ -166,7 +166,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     params.forEach((p, i) => {
       if (!(p instanceof Tensor) || p.dtype !== 'float32') throw new DTypeError(`${name}: ${paramsName}[${i}] must be a float32 Tensor`);
       assertTensor(name, `${paramsName}[${i}]`, p);
-      if (!p.requiresGrad) throw new ValueError(`${name}: ${paramsName}[${i}] ${p.toString()} does not require grad`);
+      if (!p.requiresGrad) throw new ValueError(`${name}: ${paramsName}[${i}] (${formatShape(p.shape)}, ${p.dtype}) does not require grad`);
     });
     if (new Set(params).size !== params.length) throw new ValueError(`${name}: a parameter appears more than once in ${paramsName}`);
     others.forEach((g, gi) => {
