@@ -72,13 +72,42 @@ export function tensor(data: TensorData, shape?: readonly number[], options: Ten
   });
 }
 
-export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
-  checkOptions('zeros', options, TENSOR_KEYS);
-  options ??= {};
+/** A shape, then options: `(shape, options?)` or sizes as separate numbers, `(2, 3, options?)`. */
+export type SizesAndOptions<O> = [shape: readonly number[], options?: O] | [...sizes: number[], options: O] | number[];
+
+/**
+ * The shape and options of `zeros(2, 3)` or `zeros([2, 3], options)` (PyTorch takes both
+ * `torch.zeros(2, 3)` and `torch.zeros((2, 3))`). Anything else is a `ShapeError` that says so.
+ */
+export function sizesAndOptions<O>(op: string, args: readonly unknown[]): [readonly number[], O | undefined] {
+  if (Array.isArray(args[0])) {
+    if (args.length > 2) throw new ShapeError(`${op}: give the shape as one array or as separate numbers, not both (got ${args.length} arguments)`);
+    return [args[0] as number[], args[1] as O | undefined];
+  }
+  const last = args[args.length - 1];
+  const hasOptions = args.length > 0 && typeof last === 'object' && last !== null && !Array.isArray(last);
+  const sizes = hasOptions ? args.slice(0, -1) : args;
+  const bad = sizes.findIndex((s) => typeof s !== 'number');
+  if (sizes.length === 0 || bad >= 0) {
+    const got = sizes.length === 0 ? 'no shape' : `${typeof sizes[bad]} ${String(sizes[bad])} as size ${bad}`;
+    throw new ShapeError(`${op}: expected a shape, as an array ([2, 3]) or as numbers (2, 3), got ${got}`);
+  }
+  return [sizes as number[], (hasOptions ? last : undefined) as O | undefined];
+}
+
+/** Zeros: `zeros([2, 3])` or `zeros(2, 3)`, then options (`dtype`, `requiresGrad`). */
+export function zeros(shape: readonly number[], options?: TensorOptions): Tensor;
+export function zeros(...sizes: [...number[], TensorOptions] | number[]): Tensor;
+export function zeros(...args: unknown[]): Tensor {
+  const [shape, given] = sizesAndOptions<TensorOptions>('zeros', args);
+  checkOptions('zeros', given, TENSOR_KEYS);
+  const options = given ?? {};
   return runOp('zeros', () => new Tensor(shape, options.dtype ?? 'float32', options.requiresGrad ?? false));
 }
 
+/** `value` everywhere. The shape is one array (PyTorch's `full((2, 3), value)`). */
 export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
+  if (!Array.isArray(shape)) throw new ShapeError(`full: the shape must be an array, as PyTorch's full((2, 3), value): full([2, 3], value), got ${typeof shape} ${String(shape)}`);
   checkOptions('full', options, TENSOR_KEYS);
   options ??= {};
   return runOp('full', () => {
@@ -88,8 +117,13 @@ export function full(shape: readonly number[], value: number, options: TensorOpt
   });
 }
 
-export function ones(shape: readonly number[], options: TensorOptions = {}): Tensor {
-  return full(shape, 1, options);
+/** Ones: `ones([2, 3])` or `ones(2, 3)`, then options. */
+export function ones(shape: readonly number[], options?: TensorOptions): Tensor;
+export function ones(...sizes: [...number[], TensorOptions] | number[]): Tensor;
+export function ones(...args: unknown[]): Tensor {
+  const [shape, options] = sizesAndOptions<TensorOptions>('ones', args);
+  checkOptions('ones', options, TENSOR_KEYS);
+  return full(shape, 1, options ?? {});
 }
 
 export interface ArangeOptions {

@@ -6,6 +6,7 @@
 import { Tensor, type TensorOptions } from './tensor';
 import { DTypeError, ValueError } from './errors';
 import { checkOptions, optionKeys } from './options';
+import { sizesAndOptions } from './creation';
 
 export class Generator {
   private s = new Uint32Array(4);
@@ -145,14 +146,20 @@ function checkRandomOptions(name: string, options: RandomOptions | undefined): R
   return { ...options, generator: generatorOption(name, options?.generator) };
 }
 
-/** Standard-normal samples in the given shape. */
-export function randn(shape: readonly number[], options: RandomOptions = {}): Tensor {
-  options = checkRandomOptions('randn', options);
+/** Standard-normal samples in the given shape: `randn([2, 3])` or `randn(2, 3)`, then options. */
+export function randn(shape: readonly number[], options?: RandomOptions): Tensor;
+export function randn(...sizes: [...number[], RandomOptions] | number[]): Tensor;
+export function randn(...args: unknown[]): Tensor {
+  const [shape, given] = sizesAndOptions<RandomOptions>('randn', args);
+  const options = checkRandomOptions('randn', given);
   return normal_(new Tensor(shape, 'float32', options.requiresGrad ?? false), 0, 1, options.generator);
 }
 
-/** U[0, 1) samples in the given shape. */
-export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {
-  options = checkRandomOptions('rand', options);
+/** U[0, 1) samples in the given shape: `rand([2, 3])` or `rand(2, 3)`, then options. */
+export function rand(shape: readonly number[], options?: RandomOptions): Tensor;
+export function rand(...sizes: [...number[], RandomOptions] | number[]): Tensor;
+export function rand(...args: unknown[]): Tensor {
+  const [shape, given] = sizesAndOptions<RandomOptions>('rand', args);
+  const options = checkRandomOptions('rand', given);
   return uniform_(new Tensor(shape, 'float32', options.requiresGrad ?? false), 0, 1, options.generator);
 }

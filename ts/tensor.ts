@@ -60,6 +60,9 @@ export class Tensor {
    * tensor can hold (`MAX_TENSOR_ELEMENTS`) or than memory has room for, before allocating.
    */
   constructor(shape: readonly number[], dtype: DType = 'float32', requiresGrad = false) {
+    if (dtype !== 'float32' && dtype !== 'int32') {
+      throw new DTypeError(`${allocationSite()}dtype must be 'float32' or 'int32', got ${JSON.stringify(dtype)} (PyTorch's float64 and int64 are stored as these two)`);
+    }
     const size = checkedSize(shape, dtype);
     this.shape = Object.freeze(shape.slice());
     this.dtype = dtype;

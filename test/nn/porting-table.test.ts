@@ -17,6 +17,7 @@ describe("docs/api.md's Coming-from-PyTorch table", () => {
     tidy(() => {
       expect(tensor([[1, 2]]).shape).toEqual([1, 2]);
       expect(zeros([2, 3]).shape).toEqual([2, 3]);
+      expect(zeros(2, 3).shape).toEqual([2, 3]);
       const ids = tensor(new Int32Array([1, 2, 3]));
       expect(ids.dtype).toBe('int32');
       expect(ids.eq(2).dtype).toBe('float32');
