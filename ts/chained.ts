@@ -11,7 +11,7 @@ export type ChainedOps = Pick<typeof Ops,
   'toDType' |
   'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' |
   'pow' | 'clamp' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'maskedFill' | 'max' | 'min' |
-  'argmax' | 'argmin' | 'topk' | 'sort' | 'gather' | 'clone' | 'matmul' | 'sum' | 'mean' | 'reshape' |
+  'argmax' | 'argmin' | 'topk' | 'sort' | 'gather' | 'clone' | 'matmul' | 'bmm' | 'sum' | 'mean' | 'reshape' |
   'transpose' | 'slice' | 'mT' | 'permute' | 'unsqueeze' | 'squeeze' | 'flatten' | 'expand' |
   'repeat' | 'select' | 'narrow' |
   'tanh' | 'sigmoid' | 'relu' | 'softmax' | 'logSoftmax' | 'backward'>;

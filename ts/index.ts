@@ -25,7 +25,7 @@ export {
 } from './errors';
 export {
   add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt,
-  ge, where, maskedFill, max, min, argmax, argmin, topk, sort, gather, type ValuesIndices, matmul, sum,
+  ge, where, maskedFill, max, min, argmax, argmin, topk, sort, gather, type ValuesIndices, matmul, bmm, sum,
   mean, reshape, transpose, slice, concat, tanh, sigmoid, relu, softmax, logSoftmax, permute,
   unsqueeze, squeeze, flatten, expand, repeat, select, narrow, cat, stack,
 } from './ops/index';

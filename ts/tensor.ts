@@ -341,6 +341,10 @@ export class Tensor {
   maskedFill(mask: Tensor, value: number): Tensor {
     return chained().maskedFill(this, mask, value);
   }
+  /** PyTorch `bmm`: (B, n, m) @ (B, m, p), both 3-D. */
+  bmm(other: Tensor): Tensor {
+    return chained().bmm(this, other);
+  }
   matmul(other: Tensor): Tensor {
     return chained().matmul(this, other);
   }

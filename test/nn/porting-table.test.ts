@@ -32,6 +32,10 @@ describe("docs/api.md's Coming-from-PyTorch table", () => {
       const { output, hN, cN } = lstm.forward(zeros([3, 6, 4]));
       expect([output.shape, hN.shape, cN.shape]).toEqual([[3, 6, 5], [2, 3, 5], [2, 3, 5]]);
       expect(String(tensor([1, 2.5]))).toBe('tensor([1.0000, 2.5000], shape=[2], dtype=float32)');
+      expect(new nn.CrossEntropyLoss({ ignoreIndex: 0 }).forward(zeros([2, 3]), tensor(new Int32Array([1, 2]))).item()).toBeCloseTo(Math.log(3), 6);
+      expect(new nn.Softmax(1).forward(zeros([2, 4])).sum().item()).toBeCloseTo(2, 6);
+      expect(zeros([2, 3, 4]).bmm(zeros([2, 4, 5])).shape).toEqual([2, 3, 5]);
+      expect(zeros([3, 2]).softmax(0).shape).toEqual([3, 2]);
       const [, topi] = out.topk(1);
       expect(topi.dtype).toBe('int32');
       const [sortedValues, sortedIndices] = tensor([2, 3, 1]).sort(0, true);

@@ -5,6 +5,8 @@ export { RNNBase, RNN, LSTM, GRU, type RNNBaseOptions, type LSTMOptions, type RN
 export { LSTMCell, GRUCell, RNNCell, type CellOptions, type RNNCellOptions } from './cells';
 export { Sequential, ModuleList } from './containers';
 export { Dropout, Identity, type DropoutOptions } from './dropout';
+export { ReLU, Tanh, Sigmoid, Softmax, LogSoftmax } from './activation';
+export { CrossEntropyLoss, NLLLoss, MSELoss, BCEWithLogitsLoss } from './loss';
 export { LayerNorm, type LayerNormOptions } from './normalization';
 export * as utils from './utils';
 export { Stepper, type StepperOptions, type StepFunction, type StepResult } from './stepper';

@@ -58,6 +58,7 @@ export type { ValuesIndices } from './selection';
 export const clone = named('clone', arithmetic.clone);
 export const toDType = named('to', arithmetic.toDType);
 export const matmul = named('matmul', matmulOps.matmul);
+export const bmm = named('bmm', matmulOps.bmm);
 export const sum = named('sum', reduce.sum);
 export const mean = named('mean', reduce.mean);
 export const reshape = named('reshape', shape.reshape);
@@ -95,7 +96,7 @@ export { backward };
 bindChainedOps({
   toDType,
   add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt,
-  ge, maskedFill, max, min, argmax, argmin, topk, sort, gather, clone, matmul, sum, mean, reshape,
+  ge, maskedFill, max, min, argmax, argmin, topk, sort, gather, clone, matmul, bmm, sum, mean, reshape,
   transpose, slice, tanh, sigmoid, relu, softmax, logSoftmax, backward, mT, permute, unsqueeze,
   squeeze, flatten, expand, repeat, select, narrow,
 });

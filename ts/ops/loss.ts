@@ -36,7 +36,7 @@ export interface CrossEntropyOptions {
   /** (C) float32 rescaling of each class (PyTorch `weight`); the mean divides by the targets' weights. Not differentiated. */
   weight?: Tensor | null;
 }
-const CROSS_ENTROPY_KEYS = optionKeys<CrossEntropyOptions>({ ignoreIndex: true, reduction: true, labelSmoothing: true, weight: true });
+export const CROSS_ENTROPY_KEYS = optionKeys<CrossEntropyOptions>({ ignoreIndex: true, reduction: true, labelSmoothing: true, weight: true });
 
 export interface NLLLossOptions {
   ignoreIndex?: number;
@@ -44,7 +44,7 @@ export interface NLLLossOptions {
   /** (C) float32 rescaling of each class; the mean divides by the targets' weights. Not differentiated. */
   weight?: Tensor | null;
 }
-const NLL_KEYS = optionKeys<NLLLossOptions>({ ignoreIndex: true, reduction: true, weight: true });
+export const NLL_KEYS = optionKeys<NLLLossOptions>({ ignoreIndex: true, reduction: true, weight: true });
 
 export interface BCEWithLogitsOptions {
   reduction?: Reduction;
@@ -53,12 +53,12 @@ export interface BCEWithLogitsOptions {
   /** Broadcastable to input (usually (C), the last dim): the weight of positive targets. */
   posWeight?: Tensor | null;
 }
-const BCE_KEYS = optionKeys<BCEWithLogitsOptions>({ reduction: true, weight: true, posWeight: true });
+export const BCE_KEYS = optionKeys<BCEWithLogitsOptions>({ reduction: true, weight: true, posWeight: true });
 
 export interface MSELossOptions {
   reduction?: 'mean' | 'sum';
 }
-const MSE_KEYS = optionKeys<MSELossOptions>({ reduction: true });
+export const MSE_KEYS = optionKeys<MSELossOptions>({ reduction: true });
 
 function checkReduction(op: string, reduction: unknown): Reduction {
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {

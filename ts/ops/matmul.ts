@@ -22,6 +22,16 @@ export function sgemm(
   );
 }
 
+/** PyTorch `bmm`: (B, n, m) @ (B, m, p) -> (B, n, p), both 3-D with the same B (no broadcasting; `matmul` broadcasts). */
+export function bmm(a: Tensor, b: Tensor): Tensor {
+  assertFloat('bmm', 'a', a);
+  assertFloat('bmm', 'b', b);
+  if (a.ndim !== 3 || b.ndim !== 3 || a.shape[0] !== b.shape[0]) {
+    throw new ShapeError(`bmm: expected (B, n, m) and (B, m, p) with the same B, got ${formatShape(a.shape)} and ${formatShape(b.shape)} (matmul broadcasts)`);
+  }
+  return matmul(a, b);
+}
+
 export function matmul(a: Tensor, b: Tensor): Tensor {
   assertFloat('matmul', 'a', a);
   assertFloat('matmul', 'b', b);
