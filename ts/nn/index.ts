@@ -1,5 +1,5 @@
 /** Modules (PyTorch `torch.nn`). */
-export { Module, Parameter, isParameter, type StateValue } from './module';
+export { Module, Parameter, isParameter, type StateValue, type LoadStateDictOptions, type LoadStateDictResult } from './module';
 export { Linear, Embedding, type LinearOptions, type EmbeddingOptions } from './linear';
 export { RNNBase, RNN, LSTM, GRU, type RNNBaseOptions, type LSTMOptions, type RNNOptions, type ForwardOptions, type LSTMOutput, type RNNOutput } from './rnn';
 export { LSTMCell, GRUCell, RNNCell, type CellOptions, type RNNCellOptions } from './cells';

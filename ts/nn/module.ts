@@ -20,6 +20,7 @@ import { Tensor } from '../tensor';
 import { keep, untracked } from '../memory';
 import { DTypeError, DisposedError, ShapeError, ValueError, describeKind, formatShape } from '../errors';
 import { assertTensor } from '../checks';
+import { checkOptions, optionKeys } from '../options';
 
 /** Modules whose train() is running: a cycle through fields must not recurse forever. */
 const switching = new Set<Module>();
@@ -45,6 +46,26 @@ export function Parameter(t: Tensor): Tensor {
 /** True if `t` is a parameter (made by `addParameter` or marked by `Parameter`). */
 export function isParameter(t: unknown): boolean {
   return t instanceof Tensor && parameterTensors.has(t);
+}
+
+export interface LoadStateDictOptions {
+  /**
+   * PyTorch's `strict` (default true): every key of the module must be in the dict and no other;
+   * false loads the keys that match and reports the others (`missingKeys`, `unexpectedKeys`).
+   * Shapes must match either way.
+   */
+  strict?: boolean;
+  /** Load only the dict's keys under this prefix, stripped (`'encoder.'` for `encoder.*` of a combined file). */
+  prefix?: string;
+}
+const LOAD_KEYS = optionKeys<LoadStateDictOptions>({ strict: true, prefix: true });
+
+/** What `loadStateDict` did not load, as PyTorch's `load_state_dict` returns it. */
+export interface LoadStateDictResult {
+  /** The module's keys the dict did not have (always empty with `strict`). */
+  missingKeys: string[];
+  /** The dict's keys (under `prefix`, as written in the dict) the module does not have. */
+  unexpectedKeys: string[];
 }
 
 /** What `loadStateDict` accepts per key: a tensor, or raw data with a shape. */
@@ -196,21 +217,32 @@ export abstract class Module {
    * Copies values into the parameters. Keys must match exactly (strict, as PyTorch's default):
    * a missing, unexpected or mis-shaped key is a ShapeError/ValueError naming it.
    */
-  loadStateDict(dict: Record<string, StateValue>): void {
+  loadStateDict(dict: Record<string, StateValue>, options: LoadStateDictOptions = {}): LoadStateDictResult {
     this.assertAlive('loadStateDict');
-    const named = this.stateEntries();
-    const expected = new Set(named.map(([n]) => n));
-    const missing = named.map(([n]) => n).filter((n) => !(n in dict));
-    const unexpected = Object.keys(dict).filter((n) => !expected.has(n));
-    if (missing.length > 0 || unexpected.length > 0) {
+    checkOptions('loadStateDict', options, LOAD_KEYS);
+    const { strict = true, prefix = '' } = options ?? {};
+    if (typeof strict !== 'boolean') throw new ValueError(`loadStateDict: strict must be a boolean, got ${String(strict)}`);
+    if (typeof prefix !== 'string') throw new ValueError(`loadStateDict: prefix must be a string like 'encoder.', got ${String(prefix)}`);
+    // With a prefix, the dict's keys under it (prefix stripped) are this module's; the rest are not looked at.
+    const given = new Map<string, StateValue>();
+    for (const key of Object.keys(dict)) if (key.startsWith(prefix)) given.set(key.slice(prefix.length), dict[key]!);
+    const all = this.stateEntries();
+    const expected = new Set(all.map(([n]) => n));
+    const missingKeys = all.map(([n]) => n).filter((n) => !given.has(n));
+    const unexpectedKeys = [...given.keys()].filter((n) => !expected.has(n)).map((n) => prefix + n);
+    if (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0)) {
       const parts: string[] = [];
-      if (missing.length > 0) parts.push(`missing key(s): ${missing.join(', ')}`);
-      if (unexpected.length > 0) parts.push(`unexpected key(s): ${unexpected.join(', ')}`);
-      throw new ValueError(`loadStateDict: ${parts.join('; ')}`);
+      if (missingKeys.length > 0) parts.push(`missing key(s): ${missingKeys.join(', ')}`);
+      if (unexpectedKeys.length > 0) parts.push(`unexpected key(s): ${unexpectedKeys.join(', ')}`);
+      if (prefix === '' && missingKeys.length === all.length && unexpectedKeys.some((k) => k.includes('.'))) {
+        parts.push(`if the file holds more than this module, load its part with { prefix: '${unexpectedKeys[0]!.split('.')[0]}.' }`);
+      }
+      throw new ValueError(`loadStateDict: ${parts.join('; ')} (or { strict: false } to load the keys that match)`);
     }
+    const named = all.filter(([n]) => given.has(n));
     // Check every shape before writing anything, so a bad dict leaves the module untouched.
     const sources = named.map(([name, p]) => {
-      const v = dict[name];
+      const v = given.get(name)!;
       const shape = v instanceof Tensor ? v.shape : v.shape;
       if (shape.length !== p.shape.length || shape.some((d, i) => d !== p.shape[i])) {
         throw new ShapeError(`loadStateDict: ${name} has shape ${formatShape(shape)}, expected ${formatShape(p.shape)}`);
@@ -222,6 +254,7 @@ export abstract class Module {
       return data;
     });
     named.forEach(([, p], i) => p.f32().set(sources[i]));
+    return { missingKeys, unexpectedKeys };
   }
 
   /** Sets train mode (dropout on) recursively; returns this. */
