@@ -33,6 +33,8 @@ export type MultiBackwardFn = (gradOutputs: (Tensor | null)[]) => (Tensor | null
  */
 export class GradNode {
   private liveOutputs: number;
+  /** Set by a `backward()` without `retainGraph`, which freed the saved buffers: the node cannot run again. */
+  consumed = false;
 
   constructor(
     readonly name: string,
@@ -43,6 +45,13 @@ export class GradNode {
   ) {
     this.liveOutputs = outputs.length;
     for (const t of saved) keep(t);
+  }
+
+  /** Frees the saved buffers after a `backward()` that did not ask to retain the graph (PyTorch frees them too). */
+  consume(): void {
+    this.consumed = true;
+    for (const t of this.saved) t.dispose();
+    this.saved = [];
   }
 
   /** Called by `Tensor.dispose` of an output: the last one frees the saved buffers. */
@@ -150,14 +159,37 @@ interface Sinks {
   nonLeaf(t: Tensor, g: Tensor): void;
 }
 
-export function backward(root: Tensor, gradient?: Tensor): void {
+export interface BackwardOptions {
+  /**
+   * Keep the graph's saved buffers, so that it can be differentiated again (PyTorch
+   * `retain_graph=True`). Without it, backward frees them and a second backward through the same
+   * graph is an error, as in PyTorch.
+   */
+  retainGraph?: boolean;
+}
+const BACKWARD_KEYS = optionKeys<BackwardOptions>({ retainGraph: true });
+
+/**
+ * Reverse-mode autograd from `root` into the leaves' `.grad` (PyTorch `tensor.backward()`):
+ * `backward(root)`, `backward(root, gradient)`, with `{ retainGraph }` last.
+ */
+export function backward(root: Tensor, gradient?: Tensor | BackwardOptions | null, options?: BackwardOptions): void {
   assertTensor('backward', 'root', root);
-  if (gradient !== undefined) assertFloat('backward', 'gradient', gradient);
+  if (gradient !== undefined && gradient !== null && !(gradient instanceof Tensor)) {
+    if (options !== undefined) throw new ValueError('backward: give (gradient, options) or (options), not two options objects');
+    options = gradient;
+    gradient = undefined;
+  }
+  checkOptions('backward', options, BACKWARD_KEYS);
+  const retainGraph = options?.retainGraph ?? false;
+  if (typeof retainGraph !== 'boolean') throw new ValueError(`backward: retainGraph must be a boolean, got ${String(retainGraph)}`);
+  const seed = gradient ?? undefined;
+  if (seed !== undefined) assertFloat('backward', 'gradient', seed);
   if (!root.requiresGrad) {
     throw new LstmWasmError('backward: tensor does not require grad and has no grad_fn');
   }
   noteBackward();
-  runBackward('backward', [root], [gradient ?? null], {
+  const order = runBackward('backward', [root], [seed ?? null], {
     leaf(t, g) {
       if (t.grad === null) {
         t.grad = g;
@@ -172,6 +204,7 @@ export function backward(root: Tensor, gradient?: Tensor): void {
       else accumulateInto(t.grad, g);
     },
   });
+  if (!retainGraph) for (const node of order) node.consume();
 }
 
 const GRAD_KEYS = optionKeys<GradOptions>({ gradOutputs: true, allowUnused: true });
@@ -238,7 +271,8 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
 }
 
 /** Seeds each root with its gradient (ones for an implicit scalar one) and walks the graph. */
-function runBackward(op: string, roots: readonly Tensor[], seeds: readonly (Tensor | null)[], sinks: Sinks): void {
+/** Returns the nodes it ran. */
+function runBackward(op: string, roots: readonly Tensor[], seeds: readonly (Tensor | null)[], sinks: Sinks): GradNode[] {
   roots.forEach((root, i) => {
     const gradient = seeds[i];
     if (gradient === null && root.size !== 1) {
@@ -254,6 +288,12 @@ function runBackward(op: string, roots: readonly Tensor[], seeds: readonly (Tens
   const order = topologicalOrder(roots);
   // Fail before any allocation if the graph lost a tensor it needs.
   for (const node of order) {
+    if (node.consumed) {
+      throw new LstmWasmError(
+        `${op}: trying to go backward through the graph a second time (its ${node.name} step's saved buffers were freed by the ` +
+          'first backward()): pass { retainGraph: true } to the first backward() to differentiate the graph again',
+      );
+    }
     node.inputs.forEach((input, i) => {
       if (input.isDisposed) {
         throw new DisposedError(`${op}: input ${i} of ${node.name} (tensor #${input.id} ${formatShape(input.shape)}) was disposed before ${op}()`);
@@ -272,6 +312,7 @@ function runBackward(op: string, roots: readonly Tensor[], seeds: readonly (Tens
       for (const g of grads.values()) g.dispose();
     }
   });
+  return order;
 }
 
 /**

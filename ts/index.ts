@@ -12,7 +12,7 @@ export { init, isInitialized, backendName, backendInfo, wasmSimdSupported, relax
 export { Tensor, type DType, type TensorData, type TensorOptions, type NestedNumbers } from './tensor';
 export { tensor, zeros, ones, full, arange, type ArangeOptions } from './creation';
 export { tidy, keep, memory, setMemoryLimit, setDebugMemory, memoryReport, type MemoryInfo, type LiveTensorGroup } from './memory';
-export { noGrad, isGradEnabled, grad, type GradOptions } from './autograd';
+export { noGrad, isGradEnabled, grad, type GradOptions, type BackwardOptions } from './autograd';
 export { manualSeed, randn, rand, Generator, defaultGenerator, type RandomOptions } from './random';
 export * as F from './functional';
 export * as optim from './optim/index';

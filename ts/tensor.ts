@@ -6,7 +6,7 @@
  * (`x.add(y)`) call the ops bound in ts/chained.ts, so this file imports no op.
  */
 import { backend } from './backend/backend';
-import type { GradNode } from './autograd';
+import type { BackwardOptions, GradNode } from './autograd';
 import { DTypeError, DisposedError, OutOfMemoryError, ShapeError, ValueError, formatShape } from './errors';
 import { MAX_TENSOR_BYTES, MAX_TENSOR_ELEMENTS, formatBytes } from './backend/limits';
 import { adopt, allocationSite, keep, memory, release } from './memory';
@@ -229,9 +229,13 @@ export class Tensor {
     return this;
   }
 
-  /** Runs reverse-mode autograd from this tensor (scalar, or with an explicit `gradient`). */
-  backward(gradient?: Tensor): void {
-    chained().backward(this, gradient);
+  /**
+   * Runs reverse-mode autograd from this tensor (scalar, or with an explicit `gradient`), into the
+   * leaves' `.grad`. `{ retainGraph: true }` (last) keeps the graph for another backward; without
+   * it a second backward through the same graph throws, as in PyTorch.
+   */
+  backward(gradient?: Tensor | BackwardOptions | null, options?: BackwardOptions): void {
+    chained().backward(this, gradient, options);
   }
 
   /**

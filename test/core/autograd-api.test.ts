@@ -124,3 +124,34 @@ describe('leaks get a hint', () => {
     expect(() => setDebugMemory('yes' as unknown as boolean)).toThrowError(ValueError);
   });
 });
+
+describe('a second backward through the same graph (issue 23, item 7)', () => {
+  it('throws as PyTorch does, after the first freed the saved buffers; { retainGraph: true } keeps them', async () => {
+    const lw = await import('lstm-wasm');
+    await lw.init();
+    const { nn, tensor, memory, manualSeed, LstmWasmError, ValueError } = lw;
+    manualSeed(1);
+    const lstm = new nn.LSTM(3, 4);
+    const x = tensor(Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)), [2, 4, 3]);
+    const [out] = lstm.forward(x);
+    const loss = out.sum();
+    const before = memory().tensorBytes;
+    loss.backward({ retainGraph: true });
+    const g1 = Array.from(lstm.parameters()[0]!.grad!.toArray());
+    loss.backward(); // accumulates: twice the gradient; frees the graph's saved buffers
+    Array.from(lstm.parameters()[0]!.grad!.toArray()).forEach((v, i) => expect(v).toBeCloseTo(2 * g1[i]!, 5));
+    expect(memory().tensorBytes, 'the LSTM cache was freed by the backward without retainGraph').toBeLessThan(before);
+    expect(() => loss.backward()).toThrow(LstmWasmError);
+    expect(() => loss.backward()).toThrow(/second time.*\{ retainGraph: true \}/);
+    expect(() => loss.backward(undefined, { retain_graph: true } as never)).toThrow(/retainGraph/);
+    expect(() => loss.backward({ retainGraph: 1 } as never)).toThrow(ValueError);
+    // grad() never frees: the graph can be differentiated again.
+    const [y] = lstm.forward(x);
+    const l2 = y.sum();
+    const [gx] = lw.grad(l2, lstm.parameters()[0]!);
+    l2.backward();
+    gx!.dispose();
+    [x, out, loss, y, l2].forEach((t) => t.dispose());
+    lstm.dispose();
+  });
+});

@@ -50,9 +50,10 @@ describe('a node with several outputs', () => {
     const [out, [h, c]] = lstm.forward(x);
     out.dispose();
     c.dispose();
-    // The cache lives on with h: backward through h still works.
+    // The cache lives on with h: backward through h still works (retaining the graph, so the
+    // cache is still there afterwards: without it backward frees it, see autograd-api.test.ts).
     const loss = h.sum();
-    loss.backward();
+    loss.backward({ retainGraph: true });
     expect(lstm.parameters().every((p) => p.grad !== null)).toBe(true);
     loss.dispose();
     lstm.zeroGrad();

@@ -37,6 +37,10 @@ describe("docs/api.md's Coming-from-PyTorch table", () => {
       expect(zeros([2, 3, 4]).bmm(zeros([2, 4, 5])).shape).toEqual([2, 3, 5]);
       expect(zeros([3, 2]).softmax(0).shape).toEqual([3, 2]);
       expect(lstm.loadStateDict({ ...lstm.stateDict(), extra: zeros([1]) }, { strict: false }).unexpectedKeys).toEqual(['extra']);
+      const twice = zeros([2], { requiresGrad: true }).mul(2).sum();
+      twice.backward({ retainGraph: true });
+      twice.backward();
+      expect(() => twice.backward()).toThrowError(/retainGraph/);
       const [, topi] = out.topk(1);
       expect(topi.dtype).toBe('int32');
       const [sortedValues, sortedIndices] = tensor([2, 3, 1]).sort(0, true);
