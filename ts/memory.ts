@@ -48,6 +48,23 @@ export function adoptIntoScope(t: Tensor): void {
   if (scopes.length > 0) scopes[scopes.length - 1].add(t);
 }
 
+// ----- dicts a loader hands over ------------------------------------------------------------------
+
+const handedOver = new WeakSet<object>();
+
+/**
+ * Marks a dict of tensors a loader made for its caller to pass on (`loadSafetensors`): the
+ * `loadStateDict` that copies one of its tensors into a module frees it, so
+ * `model.loadStateDict(loadSafetensors(bytes))` leaves nothing behind.
+ */
+export function markHandedOver(dict: object): void {
+  handedOver.add(dict);
+}
+
+export function isHandedOver(dict: object): boolean {
+  return handedOver.has(dict);
+}
+
 // ----- leak hints ------------------------------------------------------------------------------
 
 /** Backward calls outside any scope in a row that each left more live tensors than the last. */

@@ -60,3 +60,35 @@ describe('loadStateDict', () => {
     [encoder, decoder, enc2, dec2].forEach((m) => m.dispose());
   });
 });
+
+describe('the loading idiom leaks nothing (issue 23, item 1, in part)', () => {
+  it('model.loadStateDict(loadSafetensors(bytes)) frees the loaded tensors; a dict of your own stays yours', async () => {
+    const { loadSafetensors, saveSafetensors, memory } = await import('lstm-wasm');
+    manualSeed(7);
+    const source = new nn.LSTM(3, 4, 2);
+    const bytes = saveSafetensors(source.stateDict());
+    const model = new nn.LSTM(3, 4, 2);
+    const live = memory().liveTensors;
+    model.loadStateDict(loadSafetensors(bytes));
+    expect(memory().liveTensors, 'live tensors before and after the idiom').toBe(live);
+    expect(values(model)).toEqual(values(source));
+    // A dict that is not a loader's (a module's stateDict, a copy) is left to its owner.
+    const own = loadSafetensors(bytes);
+    const copy = { ...own };
+    model.loadStateDict(copy);
+    expect(Object.values(own).every((t) => !t.isDisposed)).toBe(true);
+    // With a prefix, each part frees what it copied, and the other part is still there to load.
+    const combined = loadSafetensors(saveSafetensors({
+      ...Object.fromEntries(Object.entries(source.stateDict()).map(([k, v]) => [`a.${k}`, v])),
+      ...Object.fromEntries(Object.entries(source.stateDict()).map(([k, v]) => [`b.${k}`, v])),
+    }));
+    const before = memory().liveTensors;
+    model.loadStateDict(combined, { prefix: 'a.' });
+    expect(Object.entries(combined).filter(([, t]) => t.isDisposed).map(([k]) => k).every((k) => k.startsWith('a.'))).toBe(true);
+    expect(memory().liveTensors).toBe(before - Object.keys(combined).length / 2);
+    model.loadStateDict(combined, { prefix: 'b.' });
+    expect(Object.values(combined).every((t) => t.isDisposed)).toBe(true);
+    Object.values(own).forEach((t) => t.dispose());
+    [source, model].forEach((m) => m.dispose());
+  });
+});

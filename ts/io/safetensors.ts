@@ -15,6 +15,7 @@ import { Tensor } from '../tensor';
 import { tensor } from '../creation';
 import { FormatError, ValueError, formatShape } from '../errors';
 import { assertTensor } from '../checks';
+import { markHandedOver } from '../memory';
 import { describeValue, repeatedKey, scanJson, showName, showValue } from './json-guard';
 import { f16ToF32 } from '../float16';
 
@@ -143,9 +144,13 @@ export interface ParsedSafetensors {
 /**
  * Parses safetensors bytes into new tensors (owned by the caller). Corrupt, truncated or
  * unsupported input throws a FormatError that says what is wrong; nothing is allocated then.
+ * The dict is handed over: `module.loadStateDict(dict)` frees each tensor it copies from it, so
+ * `model.loadStateDict(loadSafetensors(bytes))` leaks nothing (pass `{ ...dict }` to keep them).
  */
 export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): Record<string, Tensor> {
-  return readSafetensors(bytes).tensors;
+  const { tensors } = readSafetensors(bytes);
+  markHandedOver(tensors);
+  return tensors;
 }
 
 /**

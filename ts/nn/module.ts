@@ -17,7 +17,7 @@
  * After `dispose()` every method but `dispose` throws a DisposedError.
  */
 import { Tensor } from '../tensor';
-import { keep, untracked } from '../memory';
+import { isHandedOver, keep, untracked } from '../memory';
 import { DTypeError, DisposedError, ShapeError, ValueError, describeKind, formatShape } from '../errors';
 import { assertTensor } from '../checks';
 import { checkOptions, optionKeys } from '../options';
@@ -254,6 +254,13 @@ export abstract class Module {
       return data;
     });
     named.forEach(([, p], i) => p.f32().set(sources[i]));
+    // A loader's dict is handed over (loadSafetensors): what was copied from it is freed here.
+    if (isHandedOver(dict)) {
+      for (const [name] of named) {
+        const v = given.get(name);
+        if (v instanceof Tensor && !v.isDisposed) v.dispose();
+      }
+    }
     return { missingKeys, unexpectedKeys };
   }
 
