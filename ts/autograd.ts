@@ -270,8 +270,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
   return result;
 }
 
-/** Seeds each root with its gradient (ones for an implicit scalar one) and walks the graph. */
-/** Returns the nodes it ran. */
+/** Seeds each root with its gradient (ones for an implicit scalar one) and walks the graph; returns the nodes it ran. */
 function runBackward(op: string, roots: readonly Tensor[], seeds: readonly (Tensor | null)[], sinks: Sinks): GradNode[] {
   roots.forEach((root, i) => {
     const gradient = seeds[i];

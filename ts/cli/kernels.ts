@@ -1,10 +1,10 @@
 /** Which build of the wasm the command runs (LSTM_WASM_SIMD), and the setup line that says so. */
 import { setFlagsFromString } from 'node:v8';
-import { backendInfo, relaxedSimdSupported } from '../init';
+import { backendInfo, relaxedSimdSupported, type SimdBuild } from '../init';
 import { UsageError } from './errors';
 
 let flagSet = false;
-let asked: 'auto' | 'relaxed' | 'simd128' = 'auto';
+let asked: SimdBuild | 'auto' = 'auto';
 
 /**
  * LSTM_WASM_SIMD (auto, relaxed or simd128; default auto), for `init({ simd })`. Node 20 and 21
@@ -13,7 +13,7 @@ let asked: 'auto' | 'relaxed' | 'simd128' = 'auto';
  * does not, so that the command computes as the library does in the same Node (bit for bit: a
  * checkpoint from a TrainingSession and from `lstm-wasm train` agree); the library never sets V8 flags.
  */
-export function simdChoice(): 'auto' | 'relaxed' | 'simd128' {
+export function simdChoice(): SimdBuild | 'auto' {
   const given = process.env.LSTM_WASM_SIMD ?? 'auto';
   if (given !== 'auto' && given !== 'relaxed' && given !== 'simd128') {
     throw new UsageError(`LSTM_WASM_SIMD must be auto, relaxed or simd128, got ${JSON.stringify(given)}`);

@@ -12,57 +12,50 @@ import {
 import { checkOptions } from '../options';
 import { Module } from './module';
 
-export class CrossEntropyLoss extends Module {
-  readonly options: Readonly<CrossEntropyOptions>;
+/** A loss function with its options, fixed when made. */
+abstract class Loss<O extends object> extends Module {
+  readonly options: Readonly<O>;
+  protected constructor(
+    name: string,
+    keys: readonly string[],
+    options: O,
+    private readonly loss: (input: Tensor, target: Tensor, options: O) => Tensor,
+  ) {
+    super();
+    checkOptions(name, options, keys);
+    this.options = { ...options };
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    this.assertAlive('forward');
+    return this.loss(input, target, this.options);
+  }
+}
+
+/** `F.crossEntropy(input, target, options)`: logits (N, C) or (C), int32 class targets. */
+export class CrossEntropyLoss extends Loss<CrossEntropyOptions> {
   constructor(options: CrossEntropyOptions = {}) {
-    super();
-    checkOptions('CrossEntropyLoss', options, CROSS_ENTROPY_KEYS);
-    this.options = { ...options };
-  }
-  /** `F.crossEntropy(input, target, options)`: logits (N, C) or (C), int32 class targets. */
-  forward(input: Tensor, target: Tensor): Tensor {
-    this.assertAlive('forward');
-    return crossEntropy(input, target, this.options);
+    super('CrossEntropyLoss', CROSS_ENTROPY_KEYS, options, crossEntropy);
   }
 }
 
-export class NLLLoss extends Module {
-  readonly options: Readonly<NLLLossOptions>;
+/** `F.nllLoss(input, target, options)`: log-probabilities (N, C), int32 class targets. */
+export class NLLLoss extends Loss<NLLLossOptions> {
   constructor(options: NLLLossOptions = {}) {
-    super();
-    checkOptions('NLLLoss', options, NLL_KEYS);
-    this.options = { ...options };
-  }
-  /** `F.nllLoss(input, target, options)`: log-probabilities (N, C), int32 class targets. */
-  forward(input: Tensor, target: Tensor): Tensor {
-    this.assertAlive('forward');
-    return nllLoss(input, target, this.options);
+    super('NLLLoss', NLL_KEYS, options, nllLoss);
   }
 }
 
-export class MSELoss extends Module {
-  readonly options: Readonly<MSELossOptions>;
+/** `F.mseLoss(input, target, options)`. */
+export class MSELoss extends Loss<MSELossOptions> {
   constructor(options: MSELossOptions = {}) {
-    super();
-    checkOptions('MSELoss', options, MSE_KEYS);
-    this.options = { ...options };
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    this.assertAlive('forward');
-    return mseLoss(input, target, this.options);
+    super('MSELoss', MSE_KEYS, options, mseLoss);
   }
 }
 
-export class BCEWithLogitsLoss extends Module {
-  readonly options: Readonly<BCEWithLogitsOptions>;
+/** `F.binaryCrossEntropyWithLogits(input, target, options)`. */
+export class BCEWithLogitsLoss extends Loss<BCEWithLogitsOptions> {
   constructor(options: BCEWithLogitsOptions = {}) {
-    super();
-    checkOptions('BCEWithLogitsLoss', options, BCE_KEYS);
-    this.options = { ...options };
-  }
-  /** `F.binaryCrossEntropyWithLogits(input, target, options)`. */
-  forward(input: Tensor, target: Tensor): Tensor {
-    this.assertAlive('forward');
-    return binaryCrossEntropyWithLogits(input, target, this.options);
+    super('BCEWithLogitsLoss', BCE_KEYS, options, binaryCrossEntropyWithLogits);
   }
 }

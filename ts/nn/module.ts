@@ -214,8 +214,11 @@ export abstract class Module {
   }
 
   /**
-   * Copies values into the parameters. Keys must match exactly (strict, as PyTorch's default):
-   * a missing, unexpected or mis-shaped key is a ShapeError/ValueError naming it.
+   * Copies values into the parameters. By default keys must match exactly (strict, as PyTorch's
+   * default): a missing or unexpected key is a ValueError naming it; `{ strict: false }` loads the
+   * keys that match and returns the others, `{ prefix }` looks only at the dict's keys under it.
+   * A mis-shaped key is a ShapeError either way, and nothing is written then. The tensors of a
+   * dict from `loadSafetensors` are freed as they are copied (see `markHandedOver`).
    */
   loadStateDict(dict: Record<string, StateValue>, options: LoadStateDictOptions = {}): LoadStateDictResult {
     this.assertAlive('loadStateDict');

@@ -26,7 +26,7 @@ function softmaxOp(name: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tens
   const last = inner === 1;
   const lastShape = [outer, inner, n];
   const xl = last ? x : swapped(x, outer, n, inner, lastShape);
-  let yl = new Tensor(last ? x.shape : lastShape);
+  const yl = new Tensor(last ? x.shape : lastShape);
   if (name === 'softmax') k.lw_softmax_forward(yl.ptr, xl.ptr, rows, n);
   else k.lw_log_softmax_forward(yl.ptr, xl.ptr, rows, n);
   if (!last) xl.dispose();
@@ -35,13 +35,13 @@ function softmaxOp(name: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tens
   if (!needsGrad(x)) return y;
   return record(y, name, [x], (g) => {
     const gl = last ? g : swapped(g, outer, n, inner, lastShape);
-    yl = last ? y : swapped(y, outer, n, inner, lastShape);
+    const ylast = last ? y : swapped(y, outer, n, inner, lastShape);
     const gxl = new Tensor(gl.shape); // zeroed: the backward kernels accumulate
-    if (name === 'softmax') k.lw_softmax_backward(gxl.ptr, gl.ptr, yl.ptr, rows, n);
-    else k.lw_log_softmax_backward(gxl.ptr, gl.ptr, yl.ptr, rows, n);
+    if (name === 'softmax') k.lw_softmax_backward(gxl.ptr, gl.ptr, ylast.ptr, rows, n);
+    else k.lw_log_softmax_backward(gxl.ptr, gl.ptr, ylast.ptr, rows, n);
     if (last) return [gxl];
     const gx = swapped(gxl, outer, inner, n, x.shape);
-    [gl, yl, gxl].forEach((t) => t.dispose());
+    [gl, ylast, gxl].forEach((t) => t.dispose());
     return [gx];
   });
 }

@@ -6,17 +6,18 @@
  * Float32Array and Int32Array arguments are transferred where the pool says so (a shard's inputs
  * and state, a summed gradient not in shared memory); a result's buffers are transferred back.
  */
+import type { WorkerBackend } from '../init';
 import type { GenerateOptions, LanguageModelConfig } from '../lm/language-model';
 import type { quantizedWeightsOf } from '../lm/quantize';
 import type { OptimizerStateDict } from '../optim/optimizer';
 import { protocol } from '../workers/protocol';
 
-export interface ReplicaSetup {
+/**
+ * With the trainer's backend, wasm build and compiled module (`backendForWorkers`): a replica on
+ * another build would round differently, and the worker's bundle carries no wasm.
+ */
+export interface ReplicaSetup extends Partial<WorkerBackend> {
   backend: 'wasm' | 'js';
-  /** The trainer's wasm build (null for js): a replica on the other build would round differently. */
-  simd?: 'relaxed' | 'simd128' | null;
-  /** The trainer's compiled wasm module (null for js): the worker's bundle carries none. */
-  wasm?: WebAssembly.Module | null;
   config: LanguageModelConfig;
   /** Train mode (dropout on) or eval mode, as the trainer's model. */
   training: boolean;

@@ -5,7 +5,7 @@
  * SIMD runs, and relaxed SIMD (`f32x4.relaxed_madd` in the GEMM), which Chrome 114+, Firefox 145+
  * and Node 22+ run (Node 20 with `--experimental-wasm-relaxed-simd`). By default the module is the
  * relaxed build where the engine validates relaxed SIMD and the SIMD128 build elsewhere
- * (`init({ simd })` forces either). Both are inlined into the package as base64 (wasm/inlined.ts),
+ * (`init({ simd })` forces either). Both are inlined into the package, gzipped, as base64 (wasm/inlined.ts),
  * each behind a dynamic import of its own, so that a browser downloads only the build it runs. The
  * entries that run on the page or in Node's main thread register them here (`setInlinedWasm`);
  * workers are handed the compiled module by the thread that starts them, so the worker's bundle
