@@ -37,26 +37,27 @@ function dimOf(name: string, given: unknown): number {
   return dim as number;
 }
 
-export class Softmax extends Module {
+/** An activation along one dim, given when made. */
+abstract class AlongDim extends Module {
   readonly dim: number;
-  constructor(dim: number | { dim: number }) {
+  protected constructor(name: string, dim: unknown, private readonly fn: (x: Tensor, dim: number) => Tensor) {
     super();
-    this.dim = dimOf('Softmax', dim);
+    this.dim = dimOf(name, dim);
   }
   forward(x: Tensor): Tensor {
     this.assertAlive('forward');
-    return softmax(x, this.dim);
+    return this.fn(x, this.dim);
   }
 }
 
-export class LogSoftmax extends Module {
-  readonly dim: number;
+export class Softmax extends AlongDim {
   constructor(dim: number | { dim: number }) {
-    super();
-    this.dim = dimOf('LogSoftmax', dim);
+    super('Softmax', dim, softmax);
   }
-  forward(x: Tensor): Tensor {
-    this.assertAlive('forward');
-    return logSoftmax(x, this.dim);
+}
+
+export class LogSoftmax extends AlongDim {
+  constructor(dim: number | { dim: number }) {
+    super('LogSoftmax', dim, logSoftmax);
   }
 }
