@@ -7,7 +7,7 @@
  * are consumed; only leaf gradients (`.grad`) survive, owned by their leaf tensor.
  */
 import { Tensor } from './tensor';
-import { adoptIntoScope, keep, noteBackward, runOp, untracked } from './memory';
+import { adoptIntoScope, keep, noteBackward, noteGraphNode, runOp, untracked } from './memory';
 import { ones } from './creation';
 import { DisposedError, LstmWasmError, ShapeError, ValueError, formatShape } from './errors';
 import { backend } from './backend/backend';
@@ -98,6 +98,7 @@ export function record(out: Tensor, name: string, inputs: Tensor[], backwardFn: 
  */
 export function recordMulti(outputs: Tensor[], name: string, inputs: Tensor[], backwardFn: MultiBackwardFn, saved: Tensor[] = []): void {
   const node = new GradNode(name, inputs, outputs, backwardFn, saved);
+  noteGraphNode();
   for (const out of outputs) {
     out.requiresGrad = true;
     out.gradFn = node;

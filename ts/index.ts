@@ -27,7 +27,7 @@ export {
   add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt,
   ge, where, maskedFill, max, min, argmax, argmin, topk, sort, gather, type ValuesIndices, matmul, bmm, sum,
   mean, reshape, transpose, slice, concat, tanh, sigmoid, relu, softmax, logSoftmax, permute,
-  unsqueeze, squeeze, flatten, expand, repeat, select, narrow, cat, stack,
+  unsqueeze, squeeze, flatten, expand, repeat, select, narrow, cat, stack, type Index, type Range,
 } from './ops/index';
 export * from './text/index';
 export * from './lm/index';

@@ -33,6 +33,7 @@ export function adopt(t: Tensor, bytes: number): void {
   if (untrackedDepth === 0 && scopes.length > 0) scopes[scopes.length - 1].add(t);
   if (opDepth > 0) createdInOps.push(t);
   if (creationSites !== null) creationSites.set(t, new Error().stack ?? '');
+  if (++createdInWindow === WINDOW) checkGrowth();
 }
 
 /** Called by `Tensor.dispose` once its data is freed. */
@@ -67,35 +68,97 @@ export function isHandedOver(dict: object): boolean {
 
 // ----- leak hints ------------------------------------------------------------------------------
 
+/**
+ * What a leak looks like, and so which idiom fixes it:
+ * - 'training': backward() calls outside tidy, the live count growing at each: a step per tidy.
+ * - 'graph': ops recording autograd graphs, no backward: evaluation or generation with grad on,
+ *   whose graphs hold their tensors: noGrad(() => tidy(...)).
+ * - 'untracked': ops outside any scope with grad off (or on untracked inputs): tidy(...).
+ * - 'loop-in-tidy': the count grows inside one tidy that spans a loop: a tidy per iteration.
+ */
+type LeakKind = 'training' | 'graph' | 'untracked' | 'loop-in-tidy';
+
+const LEAK_ADVICE: Record<LeakKind, string> = {
+  training:
+    'this looks like a training loop outside tidy(): run each step inside tidy(() => { ...; loss.backward(); optimizer.step(); }) ' +
+    '(it frees what the step made) or dispose() what you no longer need.',
+  graph:
+    'this looks like evaluation or generation with gradients on: every forward records a graph that holds its tensors. ' +
+    'Wrap each call in noGrad(() => tidy(() => ...)): noGrad stops the graphs, tidy frees the rest.',
+  untracked:
+    'tensors made outside tidy() are never freed by themselves: wrap each call or iteration in tidy(() => ...), ' +
+    'keep() what must outlive it, or dispose() what you no longer need.',
+  'loop-in-tidy':
+    'they are inside one tidy(), which frees only when it returns: if it wraps a whole loop, move it inside the loop ' +
+    '(a tidy per step or batch), and keep() what must outlive an iteration.',
+};
+
+const warnedLeaks = new Set<LeakKind>();
+
+function warnLeak(kind: LeakKind, seen: string): void {
+  if (warnedLeaks.has(kind)) return;
+  warnedLeaks.add(kind);
+  console.warn(
+    `lstm-wasm: ${liveTensors} tensors are live and ${seen}; ${LEAK_ADVICE[kind]} ` +
+      'setDebugMemory(true) and memoryReport() show where live tensors were created.',
+  );
+}
+
 /** Backward calls outside any scope in a row that each left more live tensors than the last. */
 let growingBackwards = 0;
 let liveAtLastBackward = -1;
-let leakWarned = false;
-/** The warning: at least GROWTH more live tensors at each of STREAK backward calls in a row, outside tidy. */
+/** The training hint: at least GROWTH more live tensors at each of STREAK backward calls in a row, outside tidy. */
 const GROWTH = 1;
 const STREAK = 5;
 
 /**
+ * The other hints watch allocations: every WINDOW tensors created, a check of how many are still
+ * live. When at least half of each of GROWING_WINDOWS windows in a row stayed live, tensors are
+ * piling up; what was happening (graphs recorded, backward calls, the scope) says which idiom fixes it.
+ */
+const WINDOW = 2048;
+const GROWING_WINDOWS = 3;
+let createdInWindow = 0;
+let liveAtWindow = 0;
+let growingWindows = 0;
+let graphsInWindow = 0;
+let backwardsInWindow = 0;
+
+/**
  * Called by `backward()`. When the live-tensor count keeps growing from one backward to the next
- * outside any `tidy`, the usual cause is a training loop that never frees its intermediates:
- * say so once, with the fix.
+ * outside any `tidy`, the usual cause is a training loop that never frees its intermediates.
  */
 export function noteBackward(): void {
-  if (leakWarned || scopes.length > 0) {
+  backwardsInWindow++;
+  if (scopes.length > 0) {
     liveAtLastBackward = -1;
     growingBackwards = 0;
     return;
   }
   growingBackwards = liveAtLastBackward >= 0 && liveTensors >= liveAtLastBackward + GROWTH ? growingBackwards + 1 : 0;
   liveAtLastBackward = liveTensors;
-  if (growingBackwards >= STREAK) {
-    leakWarned = true;
-    console.warn(
-      `lstm-wasm: ${liveTensors} tensors are live and the count has grown at every one of the last ${STREAK} backward() ` +
-        'calls made outside tidy(): run each step inside tidy(() => { ... }) (it frees what the step made) or ' +
-        'dispose() what you no longer need. setDebugMemory(true) and memoryReport() show where live tensors were created.',
-    );
-  }
+  if (growingBackwards >= STREAK) warnLeak('training', `the count has grown at every one of the last ${STREAK} backward() calls made outside tidy()`);
+}
+
+/** Called by autograd for each op it records. */
+export function noteGraphNode(): void {
+  graphsInWindow++;
+}
+
+/** Called by `adopt` every WINDOW tensors created. */
+function checkGrowth(): void {
+  const grew = liveTensors - liveAtWindow >= WINDOW / 2;
+  liveAtWindow = liveTensors;
+  growingWindows = grew ? growingWindows + 1 : 0;
+  const [graphs, backwards] = [graphsInWindow, backwardsInWindow];
+  createdInWindow = graphsInWindow = backwardsInWindow = 0;
+  if (growingWindows < GROWING_WINDOWS) return;
+  growingWindows = 0;
+  const seen = `more than half of the last ${GROWING_WINDOWS * WINDOW} tensors created are still live`;
+  if (scopes.length > 0) warnLeak('loop-in-tidy', seen);
+  else if (backwards > 0) warnLeak('training', seen);
+  else if (graphs > 0) warnLeak('graph', seen);
+  else warnLeak('untracked', seen);
 }
 
 // ----- debug mode: where live tensors were made ----------------------------------------------------

@@ -13,6 +13,7 @@ import { adopt, allocationSite, keep, memory, release } from './memory';
 import { chained } from './chained';
 import { formatTensor } from './format';
 import type { ValuesIndices } from './ops/selection';
+import type { Index } from './ops/indexing';
 
 export type DType = 'float32' | 'int32';
 export type TensorData = Float32Array | Int32Array | number[] | NestedNumbers;
@@ -37,6 +38,8 @@ function warnNonLeafGrad(): void {
 }
 
 export class Tensor {
+  /** `t[i]`: entry `i` (negative from the end) of dim 0, as PyTorch's `x[i]` (see `at`). */
+  readonly [index: number]: Tensor;
   readonly id = nextId++;
   readonly shape: readonly number[];
   readonly dtype: DType;
@@ -426,8 +429,21 @@ export class Tensor {
   narrow(dim: number, start: number, length: number): Tensor {
     return chained().narrow(this, dim, start, length);
   }
-  slice(dim: number, start: number, end?: number): Tensor {
-    return chained().slice(this, dim, start, end);
+  /**
+   * Entries `start:stop:step` of dim `dim`, as Python slices: negative bounds count from the end,
+   * bounds past the ends are clamped, `stop` defaults to the size (null too) and `step` to 1.
+   */
+  slice(dim: number, start: number | null = 0, stop: number | null = null, step = 1): Tensor {
+    return chained().slice(this, dim, start, stop, step);
+  }
+  /**
+   * PyTorch's `x[...]`: `x.at(':, -1')` is `x[:, -1]`, `x.at(0)` is `x[0]`, `x.at('1:5:2', null)`
+   * is `x[1:5:2, None]`. Each index is an integer (negative from the end; the dim is removed), a
+   * string of comma-separated Python indices (`':'`, `'a:b:s'`, `'...'`, `'None'`), a
+   * `{ start, stop, step }` range, or `null` for a new dim of size 1. A new tensor, with gradient.
+   */
+  at(...indices: Index[]): Tensor {
+    return chained().at(this, ...indices);
   }
   tanh(): Tensor {
     return chained().tanh(this);
@@ -445,6 +461,31 @@ export class Tensor {
     return chained().logSoftmax(this, dim);
   }
 }
+
+/**
+ * `t[0]`, `t[-1]`: a read of an integer-named property a tensor does not have reaches this proxy at
+ * the end of Tensor's prototype chain and becomes `t.at(i)` (PyTorch's `x[i]`), instead of a silent
+ * `undefined`. Writing `t[0] = v` is refused: tensors are not assigned in place by index. Every
+ * other property goes on to Object.prototype as before.
+ */
+const INTEGER_KEY = /^-?\d+$/;
+Object.setPrototypeOf(
+  Tensor.prototype,
+  new Proxy(Object.prototype, {
+    get(target, key, receiver) {
+      if (typeof key === 'string' && INTEGER_KEY.test(key)) return (receiver as Tensor).at(Number(key));
+      return Reflect.get(target, key, receiver);
+    },
+    set(target, key, value, receiver) {
+      if (typeof key === 'string' && INTEGER_KEY.test(key)) {
+        throw new ValueError(
+          `Tensor: t[${key}] = ... is not supported (tensors are not assigned in place by index): build the new values with where(mask, a, b), maskedFill or concat, or set the data before making the tensor`,
+        );
+      }
+      return Reflect.set(target, key, value, receiver);
+    },
+  }),
+);
 
 /** Sizes as PyTorch takes them: `f(2, 3)` or `f([2, 3])`. */
 function sizesArg(args: number[] | [number[]]): number[] {

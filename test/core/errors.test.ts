@@ -185,15 +185,17 @@ describe('index errors', () => {
     );
   });
 
-  it('slice out of bounds names the range and the dim size', () => {
-    expectFailure(IndexError, ['slice', '[2, 5)', 'size 4'], () => zeros([3, 4]).slice(1, 2, 5));
-    expectFailure(IndexError, ['slice', '[3, 2)'], () => zeros([3, 4]).slice(0, 3, 2));
-    expectFailure(IndexError, ['slice', '-1'], () => zeros([3, 4]).slice(0, -1, 2));
+  it('slice bounds past the ends are clamped and negative ones count from the end, as Python slices (issue 23); a bad step or bound is named', () => {
+    expect(zeros([3, 4]).slice(1, 2, 5).shape).toEqual([3, 2]);
+    expect(zeros([3, 4]).slice(0, 3, 2).shape).toEqual([0, 4]);
+    expect(zeros([3, 4]).slice(0, -1, 3).shape).toEqual([1, 4]);
+    expectFailure(ValueError, ['slice', 'step', '0:4:0', 'positive'], () => zeros([3, 4]).slice(1, 0, 4, 0));
+    expectFailure(IndexError, ['slice', 'stop', 'must be an integer'], () => zeros([3, 4]).slice(1, 0, 2.5));
   });
 
   it('a dim out of range', () => {
     expectFailure(IndexError, ['sum', 'dim 2', '2-D'], () => zeros([3, 4]).sum(2));
-    expectFailure(IndexError, ['slice', 'dim -3'], () => zeros([3, 4]).slice(-3, 0, 1));
+    expectFailure(IndexError, ['slice', 'dim=-3', '2-D'], () => zeros([3, 4]).slice(-3, 0, 1));
     expectFailure(IndexError, ['concat', 'dim 2'], () => concat([zeros([2, 2]), zeros([2, 2])], 2));
   });
 });

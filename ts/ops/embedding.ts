@@ -10,7 +10,7 @@ export function checkIds(op: string, ids: Tensor, count: number): void {
   const v = ids.heapView();
   for (let i = 0; i < v.length; i++) {
     if (v[i] < 0 || v[i] >= count) {
-      throw new IndexError(`${op}: token id ${v[i]} at position ${i} is out of range for ${count} embeddings`);
+      throw new IndexError(`${op}: token id ${v[i]} at position ${i} is out of range for ${count} ${op === 'oneHot' ? 'classes' : 'embeddings'}`);
     }
   }
 }
@@ -38,4 +38,30 @@ export function embedding(ids: Tensor, weight: Tensor, paddingIdx: number | null
     k.lw_embedding_backward(gw.ptr, g.ptr, ids.ptr, ids.size, count, dim, pad ?? -1);
     return [null, gw];
   });
+}
+
+/**
+ * int32 `ids` (any shape) -> int32 (...ids.shape, numClasses) with a 1 at each id, PyTorch's
+ * `F.one_hot` (int32 where PyTorch gives int64; `.float()` it for a float input). `numClasses`
+ * -1 (the default) means the largest id + 1. Not differentiable, as in PyTorch.
+ */
+export function oneHot(ids: Tensor, numClasses = -1): Tensor {
+  assertInt('oneHot', 'ids', ids);
+  if (typeof numClasses !== 'number' || !Number.isInteger(numClasses) || numClasses < -1) {
+    throw new IndexError(`oneHot: numClasses must be a non-negative integer or -1 (the largest id + 1), got ${String(numClasses)}`);
+  }
+  const v = ids.heapView();
+  let largest = -1;
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] < 0) throw new IndexError(`oneHot: id ${v[i]} at position ${i} is negative (class ids count from 0)`);
+    if (v[i] > largest) largest = v[i];
+  }
+  const classes = numClasses === -1 ? largest + 1 : numClasses;
+  if (numClasses === -1 && ids.size === 0) throw new IndexError('oneHot: cannot infer numClasses from an empty ids tensor; pass numClasses');
+  checkIds('oneHot', ids, classes);
+  const out = new Tensor([...ids.shape, classes], 'int32');
+  const hot = out.heapView(); // read after the allocation, which may have grown (detached) memory
+  const idsNow = ids.heapView();
+  for (let i = 0; i < idsNow.length; i++) hot[i * classes + idsNow[i]] = 1;
+  return out;
 }

@@ -20,6 +20,7 @@ import * as linearOps from './linear';
 import * as pointwise from './pointwise';
 import * as compareOps from './compare';
 import * as selection from './selection';
+import * as indexing from './indexing';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function named<F extends (...args: any[]) => any>(name: string, fn: F): F {
@@ -72,7 +73,9 @@ export const expand = named('expand', shape.expand);
 export const repeat = named('repeat', shape.repeat);
 export const select = named('select', shape.select);
 export const narrow = named('narrow', shape.narrow);
-export const slice = named('slice', shape.slice);
+export const slice = named('slice', indexing.slice);
+export const at = named('at', indexing.at);
+export type { Index, Range } from './indexing';
 export const concat = named('concat', shape.concat);
 /** PyTorch's name for `concat`. */
 export const cat = concat;
@@ -88,6 +91,7 @@ export const binaryCrossEntropyWithLogits = named('binaryCrossEntropyWithLogits'
 export const mseLoss = named('mseLoss', loss.mseLoss);
 export const dropout = named('dropout', dropoutOps.dropout);
 export const embedding = named('embedding', embeddingOps.embedding);
+export const oneHot = named('oneHot', embeddingOps.oneHot);
 export const linear = named('linear', linearOps.linear);
 export const layerNorm = named('layerNorm', normOps.layerNorm);
 export const swapLeadingDims = named('swapLeadingDims', shape.swapLeadingDims);
@@ -98,5 +102,5 @@ bindChainedOps({
   add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt,
   ge, maskedFill, max, min, argmax, argmin, topk, sort, gather, clone, matmul, bmm, sum, mean, reshape,
   transpose, slice, tanh, sigmoid, relu, softmax, logSoftmax, backward, mT, permute, unsqueeze,
-  squeeze, flatten, expand, repeat, select, narrow,
+  squeeze, flatten, expand, repeat, select, narrow, at,
 });

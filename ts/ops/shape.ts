@@ -1,6 +1,6 @@
 /**
  * Shape ops with PyTorch semantics: reshape/view, transpose, permute, unsqueeze, squeeze, flatten,
- * expand, repeat, select, slice/narrow, concat/cat, stack. Tensors are always contiguous, so each
+ * expand, repeat, select, narrow, concat/cat, stack (slices and Python indexing: indexing.ts). Tensors are always contiguous, so each
  * makes a new tensor (a copy); the backward moves the gradient back. Every data movement is one
  * kernel call per tensor: `lw_strided_copy` (a strided view into a strided window), with
  * `lw_transpose` (cache-blocked) where the copy is a swap of two adjacent blocks and `lw_copy`
@@ -103,14 +103,14 @@ function asTranspose(dims: number[], os: number[], xs: number[]): [number, numbe
 }
 
 /** A new tensor of `shape` holding x read through `strides` from element `at`. */
-function gather(x: Tensor, shape: readonly number[], strides: readonly number[], at = 0): Tensor {
+export function gather(x: Tensor, shape: readonly number[], strides: readonly number[], at = 0): Tensor {
   const out = new Tensor(shape, x.dtype);
   copyView(out, 0, contiguousStrides(shape), x, at, strides, shape);
   return out;
 }
 
 /** A zero tensor of `shape` with g written into the window (`strides`, from element `at`). */
-function scatter(shape: readonly number[], g: Tensor, strides: readonly number[], at = 0): Tensor {
+export function scatter(shape: readonly number[], g: Tensor, strides: readonly number[], at = 0): Tensor {
   const out = new Tensor(shape);
   copyView(out, at, strides, g, 0, contiguousStrides(g.shape), g.shape);
   return out;
@@ -121,7 +121,7 @@ function scatter(shape: readonly number[], g: Tensor, strides: readonly number[]
 // ---------------------------------------------------------------------------------------------
 
 /** A dim argument in [-ndim, ndim), normalized; the error names the argument. */
-function dimArg(op: string, name: string, dim: unknown, x: { shape: readonly number[] }, ndim = x.shape.length): number {
+export function dimArg(op: string, name: string, dim: unknown, x: { shape: readonly number[] }, ndim = x.shape.length): number {
   if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < -ndim || dim >= ndim) {
     throw new IndexError(
       `${op}: ${name}=${String(dim)} is out of range for a ${x.shape.length}-D tensor ${formatShape(x.shape)} ` +
@@ -347,18 +347,6 @@ function window(op: string, x: Tensor, d: number, start: number, length: number)
   const out = gather(x, shape, strides, start * strides[d]);
   if (!needsGrad(x)) return out;
   return record(out, op, [x], (g) => [scatter(x.shape, g, strides, start * strides[d])]);
-}
-
-/** Elements [start, end) of dim `dim` (0 <= start <= end <= size; `end` defaults to the size). */
-export function slice(x: Tensor, dim: number, start: number, end?: number): Tensor {
-  assertTensor('slice', 'x', x);
-  const d = normalizeDim('slice', dim, x.ndim);
-  const size = x.shape[d];
-  const stop = end ?? size;
-  if (!Number.isInteger(start) || !Number.isInteger(stop) || start < 0 || stop > size || start > stop) {
-    throw new IndexError(`slice: range [${start}, ${stop}) is out of bounds for dim ${d} of size ${size} (use narrow for negative starts)`);
-  }
-  return window('slice', x, d, start, stop - start);
 }
 
 /** `length` elements of dim `dim` from `start` (negative counts from the end), as PyTorch's `narrow`. */
