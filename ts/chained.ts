@@ -13,7 +13,7 @@ export type ChainedOps = Pick<typeof Ops,
   'pow' | 'clamp' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'maskedFill' | 'max' | 'min' |
   'argmax' | 'argmin' | 'topk' | 'sort' | 'gather' | 'clone' | 'matmul' | 'bmm' | 'sum' | 'mean' | 'reshape' |
   'transpose' | 'slice' | 'mT' | 'permute' | 'unsqueeze' | 'squeeze' | 'flatten' | 'expand' |
-  'repeat' | 'select' | 'narrow' | 'at' |
+  'repeat' | 'select' | 'narrow' | 'at' | 'flip' |
   'tanh' | 'sigmoid' | 'relu' | 'softmax' | 'logSoftmax' | 'backward'>;
 
 let bound: ChainedOps | null = null;

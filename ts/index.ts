@@ -17,6 +17,7 @@ export { manualSeed, randn, rand, Generator, defaultGenerator, type RandomOption
 export * as F from './functional';
 export * as optim from './optim/index';
 export * as nn from './nn/index';
+export * as data from './data/index';
 export { Module } from './nn/module';
 export { saveSafetensors, loadSafetensors, readSafetensors, type SafetensorsFile } from './io/safetensors';
 export {
@@ -27,7 +28,7 @@ export {
   add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt,
   ge, where, maskedFill, max, min, argmax, argmin, topk, sort, gather, type ValuesIndices, matmul, bmm, sum,
   mean, reshape, transpose, slice, concat, tanh, sigmoid, relu, softmax, logSoftmax, permute,
-  unsqueeze, squeeze, flatten, expand, repeat, select, narrow, cat, stack, type Index, type Range,
+  unsqueeze, squeeze, flatten, expand, repeat, select, narrow, cat, stack, flip, type Index, type Range,
 } from './ops/index';
 export * from './text/index';
 export * from './lm/index';

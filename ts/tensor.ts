@@ -445,6 +445,10 @@ export class Tensor {
   at(...indices: Index[]): Tensor {
     return chained().at(this, ...indices);
   }
+  /** The order of each of `dims` reversed (PyTorch `flip`): `x.flip(1)`, `x.flip(0, 1)` or `x.flip([0, 1])`. */
+  flip(...dims: number[] | [number[]]): Tensor {
+    return chained().flip(this, sizesArg(dims));
+  }
   tanh(): Tensor {
     return chained().tanh(this);
   }

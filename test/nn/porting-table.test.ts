@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  F, Generator, Module, ValueError, arange, cat, grad, init, keep, loadSafetensors, manualSeed, nn, noGrad, optim, saveSafetensors,
-  stack, tensor, tidy, zeros,
+  F, Generator, Module, ValueError, arange, cat, data, flip, grad, init, keep, loadSafetensors, manualSeed, nn, noGrad, optim, saveSafetensors,
+  stack, tensor, tidy, zeros, type Tensor,
 } from 'lstm-wasm';
 
 beforeAll(async () => {
@@ -70,6 +70,14 @@ describe("docs/api.md's Coming-from-PyTorch table", () => {
       expect(cat([x, x], 0).shape).toEqual([4, 3, 4]);
       expect(stack([x, x], 0).shape).toEqual([2, 2, 3, 4]);
       expect(x.mT.shape).toEqual([2, 4, 3]);
+      expect([x.at(':, -1').shape, x[0].shape, x.at('1:5:2, None').shape, x.at('..., 0').shape]).toEqual([[2, 4], [3, 4], [1, 1, 3, 4], [2, 3]]);
+      expect(x.at(0, { start: 1, stop: 5, step: 2 }, null).shape).toEqual([1, 1, 4]);
+      expect(() => {
+        (x as unknown as Tensor[])[0] = x;
+      }).toThrowError(/where/);
+      expect([x.narrow(0, 1, 1).shape, x.slice(-1, 2, -1).shape]).toEqual([[1, 3, 4], [2, 3, 1]]);
+      expect([arange(3).flip(0).tolist(), flip(arange(4).reshape(2, 2), [0, 1]).tolist()]).toEqual([[2, 1, 0], [[3, 2], [1, 0]]]);
+      expect(F.oneHot(tensor(new Int32Array([1, 4])), 5).float().sum(1).tolist()).toEqual([1, 1]);
       expect(() => x.T).toThrowError(/mT/);
       expect(logits.argmax(1).toArray()).toEqual(new Int32Array([2, 0]));
       const { values, indices } = logits.max(1);
@@ -86,6 +94,20 @@ describe("docs/api.md's Coming-from-PyTorch table", () => {
       expect((x as unknown as { add_?: unknown }).add_).toBeUndefined();
       // @ts-expect-error lr is required, as in PyTorch: the types say so, and so does the runtime.
       expect(() => new optim.SGD(m.parameters())).toThrowError(ValueError);
+      const ds = new data.TensorDataset(zeros([10, 4]), arange(10));
+      const loader = new data.DataLoader(ds, { batchSize: 4, shuffle: true, dropLast: true, generator: new Generator(0) });
+      const sizes: number[] = [];
+      for (const [xb, yb] of loader) sizes.push(xb.shape[0], yb.shape[0]);
+      expect([loader.length, sizes]).toEqual([2, [4, 4, 4, 4]]);
+      expect(() => new data.DataLoader(ds, { batch_size: 4 } as never)).toThrowError(/batchSize/);
+      const [trainSet, validSet] = data.randomSplit(ds, [0.8, 0.2], new Generator(0));
+      expect([trainSet.length, validSet.length, trainSet instanceof data.Subset]).toEqual([8, 2, true]);
+      const seqs = [zeros([3, 4]), zeros([1, 4])];
+      const padded = nn.utils.rnn.padSequence(seqs, { batchFirst: true });
+      expect(padded.shape).toEqual([2, 3, 4]);
+      const packedLike = new nn.LSTM(4, 5, { batchFirst: true });
+      expect(packedLike.forward(padded, null, { lengths: nn.utils.rnn.sequenceLengths(seqs) }).hN.shape).toEqual([1, 2, 5]);
+      packedLike.dispose();
       opt.dispose();
       m.dispose();
       seq.dispose();

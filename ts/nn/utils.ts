@@ -1,10 +1,15 @@
-/** Gradient clipping (PyTorch `torch.nn.utils.clip_grad_norm_` / `clip_grad_value_`). */
+/**
+ * PyTorch's `torch.nn.utils`: gradient clipping (`clip_grad_norm_` / `clip_grad_value_`) here, and
+ * `rnn` (`nn.utils.rnn.padSequence`, `sequenceLengths`).
+ */
 import { Tensor } from '../tensor';
 import { backend } from '../backend/backend';
 import { DTypeError, ValueError } from '../errors';
 import { assertTensor } from '../checks';
 import { checkOptions, optionKeys } from '../options';
 import { Module } from './module';
+
+export * as rnn from './rnn-utils';
 
 /** What the clip functions take: a module (its parameters), a tensor, or any iterable of tensors. */
 export type ParamSource = Module | Tensor | Iterable<Tensor>;

@@ -75,6 +75,7 @@ export const select = named('select', shape.select);
 export const narrow = named('narrow', shape.narrow);
 export const slice = named('slice', indexing.slice);
 export const at = named('at', indexing.at);
+export const flip = named('flip', indexing.flip);
 export type { Index, Range } from './indexing';
 export const concat = named('concat', shape.concat);
 /** PyTorch's name for `concat`. */
@@ -102,5 +103,5 @@ bindChainedOps({
   add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, abs, pow, clamp, eq, ne, lt, le, gt,
   ge, maskedFill, max, min, argmax, argmin, topk, sort, gather, clone, matmul, bmm, sum, mean, reshape,
   transpose, slice, tanh, sigmoid, relu, softmax, logSoftmax, backward, mT, permute, unsqueeze,
-  squeeze, flatten, expand, repeat, select, narrow, at,
+  squeeze, flatten, expand, repeat, select, narrow, at, flip,
 });

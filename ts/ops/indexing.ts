@@ -6,9 +6,10 @@
  * back through the same window into zeros.
  */
 import { Tensor } from '../tensor';
+import { backend } from '../backend/backend';
 import { needsGrad, record } from '../autograd';
 import { IndexError, ValueError, describeArg, describeKind, formatShape } from '../errors';
-import { assertTensor } from './util';
+import { assertTensor, splitAt } from './util';
 import { contiguousStrides, dimArg, gather, scatter } from './shape';
 
 /** A Python slice `start:stop:step`; an absent part takes Python's default. */
@@ -95,7 +96,7 @@ function resolveRange(op: string, range: Range, size: number, text: string): [nu
   const step = range.step ?? 1;
   if (typeof step !== 'number' || !Number.isInteger(step)) throw new IndexError(`${op}: step of range ${text} must be an integer, got ${describeArg(step)}`);
   if (step <= 0) {
-    throw new ValueError(`${op}: step of range ${text} is ${step}; steps must be positive (as in PyTorch; to reverse a dim, index it with a positive step and flip the result's order yourself)`);
+    throw new ValueError(`${op}: step of range ${text} is ${step}; steps must be positive (as in PyTorch; to reverse dims, use x.flip(dims))`);
   }
   const start = bound(op, range.start, size, 0, 'start', text);
   const stop = bound(op, range.stop, size, size, 'stop', text);
@@ -172,4 +173,46 @@ function stridedWindow(op: string, x: Tensor, shape: readonly number[], strides:
   const out = gather(x, shape, strides, offset);
   if (!needsGrad(x)) return out;
   return record(out, op, [x], (g) => [scatter(x.shape, g, strides, offset)]);
+}
+
+/** x with the order of each of `dims` reversed (PyTorch's `flip`; negative dims count from the end). */
+export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
+  assertTensor('flip', 'x', x);
+  const list = typeof dims === 'number' ? [dims] : dims;
+  if (!Array.isArray(list)) throw new IndexError(`flip: dims must be a dim or an array of dims, got ${describeKind(dims)}`);
+  const ds = list.map((d) => dimArg('flip', 'dims', d, x));
+  const twice = ds.find((d, i) => ds.indexOf(d) !== i);
+  if (twice !== undefined) throw new IndexError(`flip: dim ${twice} appears more than once in dims [${list.join(', ')}]`);
+  const out = flipDims(x, ds);
+  if (!needsGrad(x)) return out;
+  return record(out, 'flip', [x], (g) => [flipDims(g, ds)]);
+}
+
+/** A new tensor: x with each of `ds` reversed, one gather per dim (a copy for none), recording nothing. */
+function flipDims(x: Tensor, ds: readonly number[]): Tensor {
+  if (ds.length === 0) return gather(x, x.shape, contiguousStrides(x.shape));
+  let out = x;
+  for (const d of ds) {
+    const next = flipDim(out, d);
+    if (out !== x) out.dispose();
+    out = next;
+  }
+  return out;
+}
+
+/** One dim reversed: a gather along it with indices size-1 .. 0. */
+function flipDim(x: Tensor, d: number): Tensor {
+  const [outer, size, inner] = splitAt(x.shape, d);
+  const index = new Tensor(x.shape, 'int32');
+  const out = new Tensor(x.shape, x.dtype);
+  try {
+    const v = index.heapView();
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < size; j++) v.fill(size - 1 - j, (o * size + j) * inner, (o * size + j + 1) * inner);
+    }
+    backend().k.lw_gather(out.ptr, x.ptr, index.ptr, outer, size, size, inner);
+  } finally {
+    index.dispose();
+  }
+  return out;
 }
