@@ -22,11 +22,10 @@
  * top two logits of the classifier's final rows, and of every greedy decoding step, recorded by
  * the fixture as decode_min_gap, are apart by more than 100 * LOSS_TOL: checked below).
  *
- * Differences from PyTorch met while porting, worked around here (see the comments marked PORT):
- * - no `flip`, and `gather` refuses int32 data: the reversed source is built by `select`ing its
- *   columns in reverse and `stack`ing them.
- * - no `arange`: the time axis of the generator's targets is built in JavaScript.
- * - `h_n[-1]` is `hN.select(0, -1)`; `token.item() == EOS` compares an int32 item.
+ * Written in the idioms a PyTorch user brings (issue 23): `hN[-1]` for `h_n[-1]`, `src.flip(1)`,
+ * `tgt.at(':, :-1')` for `tgt[:, :-1]`, `src.at(`${i}:${i + 1}`)` for `src[i:i + 1]`, `arange`,
+ * destructured results. One difference from PyTorch remains (marked PORT): there is no `sin` or
+ * `cos` op, so the generator's target curves are computed in JavaScript.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -107,7 +106,7 @@ class Classifier extends Module {
   forward(x: Tensor): Tensor {                          // x: (B, T) token ids
     const emb = this.embedding.forward(x);              // (B, T, E)
     const [, [hN]] = this.lstm.forward(emb);            // hN: (numLayers, B, H)
-    return this.fc.forward(hN.select(0, -1));           // PORT: h_n[-1]; (B, C)
+    return this.fc.forward(hN[-1]);                     // (B, C)
   }
 }
 
@@ -231,11 +230,9 @@ describe('tutorial 2: seq2seq (LSTM encoder -> LSTM decoder), teacher forcing, g
     const optimizer = new optim.Adam(model.parameters(), { lr: f.lr });
     tidy(() => {
       const src = ids(f.src);
-      const [B, S] = src.shape;
-      // PORT: torch has src.flip(1); lstm-wasm has no flip: gather the columns in reverse order.
-      const reversed = src.gather(1, arange(S - 1, -1, -1).unsqueeze(0).expand(B, S));
-      const tgt = cat([reversed, full([B, 1], EOS, { dtype: 'int32' })], 1);
-      const tgtIn = cat([full([B, 1], SOS, { dtype: 'int32' }), tgt.narrow(1, 0, S)], 1);
+      const [B] = src.shape;
+      const tgt = cat([src.flip(1), full([B, 1], EOS, { dtype: 'int32' })], 1);   // reversed, then EOS
+      const tgtIn = cat([full([B, 1], SOS, { dtype: 'int32' }), tgt.at(':, :-1')], 1);   // shifted right
       expect(Array.from(tgt.toArray())).toEqual(f.tgt.data);
       expect(Array.from(tgtIn.toArray())).toEqual(f.tgt_in.data);
 
@@ -253,7 +250,7 @@ describe('tutorial 2: seq2seq (LSTM encoder -> LSTM decoder), teacher forcing, g
       losses.forEach((l, i) => expectLoss(l, f.losses[i], `loss at step ${i}`));
       expectClose(noGrad(() => model.forward(src, tgtIn)), f.logits_after, LOSS_TOL, 'logits after');
 
-      const decoded = Array.from({ length: B }, (_, i) => model.greedyDecode(src.narrow(0, i, 1), f.max_len));
+      const decoded = Array.from({ length: B }, (_, i) => model.greedyDecode(src.at(`${i}:${i + 1}`), f.max_len));
       expect(f.decode_min_gap).toBeGreaterThan(100 * LOSS_TOL);
       expect(decoded).toEqual(f.decoded);
     });
@@ -305,9 +302,9 @@ describe('tutorial 3: one-to-many generator (conditioning vector -> GRUCell loop
     tidy(() => {
       const cond = tensor(Float32Array.from(f.cond.data), f.cond.shape);
       const steps = f.steps;
-      // PORT: torch.arange has no twin here; the time axis t = (1..steps)/steps is built in JS.
-      const t = Array.from({ length: steps }, (_, i) => Math.fround((i + 1) / steps));
-      const curves = [1, 2, 3].map((k) => t.flatMap((ti) => [Math.sin(k * ti), Math.cos(k * ti)]));
+      const t = arange(1, steps + 1).float().div(steps);
+      // PORT: torch.sin and torch.cos have no twin here: the curves are computed in JavaScript.
+      const curves = [1, 2, 3].map((k) => Array.from(t.toArray()).flatMap((ti) => [Math.sin(Math.fround(k * ti)), Math.cos(Math.fround(k * ti))]));
       const target = tensor(Float32Array.from(curves.flat()), [3, steps, 2]);
       // float32 sin/cos in torch vs Math.sin rounded once: a few ulps at most.
       expectClose(target, f.target, 1e-6, 'target curves');
