@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   F, Generator, Module, ValueError, arange, cat, data, flip, grad, init, keep, loadSafetensors, manualSeed, nn, noGrad, optim, saveSafetensors,
-  stack, tensor, tidy, zeros, type Tensor,
+  stack, tensor, tidy, where, zeros, type Tensor,
 } from 'lstm-wasm';
 
 beforeAll(async () => {
@@ -92,6 +92,11 @@ describe("docs/api.md's Coming-from-PyTorch table", () => {
       const bytes = saveSafetensors(m.stateDict());
       m.loadStateDict(loadSafetensors(bytes));
       expect((x as unknown as { add_?: unknown }).add_).toBeUndefined();
+      expect(tensor(Float32Array.from(tensor([0, Math.PI / 2]).toArray(), Math.sin)).toArray()).toEqual(new Float32Array([0, 1]));
+      const mask = tensor([1, 0, 1]);
+      expect(tensor([5, 6, 7]).maskedFill(mask.eq(0), 0).tolist()).toEqual([5, 0, 7]);
+      expect(where(mask, tensor([5, 6, 7]), 0).tolist()).toEqual([5, 0, 7]);
+      expect(() => x.at(mask as never)).toThrowError(/gather/);
       // @ts-expect-error lr is required, as in PyTorch: the types say so, and so does the runtime.
       expect(() => new optim.SGD(m.parameters())).toThrowError(ValueError);
       const ds = new data.TensorDataset(zeros([10, 4]), arange(10));
