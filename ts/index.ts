@@ -20,6 +20,7 @@ export * as nn from './nn/index';
 export * as data from './data/index';
 export { Module } from './nn/module';
 export { saveSafetensors, loadSafetensors, readSafetensors, type SafetensorsFile } from './io/safetensors';
+export { loadTorch, readTorch, type TorchFile, type TorchDict, type TorchValue, type TorchDtype, type TorchTensorInfo } from './io/torch/load-torch';
 export {
   LstmWasmError, ShapeError, DTypeError, IndexError, DisposedError, NotInitializedError, WasmLoadError, FormatError, ValueError,
   SettingError, OutOfMemoryError, WorkerError,

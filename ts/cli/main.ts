@@ -14,6 +14,7 @@ import { generateCommand, GENERATE } from './generate';
 import { evalCommand, EVAL } from './eval';
 import { predictCommand, PREDICT } from './predict';
 import { quantizeCommand, QUANTIZE } from './quantize';
+import { convertCommand, CONVERT } from './convert';
 // Bundled into dist/cli.js at build time (only this field), so it is right wherever the file runs.
 import { version } from '../../package.json';
 
@@ -26,6 +27,8 @@ Commands:
   predict [--checkpoint <f>]  the likeliest next tokens after --prime, with probabilities
   quantize --checkpoint <f> --dtype int8|float16 --out <f>
                               the model with smaller weights, for generation and evaluation
+  convert <model.pt> --out <f>
+                              a torch.save state_dict as safetensors (its pickle is never run)
 
 Run 'lstm-wasm <command> --help' for a command's options, 'lstm-wasm --version' (or 'version')
 for the version. Through npx, put flags after the command: npx lstm-wasm train --help.
@@ -43,6 +46,7 @@ const COMMANDS: Record<string, { spec: Command<FlagTable>; run: (argv: string[])
   eval: { spec: EVAL, run: evalCommand },
   predict: { spec: PREDICT, run: predictCommand },
   quantize: { spec: QUANTIZE, run: quantizeCommand },
+  convert: { spec: CONVERT, run: convertCommand },
 };
 
 setInlinedWasm(inlinedWasm);
