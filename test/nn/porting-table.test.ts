@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  F, Generator, Module, ValueError, arange, cat, data, flip, grad, init, keep, loadSafetensors, manualSeed, nn, noGrad, optim, saveSafetensors,
+  F, Generator, Module, ValueError, arange, cat, data, flip, grad, init, keep, loadSafetensors, loadTorch, manualSeed, nn, noGrad, optim, saveSafetensors,
   stack, tensor, tidy, where, zeros, type Tensor,
 } from 'lstm-wasm';
 
@@ -91,6 +91,10 @@ describe("docs/api.md's Coming-from-PyTorch table", () => {
       expect(arange(5).toArray()).toEqual(new Int32Array([0, 1, 2, 3, 4]));
       const bytes = saveSafetensors(m.stateDict());
       m.loadStateDict(loadSafetensors(bytes));
+      const pt = readFileSync(new URL('../fixtures/torch/lstm_all.pt', import.meta.url));
+      const fromTorch = new nn.LSTM(4, 5, { numLayers: 2, bidirectional: true, batchFirst: true, dropout: 0.25, projSize: 3 });
+      expect(fromTorch.loadStateDict(loadTorch(pt))).toEqual({ missingKeys: [], unexpectedKeys: [] });
+      fromTorch.dispose();
       expect((x as unknown as { add_?: unknown }).add_).toBeUndefined();
       expect(tensor(Float32Array.from(tensor([0, Math.PI / 2]).toArray(), Math.sin)).toArray()).toEqual(new Float32Array([0, 1]));
       const mask = tensor([1, 0, 1]);
