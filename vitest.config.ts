@@ -28,6 +28,7 @@ const RELAXED_SUITES = [
   'test/nn/cells-fixtures.test.ts',
   'test/nn/gradcheck-rnn.test.ts',
   'test/nn/tutorials.test.ts',
+  'test/nn/official-tutorials.test.ts',
   'test/nn/decode-step.test.ts',
   'test/nn/quantize.test.ts',
   'test/nn/stepper.test.ts',
