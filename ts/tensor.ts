@@ -122,6 +122,16 @@ export class Tensor {
     return this.shape.length;
   }
 
+  /** PyTorch's `x.dim()`: the number of dims, as `ndim`. */
+  dim(): number {
+    return this.shape.length;
+  }
+
+  /** PyTorch's `x.numel()`: the number of elements, as `size` (which is a number here, not PyTorch's `x.size()`: use `shape`). */
+  numel(): number {
+    return this.size;
+  }
+
   /** True for tensors not produced by a differentiable op (inputs, parameters). */
   get isLeaf(): boolean {
     return this.gradFn === null;

@@ -75,6 +75,7 @@ describe("docs/api.md's Coming-from-PyTorch table", () => {
       expect(() => {
         (x as unknown as Tensor[])[0] = x;
       }).toThrowError(/where/);
+      expect([x.shape, x.shape[0], x.numel(), x.size, x.dim(), x.ndim]).toEqual([[2, 3, 4], 2, 24, 24, 3, 3]);
       expect([x.narrow(0, 1, 1).shape, x.slice(-1, 2, -1).shape]).toEqual([[1, 3, 4], [2, 3, 1]]);
       expect([arange(3).flip(0).tolist(), flip(arange(4).reshape(2, 2), [0, 1]).tolist()]).toEqual([[2, 1, 0], [[3, 2], [1, 0]]]);
       expect(F.oneHot(tensor(new Int32Array([1, 4])), 5).float().sum(1).tolist()).toEqual([1, 1]);
