@@ -17,7 +17,7 @@ export default defineConfig([
     dts: { entry: { index: 'ts/index.ts' } },
     // scripts/build-wasm.sh has already put the .wasm files in place, and the builds below
     // run alongside: clean everything else.
-    clean: ['!lstm_wasm.wasm', '!lstm_wasm_relaxed.wasm', '!cli.js', '!cli.js.map', '!index.cjs', '!index.cjs.map', '!index.d.cts', '!pretrained.*'],
+    clean: ['!lstm_wasm.wasm', '!lstm_wasm_relaxed.wasm', '!cli.js', '!cli.js.map', '!index.cjs', '!index.cjs.map', '!index.d.cts', '!pretrained.*', '!onnx.*'],
   },
   {
     // The CommonJS build: one file (both wasm builds inlined in it; CommonJS is for Node).
@@ -37,6 +37,16 @@ export default defineConfig([
     dts: true,
     external: ['lstm-wasm'],
     shims: true,
+  },
+  {
+    // `lstm-wasm/onnx`: ONNX models in and out, its own entry for the same reason. It imports the
+    // package by name (external), and protobufjs, a dependency of the package (external too: tsup
+    // leaves dependencies to the caller's resolver), so that only code importing it loads either.
+    ...EACH,
+    entry: { onnx: 'ts/onnx/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    external: ['lstm-wasm'],
   },
   {
     // The `lstm-wasm` command (package.json "bin"): Node only, ESM, self-contained.

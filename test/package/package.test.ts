@@ -98,7 +98,7 @@ describe('built package', () => {
     // A conditional entry (import/require, each with types and code) counts as each of its files.
     const targetsOf = (t: unknown): string[] => (typeof t === 'string' ? [t] : Object.values(t as object).flatMap(targetsOf));
     const others = Object.entries(pkg.exports).filter(([key]) => key !== '.' && key !== './package.json').flatMap(([key, t]) => targetsOf(t).map((f) => [key, f])) as [string, string][];
-    expect(others.map(([key]) => key)).toEqual(expect.arrayContaining(['./worker', './corpus/kjv.txt.gz', './pretrained']));
+    expect(others.map(([key]) => key)).toEqual(expect.arrayContaining(['./worker', './corpus/kjv.txt.gz', './pretrained', './onnx']));
     for (const [key, target] of others) {
       expect(existsSync(fileURLToPath(new URL(`../../${target}`, import.meta.url))), `${key} -> ${target}`).toBe(true);
       expect(pkg.files.some((f: string) => target.startsWith(`./${f}`)), `${target} is in "files" (published)`).toBe(true);

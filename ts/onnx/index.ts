@@ -1,0 +1,17 @@
+/**
+ * `lstm-wasm/onnx`: ONNX models in (and, to come, out). This first layer reads a .onnx file into
+ * plain checked data (`readOnnx`) and says which of its operators a runtime lacks
+ * (`unsupportedOps`).
+ *
+ *   import { readOnnx } from 'lstm-wasm/onnx';
+ *   const model = readOnnx(new Uint8Array(await (await fetch('model.onnx')).arrayBuffer()));
+ *   model.graph.nodes.map((n) => n.opType);   // ['Gather', 'Shape', ..., 'LSTM', ...]
+ *
+ * Its own entry point, so that the core bundle does not carry protobufjs (a dependency of the
+ * package that only this entry imports). Errors are the package's own (`FormatError` from
+ * `lstm-wasm`): this entry imports the package by name and shares the caller's instance.
+ */
+export { readOnnx } from './read';
+export { unsupportedOps, opKey, type UnsupportedOp } from './ops';
+export type { OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxTensorData, OnnxValueInfo, OnnxOpsetImport, OnnxAttributeValue } from './model';
+export type { OnnxDataType } from './data-types';
