@@ -10,10 +10,13 @@ const pkg = JSON.parse(read('package.json'));
 const typedoc = JSON.parse(read('typedoc.json').replace(/^\s*\/\/.*$/gm, ''));
 
 describe('API reference (TypeDoc)', () => {
-  it('is built by npm run docs with an exact-pinned TypeDoc, from the package\'s entry points (the root and lstm-wasm/pretrained)', () => {
+  it('is built by npm run docs with an exact-pinned TypeDoc, from every typed entry point of the package', () => {
     expect(pkg.scripts.docs).toBe('typedoc');
     expect(pkg.devDependencies.typedoc).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(typedoc.entryPoints).toEqual(['ts/index.ts', 'ts/pretrained.ts']);
+    expect(typedoc.entryPoints).toEqual(['ts/index.ts', 'ts/pretrained.ts', 'ts/onnx/index.ts']);
+    // One per export with types: the root, lstm-wasm/pretrained, lstm-wasm/onnx.
+    const typed = Object.keys(pkg.exports).filter((k) => typeof pkg.exports[k] === 'object' && pkg.exports[k].import?.types);
+    expect(typed).toEqual(['.', './pretrained', './onnx']);
   });
 
   it('fails on any warning, and does not hide what is undocumented', () => {
