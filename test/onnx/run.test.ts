@@ -5,8 +5,12 @@
  * test/fixtures/onnx/expected.json, inputs as recorded, every output against onnxruntime's (`ort`),
  * elementwise after Math.fround, within TOLERANCE = 1e-5 (measured: at most 1.2e-7, float32
  * summation order). call2 of lstm_state_io is fed the hN/cN this runtime computed for call1, as
- * lstm-wasm tensors. Then: a model with an operator outside the set (GRU) is refused at load,
- * wrong feeds are typed errors, and no tensor outlives run() and dispose().
+ * lstm-wasm tensors. gru_bidir_classifier (batch-first bidirectional GRU, linear_before_reset=1,
+ * Transpose/Reshape/Gemm/LogSoftmax) and rnn_relu_bidir_seq_lens (bidirectional Relu RNN with
+ * sequence_lens through a Cast) and rnn_seq_lens (unsorted lengths: TopK, Gather along the batch,
+ * ScatterElements for the inverse order) the same way. Then: a model with an operator outside the
+ * set and a GRU with linear_before_reset=0 are refused at load, wrong feeds are typed errors, and
+ * no tensor outlives run() and dispose().
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -111,26 +115,80 @@ describe('lstm_state_io.onnx', () => {
   });
 });
 
+describe.each([
+  ['gru_bidir_classifier', ['x'], ['log_probs', 'h_n']],
+  ['rnn_relu_bidir_seq_lens', ['x', 'lengths'], ['output', 'h']],
+  ['rnn_seq_lens', ['x', 'lengths'], ['output', 'h']],
+] as const)('%s.onnx', (model, inputNames, outputNames) => {
+  it("every case's outputs equal onnxruntime's", () => {
+    const file = `${model}.onnx`;
+    const start = memory().liveTensors;
+    const session = load(file);
+    expect(session.inputNames).toEqual(inputNames);
+    expect(session.outputNames).toEqual(outputNames);
+    for (const c of expected.models[model]!.cases) {
+      const { diff, outputs } = runCase(session, model, file, c);
+      measured[`${file} ${c.name}`] = diff;
+      expect(diff, c.name).toBeLessThan(TOLERANCE);
+      Object.values(outputs).forEach((t) => t.dispose());
+    }
+    session.dispose();
+    expect(memory().liveTensors).toBe(start);
+  });
+});
+
 describe('refusals', () => {
   it('a model with an operator outside the set is refused at load, each named with its node', () => {
     const start = memory().liveTensors;
+    const bytes = encodeModel({
+      irVersion: 8,
+      producerName: 'lstm-wasm tests',
+      opsetImport: [{ domain: '', version: 14 }],
+      graph: {
+        name: 'unsupported',
+        input: [valueInfo('x', ['T', 3])],
+        output: [valueInfo('z', ['T', 3])],
+        initializer: [floatTensor('w', [3, 3])],
+        node: [
+          { name: 'mm', opType: 'MatMul', input: ['x', 'w'], output: ['y'] },
+          { name: 'my_tanh', opType: 'Tanh', input: ['y'], output: ['t'] },
+          { name: 'my_softmax', opType: 'Softmax', input: ['t'], output: ['z'] },
+        ],
+      },
+    });
     let err: unknown;
     try {
-      load('gru_bidir_classifier.onnx');
+      loadOnnx(bytes);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OnnxUnsupportedError);
+    expect((err as OnnxUnsupportedError).unsupported).toEqual([
+      { op: 'Tanh', node: 'my_tanh', what: 'the operator' },
+      { op: 'Softmax', node: 'my_softmax', what: 'the operator' },
+    ]);
+    expect((err as Error).message).toBe("loadOnnx: this runtime does not support Tanh (node 'my_tanh'); Softmax (node 'my_softmax')");
+    expect(memory().liveTensors).toBe(start);
+  });
+
+  it('a GRU with linear_before_reset=0 (not PyTorch\'s formula) is refused at load, saying so', () => {
+    const start = memory().liveTensors;
+    let err: unknown;
+    try {
+      load('gru_bidir_classifier_lbr0.onnx');
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(OnnxUnsupportedError);
     const u = (err as OnnxUnsupportedError).unsupported;
-    const gru = u.find((x) => x.op === 'GRU');
-    expect(gru?.node).toMatch(/GRU/);
-    expect((err as Error).message).toContain(`GRU (node '${gru!.node}')`);
-    expect([...new Set(u.map((x) => x.op))].sort()).toEqual(['GRU', 'Gemm', 'LogSoftmax', 'Reshape', 'Transpose']);
-    expect(u.every((x) => x.node !== '' && x.what === 'the operator')).toBe(true);
+    expect(u).toHaveLength(1);
+    expect(u[0]!.op).toBe('GRU');
+    expect(u[0]!.what).toBe('linear_before_reset=0 (the ONNX default; PyTorch exports 1) is not supported yet');
+    expect((err as Error).message).toContain(`GRU (node '${u[0]!.node}'): linear_before_reset=0 (the ONNX default; PyTorch exports 1) is not supported yet`);
     expect(memory().liveTensors).toBe(start);
   });
 
-  it('an LSTM beyond this slice is refused at load, naming the node and each thing it lacks', () => {
+  it('an LSTM beyond what runs is refused at load, naming the node and each thing it lacks', () => {
     const H = 2;
     const bytes = encodeModel({
       irVersion: 8,
@@ -140,17 +198,21 @@ describe('refusals', () => {
         name: 'lstm',
         input: [valueInfo('x', ['T', 'B', 3]), valueInfo('lens', ['B'], 6)],
         output: [valueInfo('y', ['T', 2, 'B', H])],
-        initializer: [floatTensor('W', [2, 4 * H, 3]), floatTensor('R', [2, 4 * H, H])],
+        initializer: [floatTensor('W', [2, 4 * H, 3]), floatTensor('R', [2, 4 * H, H]), floatTensor('P', [2, 3 * H])],
         node: [
           {
-            name: 'my_lstm', opType: 'LSTM', input: ['x', 'W', 'R', '', 'lens'], output: ['y'],
-            attribute: [{ name: 'hidden_size', type: 2, i: H }, { name: 'direction', type: 3, s: new TextEncoder().encode('bidirectional') }],
+            name: 'my_lstm', opType: 'LSTM', input: ['x', 'W', 'R', '', 'lens', '', '', 'P'], output: ['y'],
+            attribute: [
+              { name: 'hidden_size', type: 2, i: H },
+              { name: 'direction', type: 3, s: new TextEncoder().encode('bidirectional') },
+              { name: 'clip', type: 1, f: 3 },
+            ],
           },
         ],
       },
     });
     expect(() => loadOnnx(bytes)).toThrow(OnnxUnsupportedError);
-    expect(() => loadOnnx(bytes)).toThrow("LSTM (node 'my_lstm'): direction = bidirectional (forward only); LSTM (node 'my_lstm'): input sequence_lens");
+    expect(() => loadOnnx(bytes)).toThrow("LSTM (node 'my_lstm'): attribute clip; LSTM (node 'my_lstm'): input P (peepholes)");
   });
 
   describe('wrong feeds are typed errors, and leave nothing behind', () => {

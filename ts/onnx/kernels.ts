@@ -1,11 +1,13 @@
 /**
- * The operators `loadOnnx` runs, but LSTM (./lstm-node.ts) and Constant (folded at load): each a
+ * The operators `loadOnnx` runs, but LSTM/GRU/RNN (./recurrent-node.ts) and Constant (folded at load): each a
  * function of its node and input values to its output values. Float32 values go to lstm-wasm's ops
  * (every one returns a new tensor: the session's tidy frees what the graph does not return);
  * integer values (shape arithmetic) are computed here in JS. Attribute forms of older opsets
  * (Squeeze/Unsqueeze axes before 13, Slice starts/ends/axes before 10) read as the input forms.
  */
-import { F, IndexError, ShapeError, ValueError, add, concat, full, matmul, reshape, slice, tensor } from 'lstm-wasm';
+import { F, IndexError, ShapeError, ValueError, add, concat, full, logSoftmax, matmul, mul, permute, reshape, slice, tensor, transpose } from 'lstm-wasm';
+import type { OnnxUnsupported } from './errors';
+import { dataTypeName } from './data-types';
 import type { OnnxNode, OnnxTensor } from './model';
 import { dimsOf, floats, int32At, ints, isTensor, product, takeInts, type Value } from './values';
 
@@ -53,12 +55,17 @@ const gather: Kernel = ([data, indices], node) => {
     return i < 0 ? i + n : i;
   });
   if (!isTensor(data)) return [takeInts(data, axis, at, idx.dims)];
-  // Float rows (an embedding): axis 0, as lstm-wasm's embedding over the (n, rest) matrix.
-  if (axis !== 0) throw new ValueError(`${what}: gathering float32 data along axis ${axis} is not supported (axis 0 only)`);
-  const rest = dims.slice(1);
-  const matrix = dims.length === 2 ? data : reshape(data, [n, product(rest)]);
-  const rows = F.embedding(tensor(Int32Array.from(at), idx.dims), matrix);
-  return [rest.length === 1 ? rows : reshape(rows, [...idx.dims, ...rest])];
+  // Float rows: lstm-wasm's embedding over the (n, rest) matrix, `axis` moved to the front first.
+  const pre = dims.slice(0, axis);
+  const rest = [...pre, ...dims.slice(axis + 1)];
+  const moved = axis === 0 ? data : permute(data, [axis, ...dims.flatMap((_, d) => (d === axis ? [] : [d]))]);
+  const matrix = moved.ndim === 2 ? moved : reshape(moved, [n, product(rest)]);
+  const rows = reshape(F.embedding(tensor(Int32Array.from(at), [at.length]), matrix), [...idx.dims, ...rest]);
+  if (axis === 0 || idx.dims.length === 0) return [rows];
+  // (...indexDims, ...pre, ...post) to (...pre, ...indexDims, ...post).
+  const k = idx.dims.length;
+  const order = [...pre.map((_, i) => k + i), ...idx.dims.map((_, i) => i), ...dims.slice(axis + 1).map((_, i) => k + pre.length + i)];
+  return [permute(rows, order)];
 };
 
 const shape: Kernel = ([x], node) => {
@@ -153,7 +160,169 @@ const matmulKernel: Kernel = ([a, b], node) => [matmul(floats(a ?? null, `${node
 
 const addKernel: Kernel = ([a, b], node) => [add(floats(a ?? null, `${nodeLabel(node)} A`), floats(b ?? null, `${nodeLabel(node)} B`))];
 
-/** By opType: every operator but LSTM and Constant, which the session handles itself. */
+const transposeKernel: Kernel = ([x], node) => {
+  const what = nodeLabel(node);
+  const dims = dimsOf(x!);
+  const perm = attrInts(node, 'perm') ?? dims.map((_, i) => dims.length - 1 - i);
+  if (perm.length !== dims.length || new Set(perm.map((p) => axisIn(p, dims.length, what))).size !== dims.length) {
+    throw new ValueError(`${what}: perm ${JSON.stringify(perm)} must list each of the ${dims.length} dims of ${JSON.stringify(dims)} once`);
+  }
+  const p = perm.map((a) => (a < 0 ? a + dims.length : a));
+  if (isTensor(x!)) return [permute(x, p)];
+  // Integer values: out[i0..] = in[j] where j's dim p[k] is out's dim k.
+  const v = x!;
+  const outDims = p.map((a) => dims[a]!);
+  const strides = dims.map((_, i) => product(dims.slice(i + 1)));
+  const data = new Array<number>(v.data.length);
+  const at = new Array<number>(outDims.length).fill(0);
+  for (let n = 0; n < data.length; n++) {
+    data[n] = v.data[at.reduce((s, c, k) => s + c * strides[p[k]!]!, 0)]!;
+    for (let k = at.length - 1; k >= 0 && ++at[k]! === outDims[k]; k--) at[k] = 0;
+  }
+  return [{ dims: outDims, data }];
+};
+
+const reshapeKernel: Kernel = ([x, shapeValue], node) => {
+  const what = nodeLabel(node);
+  const dims = dimsOf(x!);
+  const want = ints(shapeValue ?? null, `${what} shape`).data;
+  const allowZero = attrInt(node, 'allowzero', 0) === 1;
+  // 0 copies the input's dim (unless allowzero), -1 is what the others leave.
+  const out = want.map((d, i) => (d === 0 && !allowZero ? dims[i]! : d));
+  const n = product(dims);
+  const free = out.filter((d) => d === -1).length;
+  if (free > 1 || out.some((d) => d < -1 || (d !== -1 && !Number.isInteger(d)))) throw new ShapeError(`${what}: shape ${JSON.stringify(want)} is not a valid target shape`);
+  if (free === 1) {
+    const known = product(out.filter((d) => d !== -1));
+    if (known === 0 || n % known !== 0) throw new ShapeError(`${what}: cannot reshape ${JSON.stringify(dims)} (${n} elements) to ${JSON.stringify(want)}`);
+    out[out.indexOf(-1)] = n / known;
+  }
+  if (product(out) !== n) throw new ShapeError(`${what}: cannot reshape ${JSON.stringify(dims)} (${n} elements) to ${JSON.stringify(want)}`);
+  return [withDims(x!, out)];
+};
+
+/** Y = alpha * A' B' + beta * C, A' = transA ? A^T : A (M, K), B' (K, N), C broadcast to (M, N). */
+const gemm: Kernel = ([a, b, c], node) => {
+  const what = nodeLabel(node);
+  let A = floats(a ?? null, `${what} A`);
+  let B = floats(b ?? null, `${what} B`);
+  if (A.ndim !== 2 || B.ndim !== 2) throw new ShapeError(`${what}: A ${JSON.stringify(A.shape)} and B ${JSON.stringify(B.shape)} must be 2-D`);
+  if (attrInt(node, 'transA', 0) === 1) A = transpose(A);
+  if (attrInt(node, 'transB', 0) === 1) B = transpose(B);
+  const alpha = (node.attributes.alpha as number | undefined) ?? 1;
+  const beta = (node.attributes.beta as number | undefined) ?? 1;
+  let y = matmul(A, B);
+  if (alpha !== 1) y = mul(y, alpha);
+  if (c !== null && c !== undefined && beta !== 0) {
+    const C = floats(c, `${what} C`);
+    y = add(y, beta === 1 ? C : mul(C, beta));
+  }
+  return [y];
+};
+
+/** From opset 13 along `axis` (default -1); before, over the input flattened to 2-D at `axis` (default 1). */
+const logSoftmaxKernel: Kernel = ([x], node, opset) => {
+  const what = nodeLabel(node);
+  const t = floats(x ?? null, `${what} input`);
+  if (opset >= 13) return [logSoftmax(t, axisIn(attrInt(node, 'axis', -1), t.ndim, what))];
+  const axis = axisIn(attrInt(node, 'axis', 1), t.ndim, what);
+  const flat = reshape(t, [product(t.shape.slice(0, axis)), product(t.shape.slice(axis))]);
+  return [reshape(logSoftmax(flat, 1), [...t.shape])];
+};
+
+/** The element types Cast converts to: float32 (a tensor) and the integers (exact JS numbers). */
+const CAST_TO = new Set(['float32', 'int64', 'int32']);
+
+/** Float to integer truncates toward zero, as onnxruntime does. */
+const cast: Kernel = ([x], node) => {
+  const what = nodeLabel(node);
+  const to = dataTypeName(node.attributes.to as number);
+  const v = x!;
+  if (to === 'float32') return [isTensor(v) ? v : tensor(Float32Array.from(v.data), [...v.dims])];
+  if (!isTensor(v)) return [{ dims: [...v.dims], data: to === 'int32' ? v.data.map((d) => int32At(d, `${what} element`)) : v.data }];
+  const data = Array.from(v.toArray(), (f) => {
+    if (!Number.isFinite(f)) throw new ValueError(`${what}: ${f} has no integer value`);
+    return Math.trunc(f);
+  });
+  return [{ dims: [...v.shape], data: to === 'int32' ? data.map((d) => int32At(d, `${what} element`)) : data }];
+};
+
+/** TopK on integer values (sequence lengths): a stable sort, ties in index order as onnxruntime. */
+const topK: Kernel = ([x, kValue], node) => {
+  const what = nodeLabel(node);
+  const v = ints(x ?? null, `${what} X`);
+  const k = ints(kValue ?? null, `${what} K`).data[0]!;
+  const axis = axisIn(attrInt(node, 'axis', -1), v.dims.length, what);
+  const n = v.dims[axis]!;
+  if (!Number.isInteger(k) || k < 0 || k > n) throw new IndexError(`${what}: K = ${k} is out of range for a dim of size ${n}`);
+  const largest = attrInt(node, 'largest', 1) === 1;
+  const outer = product(v.dims.slice(0, axis));
+  const inner = product(v.dims.slice(axis + 1));
+  const dims = [...v.dims];
+  dims[axis] = k;
+  const values = new Array<number>(product(dims));
+  const indices = new Array<number>(product(dims));
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const at = (j: number) => (o * n + j) * inner + i;
+      const order = Array.from({ length: n }, (_, j) => j).sort((p, q) => (largest ? v.data[at(q)]! - v.data[at(p)]! : v.data[at(p)]! - v.data[at(q)]!) || p - q);
+      for (let j = 0; j < k; j++) {
+        values[(o * k + j) * inner + i] = v.data[at(order[j]!)]!;
+        indices[(o * k + j) * inner + i] = order[j]!;
+      }
+    }
+  }
+  return [{ dims, data: values }, { dims, data: indices }];
+};
+
+/** ReduceProd of integer values over every axis (no `axes`, which kernelUnsupported refuses). */
+const reduceProd: Kernel = ([x], node) => {
+  const v = ints(x ?? null, `${nodeLabel(node)} data`);
+  const p = v.data.reduce((a, b) => a * b, 1);
+  return [{ dims: attrInt(node, 'keepdims', 1) === 1 ? v.dims.map(() => 1) : [], data: [p] }];
+};
+
+/** Range: start, start + delta, ... below (or, delta < 0, above) limit; float32 if start is. */
+const range: Kernel = ([start, limit, delta], node) => {
+  const what = nodeLabel(node);
+  const scalar = (v: Value | null | undefined, name: string): number => {
+    if (v === null || v === undefined) throw new ValueError(`${what}: ${name} is missing`);
+    const data = isTensor(v) ? Array.from(v.toArray()) : v.data;
+    if (data.length !== 1) throw new ShapeError(`${what}: ${name} must be a scalar, got shape ${JSON.stringify(dimsOf(v))}`);
+    return data[0]!;
+  };
+  const [s, l, d] = [scalar(start, 'start'), scalar(limit, 'limit'), scalar(delta, 'delta')];
+  if (d === 0) throw new ValueError(`${what}: delta is 0`);
+  const n = Math.max(Math.ceil((l - s) / d), 0);
+  const data = Array.from({ length: n }, (_, i) => s + i * d);
+  return [isTensor(start!) ? tensor(Float32Array.from(data), [n]) : { dims: [n], data }];
+};
+
+/** ScatterElements on integer values (reduction none): a copy of data with updates written at indices along axis. */
+const scatterElements: Kernel = ([x, idx, upd], node) => {
+  const what = nodeLabel(node);
+  const data = ints(x ?? null, `${what} data`);
+  const indices = ints(idx ?? null, `${what} indices`);
+  const updates = ints(upd ?? null, `${what} updates`);
+  if (indices.dims.join() !== updates.dims.join() || indices.dims.length !== data.dims.length) {
+    throw new ShapeError(`${what}: indices ${JSON.stringify(indices.dims)} and updates ${JSON.stringify(updates.dims)} must have one shape, of data's rank ${data.dims.length}`);
+  }
+  const rank = data.dims.length;
+  const axis = axisIn(attrInt(node, 'axis', 0), rank, what);
+  const strides = data.dims.map((_, i) => product(data.dims.slice(i + 1)));
+  const out = [...data.data];
+  const at = new Array<number>(rank).fill(0);
+  for (let e = 0; e < indices.data.length; e++) {
+    const n = data.dims[axis]!;
+    const i = indices.data[e]!;
+    if (i < -n || i >= n) throw new IndexError(`${what}: index ${i} is out of range for a dim of size ${n}`);
+    out[at.reduce((s, c, k) => s + (k === axis ? (i < 0 ? i + n : i) : c) * strides[k]!, 0)] = updates.data[e]!;
+    for (let k = rank - 1; k >= 0 && ++at[k]! === indices.dims[k]; k--) at[k] = 0;
+  }
+  return [{ dims: [...data.dims], data: out }];
+};
+
+/** By opType: every operator but LSTM, GRU, RNN and Constant, which the session handles itself. */
 export const KERNELS: Readonly<Record<string, Kernel>> = {
   Gather: gather,
   Shape: shape,
@@ -164,5 +333,27 @@ export const KERNELS: Readonly<Record<string, Kernel>> = {
   Slice: slice_,
   MatMul: matmulKernel,
   Add: addKernel,
+  Transpose: transposeKernel,
+  Reshape: reshapeKernel,
+  Gemm: gemm,
+  LogSoftmax: logSoftmaxKernel,
+  Cast: cast,
+  TopK: topK,
+  ReduceProd: reduceProd,
+  Range: range,
+  ScatterElements: scatterElements,
 };
+
+/** What of a KERNELS node's attributes this runtime does not implement (refused at load with the node). */
+export function kernelUnsupported(node: OnnxNode): OnnxUnsupported[] {
+  const found: string[] = [];
+  if (node.opType === 'Cast') {
+    const to = dataTypeName(node.attributes.to as number);
+    if (to === null || !CAST_TO.has(to)) found.push(`to = ${to ?? String(node.attributes.to)} (${[...CAST_TO].join(', ')} only)`);
+  }
+  if (node.opType === 'ReduceProd' && (node.attributes.axes !== undefined || (node.inputs[1] ?? '') !== '')) found.push('axes (a product over every axis only)');
+  if (node.opType === 'TopK' && attrInt(node, 'sorted', 1) !== 1) found.push('sorted = 0');
+  if (node.opType === 'ScatterElements' && (node.attributes.reduction ?? 'none') !== 'none') found.push(`reduction = ${String(node.attributes.reduction)} (none only)`);
+  return found.map((what) => ({ op: node.opType, node: node.name, what }));
+}
 

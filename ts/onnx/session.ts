@@ -2,8 +2,8 @@
  * `loadOnnx`: an ONNX model as a session that runs it, as onnxruntime's `InferenceSession`
  * (`inputNames`, `outputNames`, `run(feeds)`), on lstm-wasm's kernels. Everything that can be
  * decided from the file is decided at load: unsupported operators and attributes are refused then,
- * in one error; initializers and Constant nodes become values once; each LSTM node becomes an
- * `nn.LSTM` with its weights loaded. `run` then walks the nodes in their topological order.
+ * in one error; initializers and Constant nodes become values once; each LSTM, GRU or RNN node
+ * becomes an `nn.LSTM` / `nn.GRU` / `nn.RNN` with its weights loaded (./recurrent-node.ts). `run` then walks the nodes in their topological order.
  *
  * Ownership: the session owns the tensors it made at load until `dispose()`; `run` returns new
  * tensors the caller owns (dispose them, or run inside `tidy`), and frees every intermediate.
@@ -13,8 +13,8 @@ import type { OnnxModel, OnnxNode, OnnxValueInfo } from './model';
 import { readOnnx } from './read';
 import { opKey, unsupportedOps } from './ops';
 import { OnnxUnsupportedError, type OnnxUnsupported } from './errors';
-import { KERNELS, nodeLabel } from './kernels';
-import { lstmNode, lstmUnsupported } from './lstm-node';
+import { KERNELS, kernelUnsupported, nodeLabel } from './kernels';
+import { isRecurrentOp, recurrentNode, recurrentUnsupported } from './recurrent-node';
 import { constantValue, int32At, isTensor, product, type Value } from './values';
 
 /**
@@ -24,8 +24,8 @@ import { constantValue, int32At, isTensor, product, type Value } from './values'
  */
 export type OnnxInput = Tensor | { data: Float32Array | Int32Array | BigInt64Array; dims: readonly number[] };
 
-/** Every operator this runtime runs (LSTM within the limits of ./lstm-node.ts). */
-export const SUPPORTED_OPS: ReadonlySet<string> = new Set([...Object.keys(KERNELS), 'Constant', 'LSTM']);
+/** Every operator this runtime runs (LSTM, GRU, RNN within the limits of ./recurrent-node.ts; some others within their attributes' limits, see kernelUnsupported). */
+export const SUPPORTED_OPS: ReadonlySet<string> = new Set([...Object.keys(KERNELS), 'Constant', 'LSTM', 'GRU', 'RNN']);
 
 const FLOAT_INPUT = new Set(['float32']);
 const INT_INPUT = new Set(['int64', 'int32']);
@@ -97,7 +97,7 @@ export class OnnxSession {
     );
   }
 
-  /** Frees what the session made at load (its initializers, constants and LSTM weights). Idempotent. */
+  /** Frees what the session made at load (its initializers, constants and recurrent modules' weights). Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -149,7 +149,7 @@ export interface LoadOnnxOptions {}
 
 /**
  * Reads an ONNX model (`readOnnx`) and prepares it to run. A model with an operator outside
- * `SUPPORTED_OPS`, or an LSTM this runtime does not implement, is an `OnnxUnsupportedError` listing
+ * `SUPPORTED_OPS`, or a recurrent node or attribute this runtime does not implement, is an `OnnxUnsupportedError` listing
  * every one with its node. Needs `await init()` first (it makes tensors).
  */
 export function loadOnnx(bytes: Uint8Array, options: LoadOnnxOptions = {}): OnnxSession {
@@ -160,7 +160,11 @@ export function loadOnnx(bytes: Uint8Array, options: LoadOnnxOptions = {}): Onnx
   const g = model.graph;
   const constantNames = new Set([...g.initializers.keys(), ...g.nodes.filter((n) => n.opType === 'Constant').flatMap((n) => n.outputs)]);
   const unsupported: OnnxUnsupported[] = unsupportedOps(model, SUPPORTED_OPS).map((u) => ({ op: u.op, node: u.node, what: 'the operator' }));
-  for (const n of g.nodes) if (opKey(n.opType, n.domain) === 'LSTM') unsupported.push(...lstmUnsupported(n, (name) => constantNames.has(name)));
+  for (const n of g.nodes) {
+    const key = opKey(n.opType, n.domain);
+    if (isRecurrentOp(key)) unsupported.push(...recurrentUnsupported(n, (name) => constantNames.has(name)));
+    else if (key in KERNELS) unsupported.push(...kernelUnsupported(n));
+  }
   if (unsupported.length > 0) throw new OnnxUnsupportedError(unsupported);
 
   const constants = new Map<string, Value>();
@@ -175,14 +179,14 @@ export function loadOnnx(bytes: Uint8Array, options: LoadOnnxOptions = {}): Onnx
     for (const node of g.nodes) {
       if (node.opType === 'Constant') {
         constants.set(node.outputs[0]!, own(constantOf(node)));
-      } else if (node.opType === 'LSTM') {
-        const lstm = lstmNode(node, (name) => {
+      } else if (isRecurrentOp(node.opType)) {
+        const rnn = recurrentNode(node, (name) => {
           const v = constants.get(name);
           if (v === undefined || !isTensor(v)) throw new DTypeError(`${nodeLabel(node)}: '${name}' must be a float32 constant`);
           return v;
         });
-        owned.push(lstm);
-        steps.push({ node, run: (inputs) => lstm.run(inputs) });
+        owned.push(rnn);
+        steps.push({ node, run: (inputs) => rnn.run(inputs) });
       } else {
         const kernel = KERNELS[node.opType]!;
         steps.push({ node, run: (inputs) => kernel(inputs, node, model.opset) });
