@@ -30,6 +30,7 @@ import {
 } from '../io/safetensors';
 import { QuantizedMatrix, checkQuantizedValues, type QuantDtype } from '../nn/quantized';
 import { showName } from '../io/json-guard';
+import { crc32Update } from '../io/crc32';
 import { FormatError, ShapeError, ValueError } from '../errors';
 import { LanguageModel, type LanguageModelConfig } from '../lm/language-model';
 import { Generator, defaultGenerator } from '../random';
@@ -265,22 +266,6 @@ export function restoreTrainer(trainer: LMTrainer, ck: DecodedCheckpoint): void 
     if (e instanceof ValueError || e instanceof ShapeError) throw new FormatError(`checkpoint training state does not fit: ${e.message}`);
     throw e;
   }
-}
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32Update(crc: number, bytes: Uint8Array): number {
-  let c = crc;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return c;
 }
 
 /** CRC-32 (IEEE) of the JSON's UTF-8 bytes followed by each array's bytes (little-endian), as 8 hex digits. */

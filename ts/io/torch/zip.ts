@@ -15,6 +15,7 @@
  * refused in time linear in the file's length, allocating nothing proportional to a claimed size.
  */
 import { FormatError } from '../../errors';
+import { crc32 } from '../crc32';
 
 /** One stored entry: where its data lies in the file. */
 export interface ZipEntry {
@@ -188,20 +189,3 @@ function safeNumber(v: bigint, what: string): number {
 }
 
 const hex = (n: number): string => n.toString(16).padStart(8, '0');
-
-let table: Uint32Array | null = null;
-
-/** CRC-32 (the zip and PNG polynomial 0xedb88320). */
-export function crc32(data: Uint8Array): number {
-  if (table === null) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
