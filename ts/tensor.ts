@@ -27,6 +27,11 @@ export interface TensorOptions {
 
 let nextId = 1;
 
+/** The id the next tensor will get: ids only grow, so every tensor made from now on has one at least this large. */
+export function nextTensorId(): number {
+  return nextId;
+}
+
 let nonLeafGradWarned = false;
 function warnNonLeafGrad(): void {
   if (nonLeafGradWarned) return;

@@ -2,9 +2,9 @@
  * `DataLoader` (PyTorch `torch.utils.data.DataLoader`, map-style, on this thread): batches of a
  * dataset in order or shuffled, collated, each batch owned by the loader until the loop moves on.
  */
-import { Tensor } from '../tensor';
+import { Tensor, nextTensorId } from '../tensor';
 import { ValueError, describeArg } from '../errors';
-import { keep, tidy, untracked } from '../memory';
+import { keep, tidy } from '../memory';
 import { noGrad } from '../autograd';
 import { type Generator, generatorOption } from '../random';
 import { checkCallback, checkOptions, optionKeys } from '../options';
@@ -97,8 +97,8 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
   /** The batch of the items at `indices`, and the tensors in it the loader now owns. */
   private makeBatch(indices: number[]): { batch: B; owned: Tensor[] } {
     const gather = this.collateFn === null ? rowGatherer(this.dataset as DatasetLike<unknown>) : null;
-    // Only a collateFn can return a tensor that existed before: ids grow, so those made since are newer.
-    const since = this.collateFn === null ? 0 : newestTensorId();
+    // Only a collateFn can return a tensor that existed before: ids grow, so those made from here on are at least this.
+    const firstNew = this.collateFn === null ? 0 : nextTensorId();
     let batch!: B;
     const made = noGrad(() =>
       tidy(() => {
@@ -111,7 +111,7 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
         return tensorsIn(batch);
       }),
     );
-    const owned = made.filter((t) => t.id > since);
+    const owned = made.filter((t) => t.id >= firstNew);
     for (const t of owned) keep(t);
     return { batch, owned };
   }
@@ -159,13 +159,6 @@ class BatchIterator<B> implements IterableIterator<B> {
     for (const t of this.owned) t.dispose();
     this.owned = [];
   }
-}
-
-/** The id of the newest tensor: every tensor made after this call has a larger one. */
-function newestTensorId(): number {
-  const probe = untracked(() => new Tensor([]));
-  probe.dispose();
-  return probe.id;
 }
 
 /** The distinct tensors in `value`: itself, or inside arrays and plain objects at any depth. */
