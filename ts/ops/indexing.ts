@@ -10,7 +10,7 @@ import { backend } from '../backend/backend';
 import { needsGrad, record } from '../autograd';
 import { IndexError, ValueError, describeArg, describeKind, formatShape } from '../errors';
 import { assertTensor, splitAt } from './util';
-import { contiguousStrides, dimArg, gather, scatter } from './shape';
+import { contiguousStrides, dimArg, gather, stridedWindow } from './shape';
 
 /** A Python slice `start:stop:step`; an absent part takes Python's default. */
 export interface Range {
@@ -166,13 +166,6 @@ export function slice(x: Tensor, dim: number, start: number | null = 0, stop: nu
   const strides = contiguousStrides(x.shape);
   const shape = x.shape.map((s, i) => (i === d ? length : s));
   return stridedWindow('slice', x, shape, strides.map((s, i) => (i === d ? s * by : s)), from * strides[d]);
-}
-
-/** x read through (`shape`, `strides`) from element `offset`, recorded as `op`. */
-function stridedWindow(op: string, x: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
-  const out = gather(x, shape, strides, offset);
-  if (!needsGrad(x)) return out;
-  return record(out, op, [x], (g) => [scatter(x.shape, g, strides, offset)]);
 }
 
 /** x with the order of each of `dims` reversed (PyTorch's `flip`; negative dims count from the end). */

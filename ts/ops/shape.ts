@@ -110,7 +110,7 @@ export function gather(x: Tensor, shape: readonly number[], strides: readonly nu
 }
 
 /** A zero tensor of `shape` with g written into the window (`strides`, from element `at`). */
-export function scatter(shape: readonly number[], g: Tensor, strides: readonly number[], at = 0): Tensor {
+function scatter(shape: readonly number[], g: Tensor, strides: readonly number[], at = 0): Tensor {
   const out = new Tensor(shape);
   copyView(out, at, strides, g, 0, contiguousStrides(g.shape), g.shape);
   return out;
@@ -333,20 +333,18 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   }
   const i = index < 0 ? index + size : index;
   const strides = contiguousStrides(x.shape);
-  const shape = x.shape.filter((_, j) => j !== d);
-  const kept = strides.filter((_, j) => j !== d);
-  const out = gather(x, shape, kept, i * strides[d]);
-  if (!needsGrad(x)) return out;
-  return record(out, 'select', [x], (g) => [scatter(x.shape, g, kept, i * strides[d])]);
+  return stridedWindow('select', x, x.shape.filter((_, j) => j !== d), strides.filter((_, j) => j !== d), i * strides[d]);
 }
 
-/** Elements [start, start + length) of `dim`, checked by the caller. */
-function window(op: string, x: Tensor, d: number, start: number, length: number): Tensor {
-  const strides = contiguousStrides(x.shape);
-  const shape = x.shape.map((s, i) => (i === d ? length : s));
-  const out = gather(x, shape, strides, start * strides[d]);
+/**
+ * x read through (`shape`, `strides`) from element `offset`, recorded as `op`: the gradient is
+ * written back through the same window into zeros. Every view-like op (select, narrow, slice,
+ * Python indexing) is one of these windows.
+ */
+export function stridedWindow(op: string, x: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
+  const out = gather(x, shape, strides, offset);
   if (!needsGrad(x)) return out;
-  return record(out, op, [x], (g) => [scatter(x.shape, g, strides, start * strides[d])]);
+  return record(out, op, [x], (g) => [scatter(x.shape, g, strides, offset)]);
 }
 
 /** `length` elements of dim `dim` from `start` (negative counts from the end), as PyTorch's `narrow`. */
@@ -361,7 +359,8 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || from + length > size) {
     throw new IndexError(`narrow: length=${String(length)} from start ${from} runs past dim ${d} of size ${size} in ${formatShape(x.shape)} (expected 0..${size - from})`);
   }
-  return window('narrow', x, d, from, length);
+  const strides = contiguousStrides(x.shape);
+  return stridedWindow('narrow', x, x.shape.map((s, i) => (i === d ? length : s)), strides, from * strides[d]);
 }
 
 /** Joins tensors along `dim` (negative counts from the end); all other dims must agree (PyTorch `cat`). */
