@@ -123,6 +123,14 @@ describe.each([
 });
 
 describe('refusals', () => {
+  it('options: none are defined yet, so any key or a non-object is a ValueError saying so', () => {
+    const bytes = new Uint8Array(readFileSync(`${dir}lstm_state_io.onnx`));
+    expect(() => loadOnnx(bytes, { executionProviders: ['wasm'] } as never)).toThrowError(ValueError);
+    expect(() => loadOnnx(bytes, { executionProviders: ['wasm'] } as never)).toThrowError(/unknown option\(s\) 'executionProviders'; none are defined yet/);
+    expect(() => loadOnnx(bytes, null as never)).toThrowError(/options must be an object \(none are defined yet: pass \{\} or nothing\), got null/);
+    expect(() => loadOnnx(bytes, 'wasm' as never)).toThrowError(/got string/);
+  });
+
   it('a model with an operator outside the set is refused at load, each named with its node', () => {
     const start = memory().liveTensors;
     const bytes = encodeModel({

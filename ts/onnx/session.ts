@@ -153,9 +153,11 @@ export interface LoadOnnxOptions {}
  * every one with its node. Needs `await init()` first (it makes tensors).
  */
 export function loadOnnx(bytes: Uint8Array, options: LoadOnnxOptions = {}): OnnxSession {
-  if (typeof options !== 'object' || options === null || Object.keys(options).length > 0) {
-    throw new ValueError(`loadOnnx: unknown option(s) ${Object.keys(options ?? {}).join(', ')}; none are defined yet`);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ValueError(`loadOnnx: options must be an object (none are defined yet: pass {} or nothing), got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
   }
+  const keys = Object.keys(options);
+  if (keys.length > 0) throw new ValueError(`loadOnnx: unknown option(s) ${keys.map((k) => `'${k}'`).join(', ')}; none are defined yet`);
   const model = readOnnx(bytes);
   const g = model.graph;
   const constantNames = new Set([...g.initializers.keys(), ...g.nodes.filter((n) => n.opType === 'Constant').flatMap((n) => n.outputs)]);
